@@ -1,0 +1,188 @@
+"""Generic readers (csv, tsv, jsonl, parquet), format detection and the errors for bad files."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from textsiam.data import read_pairs
+from textsiam.errors import ConfigError, DataError
+from textsiam.registry import DATASETS
+
+REPO = Path(__file__).parents[2]
+
+
+def write(tmp_path: Path, name: str, text: str) -> Path:
+    path = tmp_path / name
+    path.write_bytes(text.encode("utf-8"))
+    return path
+
+
+def test_all_readers_registered_with_descriptions():
+    for name in ("stsb", "mrpc", "csv", "tsv", "jsonl", "parquet", "digits"):
+        assert name in DATASETS
+        assert DATASETS.describe()[name]
+
+
+def test_demo_file_reads():
+    pairs = read_pairs(REPO / "data" / "demo_pairs.tsv")
+    assert len(pairs) >= 10 and pairs.label_kind == "binary"
+    assert 0 < pairs.labels.mean() < 1
+    assert all(a.strip() and b.strip() for a, b in zip(pairs.a, pairs.b, strict=True))
+
+
+def test_tsv_defaults_quotes_and_sha(tmp_path):
+    path = write(tmp_path, "p.tsv", 'text_a\ttext_b\tlabel\nHe said "hi\tshe said hi\t1\n\nx\ty\t0\n')
+    pairs = read_pairs(path)
+    assert pairs.a == ['He said "hi', "x"] and pairs.b == ["she said hi", "y"]
+    assert pairs.labels.tolist() == [1.0, 0.0]
+    assert pairs.sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
+    assert pairs.fingerprint() == {"file": "p.tsv", "rows": 2, "sha256": pairs.sha256}
+
+
+def test_csv_quoting_multiline_and_graded(tmp_path):
+    text = 'sentence1,sentence2,score,extra\n"a, b","say ""yes""",4.5,q\r\n"line\none",two,0,r\n'
+    pairs = read_pairs(write(tmp_path, "p.csv", text))
+    assert pairs.a == ["a, b", "line\none"] and pairs.b == ['say "yes"', "two"]
+    assert pairs.label_kind == "graded" and pairs.label_range == (0.0, 4.5)
+
+
+def test_explicit_columns_and_label_range(tmp_path):
+    path = write(tmp_path, "p.csv", "q1,q2,sim\nx,y,2\nz,w,3\n")
+    pairs = read_pairs(path, text_a="q2", text_b="q1", label="sim", label_range=(0, 5))
+    assert pairs.a == ["y", "w"] and pairs.label_range == (0.0, 5.0)
+    assert pairs.scaled_labels().tolist() == pytest.approx([0.4, 0.6])
+
+
+def test_unlabelled_file(tmp_path):
+    pairs = read_pairs(write(tmp_path, "p.csv", "text_a,text_b\nx,y\n"))
+    assert pairs.label_kind == "none" and pairs.a == ["x"]
+
+
+def test_limit(tmp_path):
+    path = write(
+        tmp_path, "p.jsonl", "".join(json.dumps({"a": f"x{i}", "b": "y", "label": i % 2}) + "\n" for i in range(9))
+    )
+    assert read_pairs(path, limit=3).a == ["x0", "x1", "x2"]
+    with pytest.raises(ConfigError, match="limit"):
+        read_pairs(path, limit=0)
+
+
+def test_jsonl(tmp_path):
+    lines = [{"text_a": "x", "text_b": "y", "label": True}, {"text_a": "z", "text_b": "w", "label": 0}]
+    pairs = read_pairs(write(tmp_path, "p.jsonl", "\n".join(json.dumps(r) for r in lines)))
+    assert pairs.labels.tolist() == [1.0, 0.0] and pairs.label_kind == "binary"
+
+
+def test_parquet(tmp_path):
+    path = tmp_path / "p.parquet"
+    pq.write_table(pa.table({"text_a": ["x", "z"], "text_b": ["y", "w"], "label": [0.25, 1.0]}), path)
+    pairs = read_pairs(path)
+    assert pairs.a == ["x", "z"] and pairs.labels.tolist() == [0.25, 1.0] and pairs.label_kind == "graded"
+    pq.write_table(pa.table({"text_a": ["x", None], "text_b": ["y", "w"]}), path)
+    with pytest.raises(DataError, match=r"p\.parquet, row 2, column 'text_a': expected text"):
+        read_pairs(path)
+
+
+def test_format_detection_and_override(tmp_path):
+    path = write(tmp_path, "pairs.txt", "text_a\ttext_b\tlabel\nx\ty\t1\n")
+    with pytest.raises(ConfigError, match=r"format=.*--format.*stsb, mrpc, csv, tsv, jsonl, parquet"):
+        read_pairs(path)
+    assert read_pairs(path, format="tsv").a == ["x"]
+    with pytest.raises(ConfigError, match="unknown format 'tab'"):
+        read_pairs(path, format="tab")
+    with pytest.raises(ConfigError, match="digit_pairs"):
+        read_pairs(path, format="digits")
+
+
+def test_fixed_formats_refuse_column_mapping(tmp_path):
+    path = write(tmp_path, "sts-mine.csv", "g\tf\ty\t1\t2.0\ta\tb\n")
+    assert read_pairs(path).label_range == (0.0, 5.0)  # detected as stsb
+    with pytest.raises(ConfigError, match="fixed columns"):
+        read_pairs(path, text_a="a")
+
+
+# ---- errors: every message names the file, the row and the column, and says how to fix it ----
+
+
+def test_file_not_found_and_folder(tmp_path):
+    with pytest.raises(DataError, match=r"nope\.tsv: file not found; check the path"):
+        read_pairs(tmp_path / "nope.tsv")
+    folder = tmp_path / "d.tsv"
+    folder.mkdir()
+    with pytest.raises(DataError, match="not a file"):
+        read_pairs(folder)
+
+
+@pytest.mark.parametrize("content", ["", "\ufeff\r\n", "\n\n"])
+def test_empty_file(tmp_path, content):
+    with pytest.raises(DataError, match=r"e\.tsv: file is empty"):
+        read_pairs(write(tmp_path, "e.tsv", content))
+
+
+def test_header_without_rows(tmp_path):
+    with pytest.raises(DataError, match="no data rows"):
+        read_pairs(write(tmp_path, "h.tsv", "text_a\ttext_b\tlabel\n"))
+
+
+def test_missing_column_lists_available(tmp_path):
+    path = write(tmp_path, "m.csv", "left,right,label\nx,y,1\n")
+    with pytest.raises(DataError, match=r"m\.csv: no column found for text_a.*\['left', 'right', 'label'\].*--text-a"):
+        read_pairs(path)
+    with pytest.raises(DataError, match=r"column 'gold': has no column 'gold' for label.*'left'") as info:
+        read_pairs(path, text_a="left", text_b="right", label="gold")
+    assert info.value.column == "gold"
+
+
+@pytest.mark.parametrize(
+    ("value", "match"), [("abc", "'abc' is not a number"), ("nan", "'nan' is not a finite"), ("", "is missing")]
+)
+def test_bad_label(tmp_path, value, match):
+    path = write(tmp_path, "l.tsv", f"text_a\ttext_b\tlabel\nx\ty\t1\nx\ty\t{value}\n")
+    with pytest.raises(DataError, match=rf"l\.tsv, row 3, column 'label': label {match}") as info:
+        read_pairs(path)
+    assert (info.value.row, info.value.column) == (3, "label")
+
+
+def test_empty_text(tmp_path):
+    path = write(tmp_path, "t.csv", "text_a,text_b,label\nx,y,1\n\nx,  ,0\n")
+    with pytest.raises(DataError, match=r"t\.csv, row 4, column 'text_b': text is empty; fill in"):
+        read_pairs(path)
+
+
+def test_wrong_field_count(tmp_path):
+    path = write(tmp_path, "f.tsv", "text_a\ttext_b\tlabel\nx\ty\t1\nx\ty\t0\textra\n")
+    with pytest.raises(DataError, match=r"f\.tsv, row 3: expected 3 fields .* got 4; remove stray tabs"):
+        read_pairs(path)
+
+
+def test_csv_unbalanced_quote_reports_start_row(tmp_path):
+    path = write(tmp_path, "q.csv", 'text_a,text_b,label\nx,y,1\n"oops,y,1\nz,w,0\n')
+    with pytest.raises(DataError, match=r"q\.csv, row 3: expected 3 fields .* double quotes"):
+        read_pairs(path)
+
+
+def test_jsonl_errors(tmp_path):
+    with pytest.raises(DataError, match=r"j\.jsonl, row 2: is not valid JSON"):
+        read_pairs(write(tmp_path, "j.jsonl", '{"a": "x", "b": "y"}\n{"a": \n'))
+    with pytest.raises(DataError, match=r"row 2, column 'b': row has no 'b' field"):
+        read_pairs(write(tmp_path, "k.jsonl", '{"a": "x", "b": "y"}\n{"a": "z"}\n'))
+    with pytest.raises(DataError, match=r"row 1: expected a JSON object"):
+        read_pairs(write(tmp_path, "l.jsonl", "[1, 2]\n"))
+
+
+def test_not_utf8_names_row(tmp_path):
+    path = tmp_path / "u.tsv"
+    path.write_bytes(b"text_a\ttext_b\nx\ty\ncaf\xe9\tz\n")
+    with pytest.raises(DataError, match=r"u\.tsv, row 3: is not valid UTF-8.*re-save"):
+        read_pairs(path)
+
+
+def test_duplicate_header(tmp_path):
+    with pytest.raises(DataError, match=r"row 1: header repeats column names \['a'\]"):
+        read_pairs(write(tmp_path, "d.tsv", "a\ta\tb\nx\ty\tz\n"))

@@ -1,0 +1,47 @@
+"""textsiam: similarity learning with siamese (twin) and pseudo-siamese networks.
+
+The public API is imported lazily so that ``import textsiam`` and ``textsiam --help`` stay fast.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+__version__ = "0.1.0"
+
+_API = {
+    "create_model": "textsiam.models.io",
+    "load": "textsiam.models.io:load_model",
+    "load_model": "textsiam.models.io",
+    "build_model": "textsiam.models.io",
+    "PairModel": "textsiam.models.base",
+    "TwinModel": "textsiam.models.twin",
+    "PseudoSiameseModel": "textsiam.models.pseudo",
+    "Trainer": "textsiam.train.trainer",
+    "TrainConfig": "textsiam.train.config",
+    "evaluate": "textsiam.api",
+    "score_pairs": "textsiam.api",
+    "tune_threshold": "textsiam.api",
+    "list_components": "textsiam.api",
+    "read_pairs": "textsiam.data",
+    "digit_pairs": "textsiam.data",
+    "PairData": "textsiam.data",
+    "select_threshold": "textsiam.eval",
+    "Decision": "textsiam.eval",
+}
+
+__all__ = sorted(_API) + ["__version__"]
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _API:
+        raise AttributeError(f"module 'textsiam' has no attribute {name!r}")
+    module, _, attr = _API[name].partition(":")
+    return getattr(importlib.import_module(module), attr or name)
+
+
+def load_components() -> None:
+    """Import every sub-package that registers components, so each registry is complete."""
+    for module in ("textsiam.layers", "textsiam.encoders", "textsiam.models", "textsiam.losses", "textsiam.data"):
+        importlib.import_module(module)

@@ -1,0 +1,1 @@
+"""Command-line interface: ``textsiam SUBCOMMAND``. Each subcommand parses arguments and calls the library."""

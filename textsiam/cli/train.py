@@ -1,0 +1,115 @@
+"""``textsiam train``: fine-tune a preset (or a saved model) on a pair file; the best dev checkpoint lands in --out.
+
+Precedence of settings: TrainConfig defaults < the preset's ``train`` defaults < ``--config FILE.yaml`` < flags.
+The resolved settings are written to ``OUT/train_config.yaml``.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from textsiam.cli.common import add_data_flags, print_metrics
+
+# flag name -> TrainConfig field (None: not a TrainConfig field)
+_TRAIN_FLAGS = (
+    "loss",
+    "epochs",
+    "batch_size",
+    "lr",
+    "seed",
+    "warmup_ratio",
+    "weight_decay",
+    "max_grad_norm",
+    "device",
+    "amp",
+    "eval_metric",
+)
+_RUN_KEYS = ("preset", "model", "train", "dev", "out", "dev_fraction", "format", "text_a", "text_b", "label", "limit")
+
+
+def register(sub) -> None:
+    p = sub.add_parser(
+        "train",
+        help="fine-tune a model on pairs",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--preset", help="preset to start from (textsiam list presets)")
+    p.add_argument("--model", help="or: a saved model folder / transformer name to start from")
+    p.add_argument("--train", help="training pairs: a file, or an embedded set such as digits:train")
+    p.add_argument("--dev", help="dev pairs: selects the best epoch (a file, or e.g. digits:dev)")
+    p.add_argument("--dev-fraction", type=float, help="carve this fraction of --train off as dev when --dev is absent")
+    p.add_argument("--out", help="output folder (model, train_log.jsonl, train_config.yaml)")
+    p.add_argument("--config", help="YAML file with any of these options (flags override it)")
+    p.add_argument("--loss", help="loss name (textsiam list losses)")
+    p.add_argument("--epochs", type=int)
+    p.add_argument("--batch-size", type=int)
+    p.add_argument("--lr", type=float)
+    p.add_argument("--seed", type=int)
+    p.add_argument("--warmup-ratio", type=float)
+    p.add_argument("--weight-decay", type=float)
+    p.add_argument("--max-grad-norm", type=float)
+    p.add_argument("--eval-metric", help="dev metric that picks the best epoch (default: spearman / roc_auc)")
+    p.add_argument("--device", help="auto, cpu, cuda, cuda:1 ...")
+    p.add_argument("--amp", action="store_true", default=None, help="bfloat16 autocast on CUDA")
+    p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    add_data_flags(p)
+    p.set_defaults(func=run)
+
+
+def resolve(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Merge preset defaults, YAML and flags into (run options, TrainConfig fields)."""
+    import yaml
+
+    from textsiam.errors import ConfigError
+    from textsiam.models.io import preset_config
+    from textsiam.train.config import TrainConfig
+
+    file_values: dict[str, Any] = {}
+    if args.config:
+        file_values = yaml.safe_load(Path(args.config).read_text()) or {}
+        if not isinstance(file_values, dict):
+            raise ConfigError(f"{args.config}: expected a mapping of options")
+        unknown = set(file_values) - set(_RUN_KEYS) - set(TrainConfig.field_names())
+        if unknown:
+            raise ConfigError(f"{args.config}: unknown option(s) {sorted(unknown)}")
+    flags = {k: v for k, v in vars(args).items() if v is not None}
+    run = {k: flags.get(k, file_values.get(k)) for k in _RUN_KEYS}
+    if not run["preset"] and not run["model"]:
+        raise ConfigError("say which model to train: --preset NAME (textsiam list presets) or --model DIR")
+    for key in ("train", "out"):
+        if not run[key]:
+            raise ConfigError(f"--{key} is required (as a flag or in --config)")
+    train: dict[str, Any] = dict(preset_config(run["preset"]).get("train", {})) if run["preset"] else {}
+    train.update({k: v for k, v in file_values.items() if k in TrainConfig.field_names()})
+    train.update({k: flags[k] for k in _TRAIN_FLAGS if k in flags})
+    return run, train
+
+
+def run(args: argparse.Namespace) -> int:
+    import yaml
+
+    from textsiam.api import load_data
+    from textsiam.models.io import create_model
+    from textsiam.train import TrainConfig, Trainer
+
+    run_opts, train_opts = resolve(args)
+    config = TrainConfig.from_dict(train_opts)
+    fmt = {k: run_opts[k] for k in ("format", "text_a", "text_b", "label", "limit")}
+    train_data = load_data(run_opts["train"], **fmt, seed=config.seed)
+    dev_data = load_data(run_opts["dev"], **fmt, seed=config.seed) if run_opts["dev"] else None
+    if dev_data is None and run_opts["dev_fraction"]:
+        train_data, dev_data = train_data.split(run_opts["dev_fraction"], seed=config.seed)
+    out = Path(run_opts["out"])
+    out.mkdir(parents=True, exist_ok=True)
+    resolved = {**{k: v for k, v in run_opts.items() if v is not None}, **config.to_dict()}
+    (out / "train_config.yaml").write_text(yaml.safe_dump(resolved, sort_keys=False))
+    model = create_model(run_opts["model"] or run_opts["preset"])
+    print(f"training on {len(train_data)} pairs" + (f", dev {len(dev_data)} pairs" if dev_data else ""))
+    summary = Trainer(model, config, train_data, dev_data, out, show_progress=not args.quiet).train(args.resume)
+    print_metrics({k: v for k, v in summary.items() if v is not None})
+    print(f"model saved to {out}")
+    return 0

@@ -1,0 +1,176 @@
+"""The one in-memory pair dataset type every reader returns.
+
+A :class:`PairData` wraps a Hugging Face :class:`datasets.Dataset` with columns ``"a"``, ``"b"`` and ``"label"``
+(float32), plus where it came from (file path and sha256, so runs can record exactly which data they saw) and how to
+read its labels (binary 0/1, graded on a known range such as STS 0..5, or none).
+
+For text pairs ``a`` and ``b`` are strings. For image pairs (see :mod:`textsiam.data.digits`) they are flattened
+float32 vectors (one list of ``height * width`` floats per image); ``np.asarray(pairs.a, dtype=np.float32)`` gives a
+``(n, height * width)`` array. A file without labels has ``label_kind == "none"`` and no ``"label"`` column.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+
+import datasets
+import numpy as np
+
+from textsiam.errors import ConfigError, DataError
+
+LABEL_KINDS = ("binary", "graded", "none")
+
+
+@dataclass
+class PairData:
+    """Pairs ``(a, b)`` with float labels, backed by a ``datasets.Dataset`` (columns ``a``, ``b``, ``label``)."""
+
+    dataset: datasets.Dataset
+    source: str | None = None
+    sha256: str | None = None
+    label_kind: str = "binary"
+    label_range: tuple[float, float] = (0.0, 1.0)
+
+    def __post_init__(self) -> None:
+        if self.label_kind not in LABEL_KINDS:
+            raise ConfigError(f"label_kind must be one of {LABEL_KINDS}, got {self.label_kind!r}")
+        lo, hi = (float(x) for x in self.label_range)
+        if not hi > lo:
+            raise ConfigError(f"label_range must be (low, high) with high > low, got {self.label_range!r}")
+        self.label_range = (lo, hi)
+        missing = [c for c in ("a", "b") if c not in self.dataset.column_names]
+        if self.label_kind != "none" and "label" not in self.dataset.column_names:
+            missing.append("label")
+        if missing:
+            raise ConfigError(f"PairData needs columns {missing}; the dataset has {self.dataset.column_names}")
+
+    def __len__(self) -> int:
+        return len(self.dataset)
+
+    def __repr__(self) -> str:
+        return (
+            f"PairData(rows={len(self)}, source={self.source!r}, label_kind={self.label_kind!r}, "
+            f"label_range={self.label_range})"
+        )
+
+    @property
+    def a(self) -> list:
+        """First items of the pairs, in order (strings, or float lists for images)."""
+        return self.dataset.with_format("arrow")["a"].to_pylist()
+
+    @property
+    def b(self) -> list:
+        """Second items of the pairs, in order."""
+        return self.dataset.with_format("arrow")["b"].to_pylist()
+
+    @property
+    def has_labels(self) -> bool:
+        return self.label_kind != "none"
+
+    @property
+    def labels(self) -> np.ndarray:
+        """Raw labels as float64 (e.g. 0..5 for STS); use :meth:`scaled_labels` for [0, 1]."""
+        if not self.has_labels:
+            raise DataError(
+                "these pairs have no labels (label_kind 'none'); pass label=<column> when reading the file "
+                "or use a labelled file",
+                path=self.source,
+            )
+        column = self.dataset.with_format("arrow")["label"]
+        return np.asarray(column.to_numpy(), dtype=np.float64)
+
+    def scaled_labels(self) -> np.ndarray:
+        """Labels mapped linearly from ``label_range`` to [0, 1] (1 = most similar), clipped to [0, 1]."""
+        lo, hi = self.label_range
+        return np.clip((self.labels - lo) / (hi - lo), 0.0, 1.0)
+
+    def select(self, indices: Sequence[int] | np.ndarray) -> PairData:
+        """A new PairData with the rows at ``indices`` (same source, sha256 and label semantics)."""
+        idx = np.asarray(indices, dtype=np.int64).reshape(-1)
+        if idx.size and (idx.min() < -len(self) or idx.max() >= len(self)):
+            raise IndexError(f"indices must be in [0, {len(self)}) for {len(self)} rows, got {idx.min()}..{idx.max()}")
+        idx = np.where(idx < 0, idx + len(self), idx)
+        return replace(self, dataset=self.dataset.select(idx.tolist()))
+
+    def split(self, fraction: float, seed: int = 0) -> tuple[PairData, PairData]:
+        """Deterministically split into ``(rest, held_out)`` with about ``fraction`` of the rows held out.
+
+        Binary labels are stratified (each class keeps its share in both parts), so a dev split carved from an
+        unbalanced train file keeps the positive rate. Both parts keep file order.
+        """
+        if not 0.0 < fraction < 1.0:
+            raise ConfigError(f"split fraction must be strictly between 0 and 1, got {fraction!r}")
+        rng = np.random.default_rng(seed)
+        groups = self._strata()
+        held = []
+        for members in groups:
+            n_held = int(round(fraction * len(members)))
+            held.extend(rng.permutation(members)[:n_held].tolist())
+        held_idx = np.sort(np.asarray(held, dtype=np.int64))
+        rest_idx = np.setdiff1d(np.arange(len(self)), held_idx)
+        if held_idx.size == 0 or rest_idx.size == 0:
+            raise ConfigError(
+                f"split fraction {fraction} of {len(self)} rows leaves an empty part "
+                f"({rest_idx.size} rest, {held_idx.size} held out); use a fraction that keeps both non-empty"
+            )
+        return self.select(rest_idx), self.select(held_idx)
+
+    def _strata(self) -> list[np.ndarray]:
+        if self.label_kind == "binary":
+            labels = self.labels
+            return [np.flatnonzero(labels == value) for value in (0.0, 1.0)]
+        return [np.arange(len(self))]
+
+    def fingerprint(self) -> dict:
+        """What a run records about its data: ``{"file": basename, "rows": n, "sha256": ...}``."""
+        name = os.path.basename(self.source) if self.source else None
+        return {"file": name, "rows": len(self), "sha256": self.sha256}
+
+
+# Helpers shared by the readers ---------------------------------------------------------------------------------
+
+
+def text_features() -> datasets.Features:
+    return datasets.Features({"a": datasets.Value("string"), "b": datasets.Value("string")})
+
+
+def build_text_pairs(
+    a: list[str],
+    b: list[str],
+    labels: list[float] | None,
+    *,
+    source: str,
+    sha256: str,
+    label_kind: str | None = None,
+    label_range: tuple[float, float] | None = None,
+) -> PairData:
+    """Make a text PairData; label kind and range are inferred from the labels unless given."""
+    columns: dict[str, list] = {"a": a, "b": b}
+    features = text_features()
+    if labels is not None:
+        columns["label"] = labels
+        features["label"] = datasets.Value("float32")
+        kind = label_kind or infer_label_kind(labels)
+        label_range = label_range or infer_label_range(labels, kind)
+    else:
+        kind, label_range = "none", label_range or (0.0, 1.0)
+    dataset = datasets.Dataset.from_dict(columns, features=features)
+    return PairData(dataset, source=source, sha256=sha256, label_kind=kind, label_range=label_range)
+
+
+def infer_label_kind(labels: Sequence[float]) -> str:
+    """``"binary"`` when every label is 0 or 1, else ``"graded"``."""
+    return "binary" if all(x in (0.0, 1.0) for x in labels) else "graded"
+
+
+def infer_label_range(labels: Sequence[float], kind: str) -> tuple[float, float]:
+    """(0, 1) for binary; for graded the observed (min, max) widened to include [0, 1].
+
+    Widening keeps the range non-degenerate (all labels equal) and leaves labels that are already in [0, 1]
+    unscaled; pass an explicit ``label_range`` when a file covers only part of its scale (e.g. an STS subset).
+    """
+    if kind == "binary" or not len(labels):
+        return (0.0, 1.0)
+    return (min(0.0, float(min(labels))), max(1.0, float(max(labels))))

@@ -1,0 +1,8 @@
+"""Towers: text (transformers) and image (mlp) encoders, all registered in ``ENCODERS``."""
+
+from textsiam.encoders.base import Encoder
+from textsiam.encoders.hf import HfTextEncoder
+from textsiam.encoders.mlp import MlpEncoder
+from textsiam.encoders.pretrained import resolve_pretrained
+
+__all__ = ["Encoder", "HfTextEncoder", "MlpEncoder", "resolve_pretrained"]

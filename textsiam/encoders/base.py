@@ -1,0 +1,43 @@
+"""The encoder contract every tower (text or image, left or right) fulfils."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, ClassVar
+
+import torch
+from torch import nn
+
+
+class Encoder(nn.Module):
+    """A tower: ``collate`` turns raw items into tensors, ``forward`` maps them to ``(batch, dim)`` vectors.
+
+    Subclasses keep their constructor arguments explicit so ``get_config()`` can return them and the registry can
+    rebuild the encoder from ``config.json``. Encoders with files of their own (a tokenizer, a transformer config)
+    write them in ``save_assets`` and rebuild from them in ``from_saved`` without downloading any weights.
+    """
+
+    modality: ClassVar[str] = "vector"
+
+    @property
+    def dim(self) -> int:
+        raise NotImplementedError
+
+    def collate(self, items: Sequence[Any]) -> dict[str, torch.Tensor]:
+        raise NotImplementedError
+
+    def item_length(self, item: Any) -> int:
+        """A cheap size estimate of one raw item, used to group batches by length."""
+        return 1
+
+    def get_config(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def save_assets(self, folder: Path) -> None:
+        """Write files besides the weights that ``from_saved`` needs (nothing by default)."""
+
+    @classmethod
+    def from_saved(cls, config: dict[str, Any], folder: Path) -> Encoder:
+        """Rebuild the architecture from ``config`` and the assets in ``folder``; weights are loaded afterwards."""
+        return cls(**config)

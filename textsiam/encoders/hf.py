@@ -1,0 +1,83 @@
+"""Text tower over any ``transformers`` AutoModel folder, with mean / CLS / max pooling."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+
+from textsiam.encoders.base import Encoder
+from textsiam.encoders.pretrained import resolve_pretrained
+from textsiam.registry import ENCODERS, POOLERS
+
+
+@ENCODERS.register("hf-transformer")
+class HfTextEncoder(Encoder):
+    """Transformer text encoder (any AutoModel folder or packaged name) + pooling + optional L2 normalisation."""
+
+    modality = "text"
+
+    def __init__(
+        self,
+        model_name_or_path: str,
+        pooling: str = "mean",
+        normalize: bool = False,
+        max_length: int = 256,
+        _folder: Path | None = None,
+    ) -> None:
+        super().__init__()
+        from transformers import AutoModel, AutoTokenizer
+
+        self.model_name_or_path, self.pooling_name = model_name_or_path, pooling
+        self.normalize, self.max_length = normalize, max_length
+        self.pooler = POOLERS.build(pooling)
+        if _folder is None:  # fresh: pretrained weights
+            folder = resolve_pretrained(model_name_or_path)
+            self.transformer = AutoModel.from_pretrained(folder)
+        else:  # rebuilt from a saved textsiam model: architecture only, the weights come from model.safetensors
+            from transformers import AutoConfig
+
+            folder = _folder
+            self.transformer = AutoModel.from_config(AutoConfig.from_pretrained(folder))
+        self.tokenizer = AutoTokenizer.from_pretrained(folder)
+
+    @property
+    def dim(self) -> int:
+        return int(self.transformer.config.hidden_size)
+
+    def collate(self, items: Sequence[str]) -> dict[str, torch.Tensor]:
+        for i, item in enumerate(items):
+            if not isinstance(item, str):
+                raise ValueError(f"text encoder got a {type(item).__name__} at position {i}, expected a string")
+        return dict(
+            self.tokenizer(list(items), padding=True, truncation=True, max_length=self.max_length, return_tensors="pt")
+        )
+
+    def item_length(self, item: str) -> int:
+        return len(item)
+
+    def forward(self, features: dict[str, torch.Tensor]) -> torch.Tensor:
+        mask = features["attention_mask"]
+        tokens = self.transformer(**features).last_hidden_state  # (batch, seq, hidden)
+        pooled = self.pooler(tokens, mask)  # (batch, hidden)
+        return F.normalize(pooled, dim=-1) if self.normalize else pooled
+
+    def get_config(self) -> dict[str, Any]:
+        return {
+            "model_name_or_path": self.model_name_or_path,
+            "pooling": self.pooling_name,
+            "normalize": self.normalize,
+            "max_length": self.max_length,
+        }
+
+    def save_assets(self, folder: Path) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        self.transformer.config.save_pretrained(folder)
+        self.tokenizer.save_pretrained(folder)
+
+    @classmethod
+    def from_saved(cls, config: dict[str, Any], folder: Path) -> HfTextEncoder:
+        return cls(**config, _folder=folder)

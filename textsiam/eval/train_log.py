@@ -1,0 +1,72 @@
+"""Read the trainer's JSONL log into the series the report plots.
+
+Lines look like ``{"type": "step", "epoch": 1, "step": 10, "loss": 0.5, "lr": ...}`` and
+``{"type": "eval", "epoch": 1, "step": 360, "metrics": {"spearman": ...}}``; lines of other types are ignored.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+from textsiam.errors import DataError
+
+__all__ = ["read_train_log"]
+
+
+def _number(value) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        return None
+    return float(value)
+
+
+def _parse_lines(path: Path) -> list[tuple[int, dict]]:
+    records = []
+    for row, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as err:
+            raise DataError(
+                f"not a JSON line ({err.msg}); each line must be one JSON object", path=str(path), row=row
+            ) from err
+        if not isinstance(record, dict):
+            raise DataError(f"expected a JSON object, got {type(record).__name__}", path=str(path), row=row)
+        records.append((row, record))
+    return records
+
+
+def read_train_log(path: str | Path) -> dict:
+    """``{"steps", "losses"}`` from step lines and ``{"eval_x", "eval_xlabel", "evals"}`` from eval lines.
+
+    ``evals`` maps each numeric dev metric to ``(x, values)``; x is the epoch when eval lines carry one, else the step.
+    A non-finite loss (a diverged run) is kept out of the curve rather than breaking the plot.
+    """
+    path = Path(path)
+    steps, losses, eval_records = [], [], []
+    for row, record in _parse_lines(path):
+        if record.get("type") == "step":
+            step, loss = _number(record.get("step")), _number(record.get("loss"))
+            if step is None:
+                raise DataError("a step line needs a numeric 'step'", path=str(path), row=row, column="step")
+            if loss is not None:
+                steps.append(step)
+                losses.append(loss)
+        elif record.get("type") == "eval":
+            if not isinstance(record.get("metrics"), dict):
+                raise DataError("an eval line needs a 'metrics' object", path=str(path), row=row, column="metrics")
+            eval_records.append(record)
+    by_epoch = bool(eval_records) and all(_number(r.get("epoch")) is not None for r in eval_records)
+    xlabel = "epoch" if by_epoch else "step"
+    evals: dict[str, tuple[list[float], list[float]]] = {}
+    for i, record in enumerate(eval_records):
+        x = _number(record.get(xlabel))
+        x = float(i + 1) if x is None else x
+        for name, value in record["metrics"].items():
+            if _number(value) is not None:
+                xs, ys = evals.setdefault(str(name), ([], []))
+                xs.append(x)
+                ys.append(float(value))
+    return {"steps": steps, "losses": losses, "evals": evals, "eval_xlabel": xlabel}

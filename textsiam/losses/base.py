@@ -1,0 +1,118 @@
+"""The pair-loss base class and the argument and input checks every loss shares.
+
+A loss takes tensors, never the model: either two batches of embeddings ``u, v`` with a label per pair
+(``takes == "embeddings"``), or the logits of a learned scoring head (``takes == "scores"``). Labels are floats in
+[0, 1] where 1 means similar. Constructor arguments are explicit keywords stored under their own names, so
+:meth:`PairLoss.get_config` can return them and ``LOSSES.build(name, **config)`` rebuilds the loss.
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+from typing import Any, ClassVar
+
+import torch
+from torch import nn
+
+from textsiam.errors import ConfigError
+
+METRIC_DISTANCES = ("cosine", "euclidean", "manhattan")
+"""Similarities whose ``distance`` is a true non-negative distance; "dot" is not one, so margin losses refuse it."""
+
+INPUT_KINDS = ("embeddings", "scores")
+
+
+class PairLoss(nn.Module):
+    """Base class of every loss: tensors in, scalar out.
+
+    Subclasses with ``takes == "embeddings"`` implement ``forward(u, v, labels)`` on ``(batch, dim)`` embeddings;
+    those with ``takes == "scores"`` implement ``forward(scores, labels)`` on ``(batch,)`` logits.
+    """
+
+    takes: ClassVar[str] = "embeddings"
+
+    def get_config(self) -> dict[str, Any]:
+        """The constructor keyword arguments, read back from the attributes of the same name (sklearn style)."""
+        params = inspect.signature(type(self).__init__).parameters
+        return {name: getattr(self, name) for name, p in params.items() if name != "self" and p.kind in _KEYWORDS}
+
+    def extra_repr(self) -> str:
+        return ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
+
+
+_KEYWORDS = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+
+
+# ---------------------------------------------------------------------------------------------- argument checks
+
+
+def check_choice(param: str, value: Any, choices: tuple[str, ...]) -> str:
+    """Return ``value`` if it is one of ``choices``, else raise a ``ConfigError`` listing them."""
+    if not isinstance(value, str) or value not in choices:
+        raise ConfigError(f"{param}={value!r} is not supported; choose one of {', '.join(map(repr, choices))}")
+    return value
+
+
+def check_positive(param: str, value: Any) -> float:
+    """Return ``value`` as a float if it is a finite number > 0, else raise a ``ConfigError``."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value <= 0:
+        raise ConfigError(f"{param} must be a finite number > 0, got {value!r}")
+    return float(value)
+
+
+def check_bool(param: str, value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise ConfigError(f"{param} must be True or False, got {value!r}")
+    return value
+
+
+# ---------------------------------------------------------------------------------------------- input checks
+
+
+def check_pair_inputs(
+    u: torch.Tensor, v: torch.Tensor, labels: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Validate ``(batch, dim)`` embeddings and ``(batch,)`` labels; return them in a float type fit for a loss.
+
+    Half-precision embeddings are promoted to float32: exponentials with a scale of 20 lose too much in 16 bits.
+    """
+    for name, t in (("u", u), ("v", v), ("labels", labels)):
+        if not isinstance(t, torch.Tensor):
+            raise ValueError(f"{name} must be a torch.Tensor, got {type(t).__name__}")
+    if u.dim() != 2 or u.shape != v.shape:
+        raise ValueError(f"u and v must both have shape (batch, dim); got u {tuple(u.shape)} and v {tuple(v.shape)}")
+    u, v = _promote(u), _promote(v)
+    return u, v, _check_labels(labels, u, "u")
+
+
+def check_score_inputs(scores: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Validate ``(batch,)`` logits and ``(batch,)`` labels; return them in a float type fit for a loss."""
+    for name, t in (("scores", scores), ("labels", labels)):
+        if not isinstance(t, torch.Tensor):
+            raise ValueError(f"{name} must be a torch.Tensor, got {type(t).__name__}")
+    if scores.dim() != 1:
+        raise ValueError(f"scores must have shape (batch,), got {tuple(scores.shape)}; squeeze a (batch, 1) head")
+    scores = _promote(scores)
+    return scores, _check_labels(labels, scores, "scores")
+
+
+def _promote(t: torch.Tensor) -> torch.Tensor:
+    return t.float() if t.dtype in (torch.float16, torch.bfloat16) or not t.is_floating_point() else t
+
+
+def _check_labels(labels: torch.Tensor, like: torch.Tensor, against: str) -> torch.Tensor:
+    """Check labels against the batch of ``like`` and return them with its dtype and device."""
+    batch = like.shape[0]
+    if labels.shape != (batch,):
+        raise ValueError(f"labels must have shape (batch,) = ({batch},) to match {against}; got {tuple(labels.shape)}")
+    if batch == 0:
+        raise ValueError("the batch is empty; a loss needs at least one pair")
+    labels = labels.to(device=like.device, dtype=like.dtype)
+    if not bool(((labels >= 0) & (labels <= 1)).all()):
+        bad = labels[~((labels >= 0) & (labels <= 1))][:5].tolist()
+        raise ValueError(
+            f"labels must lie in [0, 1] (1 = similar), got values such as {bad}; "
+            "scale graded labels first (e.g. an STS score s in 0..5 becomes s / 5)"
+        )
+    return labels

@@ -1,0 +1,57 @@
+"""In-batch negatives ranking loss (InfoNCE)."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from textsiam.layers.similarity import build_similarity
+from textsiam.losses.base import PairLoss, check_bool, check_pair_inputs, check_positive
+from textsiam.registry import LOSSES
+
+
+@LOSSES.register("multiple-negatives")
+class MultipleNegativesRankingLoss(PairLoss):
+    """In-batch negatives: each u_i must pick its own v_i out of all the v in the batch (InfoNCE).
+
+    With ``S[i, j] = s * cos(u_i, v_j)`` and ``A`` the anchor rows (label >= 0.5)::
+
+        L = mean over i in A of  -log( exp(S[i, i]) / sum over j of exp(S[i, j]) )
+
+    i.e. cross-entropy over the rows of ``S`` with the diagonal as target. Rows labelled dissimilar are not
+    anchors, but their ``v`` still serve as negatives. With ``symmetric=True`` the loss is the mean of this
+    u -> v direction and the v -> u direction (columns of ``S`` against all ``u``), as in CLIP. The scale
+    ``s = 1 / temperature``: the default 20 is a temperature of 0.05.
+
+    Papers: M. Henderson et al., "Efficient Natural Language Response Suggestion for Smart Reply", 2017;
+    A. van den Oord, Y. Li, O. Vinyals, "Representation Learning with Contrastive Predictive Coding" (InfoNCE),
+    2018; A. Radford et al., "Learning Transferable Visual Models From Natural Language Supervision" (CLIP,
+    symmetric form), 2021.
+
+    Args:
+        scale: ``s`` (> 0), the inverse temperature.
+        symmetric: also score the v -> u direction and average the two.
+    """
+
+    takes = "embeddings"
+
+    def __init__(self, scale: float = 20.0, symmetric: bool = False) -> None:
+        super().__init__()
+        self.scale = check_positive("scale", scale)
+        self.symmetric = check_bool("symmetric", symmetric)
+        self.sim = build_similarity("cosine")
+
+    def forward(self, u: torch.Tensor, v: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        u, v, labels = check_pair_inputs(u, v, labels)
+        anchors = torch.nonzero(labels >= 0.5).squeeze(1)  # (n_anchors,)
+        if anchors.numel() == 0:
+            raise ValueError(
+                "multiple-negatives needs at least one positive pair (label >= 0.5) per batch, got labels "
+                f"{labels[:8].tolist()}{' ...' if labels.numel() > 8 else ''}; feed it positive pairs (negatives "
+                "come from the other rows) or choose a pair loss such as 'contrastive'"
+            )
+        scores = self.scale * self.sim.pairwise(u, v)  # (batch, batch): [i, j] = s * cos(u_i, v_j)
+        loss = F.cross_entropy(scores[anchors], anchors)
+        if self.symmetric:
+            loss = 0.5 * (loss + F.cross_entropy(scores.T[anchors], anchors))
+        return loss

@@ -1,0 +1,140 @@
+"""PairModel: a left and a right tower, a comparison (similarity or learned head), and an optional decision.
+
+The twin (siamese) model is the case where both towers are one module; the pseudo-siamese model has two different
+towers projected into one space. Everything that scores, encodes, predicts or saves lives here once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+from tqdm.auto import tqdm
+
+from textsiam.encoders.base import Encoder
+from textsiam.errors import NoDecisionError
+from textsiam.layers.similarity import Similarity, build_similarity
+from textsiam.registry import HEADS
+
+
+def to_device(features: dict[str, torch.Tensor], device: torch.device) -> dict[str, torch.Tensor]:
+    return {k: v.to(device, non_blocking=True) for k, v in features.items()}
+
+
+class PairModel(nn.Module):
+    """Base class of twin and pseudo-siamese models. Subclasses set ``left``/``right`` and ``get_config``."""
+
+    def __init__(self, similarity: str = "cosine", head: dict[str, Any] | None = None) -> None:
+        super().__init__()
+        self.similarity_name = similarity
+        self.similarity: Similarity = build_similarity(similarity)
+        self.head_spec = head
+        self.head: nn.Module | None = None
+        self.decision = None  # textsiam.eval.Decision, set by tune-threshold or load()
+
+    # -- towers -------------------------------------------------------------------------------------------------
+    @property
+    def left(self) -> Encoder:
+        raise NotImplementedError
+
+    @property
+    def right(self) -> Encoder:
+        raise NotImplementedError
+
+    def tower(self, side: str) -> Encoder:
+        if side not in ("left", "right"):
+            raise ValueError(f"side must be 'left' or 'right', got {side!r}")
+        return self.left if side == "left" else self.right
+
+    def _build_head(self, dim: int) -> None:
+        if self.head_spec is not None:
+            self.head = HEADS.build(self.head_spec["name"], dim=dim, **self.head_spec.get("args", {}))
+
+    def embed(self, features: dict[str, torch.Tensor], side: str = "left") -> torch.Tensor:
+        """Tensors from ``collate`` -> embeddings ``(batch, dim)`` in the shared space."""
+        raise NotImplementedError
+
+    def forward(self, feats_a: dict[str, torch.Tensor], feats_b: dict[str, torch.Tensor]):
+        return self.embed(feats_a, "left"), self.embed(feats_b, "right")
+
+    def score(self, u: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+        """One score per pair, higher = more similar: the learned head's logit if there is one, else the similarity."""
+        return self.head(u, v) if self.head is not None else self.similarity(u, v)
+
+    @property
+    def score_name(self) -> str:
+        return f"head:{self.head_spec['name']}" if self.head is not None else self.similarity_name
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.parameters()).device
+
+    # -- inference ----------------------------------------------------------------------------------------------
+    @torch.inference_mode()
+    def encode(
+        self, items: Sequence[Any], side: str = "left", batch_size: int = 64, show_progress: bool = False
+    ) -> torch.Tensor:
+        """Embed raw items (texts, images) with one tower; returns a CPU float tensor ``(n, dim)``."""
+        tower = self.tower(side)
+        was_training = self.training
+        self.eval()
+        order = np.argsort([-tower.item_length(x) for x in items], kind="stable")  # long first: less padding
+        chunks = []
+        steps = range(0, len(items), batch_size)
+        for start in tqdm(steps, desc=f"encode {side}", disable=not show_progress, unit="batch"):
+            batch = [items[i] for i in order[start : start + batch_size]]
+            feats = to_device(tower.collate(batch), self.device)
+            chunks.append(self.embed(feats, side).float().cpu())
+        self.train(was_training)
+        if not chunks:
+            return torch.empty(0, self.embedding_dim)
+        out = torch.cat(chunks)
+        return out[torch.as_tensor(np.argsort(order))]  # back to input order
+
+    @torch.inference_mode()
+    def similarity_scores(
+        self, a: Sequence[Any], b: Sequence[Any], batch_size: int = 64, show_progress: bool = False
+    ) -> np.ndarray:
+        """Score each pair (a[i], b[i]); higher = more similar."""
+        if len(a) != len(b):
+            raise ValueError(f"a and b must have the same length, got {len(a)} and {len(b)}")
+        u = self.encode(a, "left", batch_size, show_progress)
+        v = self.encode(b, "right", batch_size, show_progress)
+        was_training = self.training
+        self.eval()
+        scores = self.score(u.to(self.device), v.to(self.device)).float().cpu().numpy()
+        self.train(was_training)
+        return scores
+
+    def _require_decision(self):
+        if self.decision is None:
+            raise NoDecisionError(
+                "this model has no fitted decision (threshold). Fit one on held-out data first: "
+                "`textsiam tune-threshold --model DIR --data DEV_FILE --strategy youden`, or model.tune_threshold(...)"
+            )
+        return self.decision
+
+    def predict(self, a: Sequence[Any], b: Sequence[Any], batch_size: int = 64) -> np.ndarray:
+        """True where the pair matches, using the saved threshold (score >= threshold)."""
+        decision = self._require_decision()
+        return decision.predict(self.similarity_scores(a, b, batch_size))
+
+    def predict_proba(self, a: Sequence[Any], b: Sequence[Any], batch_size: int = 64) -> np.ndarray:
+        """Calibrated probability that each pair matches (needs a decision fitted with a calibrator)."""
+        decision = self._require_decision()
+        return decision.predict_proba(self.similarity_scores(a, b, batch_size))
+
+    @property
+    def embedding_dim(self) -> int:
+        raise NotImplementedError
+
+    def get_config(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def save(self, folder) -> None:
+        from textsiam.models.io import save_model
+
+        save_model(self, folder)

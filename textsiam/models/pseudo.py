@@ -1,0 +1,67 @@
+"""Pseudo-siamese model: two different towers, each projected into one shared space.
+
+For inputs that differ in kind or length: an LSTM over a short title and a transformer over a long body, or an
+image CNN and a text encoder for a caption. Each tower keeps its own weights; linear projections bring both to
+``projection_dim`` so any similarity or learned head can compare them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import nn
+
+from textsiam.encoders.base import Encoder
+from textsiam.models.base import PairModel
+from textsiam.models.twin import _spec
+from textsiam.registry import PAIR_MODELS
+
+
+@PAIR_MODELS.register("pseudo")
+class PseudoSiameseModel(PairModel):
+    """Pseudo-siamese: two different towers (left, right) + a linear projection each into one shared space."""
+
+    def __init__(
+        self,
+        left: Encoder,
+        right: Encoder,
+        projection_dim: int = 256,
+        similarity: str = "cosine",
+        head: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(similarity=similarity, head=head)
+        if left is right:
+            raise ValueError("pseudo-siamese towers must be two different modules; use the 'twin' model to share one")
+        self.left_encoder, self.right_encoder = left, right
+        self.projection_dim = projection_dim
+        self.left_projection = nn.Linear(left.dim, projection_dim)
+        self.right_projection = nn.Linear(right.dim, projection_dim)
+        self._build_head(projection_dim)
+
+    @property
+    def left(self) -> Encoder:
+        return self.left_encoder
+
+    @property
+    def right(self) -> Encoder:
+        return self.right_encoder
+
+    @property
+    def embedding_dim(self) -> int:
+        return self.projection_dim
+
+    def embed(self, features: dict[str, torch.Tensor], side: str = "left") -> torch.Tensor:
+        if side == "left":
+            return self.left_projection(self.left_encoder(features))  # (batch, projection_dim)
+        return self.right_projection(self.right_encoder(features))
+
+    def get_config(self) -> dict[str, Any]:
+        return {
+            "pair_model": "pseudo",
+            "left": _spec(self.left_encoder),
+            "right": _spec(self.right_encoder),
+            "projection_dim": self.projection_dim,
+            "similarity": self.similarity_name,
+            "head": self.head_spec,
+        }

@@ -1,0 +1,62 @@
+"""Twin (siamese) model: one encoder with shared weights maps both inputs into one space."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import nn
+
+from textsiam.encoders.base import Encoder
+from textsiam.models.base import PairModel
+from textsiam.registry import PAIR_MODELS
+
+
+@PAIR_MODELS.register("twin")
+class TwinModel(PairModel):
+    """Siamese twin: one shared encoder (+ optional linear projection), compared by a similarity or a learned head."""
+
+    def __init__(
+        self,
+        encoder: Encoder,
+        similarity: str = "cosine",
+        head: dict[str, Any] | None = None,
+        projection_dim: int | None = None,
+    ) -> None:
+        super().__init__(similarity=similarity, head=head)
+        self.encoder = encoder
+        self.projection_dim = projection_dim
+        self.projection = nn.Linear(encoder.dim, projection_dim) if projection_dim else None
+        self._build_head(self.embedding_dim)
+
+    @property
+    def left(self) -> Encoder:
+        return self.encoder
+
+    @property
+    def right(self) -> Encoder:
+        return self.encoder
+
+    @property
+    def embedding_dim(self) -> int:
+        return self.projection_dim or self.encoder.dim
+
+    def embed(self, features: dict[str, torch.Tensor], side: str = "left") -> torch.Tensor:
+        x = self.encoder(features)  # (batch, enc_dim); the same weights for both sides
+        return self.projection(x) if self.projection is not None else x
+
+    def get_config(self) -> dict[str, Any]:
+        return {
+            "pair_model": "twin",
+            "encoder": _spec(self.encoder),
+            "similarity": self.similarity_name,
+            "head": self.head_spec,
+            "projection_dim": self.projection_dim,
+        }
+
+
+def _spec(encoder: Encoder) -> dict[str, Any]:
+    from textsiam.registry import ENCODERS
+
+    name = next(n for n in ENCODERS.names() if ENCODERS.get(n) is type(encoder))
+    return {"name": name, "args": encoder.get_config()}

@@ -1,0 +1,6 @@
+"""Training: Trainer, TrainConfig, checkpoints."""
+
+from textsiam.train.config import TrainConfig
+from textsiam.train.trainer import Trainer
+
+__all__ = ["TrainConfig", "Trainer"]

@@ -1,0 +1,194 @@
+"""Trainer: AdamW + linear warmup, gradient clipping, length-grouped dynamic-padding batches, per-epoch dev
+evaluation, best-checkpoint keeping, resumable epochs and a ``train_log.jsonl``."""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from textsiam.data import PairData, length_grouped_batches
+from textsiam.errors import ConfigError
+from textsiam.losses import build_loss
+from textsiam.models.base import PairModel, to_device
+from textsiam.models.io import save_model, write_json
+from textsiam.train import checkpoint
+from textsiam.train.config import TrainConfig
+from textsiam.train.evaluation import evaluate_scores, pick_metric
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
+
+
+def _optimizer(model: PairModel, cfg: TrainConfig) -> torch.optim.Optimizer:
+    decay, no_decay = [], []
+    for name, p in model.named_parameters():
+        if p.requires_grad:
+            (no_decay if p.ndim < 2 or "LayerNorm" in name or "norm" in name.lower() else decay).append(p)
+    groups = [{"params": decay, "weight_decay": cfg.weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+    return torch.optim.AdamW(groups, lr=cfg.lr)
+
+
+def _linear_warmup(optimizer: torch.optim.Optimizer, warmup: int, total: int) -> torch.optim.lr_scheduler.LambdaLR:
+    def factor(step: int) -> float:
+        if step < warmup:
+            return (step + 1) / max(1, warmup)
+        return max(0.0, (total - step) / max(1, total - warmup))
+
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+
+
+class Trainer:
+    """Fine-tune a PairModel on pairs. ``out_dir`` receives the best model, ``train_log.jsonl`` and checkpoints."""
+
+    def __init__(
+        self,
+        model: PairModel,
+        config: TrainConfig,
+        train_data: PairData,
+        dev_data: PairData | None = None,
+        out_dir: str | Path | None = None,
+        show_progress: bool = True,
+    ) -> None:
+        if len(train_data) == 0:
+            raise ConfigError("the training data is empty")
+        if train_data.label_kind == "none":
+            raise ConfigError(f"{train_data.source}: training needs a label column; none was found")
+        self.model, self.config, self.train_data, self.dev_data = model, config, train_data, dev_data
+        self.out_dir = Path(out_dir) if out_dir else None
+        self.show_progress = show_progress
+        self.device = resolve_device(config.device)
+        self.loss_fn = build_loss(config.loss, **config.loss_args)
+        if self.loss_fn.takes == "scores" and model.head is None:
+            raise ConfigError(f"loss {config.loss!r} trains a learned head; this model has none (set 'head')")
+        self.metric = pick_metric(config.eval_metric, dev_data) if dev_data is not None else None
+        self.history: list[dict[str, Any]] = []
+        self.best: float | None = None
+
+    # -- batches --------------------------------------------------------------------------------------------------
+    def _epoch_batches(self, epoch: int) -> list[list[int]]:
+        cfg, data = self.config, self.train_data
+        seed = cfg.seed * 1000 + epoch
+        if cfg.group_by_length:
+            left, right = self.model.left, self.model.right
+            lengths = [left.item_length(a) + right.item_length(b) for a, b in zip(data.a, data.b)]
+            return length_grouped_batches(lengths, cfg.batch_size, seed=seed)
+        order = np.random.default_rng(seed).permutation(len(data)).tolist()
+        return [order[i : i + cfg.batch_size] for i in range(0, len(order), cfg.batch_size)]
+
+    def _loss(self, a: list, b: list, labels: torch.Tensor) -> torch.Tensor:
+        model = self.model
+        fa = to_device(model.left.collate(a), self.device)
+        fb = to_device(model.right.collate(b), self.device)
+        with torch.autocast("cuda", dtype=torch.bfloat16, enabled=self.config.amp and self.device.type == "cuda"):
+            u, v = model(fa, fb)  # (batch, dim) each
+        u, v = u.float(), v.float()
+        if self.loss_fn.takes == "scores":
+            return self.loss_fn(model.score(u, v), labels)
+        return self.loss_fn(u, v, labels)
+
+    # -- main loop ------------------------------------------------------------------------------------------------
+    def train(self, resume: bool = False) -> dict[str, Any]:
+        """Run all epochs (continuing from the last checkpoint if ``resume``); returns a summary dict."""
+        cfg, model = self.config, self.model
+        seed_everything(cfg.seed)
+        model.to(self.device)
+        steps_per_epoch = math.ceil(len(self.train_data) / cfg.batch_size)
+        total = steps_per_epoch * cfg.epochs
+        optimizer = _optimizer(model, cfg)
+        scheduler = _linear_warmup(optimizer, int(cfg.warmup_ratio * total), total)
+        labels_all = torch.as_tensor(self.train_data.scaled_labels(), dtype=torch.float32)
+        start_epoch, step = 1, 0
+        if resume and self.out_dir and checkpoint.exists(self.out_dir):
+            state = checkpoint.load(self.out_dir, model, optimizer, scheduler)
+            start_epoch, step, self.best = state["epoch"] + 1, state["step"], state.get("best")
+        elif self.out_dir:
+            self.out_dir.mkdir(parents=True, exist_ok=True)
+            (self.out_dir / "train_log.jsonl").unlink(missing_ok=True)
+        a_all, b_all = self.train_data.a, self.train_data.b
+        t0, pairs_seen = time.perf_counter(), 0
+        for epoch in range(start_epoch, cfg.epochs + 1):
+            model.train()
+            batches = self._epoch_batches(epoch)
+            bar = tqdm(batches, desc=f"epoch {epoch}/{cfg.epochs}", disable=not self.show_progress, unit="batch")
+            for idx in bar:
+                loss = self._loss([a_all[i] for i in idx], [b_all[i] for i in idx], labels_all[idx].to(self.device))
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                if cfg.max_grad_norm:
+                    torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.max_grad_norm)
+                optimizer.step()
+                scheduler.step()
+                step += 1
+                pairs_seen += len(idx)
+                if not torch.isfinite(loss):
+                    raise FloatingPointError(f"loss became {loss.item()} at epoch {epoch}, step {step}; lower --lr")
+                if step % cfg.log_every == 0 or step == total:
+                    self._log(
+                        {
+                            "type": "step",
+                            "epoch": epoch,
+                            "step": step,
+                            "loss": loss.item(),
+                            "lr": scheduler.get_last_lr()[0],
+                        }
+                    )
+                    bar.set_postfix(loss=f"{loss.item():.4f}")
+            self._end_epoch(epoch, step, optimizer, scheduler)
+        elapsed = time.perf_counter() - t0
+        summary = {
+            "epochs": cfg.epochs,
+            "steps": step,
+            "train_seconds": elapsed,
+            "pairs_per_second": pairs_seen / elapsed if elapsed else None,
+            "best_metric": self.metric,
+            "best_value": self.best,
+        }
+        if self.out_dir:
+            if self.dev_data is None:
+                save_model(model, self.out_dir)  # no dev set: the last epoch is the model
+            write_json(self.out_dir / "train_summary.json", summary)
+        return summary
+
+    def _end_epoch(self, epoch: int, step: int, optimizer, scheduler) -> None:
+        if self.dev_data is not None:
+            scores = self.model.similarity_scores(self.dev_data.a, self.dev_data.b, self.config.eval_batch_size)
+            metrics = evaluate_scores(scores, self.dev_data)
+            self._log({"type": "eval", "epoch": epoch, "step": step, "metrics": metrics})
+            value = metrics[self.metric]
+            if self.best is None or value > self.best:
+                self.best = value
+                if self.out_dir:
+                    save_model(self.model, self.out_dir)
+            if self.show_progress:
+                tqdm.write(f"epoch {epoch}: dev {self.metric} = {value:.4f} (best {self.best:.4f})")
+        if self.out_dir and self.config.save_checkpoints:
+            checkpoint.save(
+                self.out_dir,
+                self.model,
+                optimizer,
+                scheduler,
+                {"epoch": epoch, "step": step, "best": self.best, "config": self.config.to_dict()},
+            )
+
+    def _log(self, record: dict[str, Any]) -> None:
+        self.history.append(record)
+        if self.out_dir:
+            with open(self.out_dir / "train_log.jsonl", "a") as f:
+                f.write(json.dumps(record) + "\n")
