@@ -72,7 +72,7 @@ def screenshot(html_path: Path, png_path: Path, timeout: float = 120.0) -> None:
 
 
 def inspect_png(png_path: Path) -> dict:
-    """Share of non-white pixels (anything rendered) and of saturated pixels (coloured plot content)."""
+    """Count non-white pixels (anything rendered) and saturated pixels (coloured plot content)."""
     from PIL import Image
 
     rgb = np.asarray(Image.open(png_path).convert("RGB"), dtype=np.int16)
@@ -80,8 +80,8 @@ def inspect_png(png_path: Path) -> dict:
     saturation = rgb.max(axis=-1) - rgb.min(axis=-1)
     return {
         "size": [int(rgb.shape[1]), int(rgb.shape[0])],
-        "non_white": float(non_white.mean()),
-        "coloured": float((saturation > 60).mean()),
+        "non_white_pixels": int(non_white.sum()),
+        "coloured_pixels": int((saturation > 60).sum()),
     }
 
 
@@ -103,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
     png_path = args.out or report_dir / "report_screenshot.png"
     screenshot(html_path, png_path)
     stats = inspect_png(png_path)
-    ok = stats["non_white"] > 0.02 and stats["coloured"] > 0.005
+    ok = stats["non_white_pixels"] > 20_000 and stats["coloured_pixels"] > 5_000  # text and at least one plot
     print(json.dumps({"report": str(html_path), "screenshot": str(png_path), **stats, "ok": ok}, indent=2))
     print(png_path)
     return 0 if ok else 1

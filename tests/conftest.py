@@ -26,7 +26,8 @@ def shared_data_dir() -> Path | None:
 def shared_data() -> Path:
     path = shared_data_dir()
     if path is None:
-        pytest.skip("benchmark data not found: set TEXTSIAM_DATA to the folder holding stsb/, mrpc/ (../shared/data)")
+        where = os.environ.get("TEXTSIAM_DATA") or ROOT.parent / "shared" / "data"
+        pytest.skip(f"benchmark data folder {where} not found; set TEXTSIAM_DATA to the folder holding stsb/, mrpc/")
     return path
 
 

@@ -31,6 +31,10 @@ class Encoder(nn.Module):
         """A cheap size estimate of one raw item, used to group batches by length."""
         return 1
 
+    def merge(self, a: dict[str, torch.Tensor], b: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """Stack two collated batches into one (a first), so a twin runs a single forward pass for both sides."""
+        return {k: torch.cat([a[k], b[k]]) for k in a}
+
     def get_config(self) -> dict[str, Any]:
         raise NotImplementedError
 

@@ -56,6 +56,16 @@ class HfTextEncoder(Encoder):
             self.tokenizer(list(items), padding=True, truncation=True, max_length=self.max_length, return_tensors="pt")
         )
 
+    def merge(self, a: dict[str, torch.Tensor], b: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """Pad both token batches to one length and stack them (padding is masked, so embeddings are unchanged)."""
+        seq = max(a["input_ids"].shape[1], b["input_ids"].shape[1])
+        pad_id = self.tokenizer.pad_token_id or 0
+
+        def pad(t: torch.Tensor, key: str) -> torch.Tensor:  # (batch, len) -> (batch, seq)
+            return F.pad(t, (0, seq - t.shape[1]), value=pad_id if key == "input_ids" else 0)
+
+        return {k: torch.cat([pad(a[k], k), pad(b[k], k)]) for k in a}
+
     def item_length(self, item: str) -> int:
         return len(item)
 

@@ -11,6 +11,7 @@ import io
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 __all__ = [
     "confusion_png",
@@ -146,7 +147,7 @@ def scatter_png(scores: np.ndarray, gold: np.ndarray, spearman: float, pearson: 
 
 def loss_curve_png(steps: list[float], losses: list[float]) -> bytes:
     """Training loss per logged step."""
-    fig, ax = _axes(6.4, 3.8)
+    fig, ax = _axes(5.6, 3.8)
     ax.plot(steps, losses, color=_MATCH, lw=1.2)
     ax.set(xlabel="step", ylabel="loss", title="Training loss")
     return _png(fig)
@@ -154,9 +155,10 @@ def loss_curve_png(steps: list[float], losses: list[float]) -> bytes:
 
 def eval_curve_png(series: dict[str, tuple[list[float], list[float]]], xlabel: str) -> bytes:
     """Each dev metric (name -> (x, values)) per evaluation, usually per epoch."""
-    fig, ax = _axes(6.4, 3.8)
+    fig, ax = _axes(5.6, 3.8)
     for name, (x, values) in series.items():
         ax.plot(x, values, marker="o", lw=1.4, label=name)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set(xlabel=xlabel, ylabel="value", title="Dev metrics")
     ax.legend(fontsize=8)
     return _png(fig)

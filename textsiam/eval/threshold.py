@@ -148,9 +148,9 @@ def _best_mask(c: dict, strategy: str, target: float | None) -> np.ndarray:
     if strategy == "eer":
         return _keep_best(every, -np.abs(fp * n_pos - fn * n_neg))  # -|FPR - FNR| * P * N
     if strategy == "tpr-at-fpr":
-        allowed = fp <= target * n_neg + 1e-9 * n_neg  # FPR <= target; the slack only absorbs float rounding
+        allowed = fp / n_neg <= target  # the same division as the reported fpr, so the two always agree
         return _keep_best(_keep_best(allowed, tp), -fp)  # highest TPR, then the lowest FPR among those
-    allowed = tp >= target * n_pos - 1e-9 * n_pos  # recall >= target (precision-at-recall)
+    allowed = tp / n_pos >= target  # recall >= target (precision-at-recall), computed as the reported recall is
     return _keep_best(_keep_best(allowed, tp, np.maximum(tp + fp, 1)), tp)  # highest precision, then highest recall
 
 

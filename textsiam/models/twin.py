@@ -45,6 +45,12 @@ class TwinModel(PairModel):
         x = self.encoder(features)  # (batch, enc_dim); the same weights for both sides
         return self.projection(x) if self.projection is not None else x
 
+    def forward(self, feats_a: dict[str, torch.Tensor], feats_b: dict[str, torch.Tensor]):
+        """Both sides in one pass through the shared encoder: one larger batch instead of two small ones."""
+        n = next(iter(feats_a.values())).shape[0]
+        both = self.embed(self.encoder.merge(feats_a, feats_b))  # (2 * batch, dim)
+        return both[:n], both[n:]
+
     def get_config(self) -> dict[str, Any]:
         return {
             "pair_model": "twin",

@@ -42,7 +42,8 @@ def _optimizer(model: PairModel, cfg: TrainConfig) -> torch.optim.Optimizer:
         if p.requires_grad:
             (no_decay if p.ndim < 2 or "LayerNorm" in name or "norm" in name.lower() else decay).append(p)
     groups = [{"params": decay, "weight_decay": cfg.weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
-    return torch.optim.AdamW(groups, lr=cfg.lr)
+    # The fused kernel (one op for all tensors, CPU and CUDA) is several times faster than the per-tensor loop.
+    return torch.optim.AdamW(groups, lr=cfg.lr, fused=True)
 
 
 def _linear_warmup(optimizer: torch.optim.Optimizer, warmup: int, total: int) -> torch.optim.lr_scheduler.LambdaLR:

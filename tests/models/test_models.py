@@ -1,0 +1,114 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from textsiam.encoders import HfTextEncoder, MlpEncoder
+from textsiam.errors import ConfigError, ModelNotFoundError, NoDecisionError
+from textsiam.models import PseudoSiameseModel, TwinModel, create_model, load_model
+from textsiam.registry import ENCODERS, SIMILARITIES
+
+A = ["a man plays the guitar", "a dog runs in the park", "two children read a book", "the cat eats"]
+B = ["a woman plays piano", "a dog is running", "a child sits", "a red car on the street"]
+
+
+def _encoder(name: str, tiny_bert_dir):
+    if name == "hf-transformer":
+        return HfTextEncoder(str(tiny_bert_dir), pooling="mean"), A
+    if name == "mlp":
+        return MlpEncoder(in_features=64), list(np.random.default_rng(0).random((4, 8, 8), dtype=np.float32))
+    raise AssertionError(f"add a contract case for encoder {name!r}")
+
+
+@pytest.mark.parametrize("name", ENCODERS.names())
+def test_encoder_contract(name, tiny_bert_dir, tmp_path):
+    """Every registered encoder: forward, backward, finite values, save/load round trip inside a twin."""
+    encoder, items = _encoder(name, tiny_bert_dir)
+    model = TwinModel(encoder, similarity="cosine")
+    u, v = model(encoder.collate(items), encoder.collate(items[::-1]))
+    assert u.shape == (len(items), encoder.dim) and torch.isfinite(u).all()
+    model.score(u, v).sum().backward()
+    grads = [p.grad for p in model.parameters() if p.grad is not None]
+    assert grads and all(torch.isfinite(g).all() for g in grads)
+    model.save(tmp_path / "m")
+    again = load_model(tmp_path / "m")
+    np.testing.assert_allclose(
+        again.similarity_scores(items, items[::-1]), model.similarity_scores(items, items[::-1]), atol=1e-6
+    )
+
+
+@pytest.mark.parametrize("pooling", ["mean", "cls", "max"])
+def test_twin_single_pass_equals_separate_passes(pooling, tiny_bert_dir):
+    model = TwinModel(HfTextEncoder(str(tiny_bert_dir), pooling=pooling)).eval()
+    fa, fb = model.encoder.collate(A), model.encoder.collate(["short", *B[1:]])
+    u, v = model(fa, fb)
+    torch.testing.assert_close(u, model.embed(fa), atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(v, model.embed(fb), atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.parametrize("similarity", SIMILARITIES.names())
+def test_similarity_scores_match_direct_computation(similarity, tiny_bert_dir):
+    model = create_model(str(tiny_bert_dir), similarity=similarity)
+    u, v = model.encode(A), model.encode(B)
+    expected = SIMILARITIES.build(similarity)(u, v).numpy()
+    np.testing.assert_allclose(model.similarity_scores(A, B), expected, atol=1e-5)
+
+
+def test_encode_keeps_input_order_across_batches(tiny_bert_dir):
+    model = create_model(str(tiny_bert_dir))
+    together = model.encode(A + B, batch_size=3)
+    one_by_one = torch.cat([model.encode([x]) for x in A + B])
+    torch.testing.assert_close(together, one_by_one, atol=1e-5, rtol=1e-5)
+
+
+def test_head_projection_and_pseudo_round_trip(tiny_bert_dir, tmp_path):
+    head = {"name": "mlp-head", "args": {"features": ["abs-diff", "sq-diff", "product", "concat"], "hidden": 16}}
+    twin = create_model(str(tiny_bert_dir), head=head, projection_dim=8)
+    pseudo = PseudoSiameseModel(HfTextEncoder(str(tiny_bert_dir)), HfTextEncoder(str(tiny_bert_dir), pooling="cls"),
+                                projection_dim=12, similarity="euclidean")
+    for i, model in enumerate([twin, pseudo]):
+        model.save(tmp_path / str(i))
+        again = load_model(tmp_path / str(i))
+        assert type(again) is type(model) and again.get_config() == model.get_config()
+        np.testing.assert_allclose(again.similarity_scores(A, B), model.similarity_scores(A, B), atol=1e-6)
+    assert twin.encode(A).shape == (4, 8) and pseudo.encode(A, side="right").shape == (4, 12)
+
+
+def test_pseudo_towers_do_not_share_weights(tiny_bert_dir):
+    left = HfTextEncoder(str(tiny_bert_dir))
+    with pytest.raises(ValueError, match="twin"):
+        PseudoSiameseModel(left, left)
+    model = PseudoSiameseModel(left, HfTextEncoder(str(tiny_bert_dir)), projection_dim=8)
+    u, v = model(left.collate(A), left.collate(A))
+    assert not torch.allclose(u, v)  # different projections even for the same text
+
+
+def test_predict_without_decision_is_a_clear_error(tiny_bert_dir):
+    model = create_model(str(tiny_bert_dir))
+    with pytest.raises(NoDecisionError, match="tune-threshold"):
+        model.predict(A, B)
+
+
+def test_unknown_model_name_suggests_presets():
+    with pytest.raises(ModelNotFoundError, match="minilm-twin"):
+        create_model("minilm-twn")
+
+
+def test_bad_config_is_rejected(tiny_bert_dir, tmp_path):
+    from textsiam.models import build_model
+
+    with pytest.raises(ConfigError, match="pair_model"):
+        build_model({"pair_model": "triplet"})
+    with pytest.raises(ValueError, match="in_features=16"):
+        MlpEncoder(in_features=64).collate([np.zeros((4, 4))])
+    with pytest.raises(ModelNotFoundError, match="not a textsiam model folder"):
+        load_model(tmp_path)
+
+
+def test_mlp_encoder_matches_seed_architecture():
+    net = MlpEncoder().net
+    kinds = [type(m).__name__ for m in net]
+    assert kinds == ["Flatten", "Linear", "ReLU", "Dropout", "Linear", "ReLU", "Dropout", "Linear", "ReLU"]
+    assert all(m.out_features == 128 for m in net if isinstance(m, torch.nn.Linear))
+    assert all(m.p == 0.1 for m in net if isinstance(m, torch.nn.Dropout))
