@@ -60,7 +60,8 @@ def test_non_default_config_round_trips():
     loss = build_loss("online-contrastive", margin=0.3, distance="manhattan")
     assert loss.get_config() == {"margin": 0.3, "distance": "manhattan"}
     assert build_loss("online-contrastive", **loss.get_config()).get_config() == loss.get_config()
-    assert build_loss("multiple-negatives", scale=5, symmetric=True).get_config() == {"scale": 5.0, "symmetric": True}
+    mnr = build_loss("multiple-negatives", scale=5, symmetric=True, min_label=0.8)
+    assert mnr.get_config() == {"scale": 5.0, "symmetric": True, "min_label": 0.8, "skip_empty": False}
     assert build_loss("bce", pos_weight=2).get_config() == {"pos_weight": 2.0}
 
 

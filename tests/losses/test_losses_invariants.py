@@ -178,3 +178,34 @@ def test_bce_pos_weight_scales_only_the_positive_term():
     assert weighted(scores, ones).item() == pytest.approx(3 * plain(scores, ones).item())
     assert weighted(scores, zeros).item() == pytest.approx(plain(scores, zeros).item())
     assert build_loss("bce", pos_weight=1.0)(scores, ones).item() == pytest.approx(plain(scores, ones).item())
+
+
+def test_combined_loss_is_the_weighted_sum_of_its_parts():
+    torch.manual_seed(1)
+    u, v = torch.randn(6, 4), torch.randn(6, 4)
+    labels = torch.tensor([1.0, 0.0, 0.9, 0.3, 0.85, 0.1])
+    combined = build_loss(
+        "combined",
+        parts=[
+            {"name": "cosent", "weight": 0.5},
+            {"name": "multiple-negatives", "args": {"min_label": 0.8}, "weight": 2},
+        ],
+    )
+    expected = 0.5 * build_loss("cosent")(u, v, labels) + 2 * build_loss("multiple-negatives", min_label=0.8)(
+        u, v, labels
+    )
+    assert combined(u, v, labels).item() == pytest.approx(expected.item())
+    short = build_loss("cosent+multiple-negatives", **{"multiple-negatives": {"min_label": 0.8}})
+    assert short(u, v, labels).item() == pytest.approx(
+        (build_loss("cosent")(u, v, labels) + build_loss("multiple-negatives", min_label=0.8)(u, v, labels)).item()
+    )
+
+
+def test_multiple_negatives_skip_empty_gives_zero_with_gradient():
+    u = torch.randn(4, 3, requires_grad=True)
+    v = torch.randn(4, 3, requires_grad=True)
+    loss = build_loss("multiple-negatives", min_label=0.8, skip_empty=True)(u, v, torch.full((4,), 0.5))
+    loss.backward()
+    assert loss.item() == 0.0 and u.grad is not None
+    with pytest.raises(ValueError, match="label >= 0.8"):
+        build_loss("multiple-negatives", min_label=0.8)(u, v, torch.full((4,), 0.5))

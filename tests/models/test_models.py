@@ -65,8 +65,12 @@ def test_encode_keeps_input_order_across_batches(tiny_bert_dir):
 def test_head_projection_and_pseudo_round_trip(tiny_bert_dir, tmp_path):
     head = {"name": "mlp-head", "args": {"features": ["abs-diff", "sq-diff", "product", "concat"], "hidden": 16}}
     twin = create_model(str(tiny_bert_dir), head=head, projection_dim=8)
-    pseudo = PseudoSiameseModel(HfTextEncoder(str(tiny_bert_dir)), HfTextEncoder(str(tiny_bert_dir), pooling="cls"),
-                                projection_dim=12, similarity="euclidean")
+    pseudo = PseudoSiameseModel(
+        HfTextEncoder(str(tiny_bert_dir)),
+        HfTextEncoder(str(tiny_bert_dir), pooling="cls"),
+        projection_dim=12,
+        similarity="euclidean",
+    )
     for i, model in enumerate([twin, pseudo]):
         model.save(tmp_path / str(i))
         again = load_model(tmp_path / str(i))

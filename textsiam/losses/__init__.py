@@ -9,6 +9,7 @@ from textsiam.errors import ConfigError
 from textsiam.losses.base import PairLoss
 from textsiam.losses.bce import BCEWithLogitsLoss
 from textsiam.losses.chopra_exp import ChopraExpLoss
+from textsiam.losses.combined import CombinedLoss
 from textsiam.losses.contrastive import ContrastiveLoss
 from textsiam.losses.cosent import CoSENTLoss
 from textsiam.losses.cosine import CosineSimilarityLoss
@@ -23,6 +24,13 @@ def build_loss(name: str | PairLoss, **kwargs: Any) -> PairLoss:
     Unknown names raise the registry's ``KeyError`` with close matches; unknown keywords raise a ``ConfigError``
     listing the ones the loss accepts.
     """
+    if isinstance(name, str) and "+" in name:  # short form of a combined loss: "cosent+multiple-negatives"
+        parts = [{"name": part, "args": kwargs.pop(part, {})} for part in name.split("+")]
+        if kwargs:
+            raise ConfigError(
+                f"for a combined loss, key loss_args by part name {name.split('+')}, got {sorted(kwargs)}"
+            )
+        return LOSSES.get("combined")(parts=parts)
     if isinstance(name, PairLoss):
         if kwargs:
             raise ConfigError(f"got a built loss {name!r} and extra arguments {sorted(kwargs)}; pass one or the other")
@@ -41,6 +49,7 @@ def build_loss(name: str | PairLoss, **kwargs: Any) -> PairLoss:
 __all__ = [
     "BCEWithLogitsLoss",
     "ChopraExpLoss",
+    "CombinedLoss",
     "CoSENTLoss",
     "ContrastiveLoss",
     "CosineSimilarityLoss",

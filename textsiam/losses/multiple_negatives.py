@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from textsiam.errors import ConfigError
 from textsiam.layers.similarity import build_similarity
 from textsiam.losses.base import PairLoss, check_bool, check_pair_inputs, check_positive
 from textsiam.registry import LOSSES
@@ -14,7 +15,7 @@ from textsiam.registry import LOSSES
 class MultipleNegativesRankingLoss(PairLoss):
     """In-batch negatives: each u_i must pick its own v_i out of all the v in the batch (InfoNCE).
 
-    With ``S[i, j] = s * cos(u_i, v_j)`` and ``A`` the anchor rows (label >= 0.5)::
+    With ``S[i, j] = s * cos(u_i, v_j)`` and ``A`` the anchor rows (label >= min_label)::
 
         L = mean over i in A of  -log( exp(S[i, i]) / sum over j of exp(S[i, j]) )
 
@@ -31,22 +32,35 @@ class MultipleNegativesRankingLoss(PairLoss):
     Args:
         scale: ``s`` (> 0), the inverse temperature.
         symmetric: also score the v -> u direction and average the two.
+        min_label: rows with ``label >= min_label`` are anchors (0.5 by default; e.g. 0.8 keeps only STS pairs
+            scored 4 or more when combined with a graded loss).
+        skip_empty: return a zero loss, instead of an error, for a batch with no anchor (useful inside a
+            ``combined`` loss on graded data, where some batches hold no close pair).
     """
 
     takes = "embeddings"
 
-    def __init__(self, scale: float = 20.0, symmetric: bool = False) -> None:
+    def __init__(
+        self, scale: float = 20.0, symmetric: bool = False, min_label: float = 0.5, skip_empty: bool = False
+    ) -> None:
         super().__init__()
         self.scale = check_positive("scale", scale)
         self.symmetric = check_bool("symmetric", symmetric)
+        if not 0 < min_label <= 1:
+            raise ConfigError(f"multiple-negatives min_label must be in (0, 1], got {min_label!r}")
+        self.min_label = float(min_label)
+        self.skip_empty = check_bool("skip_empty", skip_empty)
         self.sim = build_similarity("cosine")
 
     def forward(self, u: torch.Tensor, v: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         u, v, labels = check_pair_inputs(u, v, labels)
-        anchors = torch.nonzero(labels >= 0.5).squeeze(1)  # (n_anchors,)
+        anchors = torch.nonzero(labels >= self.min_label).squeeze(1)  # (n_anchors,)
+        if anchors.numel() == 0 and self.skip_empty:
+            return (u * 0).sum() + (v * 0).sum()  # zero, but still attached to the graph
         if anchors.numel() == 0:
             raise ValueError(
-                "multiple-negatives needs at least one positive pair (label >= 0.5) per batch, got labels "
+                f"multiple-negatives needs at least one positive pair (label >= {self.min_label}) per batch, got "
+                "labels "
                 f"{labels[:8].tolist()}{' ...' if labels.numel() > 8 else ''}; feed it positive pairs (negatives "
                 "come from the other rows) or choose a pair loss such as 'contrastive'"
             )

@@ -1,0 +1,112 @@
+from __future__ import annotations
+
+import json
+
+import pytest
+import yaml
+
+from textsiam.cli.main import main
+
+
+def _run(capsys, *argv) -> tuple[int, str, str]:
+    code = main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.fixture
+def pairs_file(tmp_path):
+    rows = [
+        ("a man plays the guitar", "a man plays a guitar", 1),
+        ("a dog runs", "the cat eats food", 0),
+        ("two children read a book", "children read a book", 1),
+        ("a red car", "a woman sits in the park", 0),
+    ]
+    path = tmp_path / "pairs.tsv"
+    path.write_text("text_a\ttext_b\tlabel\n" + "".join(f"{a}\t{b}\t{y}\n" for a, b, y in rows))
+    return path
+
+
+def test_list_prints_every_kind_with_descriptions(capsys):
+    code, out, _ = _run(capsys, "list")
+    assert code == 0
+    for kind in ("encoders:", "losses:", "presets:", "datasets:", "similarities:"):
+        assert kind in out
+    assert "minilm-twin" in out and "Hadsell" in _run(capsys, "list", "losses")[1]
+
+
+def test_train_digits_with_yaml_and_flag_override(capsys, tmp_path):
+    cfg = tmp_path / "train.yaml"
+    cfg.write_text(yaml.safe_dump({"preset": "digits-mlp-twin", "train": "digits:train", "epochs": 5, "lr": 0.002}))
+    out_dir = tmp_path / "model"
+    code, out, err = _run(
+        capsys,
+        "train",
+        "--config",
+        cfg,
+        "--dev",
+        "digits:dev",
+        "--epochs",
+        2,
+        "--out",
+        out_dir,
+        "--quiet",
+        "--limit",
+        400,
+    )
+    assert code == 0, err
+    resolved = yaml.safe_load((out_dir / "train_config.yaml").read_text())
+    assert resolved["epochs"] == 2 and resolved["lr"] == 0.002 and resolved["loss"] == "contrastive"
+    assert (out_dir / "model.safetensors").exists() and (out_dir / "train_log.jsonl").exists()
+
+    code, out, err = _run(
+        capsys, "evaluate", "--model", out_dir, "--data", "digits:test", "--json", tmp_path / "m.json"
+    )
+    assert code == 0, err
+    metrics = json.loads((tmp_path / "m.json").read_text())
+    assert metrics["n"] == 900 and 0.5 < metrics["roc_auc"] <= 1 and "average_precision" in metrics
+    assert "accuracy" not in metrics  # no decision tuned yet
+
+
+def test_tune_threshold_then_evaluate_and_score(capsys, tmp_path, pairs_file, tiny_bert_dir):
+    model_dir = tmp_path / "tiny"
+    code, out, err = _run(
+        capsys,
+        "tune-threshold",
+        "--model",
+        tiny_bert_dir,
+        "--data",
+        pairs_file,
+        "--strategy",
+        "max-accuracy",
+        "--calibrate",
+        "platt",
+        "--out",
+        model_dir,
+    )
+    assert code == 0, err
+    decision = json.loads((model_dir / "decision.json").read_text())
+    assert decision["strategy"] == "max-accuracy" and decision["data"]["rows"] == 4
+    code, out, err = _run(capsys, "evaluate", "--model", model_dir, "--data", pairs_file, "--json", tmp_path / "e.json")
+    metrics = json.loads((tmp_path / "e.json").read_text())
+    assert code == 0 and {"accuracy", "f1", "precision", "recall", "threshold", "roc_auc"} <= set(metrics)
+    code, out, err = _run(capsys, "score", "--model", model_dir, "--a", "a dog runs", "--b", "a dog is running")
+    assert code == 0 and "score:" in out and "match" in out and "probability:" in out
+    scored = tmp_path / "scored.tsv"
+    code, out, err = _run(capsys, "score", "--model", model_dir, "--pairs", pairs_file, "--out", scored)
+    lines = scored.read_text().splitlines()
+    assert code == 0 and lines[0].split("\t") == ["text_a", "text_b", "label", "score", "match", "probability"]
+    assert len(lines) == 5
+
+
+def test_errors_are_clean_messages_with_exit_code_2(capsys, tmp_path, tiny_bert_dir):
+    bad = tmp_path / "bad.tsv"
+    bad.write_text("text_a\ttext_b\tlabel\nhello\tworld\tmaybe\n")
+    code, _, err = _run(capsys, "evaluate", "--model", tiny_bert_dir, "--data", bad)
+    assert code == 2 and "bad.tsv" in err and "row 2" in err and "label" in err and "Traceback" not in err
+    code, _, err = _run(capsys, "train", "--preset", "digits-mlp-twin", "--train", "digits:train")
+    assert code == 2 and "--out" in err
+    code, _, err = _run(capsys, "tune-threshold", "--model", tiny_bert_dir, "--data", bad)
+    assert code == 2 and "--out" in err
+    code, _, err = _run(capsys, "score", "--model", tiny_bert_dir, "--a", "only one side")
+    assert code == 2 and "--b" in err
