@@ -34,7 +34,9 @@ def _cuda() -> bool:
     return torch.cuda.is_available()
 
 
-def run_recipe(recipe: dict, model_name: str, train, dev, test, quiet: bool, keep: str | None = None) -> dict:
+def run_recipe(
+    recipe: dict, model_name: str, train, dev, test, quiet: bool, keep: str | None = None, wise: bool = False
+) -> dict:
     cfg = TrainConfig.from_dict({"warmup_ratio": 0.1, "save_checkpoints": False, **recipe})
     with tempfile.TemporaryDirectory() as tmp:
         tmp = keep or tmp
@@ -62,6 +64,7 @@ def main() -> None:
     p.add_argument("--extra", default="{}", help="JSON of TrainConfig fields added to every recipe (e.g. amp)")
     p.add_argument("--out", default="runs/sts_search.json")
     p.add_argument("--keep", help="keep the (single) recipe's best model in this folder")
+    p.add_argument("--wise", action="store_true", help="also WiSE-FT: interpolate with the start model, alpha on dev")
     p.add_argument("--quiet", action="store_true")
     args = p.parse_args()
     data = Path(args.data)
@@ -75,7 +78,7 @@ def main() -> None:
     extra = json.loads(args.extra)
     results = []
     for recipe in recipes:
-        result = run_recipe({**recipe, **extra}, args.model, train, dev, test, args.quiet, args.keep)
+        result = run_recipe({**recipe, **extra}, args.model, train, dev, test, args.quiet, args.keep, args.wise)
         results.append(result)
         print(json.dumps(result), flush=True)
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)

@@ -58,10 +58,16 @@ def tune_threshold(
     strategy: str = "youden",
     target: float | None = None,
     calibrate: str | None = None,
+    cv: int = 5,
+    bootstrap: int = 0,
+    seed: int = 0,
     batch_size: int = 64,
     show_progress: bool = False,
 ):
-    """Choose a threshold (and optionally a calibrator) on held-out ``data``; sets and returns ``model.decision``."""
+    """Choose a threshold (and optionally a calibrator) on held-out ``data``; sets and returns ``model.decision``.
+
+    The decision's metrics are k-fold held-out estimates (``cv`` folds over ``data``: chosen on k-1 folds, measured
+    on the last), so they are not the optimistic in-sample numbers; ``bootstrap`` adds confidence intervals."""
     from textsiam.eval.decision import fit_decision
 
     if data.label_kind != "binary":
@@ -75,6 +81,9 @@ def tune_threshold(
         calibrate=calibrate,
         data=data.fingerprint(),
         score_name=model.score_name,
+        cv=cv,
+        bootstrap=bootstrap,
+        seed=seed,
     )
     return model.decision
 

@@ -87,8 +87,11 @@ def test_tune_threshold_then_evaluate_and_score(capsys, tmp_path, pairs_file, ti
     assert code == 0, err
     decision = json.loads((model_dir / "decision.json").read_text())
     assert decision["strategy"] == "max-accuracy" and decision["data"]["rows"] == 4
-    code, out, err = _run(capsys, "evaluate", "--model", model_dir, "--data", pairs_file, "--json", tmp_path / "e.json")
+    code, out, err = _run(capsys, "evaluate", "--model", model_dir, "--data", pairs_file, "--json", tmp_path / "e.json",
+                          "--report", tmp_path / "report")
     metrics = json.loads((tmp_path / "e.json").read_text())
+    html = (tmp_path / "report" / "report.html").read_text()
+    assert "data:image/png;base64," in html and "False negatives" in html and "http" not in html
     assert code == 0 and {"accuracy", "f1", "precision", "recall", "threshold", "roc_auc"} <= set(metrics)
     code, out, err = _run(capsys, "score", "--model", model_dir, "--a", "a dog runs", "--b", "a dog is running")
     assert code == 0 and "score:" in out and "match" in out and "probability:" in out

@@ -105,3 +105,14 @@ def test_bad_metadata_rejected():
         PairData(dataset, label_range=(1.0, 1.0))
     with pytest.raises(ConfigError, match="columns"):
         PairData(datasets.Dataset.from_dict({"a": ["x"], "label": [1.0]}))
+
+
+def test_to_tsv_round_trips_text_pairs(tmp_path):
+    from textsiam.data import read_pairs
+
+    src = tmp_path / "pairs.tsv"
+    src.write_text('text_a\ttext_b\tlabel\nHe said "hi\tShe said hi\t1\nA dog\tA cat\t0\nx y\tx  y\t1\n')
+    data = read_pairs(src)
+    data.to_tsv(tmp_path / "copy.tsv")
+    again = read_pairs(tmp_path / "copy.tsv")
+    assert again.a == data.a and again.b == data.b and list(again.labels) == list(data.labels)

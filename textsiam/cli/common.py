@@ -27,7 +27,8 @@ def data_kwargs(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
-def print_table(rows: list[list[Any]], header: list[str], file=sys.stdout) -> None:
+def print_table(rows: list[list[Any]], header: list[str], file=None) -> None:
+    file = file or sys.stdout  # looked up per call: sys.stdout may be swapped (pytest, redirect_stdout)
     cells = [[str(c) for c in r] for r in [header, *rows]]
     widths = [max(len(r[i]) for r in cells) for i in range(len(header))]
     for n, r in enumerate(cells):
@@ -45,7 +46,7 @@ def print_metrics(metrics: dict[str, Any]) -> None:
 
 
 def write_json_file(path: str, obj: Any) -> None:
-    from textsiam.models.io import write_json
+    from textsiam.atomic import write_json
 
     write_json(path, obj)
     print(f"wrote {path}")

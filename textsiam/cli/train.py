@@ -55,6 +55,12 @@ def register(sub) -> None:
     p.add_argument("--device", help="auto, cpu, cuda, cuda:1 ...")
     p.add_argument("--amp", action="store_true", default=None, help="bfloat16 autocast on CUDA")
     p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint")
+    p.add_argument(
+        "--threshold-strategy",
+        help="after training, tune a decision threshold on the dev pairs "
+        "(youden, max-accuracy, max-f1, ...) and save it with the model",
+    )
+    p.add_argument("--calibrate", choices=["platt", "isotonic"], help="with --threshold-strategy: also calibrate")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     add_data_flags(p)
     p.set_defaults(func=run)
@@ -89,6 +95,22 @@ def resolve(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, Any]]:
     return run, train
 
 
+def tune_on_dev(out: Path, dev_data, strategy: str, calibrate: str | None) -> None:
+    from textsiam.api import tune_threshold
+    from textsiam.errors import ConfigError
+    from textsiam.models.io import load_model
+
+    if dev_data is None:
+        raise ConfigError("--threshold-strategy needs dev pairs: pass --dev FILE or --dev-fraction F")
+    model = load_model(out)  # the best epoch
+    decision = tune_threshold(model, dev_data, strategy, calibrate=calibrate)
+    decision.to_json(out / "decision.json")
+    print(
+        f"decision threshold {decision.threshold:.4f} ({strategy}) on {len(dev_data)} dev pairs; held-out "
+        f"accuracy {decision.metrics['accuracy']:.4f}, F1 {decision.metrics['f1']:.4f}"
+    )
+
+
 def run(args: argparse.Namespace) -> int:
     import yaml
 
@@ -101,15 +123,19 @@ def run(args: argparse.Namespace) -> int:
     fmt = {k: run_opts[k] for k in ("format", "text_a", "text_b", "label", "limit")}
     train_data = load_data(run_opts["train"], **fmt, seed=config.seed)
     dev_data = load_data(run_opts["dev"], **fmt, seed=config.seed) if run_opts["dev"] else None
-    if dev_data is None and run_opts["dev_fraction"]:
-        train_data, dev_data = train_data.split(run_opts["dev_fraction"], seed=config.seed)
     out = Path(run_opts["out"])
     out.mkdir(parents=True, exist_ok=True)
+    if dev_data is None and run_opts["dev_fraction"]:
+        train_data, dev_data = train_data.split(run_opts["dev_fraction"], seed=config.seed)
+        dev_data.to_tsv(out / "dev_split.tsv")  # so thresholds can be tuned on exactly these held-out pairs
+        print(f"carved {len(dev_data)} dev pairs off --train (saved to {out / 'dev_split.tsv'})")
     resolved = {**{k: v for k, v in run_opts.items() if v is not None}, **config.to_dict()}
     (out / "train_config.yaml").write_text(yaml.safe_dump(resolved, sort_keys=False))
     model = create_model(run_opts["model"] or run_opts["preset"])
     print(f"training on {len(train_data)} pairs" + (f", dev {len(dev_data)} pairs" if dev_data else ""))
     summary = Trainer(model, config, train_data, dev_data, out, show_progress=not args.quiet).train(args.resume)
     print_metrics({k: v for k, v in summary.items() if v is not None})
+    if args.threshold_strategy:
+        tune_on_dev(out, dev_data, args.threshold_strategy, args.calibrate)
     print(f"model saved to {out}")
     return 0

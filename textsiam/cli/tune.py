@@ -18,6 +18,9 @@ def register(sub) -> None:
     )
     p.add_argument("--target", type=float, help="target FPR (tpr-at-fpr) or recall (precision-at-recall)")
     p.add_argument("--calibrate", choices=["platt", "isotonic"], help="also fit a probability calibrator")
+    p.add_argument("--cv", type=int, default=5, help="folds for the held-out estimate of the decision's metrics")
+    p.add_argument("--bootstrap", type=int, default=0, help="resamples for 95%% confidence intervals (e.g. 1000)")
+    p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", help="save the model with its decision here instead of in place")
     p.add_argument("--batch-size", type=int, default=64)
     add_data_flags(p)
@@ -42,6 +45,8 @@ def run(args: argparse.Namespace) -> int:
         show_progress=True,
     )
     print_metrics({"strategy": decision.strategy, "threshold": decision.threshold, **decision.metrics})
+    for name, (low, high) in decision.metrics.get("bootstrap_ci", {}).items():
+        print(f"  95% CI {name}: [{low:.4f}, {high:.4f}]")
     if args.out:
         save_model(model, args.out)
         print(f"saved the model with its decision to {args.out}")

@@ -11,11 +11,11 @@ from pathlib import Path
 
 import numpy as np
 
+from textsiam.atomic import atomic_write_text
 from textsiam.errors import DataError, NoDecisionError
-from textsiam.eval._io import atomic_write_text
 from textsiam.eval.calibration import brier_score, build_calibrator, calibrator_from_dict, expected_calibration_error
 from textsiam.eval.metrics import check_binary_labels, check_scores
-from textsiam.eval.threshold import select_threshold, select_threshold_cv
+from textsiam.eval.threshold import bootstrap_ci, select_threshold, select_threshold_cv
 
 __all__ = ["Decision", "data_info", "fit_decision"]
 
@@ -123,12 +123,15 @@ def fit_decision(
     score_name: str = "cosine",
     cv: int = 5,
     seed: int = 0,
+    bootstrap: int = 0,
 ) -> Decision:
     """Choose a threshold (and fit a calibrator) on all pairs; estimate how they do on unseen pairs by k-fold CV.
 
     ``metrics`` holds the mean held-out metrics of ``select_threshold_cv`` (plus held-out ``brier`` and ``ece`` when
     calibrated) with ``evaluation`` = ``"{k}-fold cv"``; ``metrics["in_sample"]`` holds the metrics on all pairs.
     With fewer than 2 pairs of a class there is nothing to hold out: ``evaluation`` is then ``"in-sample"``.
+    ``bootstrap`` > 0 adds ``metrics["bootstrap_ci"]``: 95% percentile intervals of the threshold and its metrics
+    over that many resamples (the threshold re-selected on each).
     """
     s = check_scores(scores)
     y = check_binary_labels(labels, s.shape[0])
@@ -148,6 +151,8 @@ def fit_decision(
         metrics = {key: v for key, v in in_sample.items() if key not in ("tp", "fp", "tn", "fn")}
         metrics["evaluation"] = "in-sample"
     metrics["in_sample"] = in_sample
+    if bootstrap:
+        metrics["bootstrap_ci"] = bootstrap_ci(s, y, strategy, target, n_boot=bootstrap, seed=seed)["intervals"]
     return Decision(
         strategy=chosen.strategy,
         threshold=chosen.threshold,

@@ -14,8 +14,8 @@ from pathlib import Path
 import numpy as np
 from sklearn.metrics import precision_recall_curve, roc_curve
 
+from textsiam.atomic import atomic_write_text
 from textsiam.eval import plots
-from textsiam.eval._io import atomic_write_text
 from textsiam.eval.calibration import brier_score, expected_calibration_error, reliability_curve
 from textsiam.eval.decision import Decision
 from textsiam.eval.metrics import binary_metrics, check_binary_labels, check_scores, graded_metrics

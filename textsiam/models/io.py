@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import copy
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 from safetensors.torch import load_model as _load_weights
 from safetensors.torch import save_model as _save_weights
 
+from textsiam.atomic import atomic_write, write_json
 from textsiam.errors import ConfigError, ModelNotFoundError
 from textsiam.models.base import PairModel
 from textsiam.registry import ENCODERS, PAIR_MODELS, PRESETS
@@ -44,29 +43,13 @@ def build_model(config: dict[str, Any], folder: Path | None = None) -> PairModel
     return PAIR_MODELS.get(kind)(**towers, **extra)
 
 
-def _atomic_write_bytes(path: Path, write) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-
-
-def write_json(path: Path, obj: Any) -> None:
-    """Write JSON atomically (temp file + rename), so an interrupted write never leaves half a file."""
-    _atomic_write_bytes(Path(path), lambda tmp: Path(tmp).write_text(json.dumps(obj, indent=2) + "\n"))
-
-
 def save_model(model: PairModel, folder: str | Path) -> Path:
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     config = {"textsiam_version": VERSION, **model.get_config()}
     for key in _TOWER_KEYS[config["pair_model"]]:
         getattr(model, {"encoder": "encoder", "left": "left", "right": "right"}[key]).save_assets(folder / key)
-    _atomic_write_bytes(folder / "model.safetensors", lambda tmp: _save_weights(model, tmp))
+    atomic_write(folder / "model.safetensors", lambda tmp: _save_weights(model, tmp))
     write_json(folder / "config.json", config)
     if model.decision is not None:
         model.decision.to_json(folder / "decision.json")

@@ -14,11 +14,12 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from textsiam.atomic import write_json
 from textsiam.data import PairData, length_grouped_batches
 from textsiam.errors import ConfigError
 from textsiam.losses import build_loss
 from textsiam.models.base import PairModel, to_device
-from textsiam.models.io import save_model, write_json
+from textsiam.models.io import save_model
 from textsiam.train import checkpoint
 from textsiam.train.config import TrainConfig
 from textsiam.train.evaluation import evaluate_scores, pick_metric

@@ -1,0 +1,30 @@
+from __future__ import annotations
+
+import pytest
+import torch
+
+from textsiam.errors import ConfigError
+from textsiam.models import create_model
+from textsiam.models.soup import average, interpolate
+
+
+def test_interpolation_endpoints_and_midpoint():
+    torch.manual_seed(0)
+    a, b = create_model("digits-mlp-twin"), create_model("digits-mlp-twin")
+    sa, sb = a.state_dict(), b.state_dict()
+    for alpha, expected in ((0.0, sa), (1.0, sb)):
+        got = interpolate(a, b, alpha).state_dict()
+        assert all(torch.allclose(got[k], expected[k]) for k in got)
+    mid = interpolate(a, b, 0.25).state_dict()
+    assert all(torch.allclose(mid[k], 0.75 * sa[k] + 0.25 * sb[k], atol=1e-6) for k in mid)
+    assert a.state_dict()["encoder.net.1.weight"].data_ptr() != mid["encoder.net.1.weight"].data_ptr()
+
+
+def test_average_refuses_mismatched_models_and_bad_weights(tiny_bert_dir):
+    a = create_model("digits-mlp-twin")
+    with pytest.raises(ConfigError, match="another architecture"):
+        average([a, create_model("digits-mlp-twin", similarity="cosine")])
+    with pytest.raises(ConfigError, match="summing to 1"):
+        average([a, a], [0.7, 0.7])
+    with pytest.raises(ConfigError, match="alpha"):
+        interpolate(a, a, 1.5)
