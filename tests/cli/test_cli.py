@@ -87,8 +87,18 @@ def test_tune_threshold_then_evaluate_and_score(capsys, tmp_path, pairs_file, ti
     assert code == 0, err
     decision = json.loads((model_dir / "decision.json").read_text())
     assert decision["strategy"] == "max-accuracy" and decision["data"]["rows"] == 4
-    code, out, err = _run(capsys, "evaluate", "--model", model_dir, "--data", pairs_file, "--json", tmp_path / "e.json",
-                          "--report", tmp_path / "report")
+    code, out, err = _run(
+        capsys,
+        "evaluate",
+        "--model",
+        model_dir,
+        "--data",
+        pairs_file,
+        "--json",
+        tmp_path / "e.json",
+        "--report",
+        tmp_path / "report",
+    )
     metrics = json.loads((tmp_path / "e.json").read_text())
     html = (tmp_path / "report" / "report.html").read_text()
     assert "data:image/png;base64," in html and "False negatives" in html and "http" not in html
@@ -113,3 +123,18 @@ def test_errors_are_clean_messages_with_exit_code_2(capsys, tmp_path, tiny_bert_
     assert code == 2 and "--out" in err
     code, _, err = _run(capsys, "score", "--model", tiny_bert_dir, "--a", "only one side")
     assert code == 2 and "--b" in err
+
+
+def test_evaluate_reads_a_held_out_mrpc_test_file_unchanged(capsys, tmp_path, shared_data, tiny_bert_dir):
+    """The official MRPC test file is held out; any file in the same format (BOM, CRLF, header) must evaluate."""
+    raw = (shared_data / "mrpc" / "msr_paraphrase_train.txt").read_bytes()
+    lines = raw.split(b"\r\n")
+    test_file = tmp_path / "msr_paraphrase_test.txt"
+    test_file.write_bytes(b"\r\n".join(lines[:1] + lines[-41:]))  # header (with BOM) + last 40 rows, CRLF
+    model_dir = tmp_path / "m"
+    assert _run(capsys, "tune-threshold", "--model", tiny_bert_dir, "--data", test_file, "--out", model_dir)[0] == 0
+    code, out, err = _run(capsys, "evaluate", "--model", model_dir, "--data", test_file, "--json", tmp_path / "o.json")
+    assert code == 0, err
+    metrics = json.loads((tmp_path / "o.json").read_text())
+    assert metrics["n"] == 40 and {"accuracy", "f1", "roc_auc", "threshold"} <= set(metrics)
+    assert all(isinstance(v, int | float | str) for v in metrics.values())  # flat
