@@ -78,6 +78,8 @@ def test_split_graded_and_bad_fraction():
 
 def test_fingerprint_names_file_rows_and_hash():
     assert make_pairs([0, 1]).fingerprint() == {"file": "pairs.tsv", "rows": 2, "sha256": "abc"}
+    _, held = make_pairs([0, 1] * 5).split(0.2)
+    assert held.fingerprint() == {"file": "pairs.tsv", "rows": 2, "sha256": "abc", "subset_of_rows": 10}
 
 
 def test_label_inference():

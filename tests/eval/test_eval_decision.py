@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import stat
 
@@ -10,7 +9,7 @@ import numpy as np
 import pytest
 
 from textsiam.errors import DataError, NoDecisionError
-from textsiam.eval.decision import Decision, data_info, fit_decision
+from textsiam.eval.decision import Decision, fit_decision
 
 
 def _data(n=300, seed=0):
@@ -52,12 +51,6 @@ def test_fit_decision_too_small_for_cv_is_in_sample():
     decision = fit_decision([0.9, 0.2, 0.3, 0.1], [1, 0, 0, 0], "youden")
     assert decision.metrics["evaluation"] == "in-sample"
     assert decision.metrics["accuracy"] == 1.0
-
-
-def test_data_info_hashes_the_file(tmp_path):
-    path = tmp_path / "dev.tsv"
-    path.write_bytes(b"a\tb\t1\n")
-    assert data_info(path, 1) == {"file": str(path), "rows": 1, "sha256": hashlib.sha256(b"a\tb\t1\n").hexdigest()}
 
 
 @pytest.mark.parametrize(

@@ -109,3 +109,16 @@ def test_texts_must_match_scores(tmp_path):
     scores, labels = _binary(seed=5)
     with pytest.raises(ValueError, match="one text per score"):
         write_report(tmp_path, scores, labels, graded=False, texts_a=["a"])
+
+
+def test_train_log_curves_leave_out_counts(tmp_path):
+    from textsiam.eval.train_log import read_train_log
+
+    log = tmp_path / "train_log.jsonl"
+    log.write_text(
+        '{"type": "step", "epoch": 1, "step": 5, "loss": 0.4}\n'
+        '{"type": "eval", "epoch": 1, "step": 5, "metrics": {"n": 407, "roc_auc": 0.84, "tp": 200}}\n'
+        '{"type": "eval", "epoch": 2, "step": 10, "metrics": {"n": 407, "roc_auc": 0.86, "tp": 210}}\n'
+    )
+    parsed = read_train_log(log)
+    assert set(parsed["evals"]) == {"roc_auc"} and parsed["evals"]["roc_auc"] == ([1.0, 2.0], [0.84, 0.86])

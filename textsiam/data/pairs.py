@@ -32,6 +32,7 @@ class PairData:
     sha256: str | None = None
     label_kind: str = "binary"
     label_range: tuple[float, float] = (0.0, 1.0)
+    subset_of: int | None = None  # rows of the file this is a selection of (a carved dev split), None = whole file
 
     def __post_init__(self) -> None:
         if self.label_kind not in LABEL_KINDS:
@@ -92,7 +93,7 @@ class PairData:
         if idx.size and (idx.min() < -len(self) or idx.max() >= len(self)):
             raise IndexError(f"indices must be in [0, {len(self)}) for {len(self)} rows, got {idx.min()}..{idx.max()}")
         idx = np.where(idx < 0, idx + len(self), idx)
-        return replace(self, dataset=self.dataset.select(idx.tolist()))
+        return replace(self, dataset=self.dataset.select(idx.tolist()), subset_of=self.subset_of or len(self))
 
     def split(self, fraction: float, seed: int = 0) -> tuple[PairData, PairData]:
         """Deterministically split into ``(rest, held_out)`` with about ``fraction`` of the rows held out.
@@ -141,9 +142,13 @@ class PairData:
         return [np.arange(len(self))]
 
     def fingerprint(self) -> dict:
-        """What a run records about its data: ``{"file": basename, "rows": n, "sha256": ...}``."""
+        """What a run records about its data: ``{"file": basename, "rows": n, "sha256": ...}``, plus
+        ``subset_of_rows`` when these pairs are a selection (e.g. a carved dev split) of the file's rows."""
         name = os.path.basename(self.source) if self.source else None
-        return {"file": name, "rows": len(self), "sha256": self.sha256}
+        info = {"file": name, "rows": len(self), "sha256": self.sha256}
+        if self.subset_of is not None:
+            info["subset_of_rows"] = self.subset_of
+        return info
 
 
 # Helpers shared by the readers ---------------------------------------------------------------------------------

@@ -16,7 +16,7 @@ from textsiam.eval.calibration import (
     expected_calibration_error,
     reliability_curve,
 )
-from textsiam.eval.decision import Decision, data_info, fit_decision
+from textsiam.eval.decision import Decision, fit_decision
 from textsiam.eval.metrics import binary_metrics, confusion_at, graded_metrics
 from textsiam.eval.report import write_report
 from textsiam.eval.threshold import (
@@ -44,7 +44,6 @@ __all__ = [
     "build_calibrator",
     "calibrator_from_dict",
     "confusion_at",
-    "data_info",
     "expected_calibration_error",
     "fit_decision",
     "graded_metrics",

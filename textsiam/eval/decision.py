@@ -4,7 +4,6 @@ calibrator that turns it into a probability. Stored as ``decision.json`` next to
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
@@ -17,7 +16,7 @@ from textsiam.eval.calibration import brier_score, build_calibrator, calibrator_
 from textsiam.eval.metrics import check_binary_labels, check_scores
 from textsiam.eval.threshold import bootstrap_ci, select_threshold, select_threshold_cv
 
-__all__ = ["Decision", "data_info", "fit_decision"]
+__all__ = ["Decision", "fit_decision"]
 
 _FORMAT_VERSION = 1
 
@@ -92,15 +91,6 @@ class Decision:
         except json.JSONDecodeError as err:
             raise DataError(f"not valid JSON ({err.msg} at line {err.lineno})", path=str(path), row=err.lineno) from err
         return cls.from_dict(d, path)
-
-
-def data_info(path: str | Path, rows: int) -> dict:
-    """``{"file", "rows", "sha256"}`` identifying the data a decision was tuned on."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return {"file": str(path), "rows": int(rows), "sha256": digest.hexdigest()}
 
 
 def _calibration_heldout(s: np.ndarray, y: np.ndarray, name: str, k: int, seed: int) -> dict:

@@ -38,6 +38,10 @@ def _parse_lines(path: Path) -> list[tuple[int, dict]]:
     return records
 
 
+COUNTS = frozenset({"n", "tp", "fp", "tn", "fn"})
+"""Eval entries that are counts, not metrics: plotted beside a [0, 1] metric they would flatten its curve."""
+
+
 def read_train_log(path: str | Path) -> dict:
     """``{"steps", "losses"}`` from step lines and ``{"eval_x", "eval_xlabel", "evals"}`` from eval lines.
 
@@ -65,7 +69,7 @@ def read_train_log(path: str | Path) -> dict:
         x = _number(record.get(xlabel))
         x = float(i + 1) if x is None else x
         for name, value in record["metrics"].items():
-            if _number(value) is not None:
+            if name not in COUNTS and _number(value) is not None:
                 xs, ys = evals.setdefault(str(name), ([], []))
                 xs.append(x)
                 ys.append(float(value))
