@@ -32,3 +32,7 @@ class ModelNotFoundError(TextsiamError, FileNotFoundError):
 
 class NoDecisionError(TextsiamError, RuntimeError):
     """``predict`` or ``predict_proba`` was called on a model with no fitted decision (threshold/calibration)."""
+
+
+class TrainingDivergedError(TextsiamError, FloatingPointError):
+    """The training loss became NaN or infinite; the weights were not updated with it."""

@@ -17,7 +17,7 @@ def _run(capsys, *argv) -> tuple[int, str, str]:
 @pytest.fixture
 def pairs_file(tmp_path):
     rows = [
-        ("a man plays the guitar", "a man plays a guitar", 1),
+        ('a man plays the "guitar', "a man plays a guitar", 1),
         ("a dog runs", "the cat eats food", 0),
         ("two children read a book", "children read a book", 1),
         ("a red car", "a woman sits in the park", 0),
@@ -109,7 +109,10 @@ def test_tune_threshold_then_evaluate_and_score(capsys, tmp_path, pairs_file, ti
     code, out, err = _run(capsys, "score", "--model", model_dir, "--pairs", pairs_file, "--out", scored)
     lines = scored.read_text().splitlines()
     assert code == 0 and lines[0].split("\t") == ["text_a", "text_b", "label", "score", "match", "probability"]
-    assert len(lines) == 5
+    assert len(lines) == 5 and lines[1].startswith('a man plays the "guitar\t')  # quotes kept verbatim
+    from textsiam.data import read_pairs
+
+    assert read_pairs(scored).a == read_pairs(pairs_file).a  # the scored file reads back as the same pairs
 
 
 def test_errors_are_clean_messages_with_exit_code_2(capsys, tmp_path, tiny_bert_dir):

@@ -102,6 +102,8 @@ def test_unknown_model_name_suggests_presets():
 def test_bad_config_is_rejected(tiny_bert_dir, tmp_path):
     from textsiam.models import build_model
 
+    with pytest.raises(ConfigError, match="projecton_dim"):
+        create_model("digits-mlp-twin", projecton_dim=8)
     with pytest.raises(ConfigError, match="pair_model"):
         build_model({"pair_model": "triplet"})
     with pytest.raises(ValueError, match="in_features=16"):

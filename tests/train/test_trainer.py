@@ -99,3 +99,63 @@ def test_bad_configuration_is_rejected(digits):
         TrainConfig.from_dict({"epoch": 3})
     with pytest.raises(ConfigError, match="learned head"):
         Trainer(create_model("digits-mlp-twin"), _cfg(loss="bce"), train, show_progress=False)
+
+
+def test_python_model_ends_on_the_best_epoch_and_forgets_old_decisions(digits, tmp_path, monkeypatch):
+    import textsiam.train.trainer as trainer_module
+    from textsiam.eval import fit_decision
+
+    train, dev = digits
+    model = create_model("digits-mlp-twin")
+    model.decision = fit_decision([0.9, 0.1, 0.8, 0.2], [1, 0, 1, 0])
+    model.save(tmp_path)
+    assert (tmp_path / "decision.json").exists()
+    values = iter([float("nan"), 0.7, 0.9, 0.8])  # a NaN first epoch must not stay "best"
+    states = []
+
+    def fake_scores(scores, data, threshold=None):
+        states.append({k: v.clone() for k, v in model.state_dict().items()})
+        return {"n": len(data), "roc_auc": next(values)}
+
+    monkeypatch.setattr(trainer_module, "evaluate_scores", fake_scores)
+    summary = Trainer(model, _cfg(epochs=4), train, dev, tmp_path, show_progress=False).train()
+    assert summary["best_value"] == 0.9 and model.decision is None
+    assert not (tmp_path / "decision.json").exists()
+    best = states[2]
+    assert all(torch.equal(model.state_dict()[k], best[k]) for k in best)  # in memory: epoch 3
+    saved = load_model(tmp_path).state_dict()
+    assert all(torch.equal(saved[k], best[k]) for k in best)  # on disk: epoch 3
+
+
+def test_resume_refuses_missing_or_different_checkpoints(digits, tmp_path):
+    train, dev = digits
+    with pytest.raises(ConfigError, match="nothing to resume"):
+        Trainer(create_model("digits-mlp-twin"), _cfg(), train, dev, tmp_path, show_progress=False).train(resume=True)
+    Trainer(create_model("digits-mlp-twin"), _cfg(epochs=1), train, dev, tmp_path, show_progress=False).train()
+    with pytest.raises(ConfigError, match=r"lr: 0.001 -> 0.01"):
+        Trainer(
+            create_model("digits-mlp-twin"), _cfg(epochs=1, lr=0.01), train, dev, tmp_path, show_progress=False
+        ).train(resume=True)
+
+
+def test_settings_are_checked_before_training(digits):
+    train, dev = digits
+    with pytest.raises(ConfigError, match="does not apply to binary"):
+        Trainer(create_model("digits-mlp-twin"), _cfg(eval_metric="spearman"), train, dev, show_progress=False)
+    head = {"name": "mlp-head", "args": {"hidden": 8}}
+    with pytest.raises(ConfigError, match="never trains"):
+        Trainer(create_model("digits-mlp-twin", head=head), _cfg(), train, show_progress=False)
+    with pytest.warns(UserWarning, match="cosine distance but the model scores pairs by euclidean"):
+        Trainer(create_model("digits-mlp-twin"), _cfg(loss="online-contrastive"), train, show_progress=False)
+    config = TrainConfig(lr="2e-5", epochs="3", amp="false")
+    assert (config.lr, config.epochs, config.amp) == (2e-5, 3, False)
+    for bad in ({"lr": "fast"}, {"epochs": 2.5}, {"log_every": 0}):
+        with pytest.raises(ConfigError, match=next(iter(bad))):
+            TrainConfig(**bad)
+
+
+def test_head_model_trains_with_bce(digits):
+    train, dev = digits
+    model = create_model("digits-mlp-twin", head={"name": "mlp-head", "args": {"hidden": 16}})
+    summary = Trainer(model, _cfg(loss="bce", epochs=3), train, dev, show_progress=False).train()
+    assert summary["best_value"] > 0.8

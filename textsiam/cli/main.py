@@ -29,13 +29,19 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         return int(args.func(args) or 0)
-    except (TextsiamError, ValueError, KeyError, FileNotFoundError) as err:
+    except (TextsiamError, ValueError, KeyError, OSError, _yaml_error()) as err:
         message = err.args[0] if isinstance(err, KeyError) and err.args else err
         print(f"textsiam {args.command}: error: {message}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+
+
+def _yaml_error() -> type[Exception]:
+    import yaml
+
+    return yaml.YAMLError
 
 
 if __name__ == "__main__":

@@ -4,7 +4,6 @@ match and the calibrated probability when the model carries a tuned decision."""
 from __future__ import annotations
 
 import argparse
-import csv
 import sys
 
 from textsiam.cli.common import add_data_flags, data_kwargs
@@ -42,18 +41,15 @@ def run(args: argparse.Namespace) -> int:
         cols = _decide(model, score_pairs(model, [args.a], [args.b]))
         print("  ".join(f"{k}: {v[0]}" for k, v in cols.items()))
         return 0
+    from textsiam.data.writer import write_tsv
+
     data = load_data(args.pairs, **data_kwargs(args))
-    cols = _decide(model, score_pairs(model, data.a, data.b, batch_size=args.batch_size, show_progress=True))
-    out = open(args.out, "w", newline="") if args.out else sys.stdout
-    try:
-        w = csv.writer(out, delimiter="\t", quoting=csv.QUOTE_MINIMAL, lineterminator="\n")
-        extra = ["label"] if data.label_kind != "none" else []
-        w.writerow(["text_a", "text_b", *extra, *cols])
-        for i in range(len(data)):
-            lab = [f"{data.labels[i]:g}"] if extra else []
-            w.writerow([data.a[i], data.b[i], *lab, *(c[i] for c in cols.values())])
-    finally:
-        if args.out:
-            out.close()
-            print(f"wrote {len(data)} scored pairs to {args.out}", file=sys.stderr)
+    a, b = data.a, data.b  # each property access rebuilds the column: read once
+    cols = _decide(model, score_pairs(model, a, b, batch_size=args.batch_size, show_progress=True))
+    labelled = data.label_kind != "none"
+    columns = [a, b] + ([[f"{v:g}" for v in data.labels]] if labelled else []) + list(cols.values())
+    header = ["text_a", "text_b"] + (["label"] if labelled else []) + list(cols)
+    write_tsv(args.out, header, zip(*columns))
+    if args.out:
+        print(f"wrote {len(data)} scored pairs to {args.out}", file=sys.stderr)
     return 0

@@ -12,7 +12,7 @@ from typing import Any
 
 from textsiam.cli.common import add_data_flags, print_metrics
 
-# flag name -> TrainConfig field (None: not a TrainConfig field)
+# flags that set TrainConfig fields of the same name; the run options below are everything else a YAML may set
 _TRAIN_FLAGS = (
     "loss",
     "epochs",
@@ -26,7 +26,21 @@ _TRAIN_FLAGS = (
     "amp",
     "eval_metric",
 )
-_RUN_KEYS = ("preset", "model", "train", "dev", "out", "dev_fraction", "format", "text_a", "text_b", "label", "limit")
+_RUN_KEYS = (
+    "preset",
+    "model",
+    "train",
+    "dev",
+    "out",
+    "dev_fraction",
+    "format",
+    "text_a",
+    "text_b",
+    "label",
+    "limit",
+    "threshold_strategy",
+    "calibrate",
+)
 
 
 def register(sub) -> None:
@@ -115,11 +129,17 @@ def run(args: argparse.Namespace) -> int:
     import yaml
 
     from textsiam.api import load_data
+    from textsiam.atomic import atomic_write_text
+    from textsiam.eval import STRATEGIES
     from textsiam.models.io import create_model
     from textsiam.train import TrainConfig, Trainer
 
     run_opts, train_opts = resolve(args)
     config = TrainConfig.from_dict(train_opts)
+    if run_opts["threshold_strategy"] and run_opts["threshold_strategy"] not in STRATEGIES:  # fail before training
+        raise ValueError(f"--threshold-strategy {run_opts['threshold_strategy']!r} is not one of {STRATEGIES}")
+    if run_opts["threshold_strategy"] and not (run_opts["dev"] or run_opts["dev_fraction"]):
+        raise ValueError("--threshold-strategy needs dev pairs: pass --dev FILE or --dev-fraction F")
     fmt = {k: run_opts[k] for k in ("format", "text_a", "text_b", "label", "limit")}
     train_data = load_data(run_opts["train"], **fmt, seed=config.seed)
     dev_data = load_data(run_opts["dev"], **fmt, seed=config.seed) if run_opts["dev"] else None
@@ -130,12 +150,12 @@ def run(args: argparse.Namespace) -> int:
         dev_data.to_tsv(out / "dev_split.tsv")  # so thresholds can be tuned on exactly these held-out pairs
         print(f"carved {len(dev_data)} dev pairs off --train (saved to {out / 'dev_split.tsv'})")
     resolved = {**{k: v for k, v in run_opts.items() if v is not None}, **config.to_dict()}
-    (out / "train_config.yaml").write_text(yaml.safe_dump(resolved, sort_keys=False))
+    atomic_write_text(out / "train_config.yaml", yaml.safe_dump(resolved, sort_keys=False))
     model = create_model(run_opts["model"] or run_opts["preset"])
     print(f"training on {len(train_data)} pairs" + (f", dev {len(dev_data)} pairs" if dev_data else ""))
     summary = Trainer(model, config, train_data, dev_data, out, show_progress=not args.quiet).train(args.resume)
     print_metrics({k: v for k, v in summary.items() if v is not None})
-    if args.threshold_strategy:
-        tune_on_dev(out, dev_data, args.threshold_strategy, args.calibrate)
+    if run_opts["threshold_strategy"]:
+        tune_on_dev(out, dev_data, run_opts["threshold_strategy"], run_opts["calibrate"])
     print(f"model saved to {out}")
     return 0

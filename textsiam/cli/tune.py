@@ -41,6 +41,9 @@ def run(args: argparse.Namespace) -> int:
         args.strategy,
         target=args.target,
         calibrate=args.calibrate,
+        cv=args.cv,
+        bootstrap=args.bootstrap,
+        seed=args.seed,
         batch_size=args.batch_size,
         show_progress=True,
     )

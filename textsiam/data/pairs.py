@@ -120,20 +120,15 @@ class PairData:
 
     def to_tsv(self, path: str | os.PathLike) -> None:
         """Write text pairs as ``text_a<TAB>text_b[<TAB>label]`` with a header; ``read_pairs`` reads it back."""
-        from textsiam.atomic import atomic_write_text
+        from textsiam.data.writer import write_tsv
 
         a, b = self.a, self.b
         if a and not isinstance(a[0], str):
             raise ConfigError("to_tsv writes text pairs only; this data holds arrays (e.g. images)")
-        bad = next((i for i, t in enumerate(a + b) if "\t" in t or "\n" in t), None)
-        if bad is not None:
-            raise ConfigError(f"row {bad % len(a) + 1} holds a tab or newline, which a TSV file cannot keep")
-        has_label = self.label_kind != "none"
-        lines = ["text_a\ttext_b" + ("\tlabel" if has_label else "")]
-        labels = self.labels if has_label else None
-        for i in range(len(a)):
-            lines.append(f"{a[i]}\t{b[i]}" + (f"\t{labels[i]:g}" if has_label else ""))
-        atomic_write_text(path, "\n".join(lines) + "\n")
+        if self.label_kind == "none":
+            write_tsv(path, ["text_a", "text_b"], zip(a, b))
+        else:
+            write_tsv(path, ["text_a", "text_b", "label"], ((x, y, f"{v:g}") for x, y, v in zip(a, b, self.labels)))
 
     def _strata(self) -> list[np.ndarray]:
         if self.label_kind == "binary":

@@ -36,7 +36,8 @@ class HfTextEncoder(Encoder):
         self.pooler = POOLERS.build(pooling)
         if _folder is None:  # fresh: pretrained weights
             folder = resolve_pretrained(model_name_or_path)
-            self.transformer = AutoModel.from_pretrained(folder)
+            # safetensors only: a folder's pickled pytorch_model.bin is never loaded
+            self.transformer = AutoModel.from_pretrained(folder, use_safetensors=True)
         else:  # rebuilt from a saved textsiam model: architecture only, the weights come from model.safetensors
             from transformers import AutoConfig
 

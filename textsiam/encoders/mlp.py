@@ -16,7 +16,7 @@ from textsiam.registry import ENCODERS
 
 @ENCODERS.register("mlp")
 class MlpEncoder(Encoder):
-    """The seed's base network: flatten -> Dense 128 ReLU -> Dropout 0.1 -> Dense 128 ReLU -> Dropout -> Dense 128.
+    """The seed's base network: flatten, then 3 x (Dense 128 + ReLU) with Dropout 0.1 between them.
 
     Takes images (any shape, flattened) or plain vectors, e.g. sklearn's 8x8 digits scaled to [0, 1].
     """

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 from sklearn.metrics import precision_recall_curve, roc_curve
 
-from textsiam.atomic import atomic_write_text
+from textsiam.atomic import atomic_write, atomic_write_text
 from textsiam.eval import plots
 from textsiam.eval.calibration import brier_score, expected_calibration_error, reliability_curve
 from textsiam.eval.decision import Decision
@@ -72,7 +72,7 @@ class _Page:
         self.sections.append(f"<h2>{html.escape(heading)}</h2>" + "".join(parts))
 
     def image(self, name: str, png: bytes, caption: str) -> str:
-        (self.out_dir / f"{name}.png").write_bytes(png)
+        atomic_write(self.out_dir / f"{name}.png", lambda tmp: Path(tmp).write_bytes(png))
         data = base64.b64encode(png).decode("ascii")
         alt = html.escape(caption)
         return f'<figure><img alt="{alt}" title="{alt}" src="data:image/png;base64,{data}"></figure>'

@@ -113,7 +113,8 @@ class PairModel(nn.Module):
         if self.decision is None:
             raise NoDecisionError(
                 "this model has no fitted decision (threshold). Fit one on held-out data first: "
-                "`textsiam tune-threshold --model DIR --data DEV_FILE --strategy youden`, or model.tune_threshold(...)"
+                "`textsiam tune-threshold --model DIR --data DEV_FILE --strategy youden`, "
+                "or textsiam.tune_threshold(model, dev_pairs)"
             )
         return self.decision
 

@@ -53,6 +53,8 @@ def save_model(model: PairModel, folder: str | Path) -> Path:
     write_json(folder / "config.json", config)
     if model.decision is not None:
         model.decision.to_json(folder / "decision.json")
+    else:  # a decision tuned for other weights must not stick to these
+        (folder / "decision.json").unlink(missing_ok=True)
     return folder
 
 
@@ -125,8 +127,15 @@ def create_model(name_or_dir: str | Path, **overrides: Any) -> PairModel:
         config = {"pair_model": "twin", "encoder": {"name": "hf-transformer", "args": {"model_name_or_path": name}}}
     else:
         raise ModelNotFoundError(PRESETS._unknown_message(name) + " It is not a model folder either.")
+    unknown = sorted(set(overrides) - {"similarity", "head", "projection_dim", "encoder_args"})
+    if unknown:
+        raise ConfigError(
+            f"unknown create_model override(s) {unknown}; use similarity, head, projection_dim, encoder_args"
+        )
     encoder_args = overrides.pop("encoder_args", None)
     if encoder_args:
+        if "encoder" not in config:
+            raise ConfigError(f"encoder_args applies to twin models; {name!r} has towers {sorted(config)}")
         config["encoder"]["args"].update(encoder_args)
     config.update(overrides)
     return build_model(config)

@@ -12,29 +12,51 @@ from typing import Any
 import torch
 from safetensors.torch import load_model, save_model
 
+from textsiam.errors import ConfigError
 from textsiam.models.base import PairModel
+
+# Settings that may change between an interrupted run and its resumption without changing the result.
+_FREE_TO_CHANGE = {"device", "amp", "log_every", "eval_batch_size", "save_checkpoints"}
 
 
 def _dir(out_dir: Path) -> Path:
     return Path(out_dir) / "checkpoint"
 
 
+def _old(out_dir: Path) -> Path:
+    return Path(out_dir) / ".checkpoint.old"
+
+
+def _current(out_dir: Path) -> Path | None:
+    """The complete checkpoint folder, or the previous one if a crash hit between the two renames of ``save``."""
+    for folder in (_dir(out_dir), _old(out_dir)):
+        if (folder / "state.json").exists():
+            return folder
+    return None
+
+
 def exists(out_dir: Path) -> bool:
-    return (_dir(out_dir) / "state.json").exists()
+    return _current(out_dir) is not None
+
+
+def clear(out_dir: Path) -> None:
+    for folder in (_dir(out_dir), _old(out_dir), Path(out_dir) / ".checkpoint.tmp"):
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def save(out_dir: Path, model: PairModel, optimizer, scheduler, state: dict[str, Any]) -> None:
     """Write the checkpoint into a temp folder, then swap it in, so a crash never leaves a half checkpoint."""
-    final, tmp = _dir(out_dir), Path(out_dir) / ".checkpoint.tmp"
+    final, tmp, old = _dir(out_dir), Path(out_dir) / ".checkpoint.tmp", _old(out_dir)
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
     save_model(model, str(tmp / "model.safetensors"))
-    torch.save(
-        {"optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(), "torch_rng": torch.get_rng_state()},
-        tmp / "optim.pt",
-    )
+    extra = {
+        "optimizer": optimizer.state_dict(),
+        "scheduler": scheduler.state_dict(),
+        "torch_rng": torch.get_rng_state(),
+    }
+    torch.save(extra, tmp / "optim.pt")
     (tmp / "state.json").write_text(json.dumps(state, indent=2))
-    old = Path(out_dir) / ".checkpoint.old"
     shutil.rmtree(old, ignore_errors=True)
     if final.exists():
         os.replace(final, old)
@@ -42,11 +64,24 @@ def save(out_dir: Path, model: PairModel, optimizer, scheduler, state: dict[str,
     shutil.rmtree(old, ignore_errors=True)
 
 
-def load(out_dir: Path, model: PairModel, optimizer, scheduler) -> dict[str, Any]:
-    folder = _dir(out_dir)
-    load_model(model, str(folder / "model.safetensors"))
+def load(out_dir: Path, model: PairModel, optimizer, scheduler, config: dict[str, Any]) -> dict[str, Any]:
+    """Restore model, optimizer, scheduler and RNG; refuse a checkpoint made with another recipe or model."""
+    folder = _current(out_dir)
+    state = json.loads((folder / "state.json").read_text())
+    saved = state.get("config", {})
+    changed = sorted(k for k in set(saved) | set(config) if k not in _FREE_TO_CHANGE and saved.get(k) != config.get(k))
+    if changed:
+        diff = ", ".join(f"{k}: {saved.get(k)!r} -> {config.get(k)!r}" for k in changed)
+        raise ConfigError(
+            f"{folder} was made with other training settings ({diff}); resume with the same settings "
+            "or start a new run without --resume"
+        )
+    try:
+        load_model(model, str(folder / "model.safetensors"))
+    except RuntimeError as err:
+        raise ConfigError(f"{folder} holds weights of another model architecture: {str(err)[:300]}") from None
     extra = torch.load(folder / "optim.pt", weights_only=True, map_location="cpu")
     optimizer.load_state_dict(extra["optimizer"])
     scheduler.load_state_dict(extra["scheduler"])
     torch.set_rng_state(extra["torch_rng"])
-    return json.loads((folder / "state.json").read_text())
+    return state

@@ -4,10 +4,22 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from textsiam.errors import ConfigError
+
+
+def _coerce(name: str, value: Any, kind: type) -> Any:
+    if kind is bool and isinstance(value, str) and value.lower() in ("true", "false"):
+        return value.lower() == "true"
+    try:
+        if kind is int and float(value) == int(float(value)) and not isinstance(value, bool):
+            return int(float(value))
+        if kind is float and not isinstance(value, bool):
+            return float(value)
+    except (TypeError, ValueError):
+        pass
+    raise ConfigError(f"TrainConfig.{name} must be {kind.__name__}, got {value!r}")
 
 
 @dataclass
@@ -32,12 +44,20 @@ class TrainConfig:
     save_checkpoints: bool = True  # a resumable checkpoint after every epoch
 
     def __post_init__(self) -> None:
-        positive = {"epochs": self.epochs, "batch_size": self.batch_size, "lr": self.lr}
-        for name, value in positive.items():
-            if not value > 0:
-                raise ConfigError(f"TrainConfig.{name} must be > 0, got {value!r}")
+        for f in dataclasses.fields(self):  # YAML reads "2e-5" as a string: coerce numbers, refuse the rest
+            kind = {"int": int, "float": float, "bool": bool}.get(str(f.type))
+            value = getattr(self, f.name)
+            if kind is not None and not isinstance(value, kind) or isinstance(value, bool) and kind is not bool:
+                setattr(self, f.name, _coerce(f.name, value, kind))
+        for name in ("epochs", "batch_size", "lr", "log_every", "eval_batch_size"):
+            if not getattr(self, name) > 0:
+                raise ConfigError(f"TrainConfig.{name} must be > 0, got {getattr(self, name)!r}")
+        if self.max_grad_norm < 0 or self.weight_decay < 0:
+            raise ConfigError("TrainConfig.max_grad_norm and weight_decay must be >= 0 (0 turns them off)")
         if not 0 <= self.warmup_ratio < 1:
             raise ConfigError(f"TrainConfig.warmup_ratio must be in [0, 1), got {self.warmup_ratio!r}")
+        if not isinstance(self.loss_args, dict):
+            raise ConfigError(f"TrainConfig.loss_args must be a mapping, got {self.loss_args!r}")
 
     @classmethod
     def field_names(cls) -> list[str]:
@@ -49,15 +69,6 @@ class TrainConfig:
         if unknown:
             raise ConfigError(f"{source}: unknown training option(s) {unknown}; valid: {cls.field_names()}")
         return cls(**values)
-
-    @classmethod
-    def from_yaml(cls, path: str | Path, **overrides: Any) -> TrainConfig:
-        import yaml
-
-        data = yaml.safe_load(Path(path).read_text()) or {}
-        if not isinstance(data, dict):
-            raise ConfigError(f"{path}: expected a mapping of training options, got {type(data).__name__}")
-        return cls.from_dict({**data, **overrides}, source=str(path))
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

@@ -10,13 +10,21 @@ from textsiam.data import PairData
 from textsiam.errors import ConfigError
 from textsiam.eval.metrics import binary_metrics, graded_metrics
 
+SELECTION_METRICS = {"graded": ("spearman", "pearson"), "binary": ("roc_auc", "average_precision")}
+"""Dev metrics that can pick the best epoch (threshold-free, higher = better)."""
+
 
 def pick_metric(requested: str | None, data: PairData) -> str:
-    if requested:
-        return requested
     if data.label_kind == "none":
         raise ConfigError(f"{data.source}: the dev data has no labels, so it cannot select the best epoch")
-    return "spearman" if data.label_kind == "graded" else "roc_auc"
+    allowed = SELECTION_METRICS[data.label_kind]
+    if requested is None:
+        return allowed[0]
+    if requested not in allowed:
+        raise ConfigError(
+            f"eval_metric {requested!r} does not apply to {data.label_kind} dev labels; use one of {allowed}"
+        )
+    return requested
 
 
 def evaluate_scores(scores: np.ndarray, data: PairData, threshold: float | None = None) -> dict[str, Any]:

@@ -7,16 +7,18 @@ import json
 import math
 import random
 import time
+import warnings
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
+from safetensors.torch import load_model as load_weights
 from tqdm.auto import tqdm
 
 from textsiam.atomic import write_json
 from textsiam.data import PairData, length_grouped_batches
-from textsiam.errors import ConfigError
+from textsiam.errors import ConfigError, TrainingDivergedError
 from textsiam.losses import build_loss
 from textsiam.models.base import PairModel, to_device
 from textsiam.models.io import save_model
@@ -56,6 +58,16 @@ def _linear_warmup(optimizer: torch.optim.Optimizer, warmup: int, total: int) ->
     return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
 
 
+def _warn_distance_mismatch(loss_fn, model: PairModel) -> None:
+    distance = loss_fn.get_config().get("distance")
+    if distance and model.head is None and distance != model.similarity_name:
+        warnings.warn(
+            f"the loss measures {distance} distance but the model scores pairs by {model.similarity_name}: "
+            f"pass loss_args {{'distance': '{model.similarity_name}'}} unless the mismatch is intended",
+            stacklevel=3,
+        )
+
+
 class Trainer:
     """Fine-tune a PairModel on pairs. ``out_dir`` receives the best model, ``train_log.jsonl`` and checkpoints."""
 
@@ -79,9 +91,16 @@ class Trainer:
         self.loss_fn = build_loss(config.loss, **config.loss_args)
         if self.loss_fn.takes == "scores" and model.head is None:
             raise ConfigError(f"loss {config.loss!r} trains a learned head; this model has none (set 'head')")
+        if self.loss_fn.takes == "embeddings" and model.head is not None:
+            raise ConfigError(
+                f"this model scores pairs with a learned head, which the embedding loss {config.loss!r} never trains; "
+                "use loss 'bce', or a model without a head"
+            )
+        _warn_distance_mismatch(self.loss_fn, model)
         self.metric = pick_metric(config.eval_metric, dev_data) if dev_data is not None else None
         self.history: list[dict[str, Any]] = []
         self.best: float | None = None
+        self._best_state: dict[str, torch.Tensor] | None = None
 
     # -- batches --------------------------------------------------------------------------------------------------
     def _epoch_batches(self, epoch: int) -> list[list[int]]:
@@ -110,19 +129,13 @@ class Trainer:
         """Run all epochs (continuing from the last checkpoint if ``resume``); returns a summary dict."""
         cfg, model = self.config, self.model
         seed_everything(cfg.seed)
+        model.decision = None  # a threshold tuned for the old weights does not fit the new ones
         model.to(self.device)
-        steps_per_epoch = math.ceil(len(self.train_data) / cfg.batch_size)
-        total = steps_per_epoch * cfg.epochs
+        total = math.ceil(len(self.train_data) / cfg.batch_size) * cfg.epochs
         optimizer = _optimizer(model, cfg)
         scheduler = _linear_warmup(optimizer, int(cfg.warmup_ratio * total), total)
         labels_all = torch.as_tensor(self.train_data.scaled_labels(), dtype=torch.float32)
-        start_epoch, step = 1, 0
-        if resume and self.out_dir and checkpoint.exists(self.out_dir):
-            state = checkpoint.load(self.out_dir, model, optimizer, scheduler)
-            start_epoch, step, self.best = state["epoch"] + 1, state["step"], state.get("best")
-        elif self.out_dir:
-            self.out_dir.mkdir(parents=True, exist_ok=True)
-            (self.out_dir / "train_log.jsonl").unlink(missing_ok=True)
+        start_epoch, step = self._start(resume, optimizer, scheduler)
         a_all, b_all = self.train_data.a, self.train_data.b
         t0, pairs_seen = time.perf_counter(), 0
         for epoch in range(start_epoch, cfg.epochs + 1):
@@ -131,6 +144,10 @@ class Trainer:
             bar = tqdm(batches, desc=f"epoch {epoch}/{cfg.epochs}", disable=not self.show_progress, unit="batch")
             for idx in bar:
                 loss = self._loss([a_all[i] for i in idx], [b_all[i] for i in idx], labels_all[idx].to(self.device))
+                if not torch.isfinite(loss):  # checked before the update, so the weights stay finite
+                    raise TrainingDivergedError(
+                        f"loss became {loss.item()} at epoch {epoch}, step {step + 1}; lower --lr or check the labels"
+                    )
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 if cfg.max_grad_norm:
@@ -139,8 +156,6 @@ class Trainer:
                 scheduler.step()
                 step += 1
                 pairs_seen += len(idx)
-                if not torch.isfinite(loss):
-                    raise FloatingPointError(f"loss became {loss.item()} at epoch {epoch}, step {step}; lower --lr")
                 if step % cfg.log_every == 0 or step == total:
                     self._log(
                         {
@@ -154,6 +169,7 @@ class Trainer:
                     bar.set_postfix(loss=f"{loss.item():.4f}")
             self._end_epoch(epoch, step, optimizer, scheduler)
         elapsed = time.perf_counter() - t0
+        self._restore_best()
         summary = {
             "epochs": cfg.epochs,
             "steps": step,
@@ -168,14 +184,39 @@ class Trainer:
             write_json(self.out_dir / "train_summary.json", summary)
         return summary
 
+    def _start(self, resume: bool, optimizer, scheduler) -> tuple[int, int]:
+        """(first epoch, step) of this run: from the checkpoint when resuming, else a clean output folder."""
+        if resume:
+            if self.out_dir is None or not checkpoint.exists(self.out_dir):
+                raise ConfigError(f"nothing to resume: no checkpoint in {self.out_dir}; run without --resume")
+            state = checkpoint.load(self.out_dir, self.model, optimizer, scheduler, self.config.to_dict())
+            self.best = state.get("best")
+            return state["epoch"] + 1, state["step"]
+        if self.out_dir:
+            self.out_dir.mkdir(parents=True, exist_ok=True)
+            for stale in ("train_log.jsonl", "decision.json"):
+                (self.out_dir / stale).unlink(missing_ok=True)
+            checkpoint.clear(self.out_dir)
+        return 1, 0
+
+    def _restore_best(self) -> None:
+        """Leave the best dev epoch in ``self.model`` (the Python model then matches the saved folder)."""
+        if self.dev_data is None:
+            return
+        if self._best_state is not None:
+            self.model.load_state_dict(self._best_state)
+        elif self.out_dir and (self.out_dir / "model.safetensors").exists():  # best epoch was before a resume
+            load_weights(self.model, str(self.out_dir / "model.safetensors"))
+
     def _end_epoch(self, epoch: int, step: int, optimizer, scheduler) -> None:
         if self.dev_data is not None:
             scores = self.model.similarity_scores(self.dev_data.a, self.dev_data.b, self.config.eval_batch_size)
             metrics = evaluate_scores(scores, self.dev_data)
             self._log({"type": "eval", "epoch": epoch, "step": step, "metrics": metrics})
-            value = metrics[self.metric]
-            if self.best is None or value > self.best:
+            value = float(metrics[self.metric])
+            if self.best is None or math.isnan(self.best) or value > self.best:  # NaN never stays the best
                 self.best = value
+                self._best_state = {k: v.detach().to("cpu", copy=True) for k, v in self.model.state_dict().items()}
                 if self.out_dir:
                     save_model(self.model, self.out_dir)
             if self.show_progress:
