@@ -20,6 +20,7 @@ from pathlib import Path
 from textsiam.api import evaluate
 from textsiam.data import read_pairs
 from textsiam.models import create_model, load_model
+from textsiam.models.soup import interpolate
 from textsiam.train import TrainConfig, Trainer
 
 GRIDS = {
@@ -45,14 +46,27 @@ def run_recipe(
         best = load_model(tmp, device=str(cfg.device if cfg.device != "auto" else "cuda" if _cuda() else "cpu"))
         test_metrics, _ = evaluate(best, test)
         dev_metrics, _ = evaluate(best, dev)
-    return {
-        "recipe": recipe,
-        "dev_spearman": dev_metrics["spearman"],
-        "test_spearman": test_metrics["spearman"],
-        "best_dev_during_training": summary["best_value"],
-        "seconds": time.perf_counter() - t0,
-        "pairs_per_second": summary["pairs_per_second"],
-    }
+        result = {
+            "recipe": recipe,
+            "dev_spearman": dev_metrics["spearman"],
+            "test_spearman": test_metrics["spearman"],
+            "best_dev_during_training": summary["best_value"],
+            "seconds": time.perf_counter() - t0,
+            "pairs_per_second": summary["pairs_per_second"],
+        }
+        if wise:
+            result["wise"] = wise_ft(create_model(model_name).to(best.device), best, dev, test)
+    return result
+
+
+def wise_ft(start, finetuned, dev, test, alphas=(0.5, 0.6, 0.7, 0.8, 0.9, 1.0)) -> dict:
+    """WiSE-FT: interpolate start and fine-tuned weights; alpha chosen on dev, then test read once."""
+    curve = {}
+    for alpha in alphas:
+        curve[alpha] = evaluate(interpolate(start, finetuned, alpha), dev)[0]["spearman"]
+    alpha = max(curve, key=curve.get)
+    test_spearman = evaluate(interpolate(start, finetuned, alpha), test)[0]["spearman"]
+    return {"alpha": alpha, "dev_spearman": curve[alpha], "test_spearman": test_spearman, "dev_curve": curve}
 
 
 def main() -> None:
