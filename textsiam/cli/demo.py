@@ -38,8 +38,10 @@ def score_demo_pairs() -> None:
     model = create_model("minilm-twin")
     scores = score_pairs(model, data.a, data.b)
     print(f"\n== 1. pretrained all-MiniLM-L6-v2 twin, cosine similarity of {len(data)} pairs in {DEMO_PAIRS.name}")
-    rows = [[f"{s:+.3f}", f"{y:g}", _clip(a), _clip(b)] for s, y, a, b in zip(scores, data.labels, data.a, data.b)]
-    print_table(sorted(rows, reverse=True), ["cosine", "label", "text a", "text b"])
+    order = sorted(range(len(data)), key=lambda i: -scores[i])  # most similar first
+    a, b, labels = data.a, data.b, data.labels
+    rows = [[f"{scores[i]:+.3f}", f"{labels[i]:g}", _clip(a[i]), _clip(b[i])] for i in order]
+    print_table(rows, ["cosine", "label", "text a", "text b"])
 
 
 def _clip(text: str, width: int = 48) -> str:
