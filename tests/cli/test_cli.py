@@ -162,3 +162,38 @@ def test_demo_scores_the_shipped_pairs_with_minilm(capsys):
     out = capsys.readouterr().out
     scores = [float(line.split()[0]) for line in out.splitlines() if line[:1] in "+-" and line[1:2].isdigit()]
     assert len(scores) == 12 and scores == sorted(scores, reverse=True)
+
+
+def test_tune_threshold_bootstrap_and_cv_options_reach_the_decision(capsys, tmp_path, tiny_bert_dir):
+    import random
+
+    from conftest import WORDS
+
+    rng = random.Random(0)
+    rows = []
+    for i in range(40):
+        a = " ".join(rng.sample(WORDS, 5))
+        b = a if i % 2 else " ".join(rng.sample(WORDS, 5))
+        rows.append(f"{a}\t{b}\t{i % 2}\n")
+    path = tmp_path / "dev.tsv"
+    path.write_text("text_a\ttext_b\tlabel\n" + "".join(rows))
+    code, out, err = _run(
+        capsys,
+        "tune-threshold",
+        "--model",
+        tiny_bert_dir,
+        "--data",
+        path,
+        "--bootstrap",
+        40,
+        "--cv",
+        4,
+        "--out",
+        tmp_path / "m",
+    )
+    assert code == 0, err
+    metrics = json.loads((tmp_path / "m" / "decision.json").read_text())["metrics"]
+    assert metrics["evaluation"] == "4-fold cv"
+    assert {"threshold", "accuracy", "f1"} <= set(metrics["bootstrap_ci"])
+    assert all(low <= high for low, high in metrics["bootstrap_ci"].values())
+    assert "95% CI accuracy" in out

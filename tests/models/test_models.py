@@ -118,3 +118,27 @@ def test_mlp_encoder_matches_seed_architecture():
     assert kinds == ["Flatten", "Linear", "ReLU", "Dropout", "Linear", "ReLU", "Dropout", "Linear", "ReLU"]
     assert all(m.out_features == 128 for m in net if isinstance(m, torch.nn.Linear))
     assert all(m.p == 0.1 for m in net if isinstance(m, torch.nn.Dropout))
+
+
+def test_normalised_encoder_gives_unit_vectors(tiny_bert_dir):
+    model = create_model(str(tiny_bert_dir), encoder_args={"normalize": True, "pooling": "max"})
+    norms = model.encode(A).norm(dim=-1)
+    torch.testing.assert_close(norms, torch.ones(len(A)))
+
+
+def test_predict_and_predict_proba_follow_the_saved_decision(tiny_bert_dir, tmp_path):
+    import textsiam
+    from textsiam.data import read_pairs
+
+    path = tmp_path / "dev.tsv"
+    rows = [f"{a}\t{a}\t1\n" for a in A] + [f"{a}\t{b}\t0\n" for a, b in zip(A, B)]  # same text = match
+    path.write_text("text_a\ttext_b\tlabel\n" + "".join(rows))
+    model = create_model(str(tiny_bert_dir))
+    decision = textsiam.tune_threshold(model, read_pairs(path), "youden", calibrate="platt")
+    scores = model.similarity_scores(A, B)
+    np.testing.assert_array_equal(model.predict(A, B), scores >= decision.threshold)
+    probs = model.predict_proba(A, B)
+    assert probs.shape == (4,) and ((probs > 0) & (probs < 1)).all()
+    assert np.all(np.diff(probs[np.argsort(scores)]) >= 0)  # monotone in the score
+    model.save(tmp_path / "m")
+    np.testing.assert_array_equal(load_model(tmp_path / "m").predict(A, B), model.predict(A, B))
