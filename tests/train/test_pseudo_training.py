@@ -8,7 +8,7 @@ import torch
 from textsiam.data import digit_pairs
 from textsiam.encoders import MlpEncoder
 from textsiam.models import PseudoSiameseModel, load_model
-from textsiam.train import Trainer, TrainConfig
+from textsiam.train import TrainConfig, Trainer
 from textsiam.train.evaluation import evaluate_scores
 
 
