@@ -17,8 +17,10 @@ import tempfile
 import time
 from pathlib import Path
 
+from datasets import concatenate_datasets
+
 from textsiam.api import evaluate
-from textsiam.data import read_pairs
+from textsiam.data import PairData, read_pairs
 from textsiam.models import create_model, load_model
 from textsiam.models.soup import interpolate
 from textsiam.train import TrainConfig, Trainer
@@ -45,7 +47,7 @@ def run_recipe(
         summary = Trainer(create_model(model_name), cfg, train, dev, tmp, show_progress=not quiet).train()
         best = load_model(tmp, device=str(cfg.device if cfg.device != "auto" else "cuda" if _cuda() else "cpu"))
         test_metrics, _ = evaluate(best, test)
-        dev_metrics, _ = evaluate(best, dev)
+        dev_metrics = evaluate(best, dev)[0] if dev is not None else {"spearman": float("nan")}  # nan: final fit
         result = {
             "recipe": recipe,
             "dev_spearman": dev_metrics["spearman"],
@@ -78,11 +80,24 @@ def main() -> None:
     p.add_argument("--extra", default="{}", help="JSON of TrainConfig fields added to every recipe (e.g. amp)")
     p.add_argument("--out", default="runs/sts_search.json")
     p.add_argument("--keep", help="keep the (single) recipe's best model in this folder")
+    p.add_argument(
+        "--final-fit",
+        action="store_true",
+        help="after choosing a recipe on dev: train it on train+dev for its epochs (no selection), report test",
+    )
     p.add_argument("--wise", action="store_true", help="also WiSE-FT: interpolate with the start model, alpha on dev")
     p.add_argument("--quiet", action="store_true")
     args = p.parse_args()
     data = Path(args.data)
     train, dev, test = (read_pairs(data / f"sts-{s}.csv") for s in ("train", "dev", "test"))
+    if args.final_fit:
+        train = PairData(
+            concatenate_datasets([train.dataset, dev.dataset]),
+            source="sts-train+dev",
+            label_kind="graded",
+            label_range=train.label_range,
+        )
+        dev = None
     if args.recipe:
         parsed = json.loads(args.recipe)
         recipes = parsed if isinstance(parsed, list) else [parsed]

@@ -197,3 +197,41 @@ def test_tune_threshold_bootstrap_and_cv_options_reach_the_decision(capsys, tmp_
     assert {"threshold", "accuracy", "f1"} <= set(metrics["bootstrap_ci"])
     assert all(low <= high for low, high in metrics["bootstrap_ci"].values())
     assert "95% CI accuracy" in out
+
+
+def test_train_with_carved_dev_split_and_threshold(capsys, tmp_path):
+    out_dir = tmp_path / "m"
+    code, out, err = _run(
+        capsys,
+        "train",
+        "--preset",
+        "digits-mlp-twin",
+        "--train",
+        "digits:train",
+        "--dev-fraction",
+        0.2,
+        "--epochs",
+        2,
+        "--threshold-strategy",
+        "max-f1",
+        "--out",
+        out_dir,
+        "--quiet",
+    )
+    assert code == 0, err
+    decision = json.loads((out_dir / "decision.json").read_text())
+    assert decision["strategy"] == "max-f1" and decision["data"]["subset_of_rows"] == 2156
+    assert decision["data"]["rows"] == round(0.2 * 1078) * 2
+    code, _, err = _run(
+        capsys,
+        "train",
+        "--preset",
+        "digits-mlp-twin",
+        "--train",
+        "digits:train",
+        "--threshold-strategy",
+        "max-f1",
+        "--out",
+        out_dir,
+    )
+    assert code == 2 and "needs dev pairs" in err

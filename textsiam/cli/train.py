@@ -111,11 +111,8 @@ def resolve(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, Any]]:
 
 def tune_on_dev(out: Path, dev_data, strategy: str, calibrate: str | None) -> None:
     from textsiam.api import tune_threshold
-    from textsiam.errors import ConfigError
     from textsiam.models.io import load_model
 
-    if dev_data is None:
-        raise ConfigError("--threshold-strategy needs dev pairs: pass --dev FILE or --dev-fraction F")
     model = load_model(out)  # the best epoch
     decision = tune_threshold(model, dev_data, strategy, calibrate=calibrate)
     decision.to_json(out / "decision.json")
@@ -147,8 +144,10 @@ def run(args: argparse.Namespace) -> int:
     out.mkdir(parents=True, exist_ok=True)
     if dev_data is None and run_opts["dev_fraction"]:
         train_data, dev_data = train_data.split(run_opts["dev_fraction"], seed=config.seed)
-        dev_data.to_tsv(out / "dev_split.tsv")  # so thresholds can be tuned on exactly these held-out pairs
-        print(f"carved {len(dev_data)} dev pairs off --train (saved to {out / 'dev_split.tsv'})")
+        print(f"carved {len(dev_data)} dev pairs off --train")
+        if dev_data.a and isinstance(dev_data.a[0], str):  # so thresholds can be re-tuned on exactly these pairs
+            dev_data.to_tsv(out / "dev_split.tsv")
+            print(f"  saved them to {out / 'dev_split.tsv'}")
     resolved = {**{k: v for k, v in run_opts.items() if v is not None}, **config.to_dict()}
     atomic_write_text(out / "train_config.yaml", yaml.safe_dump(resolved, sort_keys=False))
     model = create_model(run_opts["model"] or run_opts["preset"])
