@@ -28,3 +28,10 @@ def test_average_refuses_mismatched_models_and_bad_weights(tiny_bert_dir):
         average([a, a], [0.7, 0.7])
     with pytest.raises(ConfigError, match="alpha"):
         interpolate(a, a, 1.5)
+
+
+def test_create_model_seed_makes_new_weights_reproducible():
+    a, b = create_model("digits-mlp-twin", seed=5), create_model("digits-mlp-twin", seed=5)
+    c = create_model("digits-mlp-twin", seed=6)
+    assert all(torch.equal(a.state_dict()[k], b.state_dict()[k]) for k in a.state_dict())
+    assert not torch.equal(a.state_dict()["encoder.net.1.weight"], c.state_dict()["encoder.net.1.weight"])

@@ -61,7 +61,7 @@ def train_digits(out: Path, epochs: int | None, quiet: bool) -> dict:
     if epochs:
         cfg["epochs"] = epochs
     print(f"\n== 2. digits-mlp-twin, {cfg['loss']} loss: {len(train)} train / {len(dev)} dev / {len(test)} test pairs")
-    model = create_model("digits-mlp-twin")
+    model = create_model("digits-mlp-twin", seed=cfg.get("seed", 0))
     Trainer(model, TrainConfig.from_dict(cfg), train, dev, out, show_progress=not quiet).train()
     from textsiam.models.io import load_model
 

@@ -150,7 +150,7 @@ def run(args: argparse.Namespace) -> int:
             print(f"  saved them to {out / 'dev_split.tsv'}")
     resolved = {**{k: v for k, v in run_opts.items() if v is not None}, **config.to_dict()}
     atomic_write_text(out / "train_config.yaml", yaml.safe_dump(resolved, sort_keys=False))
-    model = create_model(run_opts["model"] or run_opts["preset"])
+    model = create_model(run_opts["model"] or run_opts["preset"], seed=config.seed)
     print(f"training on {len(train_data)} pairs" + (f", dev {len(dev_data)} pairs" if dev_data else ""))
     summary = Trainer(model, config, train_data, dev_data, out, show_progress=not args.quiet).train(args.resume)
     print_metrics({k: v for k, v in summary.items() if v is not None})

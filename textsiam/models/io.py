@@ -12,6 +12,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import torch
 from safetensors.torch import load_model as _load_weights
 from safetensors.torch import save_model as _save_weights
 
@@ -110,10 +111,11 @@ def preset_config(name: str) -> dict[str, Any]:
     return copy.deepcopy(PRESETS.get(name))
 
 
-def create_model(name_or_dir: str | Path, **overrides: Any) -> PairModel:
+def create_model(name_or_dir: str | Path, seed: int | None = None, **overrides: Any) -> PairModel:
     """A saved model folder, a preset name (``textsiam list presets``) or a transformer name -> a PairModel.
 
-    ``overrides`` replace top-level config keys (``similarity``, ``head``, ``projection_dim``); ``encoder_args``
+    ``seed`` seeds torch before building, so newly initialised weights (a fresh MLP tower, projections, heads)
+    are reproducible; pretrained and saved weights do not depend on it. ``overrides`` replace top-level config keys (``similarity``, ``head``, ``projection_dim``); ``encoder_args``
     updates the twin encoder's arguments (e.g. ``{"pooling": "cls"}``).
     """
     name = str(name_or_dir)
@@ -138,6 +140,8 @@ def create_model(name_or_dir: str | Path, **overrides: Any) -> PairModel:
             raise ConfigError(f"encoder_args applies to twin models; {name!r} has towers {sorted(config)}")
         config["encoder"]["args"].update(encoder_args)
     config.update(overrides)
+    if seed is not None:
+        torch.manual_seed(seed)
     return build_model(config)
 
 
