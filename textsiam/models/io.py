@@ -115,8 +115,9 @@ def create_model(name_or_dir: str | Path, seed: int | None = None, **overrides: 
     """A saved model folder, a preset name (``textsiam list presets``) or a transformer name -> a PairModel.
 
     ``seed`` seeds torch before building, so newly initialised weights (a fresh MLP tower, projections, heads)
-    are reproducible; pretrained and saved weights do not depend on it. ``overrides`` replace top-level config keys (``similarity``, ``head``, ``projection_dim``); ``encoder_args``
-    updates the twin encoder's arguments (e.g. ``{"pooling": "cls"}``).
+    are reproducible; pretrained and saved weights do not depend on it. ``overrides`` replace top-level config
+    keys (``similarity``, ``head``, ``projection_dim``); ``encoder_args`` updates the twin encoder's arguments
+    (e.g. ``{"pooling": "cls"}``).
     """
     name = str(name_or_dir)
     if is_model_folder(name):
