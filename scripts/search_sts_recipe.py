@@ -24,17 +24,12 @@ from textsiam.data import PairData, read_pairs
 from textsiam.models import create_model, load_model
 from textsiam.models.soup import interpolate
 from textsiam.train import TrainConfig, Trainer
+from textsiam.train.trainer import resolve_device
 
 GRIDS = {
     "default": {"loss": ["cosine", "cosent"], "lr": [2e-5, 5e-5], "batch_size": [16, 32], "epochs": [4]},
     "small": {"loss": ["cosent"], "lr": [2e-5], "batch_size": [16], "epochs": [2]},
 }
-
-
-def _cuda() -> bool:
-    import torch
-
-    return torch.cuda.is_available()
 
 
 def run_recipe(
@@ -45,7 +40,7 @@ def run_recipe(
         tmp = keep or tmp
         t0 = time.perf_counter()
         summary = Trainer(create_model(model_name), cfg, train, dev, tmp, show_progress=not quiet).train()
-        best = load_model(tmp, device=str(cfg.device if cfg.device != "auto" else "cuda" if _cuda() else "cpu"))
+        best = load_model(tmp, device=str(resolve_device(cfg.device)))
         test_metrics, _ = evaluate(best, test)
         dev_metrics = evaluate(best, dev)[0] if dev is not None else {"spearman": float("nan")}  # nan: final fit
         result = {

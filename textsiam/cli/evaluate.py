@@ -37,7 +37,7 @@ def run(args: argparse.Namespace) -> int:
         from textsiam.eval.report import write_report
 
         log = Path(args.model) / "train_log.jsonl"
-        text = data.label_kind != "none" and isinstance(data.a[0], str)
+        text = isinstance(data.a[0], str)
         path = write_report(
             args.report,
             scores,

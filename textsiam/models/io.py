@@ -49,7 +49,7 @@ def save_model(model: PairModel, folder: str | Path) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     config = {"textsiam_version": VERSION, **model.get_config()}
     for key in _TOWER_KEYS[config["pair_model"]]:
-        getattr(model, {"encoder": "encoder", "left": "left", "right": "right"}[key]).save_assets(folder / key)
+        getattr(model, key).save_assets(folder / key)  # the tower attribute has the folder's name
     atomic_write(folder / "model.safetensors", lambda tmp: _save_weights(model, tmp))
     write_json(folder / "config.json", config)
     if model.decision is not None:

@@ -103,14 +103,12 @@ class Trainer:
         self._best_state: dict[str, torch.Tensor] | None = None
 
     # -- batches --------------------------------------------------------------------------------------------------
-    def _epoch_batches(self, epoch: int) -> list[list[int]]:
-        cfg, data = self.config, self.train_data
+    def _epoch_batches(self, epoch: int, lengths: list[int]) -> list[list[int]]:
+        cfg = self.config
         seed = cfg.seed * 1000 + epoch
         if cfg.group_by_length:
-            left, right = self.model.left, self.model.right
-            lengths = [left.item_length(a) + right.item_length(b) for a, b in zip(data.a, data.b)]
             return length_grouped_batches(lengths, cfg.batch_size, seed=seed)
-        order = np.random.default_rng(seed).permutation(len(data)).tolist()
+        order = np.random.default_rng(seed).permutation(len(lengths)).tolist()
         return [order[i : i + cfg.batch_size] for i in range(0, len(order), cfg.batch_size)]
 
     def _loss(self, a: list, b: list, labels: torch.Tensor) -> torch.Tensor:
@@ -137,10 +135,11 @@ class Trainer:
         labels_all = torch.as_tensor(self.train_data.scaled_labels(), dtype=torch.float32)
         start_epoch, step = self._start(resume, optimizer, scheduler)
         a_all, b_all = self.train_data.a, self.train_data.b
+        lengths = [model.left.item_length(a) + model.right.item_length(b) for a, b in zip(a_all, b_all)]
         t0, pairs_seen = time.perf_counter(), 0
         for epoch in range(start_epoch, cfg.epochs + 1):
             model.train()
-            batches = self._epoch_batches(epoch)
+            batches = self._epoch_batches(epoch, lengths)
             bar = tqdm(batches, desc=f"epoch {epoch}/{cfg.epochs}", disable=not self.show_progress, unit="batch")
             for idx in bar:
                 loss = self._loss([a_all[i] for i in idx], [b_all[i] for i in idx], labels_all[idx].to(self.device))
