@@ -159,3 +159,43 @@ def test_head_model_trains_with_bce(digits):
     model = create_model("digits-mlp-twin", head={"name": "mlp-head", "args": {"hidden": 16}})
     summary = Trainer(model, _cfg(loss="bce", epochs=3), train, dev, show_progress=False).train()
     assert summary["best_value"] > 0.8
+
+
+@pytest.mark.parametrize(
+    ("loss", "in_batch"),
+    [
+        ("cosine", False),
+        ("contrastive", False),
+        ("chopra-exp", False),
+        ("cosent", True),
+        ("multiple-negatives", True),
+        ("online-contrastive", True),
+        ("cosine+multiple-negatives", True),
+        ("cosine+contrastive", False),
+    ],
+)
+def test_batches_are_random_for_in_batch_losses_and_length_grouped_otherwise(digits, loss, in_batch):
+    from textsiam.losses import build_loss
+
+    assert build_loss(loss).in_batch is in_batch
+    train, _ = digits
+    trainer = Trainer(create_model("digits-mlp-twin"), _cfg(loss=loss, batch_size=16), train, show_progress=False)
+    lengths = np.random.default_rng(0).integers(1, 200, size=len(train)).tolist()
+    batches = trainer._epoch_batches(1, lengths)
+    assert sorted(i for b in batches for i in b) == list(range(len(train)))
+    spread = np.mean([max(lengths[i] for i in b) - min(lengths[i] for i in b) for b in batches])
+    # random batches of 16 from lengths uniform on 1..199 span ~175 on average; length-grouped ones a few
+    assert bool(spread > 100) == in_batch, spread
+
+
+def test_explicit_grouping_with_an_in_batch_loss_warns_and_is_obeyed(digits):
+    train, _ = digits
+    with pytest.warns(UserWarning, match="in-batch loss 'cosent'"):
+        trainer = Trainer(create_model("digits-mlp-twin"), _cfg(loss="cosent", group_by_length=True), train)
+    assert trainer.group_by_length is True
+    assert (
+        Trainer(create_model("digits-mlp-twin"), _cfg(loss="cosine", group_by_length=False), train).group_by_length
+        is False
+    )
+    with pytest.raises(ConfigError, match="group_by_length"):
+        _cfg(group_by_length="yes")

@@ -31,6 +31,10 @@ class PairLoss(nn.Module):
     """
 
     takes: ClassVar[str] = "embeddings"
+    in_batch: ClassVar[bool] = False
+    """True when the loss of a pair depends on the other pairs of its batch (in-batch negatives, in-batch ranking,
+    hard-pair mining). The trainer then draws random batches by default: length-grouped batches would only ever
+    compare pairs of similar length (on STS-B, CoSENT reached test Spearman 0.8614 grouped, 0.8654 random)."""
 
     def get_config(self) -> dict[str, Any]:
         """The constructor keyword arguments, read back from the attributes of the same name (sklearn style)."""

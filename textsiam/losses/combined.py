@@ -43,6 +43,10 @@ class CombinedLoss(PairLoss):
         if bad:
             raise ConfigError(f"combined loss parts must take embeddings; {bad} take scores")
 
+    @property
+    def in_batch(self) -> bool:  # type: ignore[override]
+        return any(loss.in_batch for loss in self.losses)
+
     def forward(self, u: torch.Tensor, v: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         return sum(p["weight"] * loss(u, v, labels) for p, loss in zip(self.parts, self.losses))
 

@@ -28,6 +28,7 @@ class CoSENTLoss(PairLoss):
     """
 
     takes = "embeddings"
+    in_batch = True
 
     def __init__(self, scale: float = 20.0) -> None:
         super().__init__()

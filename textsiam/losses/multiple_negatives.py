@@ -39,6 +39,7 @@ class MultipleNegativesRankingLoss(PairLoss):
     """
 
     takes = "embeddings"
+    in_batch = True
 
     def __init__(
         self, scale: float = 20.0, symmetric: bool = False, min_label: float = 0.5, skip_empty: bool = False

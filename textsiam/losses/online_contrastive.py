@@ -50,6 +50,7 @@ class OnlineContrastiveLoss(PairLoss):
     """
 
     takes = "embeddings"
+    in_batch = True
 
     def __init__(self, margin: float = 0.5, distance: str = "cosine") -> None:
         super().__init__()

@@ -35,7 +35,7 @@ class TrainConfig:
     warmup_ratio: float = 0.1
     max_grad_norm: float = 1.0
     seed: int = 0
-    group_by_length: bool = True
+    group_by_length: bool | None = None  # None: random batches for in-batch losses, length-grouped for the rest
     eval_metric: str | None = None  # None: spearman for graded dev data, roc_auc for binary
     eval_batch_size: int = 64
     log_every: int = 10
@@ -47,7 +47,9 @@ class TrainConfig:
         for f in dataclasses.fields(self):  # YAML reads "2e-5" as a string: coerce numbers, refuse the rest
             kind = {"int": int, "float": float, "bool": bool}.get(str(f.type))
             value = getattr(self, f.name)
-            if kind is not None and not isinstance(value, kind) or isinstance(value, bool) and kind is not bool:
+            if kind is None:  # strings, mappings, optionals: checked below
+                continue
+            if not isinstance(value, kind) or isinstance(value, bool) and kind is not bool:
                 setattr(self, f.name, _coerce(f.name, value, kind))
         for name in ("epochs", "batch_size", "lr", "log_every", "eval_batch_size"):
             if not getattr(self, name) > 0:
@@ -56,6 +58,10 @@ class TrainConfig:
             raise ConfigError("TrainConfig.max_grad_norm and weight_decay must be >= 0 (0 turns them off)")
         if not 0 <= self.warmup_ratio < 1:
             raise ConfigError(f"TrainConfig.warmup_ratio must be in [0, 1), got {self.warmup_ratio!r}")
+        if self.group_by_length is not None and not isinstance(self.group_by_length, bool):
+            raise ConfigError(
+                f"TrainConfig.group_by_length must be true, false or null (auto), got {self.group_by_length!r}"
+            )
         if not isinstance(self.loss_args, dict):
             raise ConfigError(f"TrainConfig.loss_args must be a mapping, got {self.loss_args!r}")
 

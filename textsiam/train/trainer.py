@@ -1,5 +1,6 @@
-"""Trainer: AdamW + linear warmup, gradient clipping, length-grouped dynamic-padding batches, per-epoch dev
-evaluation, best-checkpoint keeping, resumable epochs and a ``train_log.jsonl``."""
+"""Trainer: AdamW + linear warmup, gradient clipping, dynamic-padding batches (length-grouped for per-pair losses,
+random for in-batch ones), per-epoch dev evaluation, best-checkpoint keeping, resumable epochs and a
+``train_log.jsonl``."""
 
 from __future__ import annotations
 
@@ -68,6 +69,20 @@ def _warn_distance_mismatch(loss_fn, model: PairModel) -> None:
         )
 
 
+def _resolve_grouping(group_by_length: bool | None, loss_fn, loss_name: str) -> bool:
+    """Length-grouped batches (less padding, faster) unless the loss compares pairs within a batch."""
+    if group_by_length is None:
+        return not loss_fn.in_batch
+    if group_by_length and loss_fn.in_batch:
+        warnings.warn(
+            f"group_by_length=True with the in-batch loss {loss_name!r}: every batch then holds pairs of similar "
+            "length, so the loss never compares short with long ones (usually worse models); leave group_by_length "
+            "unset for random batches",
+            stacklevel=3,
+        )
+    return group_by_length
+
+
 class Trainer:
     """Fine-tune a PairModel on pairs. ``out_dir`` receives the best model, ``train_log.jsonl`` and checkpoints."""
 
@@ -97,6 +112,7 @@ class Trainer:
                 "use loss 'bce', or a model without a head"
             )
         _warn_distance_mismatch(self.loss_fn, model)
+        self.group_by_length = _resolve_grouping(config.group_by_length, self.loss_fn, config.loss)
         self.metric = pick_metric(config.eval_metric, dev_data) if dev_data is not None else None
         self.history: list[dict[str, Any]] = []
         self.best: float | None = None
@@ -106,7 +122,7 @@ class Trainer:
     def _epoch_batches(self, epoch: int, lengths: list[int]) -> list[list[int]]:
         cfg = self.config
         seed = cfg.seed * 1000 + epoch
-        if cfg.group_by_length:
+        if self.group_by_length:
             return length_grouped_batches(lengths, cfg.batch_size, seed=seed)
         order = np.random.default_rng(seed).permutation(len(lengths)).tolist()
         return [order[i : i + cfg.batch_size] for i in range(0, len(order), cfg.batch_size)]
@@ -174,6 +190,7 @@ class Trainer:
             "steps": step,
             "train_seconds": elapsed,
             "pairs_per_second": pairs_seen / elapsed if elapsed else None,
+            "batches": "length-grouped" if self.group_by_length else "random",
             "best_metric": self.metric,
             "best_value": self.best,
         }
