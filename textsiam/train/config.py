@@ -58,6 +58,10 @@ class TrainConfig:
             raise ConfigError("TrainConfig.max_grad_norm and weight_decay must be >= 0 (0 turns them off)")
         if not 0 <= self.warmup_ratio < 1:
             raise ConfigError(f"TrainConfig.warmup_ratio must be in [0, 1), got {self.warmup_ratio!r}")
+        for name, optional in (("loss", False), ("device", False), ("eval_metric", True)):
+            value = getattr(self, name)
+            if not isinstance(value, str) and not (optional and value is None):
+                raise ConfigError(f"TrainConfig.{name} must be a string, got {value!r}")
         if self.group_by_length is not None and not isinstance(self.group_by_length, bool):
             raise ConfigError(
                 f"TrainConfig.group_by_length must be true, false or null (auto), got {self.group_by_length!r}"
