@@ -127,9 +127,19 @@ def silver_pairs(model, train: PairData, top_k: int) -> list[tuple[str, str]]:
     return pairs
 
 
-def twin_scores(folders: list[str], a: list[str], b: list[str]) -> np.ndarray:
-    """Mean cosine of the twins in ``folders`` (an ensemble by score averaging), clipped to [0, 1]."""
-    return np.clip(np.mean([create_model(f).similarity_scores(a, b, batch_size=128) for f in folders], axis=0), 0, 1)
+@torch.inference_mode()
+def twin_scores(twins: list, a: list[str], b: list[str]) -> np.ndarray:
+    """Mean similarity of the ``twins`` (an ensemble by score averaging), clipped to [0, 1]. Each distinct sentence
+    is encoded once per twin (silver pairs share most of their sentences)."""
+    texts = sorted(set(a) | set(b))
+    index = {t: i for i, t in enumerate(texts)}
+    ia, ib = torch.tensor([index[t] for t in a]), torch.tensor([index[t] for t in b])
+    scores = []
+    for twin in twins:
+        twin.eval()
+        emb = twin.encode(texts, batch_size=128).to(twin.device)
+        scores.append(twin.score(emb[ia], emb[ib]).float().cpu().numpy())
+    return np.clip(np.mean(scores, axis=0), 0, 1)
 
 
 def main() -> None:
@@ -189,14 +199,15 @@ def main() -> None:
 
     # 2b. the teacher: cross-encoder alone, or mixed with fine-tuned twins at the weight that is best on dev
     if args.teachers:
-        twins_dev = twin_scores(args.teachers, dev.a, dev.b)
+        teachers = [create_model(folder) for folder in args.teachers]
+        twins_dev = twin_scores(teachers, dev.a, dev.b)
         curve = {}
         for w in (float(x) for x in args.cross_weights.split(",")):
             curve[w] = float(spearmanr(w * cross_dev + (1 - w) * twins_dev, dev.labels).statistic)
         w = max(curve, key=curve.get)
         result["teacher_dev_curve"] = curve
         print(json.dumps({"teacher_dev_curve": curve, "cross_weight": w}), flush=True)
-        silver_twins = twin_scores(args.teachers, silver.a, silver.b) if w < 1 else 0.0
+        silver_twins = twin_scores(teachers, silver.a, silver.b) if w < 1 else 0.0
         labels = w * silver_cross + (1 - w) * silver_twins
     else:
         w, labels = 1.0, silver_cross
