@@ -44,7 +44,8 @@ def test_expected_names_registered():
     assert {"contrastive", "chopra-exp", "cosine", "online-contrastive", "cosent", "multiple-negatives"} <= set(
         found["losses"]
     )
-    assert {"stsb", "mrpc", "csv", "tsv", "jsonl", "parquet", "digits"} <= set(found["datasets"])
+    assert {"stsb", "mrpc", "csv", "tsv", "jsonl", "parquet"} <= set(found["readers"])
+    assert {"digits"} <= set(found["datasets"])
     assert {"minilm-twin", "digits-mlp-twin"} <= set(found["presets"])
 
 

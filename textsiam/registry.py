@@ -83,9 +83,28 @@ SIMILARITIES = Registry("similarities")
 HEADS = Registry("heads")
 PAIR_MODELS = Registry("pair_models")
 LOSSES = Registry("losses")
+READERS = Registry("readers")
+"""File formats (and dataset folders): one reader per format, with the file-name patterns that detect it."""
 DATASETS = Registry("datasets")
+"""Embedded datasets addressed as ``NAME:SPLIT`` (e.g. ``digits:train``); readers of file formats live in READERS."""
 PRESETS = Registry("presets")
+STRATEGIES = Registry("strategies")
+"""Threshold strategies (youden, max-f1, ...)."""
+CALIBRATORS = Registry("calibrators")
+"""Score -> probability calibrators (platt, isotonic)."""
 
 ALL_REGISTRIES: dict[str, Registry] = {
-    r.kind: r for r in (ENCODERS, POOLERS, SIMILARITIES, HEADS, PAIR_MODELS, LOSSES, DATASETS, PRESETS)
+    r.kind: r
+    for r in (
+        ENCODERS,
+        POOLERS,
+        SIMILARITIES,
+        HEADS,
+        PAIR_MODELS,
+        LOSSES,
+        READERS,
+        DATASETS,
+        PRESETS,
+    )
 }
+# STRATEGIES and CALIBRATORS join ALL_REGISTRIES once textsiam.eval registers into them (house issue, in progress).

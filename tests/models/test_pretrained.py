@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import needs_minilm
+from fixtures import needs_minilm
 
 from textsiam.encoders import pretrained
 from textsiam.errors import ModelNotFoundError

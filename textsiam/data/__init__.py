@@ -1,4 +1,4 @@
-"""Pair datasets: readers per file format (registered in ``DATASETS``), embedded digit pairs, batch sampling."""
+"""Pair datasets: readers per file format (registered in ``READERS``), embedded digit pairs, batch sampling."""
 
 from textsiam.data import delimited, jsonl, mrpc, parquet, stsb  # noqa: F401  (import registers the readers)
 from textsiam.data.digits import digit_pairs

@@ -18,10 +18,10 @@ from textsiam.data.columns import pairs_from_records, resolve_columns
 from textsiam.data.pairs import PairData
 from textsiam.data.parsing import check_limit, decode_text, read_source, split_lines
 from textsiam.errors import DataError
-from textsiam.registry import DATASETS
+from textsiam.registry import READERS
 
 
-@DATASETS.register("csv")
+@READERS.register("csv")
 def read_csv(
     path: str | os.PathLike,
     *,
@@ -38,7 +38,7 @@ def read_csv(
     return _read_rows(rows, p, digest, text_a, text_b, label, limit, label_range, quoting_hint=True)
 
 
-@DATASETS.register("tsv")
+@READERS.register("tsv")
 def read_tsv(
     path: str | os.PathLike,
     *,

@@ -11,10 +11,10 @@ from textsiam.data.columns import pairs_from_records, resolve_columns
 from textsiam.data.pairs import PairData
 from textsiam.data.parsing import check_limit, decode_text, read_source, split_lines
 from textsiam.errors import DataError
-from textsiam.registry import DATASETS
+from textsiam.registry import READERS
 
 
-@DATASETS.register("jsonl")
+@READERS.register("jsonl")
 def read_jsonl(
     path: str | os.PathLike,
     *,

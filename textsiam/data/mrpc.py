@@ -13,12 +13,12 @@ import os
 from textsiam.data.pairs import PairData, build_text_pairs
 from textsiam.data.parsing import check_limit, check_text, decode_text, parse_label, read_source, split_lines
 from textsiam.errors import DataError
-from textsiam.registry import DATASETS
+from textsiam.registry import READERS
 
 MRPC_COLUMNS = ("Quality", "#1 ID", "#2 ID", "#1 String", "#2 String")
 
 
-@DATASETS.register("mrpc")
+@READERS.register("mrpc")
 def read_mrpc(path: str | os.PathLike, *, limit: int | None = None) -> PairData:
     """MRPC msr_paraphrase_*.txt: tab-separated with header, binary paraphrase label (Quality)."""
     limit = check_limit(limit)

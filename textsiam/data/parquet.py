@@ -12,10 +12,10 @@ from textsiam.data.columns import pairs_from_records, resolve_columns
 from textsiam.data.pairs import PairData
 from textsiam.data.parsing import check_limit, read_source
 from textsiam.errors import DataError
-from textsiam.registry import DATASETS
+from textsiam.registry import READERS
 
 
-@DATASETS.register("parquet")
+@READERS.register("parquet")
 def read_parquet(
     path: str | os.PathLike,
     *,

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from textsiam.data.pairs import PairData
 from textsiam.errors import ConfigError, DataError
-from textsiam.registry import DATASETS
+from textsiam.registry import DATASETS, READERS
 
 FIXED_FORMATS = ("stsb", "mrpc")
 """Formats whose columns are fixed by the benchmark: no column mapping."""
@@ -45,7 +45,7 @@ def read_pairs(
     fmt = format if format is not None else detect_format(p)
     if fmt not in FILE_FORMATS:
         raise ConfigError(_unknown_format_message(fmt))
-    reader = DATASETS.get(fmt)
+    reader = READERS.get(fmt)
     if fmt in FIXED_FORMATS:
         given = {k: v for k, v in (("text_a", text_a), ("text_b", text_b), ("label", label)) if v is not None}
         if given or label_range is not None:

@@ -13,14 +13,14 @@ import os
 from textsiam.data.pairs import PairData, build_text_pairs
 from textsiam.data.parsing import check_limit, check_text, decode_text, parse_label, read_source, split_lines
 from textsiam.errors import DataError
-from textsiam.registry import DATASETS
+from textsiam.registry import READERS
 
 STSB_FIELD_COUNTS = (7, 9)
 STSB_SCORE_RANGE = (0.0, 5.0)
 _SCORE, _SENT1, _SENT2 = 4, 5, 6
 
 
-@DATASETS.register("stsb")
+@READERS.register("stsb")
 def read_stsb(path: str | os.PathLike, *, limit: int | None = None) -> PairData:
     """STS Benchmark sts-*.csv: tab-separated, no header, graded 0..5 similarity score."""
     limit = check_limit(limit)
