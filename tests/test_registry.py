@@ -1,30 +1,96 @@
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
+from fixtures import ROOT
 
 import textsiam
 from textsiam.api import list_components
+from textsiam.errors import ConfigError
 from textsiam.registry import ALL_REGISTRIES, Registry
 
 
 def test_duplicate_name_is_an_error():
-    reg = Registry("things")
+    reg = Registry("things", "thing")
     reg.register("a", object())
     with pytest.raises(ValueError, match="already has an entry named 'a'"):
         reg.register("a", object())
 
 
-def test_unknown_name_lists_close_matches_and_how_to_list():
-    reg = Registry("losses")
+def test_unknown_name_is_a_config_error_listing_names_and_the_closest():
+    reg = Registry("losses", "loss")
 
     @reg.register("contrastive")
     class Contrastive:
         """Contrastive loss."""
 
-    with pytest.raises(KeyError) as err:
+    reg.register("cosent", object(), description="CoSENT")
+    with pytest.raises(ConfigError) as err:
         reg.get("contrastiv")
-    assert "'contrastive'" in str(err.value) and "textsiam list losses" in str(err.value)
-    assert reg.describe() == {"contrastive": "Contrastive loss."}
+    message = str(err.value)
+    assert message.startswith("unknown loss 'contrastiv'. Did you mean 'contrastive'?")
+    assert "Valid losses: contrastive, cosent" in message and "textsiam list losses" in message
+    with pytest.raises(ConfigError, match="unknown loss 3"):
+        reg.get(3)
+    assert reg.describe() == {"contrastive": "Contrastive loss.", "cosent": "CoSENT"}
+
+
+SINGULARS = {
+    "encoders": "encoder",
+    "poolers": "pooler",
+    "similarities": "similarity",
+    "heads": "head",
+    "pair_models": "pair model",
+    "losses": "loss",
+    "readers": "reader",
+    "datasets": "dataset",
+    "presets": "preset",
+    "strategies": "strategy",
+    "calibrators": "calibrator",
+}
+
+
+@pytest.mark.parametrize("kind", sorted(ALL_REGISTRIES))
+def test_every_registry_spells_its_singular(kind):
+    assert ALL_REGISTRIES[kind].singular == SINGULARS[kind]
+    with pytest.raises(ConfigError, match=rf"^unknown {SINGULARS[kind]} 'no-such-name'\. Valid "):
+        ALL_REGISTRIES[kind].get("no-such-name")
+
+
+def test_name_of_a_class_a_function_and_an_instance():
+    reg = Registry("things", "thing")
+
+    @reg.register("klass")
+    class Klass:
+        pass
+
+    @reg.register("func")
+    def func() -> None:
+        pass
+
+    assert reg.name_of(Klass) == "klass"
+    assert reg.name_of(Klass()) == "klass"
+    assert reg.name_of(func) == "func"
+
+    class Sub(Klass):  # a subclass is not the registered component
+        pass
+
+    with pytest.raises(ConfigError, match="is not a registered thing"):
+        reg.name_of(Sub())
+
+
+def test_meta_keywords_are_stored_per_name():
+    reg = Registry("readers", "reader")
+    reg.register("stsb", lambda path: path, patterns=("sts-*.csv",), description="STS-B")
+    reg.register("csv", lambda path: path)
+    assert reg.meta("stsb") == {"patterns": ("sts-*.csv",)}
+    assert reg.meta("csv") == {}
+    reg.meta("stsb")["patterns"] = ()  # a copy: the registry keeps its own
+    assert reg.meta("stsb") == {"patterns": ("sts-*.csv",)}
+    with pytest.raises(ConfigError, match="unknown reader 'tsv'"):
+        reg.meta("tsv")
 
 
 def test_every_registry_is_filled_and_described():
@@ -33,6 +99,7 @@ def test_every_registry_is_filled_and_described():
         assert len(reg) > 0, kind
         for name, desc in reg.describe().items():
             assert desc, f"{kind} entry {name!r} has no one-line description"
+            assert reg.name_of(reg.get(name)) == name
 
 
 def test_expected_names_registered():
@@ -47,8 +114,98 @@ def test_expected_names_registered():
     assert {"stsb", "mrpc", "csv", "tsv", "jsonl", "parquet"} <= set(found["readers"])
     assert {"digits"} <= set(found["datasets"])
     assert {"minilm-twin", "digits-mlp-twin"} <= set(found["presets"])
+    assert {"youden", "max-accuracy", "max-f1", "eer", "tpr-at-fpr", "precision-at-recall"} <= set(
+        found["strategies"]
+    )
+    assert {"platt", "isotonic"} <= set(found["calibrators"])
 
 
 def test_list_components_rejects_unknown_kind():
-    with pytest.raises(ValueError, match="unknown component kind"):
+    with pytest.raises(ConfigError, match="unknown component kind 'widgets'"):
         list_components("widgets")
+
+
+def test_textsiam_list_strategies():
+    from textsiam.cli.main import main
+
+    assert main(["list", "strategies"]) == 0
+
+
+# One fresh interpreter per subpackage: import only it, then build one of its components. A registry lookup would
+# fill a missing registry by itself, so each case first checks that the subpackage's own imports registered the
+# components it depends on (e.g. encoders/hf.py needs the poolers of textsiam.layers).
+FRESH_IMPORTS = {
+    "textsiam.layers": (
+        ("poolers", "similarities", "heads"),
+        [
+            "import torch",
+            "from textsiam.registry import POOLERS, HEADS",
+            "assert HEADS.build('mlp-head', dim=4)(torch.randn(2, 4), torch.randn(2, 4)).shape == (2,)",
+            "assert POOLERS.build('mean')(torch.randn(2, 3, 4), torch.ones(2, 3)).shape == (2, 4)",
+        ],
+    ),
+    "textsiam.encoders": (
+        ("encoders", "poolers"),
+        [
+            "from textsiam.registry import ENCODERS",
+            "enc = ENCODERS.build('hf-transformer', model_name_or_path=sys.argv[1], pooling='mean')",
+            "assert enc(enc.collate(['a man', 'a dog runs'])).shape == (2, 32)",
+        ],
+    ),
+    "textsiam.models": (
+        ("pair_models", "presets", "encoders", "similarities", "heads"),
+        [
+            "from textsiam.models import create_model",
+            "model = create_model('digits-mlp-twin', seed=0)",
+            "assert model.similarity_scores([[0.5] * 64], [[0.1] * 64]).shape == (1,)",
+        ],
+    ),
+    "textsiam.losses": (
+        ("losses", "similarities"),
+        [
+            "import torch",
+            "from textsiam.registry import LOSSES",
+            "loss = LOSSES.build('contrastive', distance='cosine')",
+            "assert loss(torch.randn(3, 4), torch.randn(3, 4), torch.tensor([1.0, 0.0, 1.0])).dim() == 0",
+        ],
+    ),
+    "textsiam.data": (
+        ("readers", "datasets"),
+        ["from textsiam.registry import DATASETS", "assert len(DATASETS.build('digits', split='dev', n_pairs=4)) == 4"],
+    ),
+    "textsiam.eval": (
+        ("strategies", "calibrators"),
+        [
+            "from textsiam.registry import CALIBRATORS",
+            "from textsiam.eval import select_threshold",
+            "assert select_threshold([0.1, 0.9], [0, 1], 'max-f1').threshold == 0.5",
+            "assert CALIBRATORS.build('platt').fit([0.1, 0.2, 0.8, 0.9], [0, 0, 1, 1]).a_ > 0",
+        ],
+    ),
+    "textsiam.train": (
+        ("losses",),
+        [
+            "from textsiam.train import TrainConfig",
+            "assert TrainConfig(loss='cosent+multiple-negatives').loss == 'cosent+multiple-negatives'",
+        ],
+    ),
+}
+
+
+@pytest.mark.parametrize("package", sorted(FRESH_IMPORTS))
+def test_each_subpackage_fills_its_registries_alone(package, tiny_bert_dir):
+    kinds, build = FRESH_IMPORTS[package]
+    code = "\n".join(
+        [
+            "import sys",
+            f"import {package}",
+            "from textsiam.registry import ALL_REGISTRIES",
+            f"empty = [k for k in {kinds!r} if not ALL_REGISTRIES[k]._entries]  # before any lookup fills them",
+            f"assert not empty, 'importing {package} alone left these registries empty: ' + str(empty)",
+            *build,
+        ]
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(tiny_bert_dir)], capture_output=True, text=True, cwd=ROOT, timeout=300
+    )
+    assert out.returncode == 0, out.stderr[-3000:]

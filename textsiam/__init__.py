@@ -42,6 +42,8 @@ def __getattr__(name: str) -> Any:
 
 
 def load_components() -> None:
-    """Import every sub-package that registers components, so each registry is complete."""
-    for module in ("textsiam.layers", "textsiam.encoders", "textsiam.models", "textsiam.losses", "textsiam.data"):
-        importlib.import_module(module)
+    """Fill every registry (each imports the subpackage that registers its kind)."""
+    from textsiam.registry import ALL_REGISTRIES
+
+    for registry in ALL_REGISTRIES.values():
+        registry.fill()

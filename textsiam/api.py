@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from textsiam.data import PairData, digit_pairs, read_pairs
+from textsiam.errors import ConfigError
 from textsiam.models.base import PairModel
 from textsiam.registry import ALL_REGISTRIES
 
@@ -90,12 +91,9 @@ def tune_threshold(
 
 def list_components(kind: str | None = None) -> dict[str, dict[str, str]]:
     """``{registry kind: {name: one-line description}}``, for one kind or all."""
-    import textsiam
-
-    textsiam.load_components()
     if kind is None:
         return {k: r.describe() for k, r in ALL_REGISTRIES.items()}
     key = kind.replace("-", "_")
     if key not in ALL_REGISTRIES:
-        raise ValueError(f"unknown component kind {kind!r}; choose from {sorted(ALL_REGISTRIES)}")
+        raise ConfigError(f"unknown component kind {kind!r}; choose from {', '.join(ALL_REGISTRIES)}")
     return {key: ALL_REGISTRIES[key].describe()}

@@ -1,71 +1,119 @@
 """One registry mechanism for every kind of named component.
 
-Encoders, poolers, similarities, heads, pair models, losses, dataset readers and presets are all looked up by
-name through a :class:`Registry`. A duplicate name is an error; an unknown name raises an error that lists close
-matches and says how to list them all.
+Encoders, poolers, similarities, heads, pair models, losses, file readers, embedded datasets, presets, threshold
+strategies and calibrators are all looked up by name through a :class:`Registry`. Registering stores the name
+(``name_of`` is the reverse lookup) and optional metadata keywords (``meta``). A duplicate name is an error; an
+unknown name raises a :class:`~textsiam.errors.ConfigError` that lists the valid names and the closest match.
+
+Each registry knows the subpackage that fills it (``home``) and imports it on the first lookup, so
+``LOSSES.get("cosent")`` works whatever has been imported before. The subpackages import their own dependencies
+too (``import textsiam.encoders`` alone can build a pooled transformer). ``home`` is a module name, never an import
+statement: this ground-floor module imports nothing above it (``tests/test_architecture.py``).
 """
 
 from __future__ import annotations
 
 import difflib
+import importlib
 import inspect
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from textsiam.errors import ConfigError
+
 
 class Registry:
-    """A name -> component table for one kind of component (e.g. ``"losses"``)."""
+    """A name -> component table for one kind of component (e.g. ``"losses"``, one of them a ``"loss"``)."""
 
-    def __init__(self, kind: str) -> None:
+    def __init__(self, kind: str, singular: str, home: str | None = None) -> None:
         self.kind = kind
+        self.singular = singular
+        self.home = home
         self._entries: dict[str, Any] = {}
         self._descriptions: dict[str, str] = {}
+        self._meta: dict[str, dict[str, Any]] = {}
+        self._names_by_id: dict[int, str] = {}  # id(component) -> name; _entries keeps the components alive
+        self._filled = home is None
 
-    def register(self, name: str, obj: Any = None, *, description: str | None = None) -> Any:
-        """Register ``obj`` under ``name``; usable as a decorator: ``@LOSSES.register("contrastive")``."""
+    def register(self, name: str, obj: Any = None, *, description: str | None = None, **meta: Any) -> Any:
+        """Register ``obj`` under ``name``; usable as a decorator: ``@LOSSES.register("contrastive")``.
+
+        ``meta`` keywords are stored for :meth:`meta` (e.g. ``patterns=("sts-*.csv",)`` on a reader).
+        """
 
         def _add(target: Any) -> Any:
             if name in self._entries:
                 raise ValueError(f"{self.kind} registry already has an entry named {name!r}; names must be unique")
             self._entries[name] = target
             self._descriptions[name] = description or _first_doc_line(target)
+            self._meta[name] = dict(meta)
+            self._names_by_id.setdefault(id(target), name)
             return target
 
         return _add if obj is None else _add(obj)
 
+    def fill(self) -> Registry:
+        """Import the subpackage that registers this kind (once), so the table is complete."""
+        if not self._filled:
+            self._filled = True  # set first: the import may look names up while it runs
+            importlib.import_module(self.home)
+        return self
+
     def get(self, name: str) -> Any:
-        """Return the component registered as ``name``, or raise a ``KeyError`` naming close matches."""
-        try:
-            return self._entries[name]
-        except KeyError:
-            raise KeyError(self._unknown_message(name)) from None
+        """Return the component registered as ``name``, or raise a ``ConfigError`` listing the valid names."""
+        self.fill()
+        if not isinstance(name, str) or name not in self._entries:
+            raise ConfigError(self.unknown_message(name))
+        return self._entries[name]
 
     def build(self, name: str, **kwargs: Any) -> Any:
         """Call the component registered as ``name`` with ``kwargs`` (constructs a class, calls a factory)."""
         return self.get(name)(**kwargs)
 
+    def meta(self, name: str) -> dict[str, Any]:
+        """The metadata keywords ``name`` was registered with (a copy; ``{}`` when none)."""
+        self.get(name)
+        return dict(self._meta[name])
+
+    def name_of(self, obj: Any) -> str:
+        """The name a component was registered under: the component itself, or an instance of a registered class."""
+        self.fill()
+        for candidate in (obj, type(obj)):
+            name = self._names_by_id.get(id(candidate))
+            if name is not None and self._entries[name] is candidate:
+                return name
+        raise ConfigError(
+            f"{obj!r} is not a registered {self.singular} (nor an instance of one); "
+            f"register it with @{self.kind.upper()}.register('name'). Registered: {', '.join(self.names())}"
+        )
+
     def names(self) -> list[str]:
+        self.fill()
         return sorted(self._entries)
 
     def describe(self) -> dict[str, str]:
         """Sorted ``{name: one-line description}``."""
         return {name: self._descriptions[name] for name in self.names()}
 
-    def _unknown_message(self, name: str) -> str:
-        close = difflib.get_close_matches(name, self._entries, n=3, cutoff=0.5)
-        hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
+    def unknown_message(self, name: object) -> str:
+        """The message for an unknown ``name``: the closest valid name, all of them, and how to list them."""
+        valid = self.names()
+        close = difflib.get_close_matches(name, valid, n=1, cutoff=0.5) if isinstance(name, str) else []
+        hint = f" Did you mean {close[0]!r}?" if close else ""
         return (
-            f"unknown {self.kind[:-1] if self.kind.endswith('s') else self.kind} {name!r}.{hint} "
-            f"Run `textsiam list {self.kind}` to see all {len(self._entries)} of them."
+            f"unknown {self.singular} {name!r}.{hint} Valid {self.kind.replace('_', ' ')}: "
+            f"{', '.join(valid) or '(none registered)'} (`textsiam list {self.kind}` describes them)."
         )
 
     def __contains__(self, name: object) -> bool:
+        self.fill()
         return name in self._entries
 
     def __iter__(self) -> Iterator[str]:
         return iter(self.names())
 
     def __len__(self) -> int:
+        self.fill()
         return len(self._entries)
 
     def __repr__(self) -> str:
@@ -77,20 +125,20 @@ def _first_doc_line(obj: Callable[..., Any] | Any) -> str:
     return doc.strip().splitlines()[0] if doc.strip() else ""
 
 
-ENCODERS = Registry("encoders")
-POOLERS = Registry("poolers")
-SIMILARITIES = Registry("similarities")
-HEADS = Registry("heads")
-PAIR_MODELS = Registry("pair_models")
-LOSSES = Registry("losses")
-READERS = Registry("readers")
+ENCODERS = Registry("encoders", "encoder", "textsiam.encoders")
+POOLERS = Registry("poolers", "pooler", "textsiam.layers")
+SIMILARITIES = Registry("similarities", "similarity", "textsiam.layers")
+HEADS = Registry("heads", "head", "textsiam.layers")
+PAIR_MODELS = Registry("pair_models", "pair model", "textsiam.models")
+LOSSES = Registry("losses", "loss", "textsiam.losses")
+READERS = Registry("readers", "reader", "textsiam.data")
 """File formats (and dataset folders): one reader per format, with the file-name patterns that detect it."""
-DATASETS = Registry("datasets")
+DATASETS = Registry("datasets", "dataset", "textsiam.data")
 """Embedded datasets addressed as ``NAME:SPLIT`` (e.g. ``digits:train``); readers of file formats live in READERS."""
-PRESETS = Registry("presets")
-STRATEGIES = Registry("strategies")
-"""Threshold strategies (youden, max-f1, ...)."""
-CALIBRATORS = Registry("calibrators")
+PRESETS = Registry("presets", "preset", "textsiam.models")
+STRATEGIES = Registry("strategies", "strategy", "textsiam.eval")
+"""Threshold strategies (youden, max-f1, ...): :class:`textsiam.eval.threshold.ThresholdStrategy` objects."""
+CALIBRATORS = Registry("calibrators", "calibrator", "textsiam.eval")
 """Score -> probability calibrators (platt, isotonic)."""
 
 ALL_REGISTRIES: dict[str, Registry] = {
@@ -105,6 +153,7 @@ ALL_REGISTRIES: dict[str, Registry] = {
         READERS,
         DATASETS,
         PRESETS,
+        STRATEGIES,
+        CALIBRATORS,
     )
 }
-# STRATEGIES and CALIBRATORS join ALL_REGISTRIES once textsiam.eval registers into them (house issue, in progress).

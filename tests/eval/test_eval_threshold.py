@@ -27,7 +27,7 @@ def _select(scores, labels, strategy):
 
 
 @FAST
-@given(tied_pairs(), st.sampled_from(STRATEGIES))
+@given(tied_pairs(), st.sampled_from(STRATEGIES.names()))
 def test_applying_threshold_reproduces_metrics_and_sklearn(pair, strategy):
     scores, labels = pair
     res = _select(scores, labels, strategy)
@@ -41,7 +41,7 @@ def test_applying_threshold_reproduces_metrics_and_sklearn(pair, strategy):
 
 
 @FAST
-@given(tied_pairs(), st.sampled_from(STRATEGIES), st.randoms(use_true_random=False))
+@given(tied_pairs(), st.sampled_from(STRATEGIES.names()), st.randoms(use_true_random=False))
 def test_invariant_to_input_order(pair, strategy, rnd):
     scores, labels = pair
     perm = np.arange(len(scores))
@@ -140,7 +140,8 @@ def test_candidates_match_sklearn_roc_without_dropping():
 @pytest.mark.parametrize(
     ("kwargs", "match"),
     [
-        ({"strategy": "best"}, "youden, max-accuracy"),
+        ({"strategy": "best"}, "unknown strategy 'best'.*Valid strategies: eer, max-accuracy, max-f1"),
+        ({"strategy": "yuoden"}, "Did you mean 'youden'"),
         ({"strategy": "tpr-at-fpr"}, "needs target"),
         ({"strategy": "precision-at-recall", "target": 1.5}, r"\[0, 1\]"),
         ({"strategy": "youden", "target": 0.1}, "takes no target"),

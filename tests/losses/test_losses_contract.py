@@ -73,8 +73,10 @@ def test_build_loss_passes_a_built_loss_through():
 
 
 def test_build_loss_unknown_name_and_keyword():
-    with pytest.raises(KeyError, match="contrastive"):
+    with pytest.raises(ConfigError, match=r"unknown loss 'contrastiv'\. Did you mean 'contrastive'.*Valid losses: bce"):
         build_loss("contrastiv")
+    with pytest.raises(ConfigError, match="unknown loss 'cosnt'. Did you mean 'cosent'"):
+        build_loss("cosnt+multiple-negatives")
     with pytest.raises(ConfigError, match=r"'temperature'.*accepts 'scale', 'symmetric'"):
         build_loss("multiple-negatives", temperature=0.05)
 

@@ -11,6 +11,7 @@ import torch.nn.functional as F
 
 from textsiam.encoders.base import Encoder
 from textsiam.encoders.pretrained import resolve_pretrained
+from textsiam.layers.pooling import Pooler  # importing layers registers the poolers
 from textsiam.registry import ENCODERS, POOLERS
 
 
@@ -33,7 +34,7 @@ class HfTextEncoder(Encoder):
 
         self.model_name_or_path, self.pooling_name = model_name_or_path, pooling
         self.normalize, self.max_length = normalize, max_length
-        self.pooler = POOLERS.build(pooling)
+        self.pooler: Pooler = POOLERS.build(pooling)
         if _folder is None:  # fresh: pretrained weights
             folder = resolve_pretrained(model_name_or_path)
             # safetensors only: a folder's pickled pytorch_model.bin is never loaded

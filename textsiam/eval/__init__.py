@@ -1,13 +1,13 @@
 """Evaluation: metrics, threshold selection, calibration, saved decisions and HTML reports.
 
 Depends on numpy, scipy, scikit-learn and matplotlib only; nothing here imports torch or textsiam.models.
-Scores are "higher = more similar" throughout (distances are negated before they reach this package).
+Threshold strategies and calibrators register in ``textsiam.registry.STRATEGIES`` / ``CALIBRATORS`` (re-exported
+here). Scores are "higher = more similar" throughout (distances are negated before they reach this package).
 """
 
 from __future__ import annotations
 
 from textsiam.eval.calibration import (
-    CALIBRATORS,
     IsotonicCalibrator,
     PlattCalibrator,
     brier_score,
@@ -19,8 +19,8 @@ from textsiam.eval.calibration import (
 from textsiam.eval.decision import Decision, fit_decision
 from textsiam.eval.metrics import binary_metrics, confusion_at, graded_metrics
 from textsiam.eval.report import write_report
+from textsiam.eval.strategies import ThresholdStrategy
 from textsiam.eval.threshold import (
-    STRATEGIES,
     CVThresholdResult,
     ThresholdResult,
     bootstrap_ci,
@@ -29,6 +29,7 @@ from textsiam.eval.threshold import (
     threshold_candidates,
 )
 from textsiam.eval.train_log import read_train_log
+from textsiam.registry import CALIBRATORS, STRATEGIES
 
 __all__ = [
     "CALIBRATORS",
@@ -38,6 +39,7 @@ __all__ = [
     "IsotonicCalibrator",
     "PlattCalibrator",
     "ThresholdResult",
+    "ThresholdStrategy",
     "binary_metrics",
     "bootstrap_ci",
     "brier_score",

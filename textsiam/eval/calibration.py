@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from textsiam.errors import ConfigError, DataError
 from textsiam.eval.metrics import check_binary_labels, check_both_classes, check_scores
+from textsiam.registry import CALIBRATORS
 
 __all__ = [
-    "CALIBRATORS",
     "IsotonicCalibrator",
     "PlattCalibrator",
     "brier_score",
@@ -31,21 +32,20 @@ def _check_fit_data(scores, labels) -> tuple[np.ndarray, np.ndarray]:
 
 def _check_params(d: dict, name: str, keys: tuple[str, ...]) -> dict:
     if not isinstance(d, dict) or d.get("name") != name or not isinstance(d.get("params"), dict):
-        raise ValueError(f"expected a calibrator dict {{'name': {name!r}, 'params': {{...}}}}, got {d!r}")
+        raise DataError(f"expected a calibrator dict {{'name': {name!r}, 'params': {{...}}}}, got {d!r}")
     missing = [k for k in keys if k not in d["params"]]
     if missing:
-        raise ValueError(f"{name} calibrator parameters lack {missing}; got keys {sorted(d['params'])}")
+        raise DataError(f"{name} calibrator parameters lack {missing}; got keys {sorted(d['params'])}")
     return d["params"]
 
 
+@CALIBRATORS.register("platt")
 class PlattCalibrator:
     """Platt scaling: ``p = 1 / (1 + exp(-(a * score + b)))``, fitted by logistic regression on the score.
 
     Uses Platt's (1999) smoothed targets ``(N+ + 1) / (N+ + 2)`` and ``1 / (N- + 2)`` instead of 1 and 0, so that
     perfectly separated scores still give finite parameters; there is no other regularisation.
     """
-
-    name = "platt"
 
     def __init__(self) -> None:
         self.a_: float | None = None
@@ -73,16 +73,17 @@ class PlattCalibrator:
         return 0.5 * (1.0 + np.tanh(0.5 * z))  # the logistic function, without overflow for large |z|
 
     def to_dict(self) -> dict:
-        return {"name": self.name, "params": {"a": self.a_, "b": self.b_}}
+        return {"name": CALIBRATORS.name_of(self), "params": {"a": self.a_, "b": self.b_}}
 
     @classmethod
     def from_dict(cls, d: dict) -> PlattCalibrator:
-        params = _check_params(d, cls.name, ("a", "b"))
+        params = _check_params(d, CALIBRATORS.name_of(cls), ("a", "b"))
         out = cls()
         out.a_, out.b_ = float(params["a"]), float(params["b"])
         return out
 
 
+@CALIBRATORS.register("isotonic")
 class IsotonicCalibrator:
     """Isotonic regression: the best non-decreasing step-wise-linear map from score to probability.
 
@@ -90,8 +91,6 @@ class IsotonicCalibrator:
     ``np.interp`` over the stored thresholds, which is what scikit-learn computes, so a calibrator rebuilt with
     ``from_dict`` gives exactly the same probabilities.
     """
-
-    name = "isotonic"
 
     def __init__(self) -> None:
         self.x_thresholds_: np.ndarray | None = None
@@ -114,15 +113,15 @@ class IsotonicCalibrator:
     def to_dict(self) -> dict:
         x = None if self.x_thresholds_ is None else self.x_thresholds_.tolist()
         y = None if self.y_thresholds_ is None else self.y_thresholds_.tolist()
-        return {"name": self.name, "params": {"x_thresholds": x, "y_thresholds": y}}
+        return {"name": CALIBRATORS.name_of(self), "params": {"x_thresholds": x, "y_thresholds": y}}
 
     @classmethod
     def from_dict(cls, d: dict) -> IsotonicCalibrator:
-        params = _check_params(d, cls.name, ("x_thresholds", "y_thresholds"))
+        params = _check_params(d, CALIBRATORS.name_of(cls), ("x_thresholds", "y_thresholds"))
         x = check_scores(params["x_thresholds"], "x_thresholds")
         y = check_scores(params["y_thresholds"], "y_thresholds")
         if x.shape != y.shape or x.shape[0] == 0 or np.any(np.diff(x) <= 0) or np.any(np.diff(y) < 0):
-            raise ValueError(
+            raise DataError(
                 "isotonic parameters must be two equally long, non-empty lists: x_thresholds strictly increasing "
                 f"and y_thresholds non-decreasing; got lengths {x.shape[0]} and {y.shape[0]}"
             )
@@ -131,33 +130,29 @@ class IsotonicCalibrator:
         return out
 
 
-CALIBRATORS = {"platt": PlattCalibrator, "isotonic": IsotonicCalibrator}
-
-
 def build_calibrator(name: str) -> PlattCalibrator | IsotonicCalibrator:
-    """A new, unfitted calibrator by name (``platt`` or ``isotonic``)."""
-    if name not in CALIBRATORS:
-        raise ValueError(f"unknown calibrator {name!r}; choose one of: {', '.join(CALIBRATORS)}")
-    return CALIBRATORS[name]()
+    """A new, unfitted calibrator by name (``textsiam list calibrators``: platt, isotonic)."""
+    return CALIBRATORS.build(name)
 
 
 def calibrator_from_dict(d: dict) -> PlattCalibrator | IsotonicCalibrator:
     """Rebuild a fitted calibrator from ``to_dict()`` output, dispatching on its ``name``."""
-    name = d.get("name") if isinstance(d, dict) else None
-    return build_calibrator(name).from_dict(d)
+    if not isinstance(d, dict) or "name" not in d:
+        raise DataError(f"expected a calibrator dict {{'name': ..., 'params': {{...}}}}, got {d!r}")
+    return CALIBRATORS.get(d["name"]).from_dict(d)
 
 
 def _check_probs(probs, labels) -> tuple[np.ndarray, np.ndarray]:
     p = check_scores(probs, "probs")
     y = check_scores(labels, "labels")
     if y.shape != p.shape:
-        raise ValueError(f"probs and labels must have the same length, got {p.shape[0]} and {y.shape[0]}")
+        raise DataError(f"probs and labels must have the same length, got {p.shape[0]} and {y.shape[0]}")
     if p.shape[0] == 0:
-        raise ValueError("calibration metrics need at least one pair, got none")
+        raise DataError("calibration metrics need at least one pair, got none")
     for name, arr in (("probs", p), ("labels", y)):
         bad = np.flatnonzero((arr < 0) | (arr > 1))
         if bad.size:
-            raise ValueError(f"{name} must lie in [0, 1], but {name}[{bad[0]}] = {arr[bad[0]]}")
+            raise DataError(f"{name} must lie in [0, 1], but {name}[{bad[0]}] = {arr[bad[0]]}")
     return p, y
 
 
@@ -174,7 +169,7 @@ def reliability_curve(probs, labels, n_bins: int = 10) -> dict:
     """
     p, y = _check_probs(probs, labels)
     if n_bins < 1:
-        raise ValueError(f"n_bins must be a positive integer, got {n_bins}")
+        raise ConfigError(f"n_bins must be a positive integer, got {n_bins}")
     edges = np.linspace(0.0, 1.0, n_bins + 1)
     which = np.clip(np.searchsorted(edges, p, side="right") - 1, 0, n_bins - 1)
     counts = np.bincount(which, minlength=n_bins)

@@ -11,6 +11,8 @@ import numpy as np
 from scipy import stats
 from sklearn.metrics import average_precision_score, roc_auc_score
 
+from textsiam.errors import DataError
+
 __all__ = [
     "binary_metrics",
     "check_binary_labels",
@@ -22,14 +24,14 @@ __all__ = [
 
 
 def check_scores(scores, name: str = "scores") -> np.ndarray:
-    """Return ``scores`` as a 1-D float array; raise ``ValueError`` naming the first non-finite value."""
+    """Return ``scores`` as a 1-D float array; raise ``DataError`` naming the first non-finite value."""
     arr = np.asarray(scores, dtype=np.float64)
     if arr.ndim != 1:
-        raise ValueError(f"{name} must be a 1-D sequence of numbers, got an array of shape {arr.shape}")
+        raise DataError(f"{name} must be a 1-D sequence of numbers, got an array of shape {arr.shape}")
     bad = np.flatnonzero(~np.isfinite(arr))
     if bad.size:
         i = int(bad[0])
-        raise ValueError(
+        raise DataError(
             f"{name} must be finite numbers, but {name}[{i}] = {arr[i]} ({bad.size} non-finite value(s) in all); "
             "drop or fix those pairs (a NaN score usually means an empty text or a zero embedding)"
         )
@@ -37,16 +39,16 @@ def check_scores(scores, name: str = "scores") -> np.ndarray:
 
 
 def check_binary_labels(labels, n: int, name: str = "labels") -> np.ndarray:
-    """Return ``labels`` as a 1-D float array of 0/1 with length ``n``; raise ``ValueError`` otherwise."""
+    """Return ``labels`` as a 1-D float array of 0/1 with length ``n``; raise ``DataError`` otherwise."""
     arr = np.asarray(labels, dtype=np.float64)
     if arr.ndim != 1:
-        raise ValueError(f"{name} must be a 1-D sequence, got an array of shape {arr.shape}")
+        raise DataError(f"{name} must be a 1-D sequence, got an array of shape {arr.shape}")
     if arr.shape[0] != n:
-        raise ValueError(f"scores and {name} must have the same length, got {n} scores and {arr.shape[0]} {name}")
+        raise DataError(f"scores and {name} must have the same length, got {n} scores and {arr.shape[0]} {name}")
     bad = np.flatnonzero((arr != 0) & (arr != 1))
     if bad.size:
         i = int(bad[0])
-        raise ValueError(
+        raise DataError(
             f"binary {name} must be 0 or 1, but {name}[{i}] = {arr[i]}; for graded similarity use graded_metrics, "
             f"or binarise first (e.g. labels >= 0.5)"
         )
@@ -57,7 +59,7 @@ def check_both_classes(y: np.ndarray, what: str) -> None:
     n_pos = int(y.sum())
     if n_pos == 0 or n_pos == y.shape[0]:
         only = "positive (1)" if n_pos else "negative (0)"
-        raise ValueError(
+        raise DataError(
             f"{what} needs both classes, but all {y.shape[0]} labels are {only}: ROC AUC, TPR/FPR and thresholds are "
             "undefined without matches and non-matches; evaluate on data that contains both"
         )
@@ -107,9 +109,9 @@ def graded_metrics(scores, gold) -> dict:
     s = check_scores(scores)
     g = check_scores(gold, name="gold")
     if g.shape[0] != s.shape[0]:
-        raise ValueError(f"scores and gold must have the same length, got {s.shape[0]} scores and {g.shape[0]} gold")
+        raise DataError(f"scores and gold must have the same length, got {s.shape[0]} scores and {g.shape[0]} gold")
     if s.shape[0] < 2:
-        raise ValueError(f"correlation needs at least 2 pairs, got {s.shape[0]}")
+        raise DataError(f"correlation needs at least 2 pairs, got {s.shape[0]}")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", stats.ConstantInputWarning)
         spearman = float(stats.spearmanr(s, g).statistic)

@@ -15,6 +15,7 @@ import numpy as np
 from sklearn.metrics import precision_recall_curve, roc_curve
 
 from textsiam.atomic import atomic_write, atomic_write_text
+from textsiam.errors import DataError
 from textsiam.eval import plots
 from textsiam.eval.calibration import brier_score, expected_calibration_error, reliability_curve
 from textsiam.eval.decision import Decision
@@ -83,7 +84,7 @@ def _check_texts(texts, n: int, name: str) -> list[str] | None:
         return None
     texts = [str(t) for t in texts]
     if len(texts) != n:
-        raise ValueError(f"{name} must have one text per score, got {len(texts)} texts for {n} scores")
+        raise DataError(f"{name} must have one text per score, got {len(texts)} texts for {n} scores")
     return texts
 
 

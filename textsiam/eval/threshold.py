@@ -18,11 +18,15 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
+from textsiam.errors import ConfigError, DataError
 from textsiam.eval.metrics import check_binary_labels, check_both_classes, check_scores, confusion_at
+from textsiam.eval.strategies import ThresholdStrategy
+from textsiam.registry import STRATEGIES
 
 __all__ = [
     "STRATEGIES",
     "CVThresholdResult",
+    "ThresholdStrategy",
     "ThresholdResult",
     "bootstrap_ci",
     "select_threshold",
@@ -30,9 +34,8 @@ __all__ = [
     "threshold_candidates",
 ]
 
-STRATEGIES = ("youden", "max-accuracy", "max-f1", "eer", "tpr-at-fpr", "precision-at-recall")
-_NEEDS_TARGET = {"tpr-at-fpr": "the largest false positive rate allowed", "precision-at-recall": "the recall to keep"}
 _REPORTED = ("accuracy", "f1", "precision", "recall", "tpr", "fpr")
+_COUNTS = ("n", "tp", "fp", "tn", "fn")
 
 
 @dataclass(frozen=True)
@@ -66,17 +69,17 @@ class CVThresholdResult:
 
 
 def _check_strategy(strategy: str, target: float | None) -> float | None:
-    if strategy not in STRATEGIES:
-        raise ValueError(f"unknown threshold strategy {strategy!r}; choose one of: {', '.join(STRATEGIES)}")
-    if strategy in _NEEDS_TARGET:
+    needs = STRATEGIES.get(strategy).target
+    if needs is not None:
         if target is None:
-            raise ValueError(f"strategy {strategy!r} needs target= ({_NEEDS_TARGET[strategy]}), a number in [0, 1]")
+            raise ConfigError(f"strategy {strategy!r} needs target= ({needs}), a number in [0, 1]")
         target = float(target)
         if not 0.0 <= target <= 1.0:
-            raise ValueError(f"target for {strategy!r} must be in [0, 1], got {target}")
+            raise ConfigError(f"target for {strategy!r} must be in [0, 1], got {target}")
         return target
     if target is not None:
-        raise ValueError(f"strategy {strategy!r} takes no target (got {target}); only {', '.join(_NEEDS_TARGET)} do")
+        takers = [name for name in STRATEGIES.names() if STRATEGIES.get(name).target is not None]
+        raise ConfigError(f"strategy {strategy!r} takes no target (got {target}); only {', '.join(takers)} do")
     return None
 
 
@@ -126,53 +129,29 @@ def threshold_candidates(scores, labels) -> dict[str, np.ndarray]:
     }
 
 
-def _keep_best(mask: np.ndarray, num: np.ndarray, den: np.ndarray | int = 1) -> np.ndarray:
-    """Narrow ``mask`` to the candidates maximising ``num / den``, compared exactly by integer cross-multiplication."""
-    den = np.broadcast_to(np.asarray(den, dtype=np.int64), num.shape)
-    idx = np.flatnonzero(mask)
-    best = idx[np.argmax(num[idx] / den[idx])]
-    return mask & (num * den[best] == num[best] * den)
-
-
-def _best_mask(c: dict, strategy: str, target: float | None) -> np.ndarray:
-    """Candidates that are optimal for ``strategy`` (lexicographic integer objectives, so ties are exact)."""
-    tp, fp, tn, fn = c["tp"], c["fp"], c["tn"], c["fn"]
-    n_pos, n_neg = int(tp[-1] + fn[-1]), int(fp[-1] + tn[-1])
-    every = np.ones(tp.shape[0], dtype=bool)
-    if strategy == "youden":
-        return _keep_best(every, tp * n_neg - fp * n_pos)  # (TPR - FPR) * P * N
-    if strategy == "max-accuracy":
-        return _keep_best(every, tp + tn)
-    if strategy == "max-f1":
-        return _keep_best(every, 2 * tp, 2 * tp + fp + fn)
-    if strategy == "eer":
-        return _keep_best(every, -np.abs(fp * n_pos - fn * n_neg))  # -|FPR - FNR| * P * N
-    if strategy == "tpr-at-fpr":
-        allowed = fp / n_neg <= target  # the same division as the reported fpr, so the two always agree
-        return _keep_best(_keep_best(allowed, tp), -fp)  # highest TPR, then the lowest FPR among those
-    allowed = tp / n_pos >= target  # recall >= target (precision-at-recall), computed as the reported recall is
-    return _keep_best(_keep_best(allowed, tp, np.maximum(tp + fp, 1)), tp)  # highest precision, then highest recall
-
-
 def _apply(scores: np.ndarray, labels: np.ndarray, threshold: float, strategy: str) -> dict:
     metrics = confusion_at(scores, labels, threshold)
-    if strategy == "eer":
-        metrics["eer"] = (metrics["fpr"] + (1.0 - metrics["tpr"])) / 2  # mean of FPR and FNR where they are closest
-    return metrics
+    extra = STRATEGIES.get(strategy).extra
+    return {**metrics, **extra(metrics)} if extra is not None else metrics
+
+
+def _reported(metrics: dict) -> tuple[str, ...]:
+    """The rates to average or resample: the usual ones plus the strategy's extra metrics (eer) in ``metrics``."""
+    return _REPORTED + tuple(k for k in metrics if k not in _REPORTED + _COUNTS)
 
 
 def select_threshold(scores, labels, strategy: str = "youden", target: float | None = None) -> ThresholdResult:
     """Choose the threshold that is best for ``strategy`` on ``(scores, labels)``; see the module doc for ties.
 
-    Strategies: ``youden`` (max TPR - FPR), ``max-accuracy``, ``max-f1``, ``eer`` (FPR closest to FNR; also reports
-    ``eer``), ``tpr-at-fpr`` (highest TPR with FPR <= target), ``precision-at-recall`` (highest precision with
-    recall >= target).
+    Strategies (``STRATEGIES``, defined in ``textsiam.eval.strategies``): ``youden`` (max TPR - FPR),
+    ``max-accuracy``, ``max-f1``, ``eer`` (FPR closest to FNR; also reports ``eer``), ``tpr-at-fpr`` (highest TPR
+    with FPR <= target), ``precision-at-recall`` (highest precision with recall >= target).
     """
     target = _check_strategy(strategy, target)
     s = check_scores(scores)
     y = check_binary_labels(labels, s.shape[0])
     c = threshold_candidates(s, y)
-    tied = np.flatnonzero(_best_mask(c, strategy, target))
+    tied = np.flatnonzero(STRATEGIES.get(strategy).best(c, target))
     i = int(tied[(tied.shape[0] - 1) // 2])
     threshold = float(c["threshold"][i])
     metrics = _apply(s, y, threshold, strategy)
@@ -197,7 +176,7 @@ def select_threshold_cv(
     check_both_classes(y, "select_threshold_cv")
     n_pos, n_neg = int(y.sum()), int(s.shape[0] - y.sum())
     if k < 2 or min(n_pos, n_neg) < k:
-        raise ValueError(
+        raise DataError(
             f"{k}-fold cross-validation needs k >= 2 and at least k pairs of each class, got {n_pos} matches and "
             f"{n_neg} non-matches; lower k (at most {min(n_pos, n_neg)})"
         )
@@ -207,7 +186,7 @@ def select_threshold_cv(
         t = select_threshold(s[fit_idx], y[fit_idx], strategy, target).threshold
         thresholds.append(t)
         fold_metrics.append(_apply(s[held_idx], y[held_idx], t, strategy))
-    keys = _REPORTED + (("eer",) if strategy == "eer" else ())
+    keys = _reported(fold_metrics[0])
     metrics = {"n": int(s.shape[0]), **{key: float(np.mean([m[key] for m in fold_metrics])) for key in keys}}
     full = select_threshold(s, y, strategy, target)
     return CVThresholdResult(strategy, target, full.threshold, metrics, k, seed, thresholds, fold_metrics)
@@ -230,14 +209,14 @@ def bootstrap_ci(
     """
     target = _check_strategy(strategy, target)
     if not 0.0 < alpha < 1.0:
-        raise ValueError(f"alpha must be in (0, 1), got {alpha}; 0.05 gives a 95% interval")
+        raise ConfigError(f"alpha must be in (0, 1), got {alpha}; 0.05 gives a 95% interval")
     if n_boot < 1:
-        raise ValueError(f"n_boot must be a positive number of resamples, got {n_boot}")
+        raise ConfigError(f"n_boot must be a positive number of resamples, got {n_boot}")
     s = check_scores(scores)
     y = check_binary_labels(labels, s.shape[0])
     estimate = select_threshold(s, y, strategy, target)
     rng = np.random.default_rng(seed)
-    keys = ("threshold",) + _REPORTED + (("eer",) if strategy == "eer" else ())
+    keys = ("threshold",) + _reported(estimate.metrics)
     draws: dict[str, list[float]] = {key: [] for key in keys}
     for _ in range(n_boot):
         idx = rng.integers(0, s.shape[0], s.shape[0])
@@ -248,7 +227,7 @@ def bootstrap_ci(
             draws[key].append(res.threshold if key == "threshold" else res.metrics[key])
     n_used = len(draws["threshold"])
     if n_used == 0:
-        raise ValueError("every bootstrap resample held a single class; there are too few pairs of one class")
+        raise DataError("every bootstrap resample held a single class; there are too few pairs of one class")
     q = [alpha / 2, 1 - alpha / 2]
     intervals = {key: [float(v) for v in np.quantile(np.asarray(vals), q)] for key, vals in draws.items()}
     return {

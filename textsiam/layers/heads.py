@@ -10,6 +10,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from textsiam.errors import ConfigError
 from textsiam.registry import HEADS
 
 FEATURES = {
@@ -35,7 +36,7 @@ class MlpHead(nn.Module):
         features = list(features or ["abs-diff", "product"])
         unknown = [f for f in features if f not in FEATURES]
         if unknown:
-            raise ValueError(f"unknown head feature(s) {unknown}; choose from {sorted(FEATURES)}")
+            raise ConfigError(f"unknown head feature(s) {unknown}; choose from {sorted(FEATURES)}")
         self.dim, self.features, self.hidden, self.dropout = dim, features, hidden, dropout
         width = dim * sum(_WIDTH[f] for f in features)
         layers: list[nn.Module] = [nn.Linear(width, hidden), nn.ReLU(), nn.Dropout(dropout), nn.Linear(hidden, 1)]

@@ -9,8 +9,13 @@ from textsiam.registry import POOLERS
 
 
 class Pooler(nn.Module):
+    """Base class: ``forward(tokens, mask)`` -> ``(batch, dim)``; padded positions (mask 0) never change the result."""
+
     def forward(self, tokens: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
+
+    def get_config(self) -> dict:
+        return {}
 
 
 @POOLERS.register("mean")

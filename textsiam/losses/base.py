@@ -15,12 +15,11 @@ from typing import Any, ClassVar
 import torch
 from torch import nn
 
-from textsiam.errors import ConfigError
+from textsiam.errors import ConfigError, DataError
+from textsiam.layers.similarity import build_similarity
 
 METRIC_DISTANCES = ("cosine", "euclidean", "manhattan")
 """Similarities whose ``distance`` is a true non-negative distance; "dot" is not one, so margin losses refuse it."""
-
-INPUT_KINDS = ("embeddings", "scores")
 
 
 class PairLoss(nn.Module):
@@ -46,6 +45,28 @@ class PairLoss(nn.Module):
 
 
 _KEYWORDS = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+
+
+class DistanceLoss(PairLoss):
+    """Base of the losses on a metric distance ``d`` between the two embeddings (contrastive, chopra-exp, ...).
+
+    It checks ``distance`` against :data:`METRIC_DISTANCES` and the inputs once; subclasses implement
+    :meth:`from_distance` on ``d`` (``(batch,)``, >= 0) and labels in [0, 1].
+    """
+
+    takes = "embeddings"
+
+    def __init__(self, distance: str) -> None:
+        super().__init__()
+        self.distance = check_choice("distance", distance, METRIC_DISTANCES)
+        self.sim = build_similarity(distance)
+
+    def forward(self, u: torch.Tensor, v: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        u, v, labels = check_pair_inputs(u, v, labels)
+        return self.from_distance(self.sim.distance(u, v), labels)  # d: (batch,)
+
+    def from_distance(self, d: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
 
 
 # ---------------------------------------------------------------------------------------------- argument checks
@@ -83,9 +104,9 @@ def check_pair_inputs(
     """
     for name, t in (("u", u), ("v", v), ("labels", labels)):
         if not isinstance(t, torch.Tensor):
-            raise ValueError(f"{name} must be a torch.Tensor, got {type(t).__name__}")
+            raise DataError(f"{name} must be a torch.Tensor, got {type(t).__name__}")
     if u.dim() != 2 or u.shape != v.shape:
-        raise ValueError(f"u and v must both have shape (batch, dim); got u {tuple(u.shape)} and v {tuple(v.shape)}")
+        raise DataError(f"u and v must both have shape (batch, dim); got u {tuple(u.shape)} and v {tuple(v.shape)}")
     u, v = _promote(u), _promote(v)
     return u, v, _check_labels(labels, u, "u")
 
@@ -94,9 +115,9 @@ def check_score_inputs(scores: torch.Tensor, labels: torch.Tensor) -> tuple[torc
     """Validate ``(batch,)`` logits and ``(batch,)`` labels; return them in a float type fit for a loss."""
     for name, t in (("scores", scores), ("labels", labels)):
         if not isinstance(t, torch.Tensor):
-            raise ValueError(f"{name} must be a torch.Tensor, got {type(t).__name__}")
+            raise DataError(f"{name} must be a torch.Tensor, got {type(t).__name__}")
     if scores.dim() != 1:
-        raise ValueError(f"scores must have shape (batch,), got {tuple(scores.shape)}; squeeze a (batch, 1) head")
+        raise DataError(f"scores must have shape (batch,), got {tuple(scores.shape)}; squeeze a (batch, 1) head")
     scores = _promote(scores)
     return scores, _check_labels(labels, scores, "scores")
 
@@ -109,13 +130,13 @@ def _check_labels(labels: torch.Tensor, like: torch.Tensor, against: str) -> tor
     """Check labels against the batch of ``like`` and return them with its dtype and device."""
     batch = like.shape[0]
     if labels.shape != (batch,):
-        raise ValueError(f"labels must have shape (batch,) = ({batch},) to match {against}; got {tuple(labels.shape)}")
+        raise DataError(f"labels must have shape (batch,) = ({batch},) to match {against}; got {tuple(labels.shape)}")
     if batch == 0:
-        raise ValueError("the batch is empty; a loss needs at least one pair")
+        raise DataError("the batch is empty; a loss needs at least one pair")
     labels = labels.to(device=like.device, dtype=like.dtype)
     if not bool(((labels >= 0) & (labels <= 1)).all()):
         bad = labels[~((labels >= 0) & (labels <= 1))][:5].tolist()
-        raise ValueError(
+        raise DataError(
             f"labels must lie in [0, 1] (1 = similar), got values such as {bad}; "
             "scale graded labels first (e.g. an STS score s in 0..5 becomes s / 5)"
         )

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import torch
 
-from textsiam.layers.similarity import build_similarity
-from textsiam.losses.base import METRIC_DISTANCES, PairLoss, check_choice, check_pair_inputs, check_positive
+from textsiam.losses.base import DistanceLoss, check_positive
 from textsiam.registry import LOSSES
 
 _DECAY = 2.77  # the paper's constant: at E = Q the impostor term has fallen to exp(-2.77), about 1/16 of its peak
 
 
 @LOSSES.register("chopra-exp")
-class ChopraExpLoss(PairLoss):
+class ChopraExpLoss(DistanceLoss):
     """Chopra-Hadsell-LeCun exponential loss: quadratic pull for genuine pairs, exponential push for impostors.
 
     With the energy ``E`` = distance between the two embeddings, ``Y = 1 - label`` (1 for a dissimilar pair, the
@@ -34,17 +33,11 @@ class ChopraExpLoss(PairLoss):
         distance: the energy: "manhattan" (L1, the paper's, default), "euclidean" or "cosine".
     """
 
-    takes = "embeddings"
-
     def __init__(self, q: float = 10.0, distance: str = "manhattan") -> None:
-        super().__init__()
+        super().__init__(distance)
         self.q = check_positive("q", q)
-        self.distance = check_choice("distance", distance, METRIC_DISTANCES)
-        self.sim = build_similarity(distance)
 
-    def forward(self, u: torch.Tensor, v: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-        u, v, labels = check_pair_inputs(u, v, labels)
-        energy = self.sim.distance(u, v)  # (batch,)
+    def from_distance(self, energy: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         genuine = (2.0 / self.q) * energy.pow(2)
         impostor = 2.0 * self.q * torch.exp(-_DECAY * energy / self.q)
         return (labels * genuine + (1.0 - labels) * impostor).mean()

@@ -9,6 +9,7 @@ from torch import nn
 
 from textsiam.errors import ConfigError
 from textsiam.losses.base import PairLoss
+from textsiam.losses.build import build_loss
 from textsiam.registry import LOSSES
 
 
@@ -29,8 +30,6 @@ class CombinedLoss(PairLoss):
 
     def __init__(self, parts: list[dict[str, Any]] | None = None) -> None:
         super().__init__()
-        from textsiam.losses import build_loss
-
         if parts is None:  # default: graded ranking + in-batch negatives among the close pairs
             parts = [{"name": "cosent"}, {"name": "multiple-negatives", "args": {"min_label": 0.8, "skip_empty": True}}]
         if not parts:

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from textsiam.layers.similarity import build_similarity
-from textsiam.losses.base import METRIC_DISTANCES, PairLoss, check_choice, check_pair_inputs, check_positive
+from textsiam.losses.base import DistanceLoss, check_positive
 from textsiam.registry import LOSSES
 
 
@@ -15,7 +14,7 @@ def contrastive_terms(d: torch.Tensor, labels: torch.Tensor, margin: float) -> t
 
 
 @LOSSES.register("contrastive")
-class ContrastiveLoss(PairLoss):
+class ContrastiveLoss(DistanceLoss):
     """Contrastive loss: pull similar pairs together, push dissimilar pairs apart up to a margin.
 
     For a pair at distance ``d`` with label ``y`` (1 = similar)::
@@ -35,15 +34,9 @@ class ContrastiveLoss(PairLoss):
             ``textsiam.layers.similarity``.
     """
 
-    takes = "embeddings"
-
     def __init__(self, margin: float = 1.0, distance: str = "euclidean") -> None:
-        super().__init__()
+        super().__init__(distance)
         self.margin = check_positive("margin", margin)
-        self.distance = check_choice("distance", distance, METRIC_DISTANCES)
-        self.sim = build_similarity(distance)
 
-    def forward(self, u: torch.Tensor, v: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-        u, v, labels = check_pair_inputs(u, v, labels)
-        d = self.sim.distance(u, v)  # (batch,)
+    def from_distance(self, d: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         return contrastive_terms(d, labels, self.margin).mean()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from textsiam.errors import ConfigError
+from textsiam.errors import ConfigError, DataError
 from textsiam.layers.similarity import build_similarity
 from textsiam.losses.base import PairLoss, check_bool, check_pair_inputs, check_positive
 from textsiam.registry import LOSSES
@@ -59,7 +59,7 @@ class MultipleNegativesRankingLoss(PairLoss):
         if anchors.numel() == 0 and self.skip_empty:
             return (u * 0).sum() + (v * 0).sum()  # zero, but still attached to the graph
         if anchors.numel() == 0:
-            raise ValueError(
+            raise DataError(
                 f"multiple-negatives needs at least one positive pair (label >= {self.min_label}) per batch, got "
                 "labels "
                 f"{labels[:8].tolist()}{' ...' if labels.numel() > 8 else ''}; feed it positive pairs (negatives "

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from textsiam.layers.similarity import build_similarity
-from textsiam.losses.base import METRIC_DISTANCES, PairLoss, check_choice, check_pair_inputs, check_positive
+from textsiam.losses.base import DistanceLoss, check_positive
 from textsiam.losses.contrastive import contrastive_terms
 from textsiam.registry import LOSSES
 
@@ -26,7 +25,7 @@ def hard_pair_mask(d: torch.Tensor, positive: torch.Tensor) -> torch.Tensor:
 
 
 @LOSSES.register("online-contrastive")
-class OnlineContrastiveLoss(PairLoss):
+class OnlineContrastiveLoss(DistanceLoss):
     """Contrastive loss on the hard pairs of the batch only (online hard-pair mining).
 
     Labels are thresholded at 0.5 (``y = 1`` if label >= 0.5). A positive pair is hard when its distance exceeds
@@ -49,18 +48,13 @@ class OnlineContrastiveLoss(PairLoss):
         distance: "cosine" (1 - cos, default), "euclidean" or "manhattan".
     """
 
-    takes = "embeddings"
     in_batch = True
 
     def __init__(self, margin: float = 0.5, distance: str = "cosine") -> None:
-        super().__init__()
+        super().__init__(distance)
         self.margin = check_positive("margin", margin)
-        self.distance = check_choice("distance", distance, METRIC_DISTANCES)
-        self.sim = build_similarity(distance)
 
-    def forward(self, u: torch.Tensor, v: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-        u, v, labels = check_pair_inputs(u, v, labels)
-        d = self.sim.distance(u, v)  # (batch,)
+    def from_distance(self, d: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         positive = labels >= 0.5
         hard = hard_pair_mask(d, positive).to(d.dtype)
         terms = contrastive_terms(d, positive.to(d.dtype), self.margin)

@@ -129,7 +129,7 @@ def create_model(name_or_dir: str | Path, seed: int | None = None, **overrides: 
     elif Path(name).is_dir() or "/" in name or name in _known_transformers():
         config = {"pair_model": "twin", "encoder": {"name": "hf-transformer", "args": {"model_name_or_path": name}}}
     else:
-        raise ModelNotFoundError(PRESETS._unknown_message(name) + " It is not a model folder either.")
+        raise ModelNotFoundError(PRESETS.unknown_message(name) + " It is not a model folder either.")
     unknown = sorted(set(overrides) - {"similarity", "head", "projection_dim", "encoder_args"})
     if unknown:
         raise ConfigError(

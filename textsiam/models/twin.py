@@ -9,7 +9,7 @@ from torch import nn
 
 from textsiam.encoders.base import Encoder
 from textsiam.models.base import PairModel
-from textsiam.registry import PAIR_MODELS
+from textsiam.registry import ENCODERS, PAIR_MODELS
 
 
 @PAIR_MODELS.register("twin")
@@ -62,7 +62,4 @@ class TwinModel(PairModel):
 
 
 def _spec(encoder: Encoder) -> dict[str, Any]:
-    from textsiam.registry import ENCODERS
-
-    name = next(n for n in ENCODERS.names() if ENCODERS.get(n) is type(encoder))
-    return {"name": name, "args": encoder.get_config()}
+    return {"name": ENCODERS.name_of(encoder), "args": encoder.get_config()}

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from textsiam.errors import ConfigError
+from textsiam.losses.build import loss_names
 
 
 def _coerce(name: str, value: Any, kind: type) -> Any:
@@ -62,6 +63,7 @@ class TrainConfig:
             value = getattr(self, name)
             if not isinstance(value, str) and not (optional and value is None):
                 raise ConfigError(f"TrainConfig.{name} must be a string, got {value!r}")
+        loss_names(self.loss)  # an unknown loss name fails here, before any data is read
         if self.group_by_length is not None and not isinstance(self.group_by_length, bool):
             raise ConfigError(
                 f"TrainConfig.group_by_length must be true, false or null (auto), got {self.group_by_length!r}"

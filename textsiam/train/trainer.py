@@ -114,7 +114,6 @@ class Trainer:
         _warn_distance_mismatch(self.loss_fn, model)
         self.group_by_length = _resolve_grouping(config.group_by_length, self.loss_fn, config.loss)
         self.metric = pick_metric(config.eval_metric, dev_data) if dev_data is not None else None
-        self.history: list[dict[str, Any]] = []
         self.best: float | None = None
         self._best_state: dict[str, torch.Tensor] | None = None
 
@@ -247,7 +246,6 @@ class Trainer:
             )
 
     def _log(self, record: dict[str, Any]) -> None:
-        self.history.append(record)
         if self.out_dir:
             with open(self.out_dir / "train_log.jsonl", "a") as f:
                 f.write(json.dumps(record) + "\n")
