@@ -209,3 +209,13 @@ def test_each_subpackage_fills_its_registries_alone(package, tiny_bert_dir):
         [sys.executable, "-c", code, str(tiny_bert_dir)], capture_output=True, text=True, cwd=ROOT, timeout=300
     )
     assert out.returncode == 0, out.stderr[-3000:]
+
+
+@pytest.mark.parametrize("loss", ["contrastiv", "cosent+multiple-negativs", "+cosent"])
+def test_train_config_refuses_an_unknown_loss_at_construction(loss):
+    from textsiam.train import TrainConfig
+
+    with pytest.raises(ConfigError, match=r"unknown loss '(contrastiv|multiple-negativs|)'\. .*Valid losses: bce"):
+        TrainConfig(loss=loss)
+    with pytest.raises(ConfigError, match="unknown loss"):
+        TrainConfig.from_dict({"loss": loss})
