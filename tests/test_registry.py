@@ -114,9 +114,7 @@ def test_expected_names_registered():
     assert {"stsb", "mrpc", "csv", "tsv", "jsonl", "parquet"} <= set(found["readers"])
     assert {"digits"} <= set(found["datasets"])
     assert {"minilm-twin", "digits-mlp-twin"} <= set(found["presets"])
-    assert {"youden", "max-accuracy", "max-f1", "eer", "tpr-at-fpr", "precision-at-recall"} <= set(
-        found["strategies"]
-    )
+    assert {"youden", "max-accuracy", "max-f1", "eer", "tpr-at-fpr", "precision-at-recall"} <= set(found["strategies"])
     assert {"platt", "isotonic"} <= set(found["calibrators"])
 
 

@@ -6,8 +6,9 @@ strategies and calibrators are all looked up by name through a :class:`Registry`
 unknown name raises a :class:`~textsiam.errors.ConfigError` that lists the valid names and the closest match.
 
 Each registry knows the subpackage that fills it (``home``) and imports it on the first lookup, so
-``LOSSES.get("cosent")`` works whatever has been imported before. The subpackages import their own dependencies
-too (``import textsiam.encoders`` alone can build a pooled transformer). ``home`` is a module name, never an import
+``LOSSES.get("cosent")`` works whatever has been imported before. Each subpackage imports all its modules
+(:func:`import_submodules`), so a component registers by being in a file there, and imports its own dependencies
+(``import textsiam.encoders`` alone can build a pooled transformer). ``home`` is a module name, never an import
 statement: this ground-floor module imports nothing above it (``tests/test_architecture.py``).
 """
 
@@ -16,6 +17,7 @@ from __future__ import annotations
 import difflib
 import importlib
 import inspect
+import pkgutil
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -118,6 +120,14 @@ class Registry:
 
     def __repr__(self) -> str:
         return f"Registry({self.kind!r}, {self.names()})"
+
+
+def import_submodules(package: str) -> None:
+    """Import every module of ``package`` (called at the end of its ``__init__``), so that a component registers by
+    being in a file of its subpackage: adding one needs no import line anywhere else."""
+    path = importlib.import_module(package).__path__
+    for info in sorted(pkgutil.iter_modules(path), key=lambda m: m.name):
+        importlib.import_module(f"{package}.{info.name}")
 
 
 def _first_doc_line(obj: Callable[..., Any] | Any) -> str:

@@ -4,5 +4,8 @@ from textsiam.encoders.base import Encoder
 from textsiam.encoders.hf import HfTextEncoder
 from textsiam.encoders.mlp import MlpEncoder
 from textsiam.encoders.pretrained import resolve_pretrained
+from textsiam.registry import import_submodules
 
 __all__ = ["Encoder", "HfTextEncoder", "MlpEncoder", "resolve_pretrained"]
+
+import_submodules(__name__)  # every module registers its components: a new file needs no import here

@@ -29,7 +29,7 @@ from textsiam.eval.threshold import (
     threshold_candidates,
 )
 from textsiam.eval.train_log import read_train_log
-from textsiam.registry import CALIBRATORS, STRATEGIES
+from textsiam.registry import CALIBRATORS, STRATEGIES, import_submodules
 
 __all__ = [
     "CALIBRATORS",
@@ -56,3 +56,5 @@ __all__ = [
     "threshold_candidates",
     "write_report",
 ]
+
+import_submodules(__name__)  # every module registers its components: a new file needs no import here

@@ -3,6 +3,7 @@
 from textsiam.layers.heads import FEATURES, MlpHead, pair_features
 from textsiam.layers.pooling import ClsPooler, MaxPooler, MeanPooler, Pooler
 from textsiam.layers.similarity import Similarity, build_similarity
+from textsiam.registry import import_submodules
 
 __all__ = [
     "FEATURES",
@@ -15,3 +16,5 @@ __all__ = [
     "build_similarity",
     "pair_features",
 ]
+
+import_submodules(__name__)  # every module registers its components: a new file needs no import here

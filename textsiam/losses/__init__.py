@@ -12,6 +12,7 @@ from textsiam.losses.cosent import CoSENTLoss
 from textsiam.losses.cosine import CosineSimilarityLoss
 from textsiam.losses.multiple_negatives import MultipleNegativesRankingLoss
 from textsiam.losses.online_contrastive import OnlineContrastiveLoss
+from textsiam.registry import import_submodules
 
 __all__ = [
     "BCEWithLogitsLoss",
@@ -27,3 +28,5 @@ __all__ = [
     "build_loss",
     "loss_names",
 ]
+
+import_submodules(__name__)  # every module registers its components: a new file needs no import here
