@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 import torch
 from torch import nn
@@ -18,14 +18,15 @@ class Encoder(nn.Module):
     write them in ``save_assets`` and rebuild from them in ``from_saved`` without downloading any weights.
     """
 
-    modality: ClassVar[str] = "vector"
-
     @property
     def dim(self) -> int:
         raise NotImplementedError
 
     def collate(self, items: Sequence[Any]) -> dict[str, torch.Tensor]:
         raise NotImplementedError
+
+    def check_items(self, items: Sequence[Any]) -> None:
+        """Raise a DataError naming the first item this tower cannot take (called before ``collate``)."""
 
     def item_length(self, item: Any) -> int:
         """A cheap size estimate of one raw item, used to group batches by length."""

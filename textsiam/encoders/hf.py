@@ -1,4 +1,9 @@
-"""Text tower over any ``transformers`` AutoModel folder, with mean / CLS / max pooling."""
+"""Text tower over any ``transformers`` AutoModel folder, with mean / CLS / max pooling.
+
+A sentence-transformers folder's own ``modules.json`` sets the defaults (pooling mode, Dense layers, Normalize,
+maximum length); explicit arguments override them. The resolved values are what ``get_config`` returns, so a saved
+model rebuilds exactly without reading the original folder again.
+"""
 
 from __future__ import annotations
 
@@ -9,53 +14,86 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
+from textsiam.encoders import checks
 from textsiam.encoders.base import Encoder
-from textsiam.encoders.pretrained import resolve_pretrained
+from textsiam.encoders.dense import build_dense_stack
+from textsiam.encoders.pretrained import check_transformer_folder, resolve_pretrained
+from textsiam.encoders.st_folder import StLayout, read_st_folder
+from textsiam.errors import ConfigError
 from textsiam.layers.pooling import Pooler  # importing layers registers the poolers
 from textsiam.registry import ENCODERS, POOLERS
+
+_OWNER = "hf-transformer encoder"
+_PLAIN = StLayout(transformer_dir=Path())  # the defaults for a plain transformers folder
 
 
 @ENCODERS.register("hf-transformer")
 class HfTextEncoder(Encoder):
-    """Transformer text encoder (any AutoModel folder or packaged name) + pooling + optional L2 normalisation."""
-
-    modality = "text"
+    """Transformer text encoder (any AutoModel folder or packaged name) + pooling + optional Dense + L2 norm."""
 
     def __init__(
         self,
         model_name_or_path: str,
-        pooling: str = "mean",
-        normalize: bool = False,
-        max_length: int = 256,
+        pooling: str | None = None,
+        normalize: bool | None = None,
+        max_length: int | None = None,
+        dense: list[dict[str, Any]] | None = None,
+        lowercase: bool | None = None,
         _folder: Path | None = None,
     ) -> None:
         super().__init__()
-        from transformers import AutoModel, AutoTokenizer
+        from transformers import AutoConfig, AutoModel, AutoTokenizer
 
-        self.model_name_or_path, self.pooling_name = model_name_or_path, pooling
-        self.normalize, self.max_length = normalize, max_length
-        self.pooler: Pooler = POOLERS.build(pooling)
-        if _folder is None:  # fresh: pretrained weights
+        self.model_name_or_path = checks.text(_OWNER, "model_name_or_path", model_name_or_path)
+        layout = None
+        if _folder is None:  # fresh: pretrained weights (a sentence-transformers folder sets the defaults)
             folder = resolve_pretrained(model_name_or_path)
+            layout = read_st_folder(folder)
+            if layout is not None:
+                folder = layout.transformer_dir
+                check_transformer_folder(folder)
             # safetensors only: a folder's pickled pytorch_model.bin is never loaded
             self.transformer = AutoModel.from_pretrained(folder, use_safetensors=True)
         else:  # rebuilt from a saved textsiam model: architecture only, the weights come from model.safetensors
-            from transformers import AutoConfig
-
             folder = _folder
             self.transformer = AutoModel.from_config(AutoConfig.from_pretrained(folder))
         self.tokenizer = AutoTokenizer.from_pretrained(folder)
+        self._resolve(layout, pooling, normalize, max_length, lowercase)
+        self.dense = build_dense_stack(layout.dense if dense is None and layout else dense or [], self.pooled_dim)
+        if dense is None and layout and layout.dense:
+            _load_dense_weights(self.dense, layout.dense_weights)
+
+    def _resolve(self, st: StLayout | None, pooling, normalize, max_length, lowercase) -> None:
+        layout = st or _PLAIN
+        self.pooling_name = checks.text(_OWNER, "pooling", pooling if pooling is not None else layout.pooling)
+        self.pooler: Pooler = POOLERS.build(self.pooling_name)
+        self.normalize = checks.flag(_OWNER, "normalize", normalize if normalize is not None else layout.normalize)
+        self.lowercase = checks.flag(_OWNER, "lowercase", lowercase if lowercase is not None else layout.lowercase)
+        if max_length is None:
+            max_length = layout.max_length or (self._st_max_length() if st else 256)
+        self.max_length = checks.positive_int(_OWNER, "max_length", max_length)
+
+    def _st_max_length(self) -> int:
+        """sentence-transformers' default without ``max_seq_length``: the tokenizer's limit, capped by positions."""
+        positions = getattr(self.transformer.config, "max_position_embeddings", None) or 256
+        return int(min(self.tokenizer.model_max_length, positions))
+
+    @property
+    def pooled_dim(self) -> int:
+        return int(self.transformer.config.hidden_size)
 
     @property
     def dim(self) -> int:
-        return int(self.transformer.config.hidden_size)
+        return self.dense[-1].linear.out_features if len(self.dense) else self.pooled_dim
+
+    def check_items(self, items: Sequence[Any]) -> None:
+        checks.texts(items)
 
     def collate(self, items: Sequence[str]) -> dict[str, torch.Tensor]:
-        for i, item in enumerate(items):
-            if not isinstance(item, str):
-                raise ValueError(f"text encoder got a {type(item).__name__} at position {i}, expected a string")
+        self.check_items(items)
+        texts = [t.lower() for t in items] if self.lowercase else list(items)
         return dict(
-            self.tokenizer(list(items), padding=True, truncation=True, max_length=self.max_length, return_tensors="pt")
+            self.tokenizer(texts, padding=True, truncation=True, max_length=self.max_length, return_tensors="pt")
         )
 
     def merge(self, a: dict[str, torch.Tensor], b: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
@@ -74,8 +112,10 @@ class HfTextEncoder(Encoder):
     def forward(self, features: dict[str, torch.Tensor]) -> torch.Tensor:
         mask = features["attention_mask"]
         tokens = self.transformer(**features).last_hidden_state  # (batch, seq, hidden)
-        pooled = self.pooler(tokens, mask)  # (batch, hidden)
-        return F.normalize(pooled, dim=-1) if self.normalize else pooled
+        x = self.pooler(tokens, mask)  # (batch, hidden)
+        for layer in self.dense:
+            x = layer(x)  # (batch, out_features)
+        return F.normalize(x, dim=-1) if self.normalize else x
 
     def get_config(self) -> dict[str, Any]:
         return {
@@ -83,6 +123,8 @@ class HfTextEncoder(Encoder):
             "pooling": self.pooling_name,
             "normalize": self.normalize,
             "max_length": self.max_length,
+            "dense": [layer.spec for layer in self.dense],
+            "lowercase": self.lowercase,
         }
 
     def save_assets(self, folder: Path) -> None:
@@ -93,3 +135,14 @@ class HfTextEncoder(Encoder):
     @classmethod
     def from_saved(cls, config: dict[str, Any], folder: Path) -> HfTextEncoder:
         return cls(**config, _folder=folder)
+
+
+def _load_dense_weights(layers: torch.nn.ModuleList, files: list[Path]) -> None:
+    from safetensors import SafetensorError
+    from safetensors.torch import load_model
+
+    for layer, path in zip(layers, files):
+        try:
+            load_model(layer, str(path))
+        except (SafetensorError, RuntimeError, OSError) as err:  # damaged, or weights of other shapes
+            raise ConfigError(f"{path}: cannot load these Dense weights ({str(err)[:200]}); re-download the model") from None

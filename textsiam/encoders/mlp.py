@@ -10,8 +10,12 @@ import numpy as np
 import torch
 from torch import nn
 
+from textsiam.encoders import checks
 from textsiam.encoders.base import Encoder
+from textsiam.errors import DataError
 from textsiam.registry import ENCODERS
+
+_OWNER = "mlp encoder"
 
 
 @ENCODERS.register("mlp")
@@ -21,12 +25,11 @@ class MlpEncoder(Encoder):
     Takes images (any shape, flattened) or plain vectors, e.g. sklearn's 8x8 digits scaled to [0, 1].
     """
 
-    modality = "image"
-
     def __init__(self, in_features: int = 64, hidden: int = 128, n_layers: int = 3, dropout: float = 0.1) -> None:
         super().__init__()
-        if in_features <= 0 or hidden <= 0 or n_layers <= 0:
-            raise ValueError(f"mlp encoder needs positive sizes, got {in_features=}, {hidden=}, {n_layers=}")
+        for name, value in (("in_features", in_features), ("hidden", hidden), ("n_layers", n_layers)):
+            checks.positive_int(_OWNER, name, value)
+        dropout = checks.probability(_OWNER, "dropout", dropout)
         self.in_features, self.hidden, self.n_layers, self.dropout = in_features, hidden, n_layers, dropout
         layers: list[nn.Module] = [nn.Flatten()]
         width = in_features
@@ -41,12 +44,28 @@ class MlpEncoder(Encoder):
     def dim(self) -> int:
         return self.hidden
 
+    def check_items(self, items: Sequence[Any]) -> None:
+        for i, item in enumerate(items):
+            if item is None or isinstance(item, str | bytes | dict):
+                raise DataError(
+                    f"item {i} is a {type(item).__name__} ({str(item)[:40]!r}); this tower takes images or numeric "
+                    f"vectors of {self.in_features} values. For text pairs use a text tower "
+                    "(e.g. the minilm-twin preset or an hf-transformer encoder)"
+                )
+
     def collate(self, items: Sequence[Any]) -> dict[str, torch.Tensor]:
-        x = torch.as_tensor(np.asarray(items, dtype=np.float32))
+        self.check_items(items)
+        try:
+            x = torch.as_tensor(np.asarray(items, dtype=np.float32))
+        except (ValueError, TypeError) as err:
+            raise DataError(
+                f"items are not numeric arrays of one shape ({err}); this tower takes images or vectors of "
+                f"{self.in_features} values"
+            ) from None
         x = x.reshape(len(items), -1)  # (batch, in_features)
         if x.shape[1] != self.in_features:
             shape = np.asarray(items[0]).shape
-            raise ValueError(
+            raise DataError(
                 f"mlp encoder expects inputs of {self.in_features} values, got items of shape {shape} "
                 f"({math.prod(shape)} values); set in_features={math.prod(shape)}"
             )

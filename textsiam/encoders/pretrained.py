@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import importlib
 import importlib.util
+import json
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -67,16 +68,53 @@ def _packaged_folder(name: str) -> Path:
     return folder
 
 
+def packaged_names() -> set[str]:
+    """Every name (short and hub id) of a model that ships in a pip package and loads offline."""
+    return set(_ALIASES)
+
+
 def resolve_pretrained(name: str) -> Path:
     """Return a local folder holding the transformer ``name`` (see the module docstring for the order)."""
     if name in _ALIASES:
         return _packaged_folder(name)
     path = Path(name).expanduser()
     if path.is_dir():
-        if not (path / "config.json").exists():
-            raise ModelNotFoundError(f"{path} is a folder but has no config.json: not a transformers model folder")
+        if not (path / "modules.json").exists():  # a sentence-transformers folder is checked module by module
+            check_transformer_folder(path)
         return path
     return _download(name)
+
+
+_NEEDS = (
+    "A textsiam model folder needs config.json (with 'pair_model') + model.safetensors; a transformers folder "
+    "needs config.json (with 'model_type') + model.safetensors + tokenizer files."
+)
+_PICKLES = ("pytorch_model.bin", "tf_model.h5", "model.ckpt.index", "flax_model.msgpack")
+
+
+def check_transformer_folder(path: Path) -> None:
+    """Raise a ModelNotFoundError saying what is missing, before transformers fails with a vaguer message."""
+    config_file = path / "config.json"
+    if not config_file.exists():
+        pickles = sorted(p.name for p in path.iterdir() if p.suffix in (".bin", ".pt", ".pth", ".pkl", ".pickle"))
+        found = f"; it holds only {', '.join(pickles)}, and textsiam never loads pickles" if pickles else ""
+        raise ModelNotFoundError(f"{path} is a folder but has no config.json{found}. {_NEEDS}")
+    try:
+        config = json.loads(config_file.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise ModelNotFoundError(f"{config_file} is not valid JSON ({err}); re-save or re-download it") from None
+    if not isinstance(config, dict) or "model_type" not in config:
+        hint = " (model.safetensors is missing)" if isinstance(config, dict) and "pair_model" in config else ""
+        raise ModelNotFoundError(
+            f"{config_file} has no 'model_type' and the folder is not a complete textsiam model{hint}. {_NEEDS}"
+        )
+    if not any(path.glob("*.safetensors")):
+        pickles = [n for n in _PICKLES if (path / n).exists()]
+        raise ModelNotFoundError(
+            f"{path} has no *.safetensors weights{' (only ' + ', '.join(pickles) + ')' if pickles else ''}; "
+            "textsiam never loads pickled weights. Convert them once where you trust the file: "
+            "AutoModel.from_pretrained(path).save_pretrained(path, safe_serialization=True)"
+        )
 
 
 def _download(name: str) -> Path:

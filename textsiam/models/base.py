@@ -14,9 +14,11 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
+from textsiam.encoders import checks
 from textsiam.encoders.base import Encoder
-from textsiam.errors import NoDecisionError
+from textsiam.errors import ConfigError, DataError, NoDecisionError
 from textsiam.layers.similarity import Similarity, build_similarity
+from textsiam.models.saving import save_model
 from textsiam.registry import HEADS
 
 
@@ -29,6 +31,9 @@ class PairModel(nn.Module):
 
     def __init__(self, similarity: str = "cosine", head: dict[str, Any] | None = None) -> None:
         super().__init__()
+        checks.text("pair model", "similarity", similarity)
+        if head is not None and not (isinstance(head, dict) and isinstance(head.get("name"), str)):
+            raise ConfigError(f"pair model: head must be {{'name': ..., 'args': {{...}}}} or null, got {head!r}")
         self.similarity_name = similarity
         self.similarity: Similarity = build_similarity(similarity)
         self.head_spec = head
@@ -46,7 +51,7 @@ class PairModel(nn.Module):
 
     def tower(self, side: str) -> Encoder:
         if side not in ("left", "right"):
-            raise ValueError(f"side must be 'left' or 'right', got {side!r}")
+            raise ConfigError(f"side must be 'left' or 'right', got {side!r}")
         return self.left if side == "left" else self.right
 
     def _build_head(self, dim: int) -> None:
@@ -77,8 +82,13 @@ class PairModel(nn.Module):
     def encode(
         self, items: Sequence[Any], side: str = "left", batch_size: int = 64, show_progress: bool = False
     ) -> torch.Tensor:
-        """Embed raw items (texts, images) with one tower; returns a CPU float tensor ``(n, dim)``."""
+        """Embed raw items (texts, images) with one tower; returns a CPU float tensor ``(n, dim)``.
+
+        ``items`` is a list (or array) of items; a bare string is refused rather than read as its characters.
+        """
         tower = self.tower(side)
+        checks.positive_int("encode", "batch_size", batch_size)
+        self.check_items(items, side)
         was_training = self.training
         self.eval()
         order = np.argsort([-tower.item_length(x) for x in items], kind="stable")  # long first: less padding
@@ -94,13 +104,21 @@ class PairModel(nn.Module):
         out = torch.cat(chunks)
         return out[torch.as_tensor(np.argsort(order))]  # back to input order
 
+    def check_items(self, items: Sequence[Any], side: str = "left") -> None:
+        """A DataError naming the side and tower for input this tower cannot take (a bare string, None, '')."""
+        checks.item_list(items, side)
+        tower = self.tower(side)
+        try:
+            tower.check_items(items)
+        except DataError as err:
+            raise DataError(f"{side} input, {side} tower ({type(tower).__name__}): {err}") from None
+
     @torch.inference_mode()
     def similarity_scores(
         self, a: Sequence[Any], b: Sequence[Any], batch_size: int = 64, show_progress: bool = False
     ) -> np.ndarray:
         """Score each pair (a[i], b[i]); higher = more similar."""
-        if len(a) != len(b):
-            raise ValueError(f"a and b must have the same length, got {len(a)} and {len(b)}")
+        _check_pairs(a, b)
         u = self.encode(a, "left", batch_size, show_progress)
         v = self.encode(b, "right", batch_size, show_progress)
         was_training = self.training
@@ -120,11 +138,13 @@ class PairModel(nn.Module):
 
     def predict(self, a: Sequence[Any], b: Sequence[Any], batch_size: int = 64) -> np.ndarray:
         """True where the pair matches, using the saved threshold (score >= threshold)."""
+        _check_pairs(a, b)
         decision = self._require_decision()
         return decision.predict(self.similarity_scores(a, b, batch_size))
 
     def predict_proba(self, a: Sequence[Any], b: Sequence[Any], batch_size: int = 64) -> np.ndarray:
         """Calibrated probability that each pair matches (needs a decision fitted with a calibrator)."""
+        _check_pairs(a, b)
         decision = self._require_decision()
         return decision.predict_proba(self.similarity_scores(a, b, batch_size))
 
@@ -136,6 +156,11 @@ class PairModel(nn.Module):
         raise NotImplementedError
 
     def save(self, folder) -> None:
-        from textsiam.models.io import save_model
-
         save_model(self, folder)
+
+
+def _check_pairs(a: Sequence[Any], b: Sequence[Any]) -> None:
+    checks.item_list(a, "left")
+    checks.item_list(b, "right")
+    if len(a) != len(b):
+        raise DataError(f"a and b must have the same length (one pair per position), got {len(a)} and {len(b)}")

@@ -1,62 +1,64 @@
-"""Build, save, load and create pair models through the registry. Nothing here unpickles.
+"""Build, load and create pair models through the registry. Nothing here unpickles.
 
 A model folder holds ``config.json`` (registry names + explicit arguments), ``model.safetensors``, one asset folder
 per tower (``encoder/`` for a twin, ``left/`` and ``right/`` for a pseudo-siamese model: tokenizer and transformer
-config files) and, once a threshold is tuned, ``decision.json``.
+config files) and, once a threshold is tuned, ``decision.json``. Saving lives in ``saving.py``.
 """
 
 from __future__ import annotations
 
 import copy
+import inspect
 import json
 from pathlib import Path
 from typing import Any
 
 import torch
+from safetensors import SafetensorError
 from safetensors.torch import load_model as _load_weights
-from safetensors.torch import save_model as _save_weights
 
-from textsiam.atomic import atomic_write, write_json
+from textsiam.encoders.pretrained import packaged_names
 from textsiam.errors import ConfigError, ModelNotFoundError
 from textsiam.models.base import PairModel
+from textsiam.models.saving import TOWER_KEYS, VERSION, save_model
 from textsiam.registry import ENCODERS, PAIR_MODELS, PRESETS
 
-VERSION = "0.1.0"
-_TOWER_KEYS = {"twin": ("encoder",), "pseudo": ("left", "right")}
+__all__ = ["VERSION", "build_encoder", "build_model", "create_model", "load_model", "preset_config", "save_model"]
+_MODEL_KEYS = {"pair_model", "similarity", "head", "projection_dim", "textsiam_version"}
+_PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".pkl", ".pickle", ".ckpt")
 
 
 def build_encoder(spec: dict[str, Any], folder: Path | None = None):
     """Build one tower from ``{"name": ..., "args": {...}}``; with ``folder``, from saved assets (no download)."""
-    if not isinstance(spec, dict) or "name" not in spec:
+    if not isinstance(spec, dict) or not isinstance(spec.get("name"), str):
         raise ConfigError(f"an encoder spec must be {{'name': ..., 'args': {{...}}}}, got {spec!r}")
     cls = ENCODERS.get(spec["name"])
-    args = dict(spec.get("args", {}))
-    return cls.from_saved(args, folder) if folder is not None else cls(**args)
+    args = spec.get("args", {})
+    if not isinstance(args, dict):
+        raise ConfigError(f"encoder {spec['name']!r}: 'args' must be an object of arguments, got {args!r}")
+    accepted = [p for p in inspect.signature(cls.__init__).parameters if p not in ("self", "_folder")]
+    unknown = sorted(set(args) - set(accepted))
+    if unknown:
+        raise ConfigError(f"encoder {spec['name']!r}: unknown argument(s) {unknown}; it takes {accepted}")
+    return cls.from_saved(dict(args), folder) if folder is not None else cls(**args)
 
 
 def build_model(config: dict[str, Any], folder: Path | None = None) -> PairModel:
     """Registry names + arguments -> a PairModel. ``folder``: rebuild a saved model's towers from its assets."""
+    if not isinstance(config, dict):
+        raise ConfigError(f"a model config must be a JSON object, got {type(config).__name__}")
     kind = config.get("pair_model")
-    if kind not in _TOWER_KEYS:
-        raise ConfigError(f"config 'pair_model' must be one of {sorted(_TOWER_KEYS)}, got {kind!r}")
-    towers = {k: build_encoder(config[k], folder / k if folder else None) for k in _TOWER_KEYS[kind]}
+    if kind not in TOWER_KEYS:
+        raise ConfigError(f"config 'pair_model' must be one of {sorted(TOWER_KEYS)}, got {kind!r}")
+    unknown = sorted(set(config) - _MODEL_KEYS - set(TOWER_KEYS[kind]))
+    if unknown:
+        raise ConfigError(f"unknown {kind} model config key(s) {unknown}; expected {sorted(_MODEL_KEYS)}")
+    missing = [k for k in TOWER_KEYS[kind] if k not in config]
+    if missing:
+        raise ConfigError(f"a {kind} model config needs {list(TOWER_KEYS[kind])}; missing {missing}")
+    towers = {k: build_encoder(config[k], folder / k if folder else None) for k in TOWER_KEYS[kind]}
     extra = {k: config[k] for k in ("similarity", "head", "projection_dim") if config.get(k) is not None}
     return PAIR_MODELS.get(kind)(**towers, **extra)
-
-
-def save_model(model: PairModel, folder: str | Path) -> Path:
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    config = {"textsiam_version": VERSION, **model.get_config()}
-    for key in _TOWER_KEYS[config["pair_model"]]:
-        getattr(model, key).save_assets(folder / key)  # the tower attribute has the folder's name
-    atomic_write(folder / "model.safetensors", lambda tmp: _save_weights(model, tmp))
-    write_json(folder / "config.json", config)
-    if model.decision is not None:
-        model.decision.to_json(folder / "decision.json")
-    else:  # a decision tuned for other weights must not stick to these
-        (folder / "decision.json").unlink(missing_ok=True)
-    return folder
 
 
 def is_model_folder(path: str | Path) -> bool:
@@ -73,15 +75,21 @@ def load_model(folder: str | Path, device: str | None = None) -> PairModel:
     """Rebuild a saved model from its registry names and load its safetensors weights (and decision, if any)."""
     folder = Path(folder)
     if not is_model_folder(folder):
+        raise ModelNotFoundError(f"{folder} is not a textsiam model folder: {_folder_problem(folder)}")
+    config_file, weights = folder / "config.json", folder / "model.safetensors"
+    try:
+        model = build_model(json.loads(config_file.read_text()), folder)
+    except ConfigError as err:
+        raise ConfigError(f"{config_file}: {err}") from None
+    try:
+        missing, unexpected = _load_weights(model, weights, strict=False)
+    except (SafetensorError, OSError) as err:
         raise ModelNotFoundError(
-            f"{folder} is not a textsiam model folder (needs config.json with 'pair_model' and model.safetensors)"
-        )
-    model = build_model(json.loads((folder / "config.json").read_text()), folder)
-    missing, unexpected = _load_weights(model, folder / "model.safetensors", strict=False)
+            f"{weights} is damaged or truncated ({str(err)[:120]}); save the model again or copy/download it again"
+        ) from None
     if missing or unexpected:
         raise ModelNotFoundError(
-            f"{folder / 'model.safetensors'} does not match config.json: missing {sorted(missing)[:5]}, "
-            f"unexpected {sorted(unexpected)[:5]}"
+            f"{weights} does not match {config_file}: missing {sorted(missing)[:5]}, unexpected {sorted(unexpected)[:5]}"
         )
     if (folder / "decision.json").exists():
         from textsiam.eval.decision import Decision
@@ -92,7 +100,21 @@ def load_model(folder: str | Path, device: str | None = None) -> PairModel:
     return model.eval()
 
 
-# -- presets -------------------------------------------------------------------------------------------------------
+def _folder_problem(folder: Path) -> str:
+    """Why ``folder`` is not a model folder, and what one needs."""
+    needs = "a textsiam model folder holds config.json (with 'pair_model') and model.safetensors"
+    if not folder.is_dir():
+        return f"no such folder; {needs}"
+    pickles = sorted(p.name for p in folder.iterdir() if p.suffix in _PICKLE_SUFFIXES)
+    if pickles and not (folder / "model.safetensors").exists():
+        return f"it holds only pickled files ({', '.join(pickles[:3])}), which textsiam never loads; {needs}"
+    missing = [n for n in ("config.json", "model.safetensors") if not (folder / n).exists()]
+    if missing:
+        return f"{' and '.join(missing)} missing; {needs}"
+    return f"config.json has no 'pair_model' (or is not valid JSON); {needs}"
+
+
+# -- presets and config files ----------------------------------------------------------------------------------------
 _PRESET_DIR = Path(__file__).parent / "presets"
 
 
@@ -111,9 +133,40 @@ def preset_config(name: str) -> dict[str, Any]:
     return copy.deepcopy(PRESETS.get(name))
 
 
-def create_model(name_or_dir: str | Path, seed: int | None = None, **overrides: Any) -> PairModel:
-    """A saved model folder, a preset name (``textsiam list presets``) or a transformer name -> a PairModel.
+def config_file_model(path: Path) -> dict[str, Any]:
+    """The model config in a JSON file: a preset file (its ``model`` part), or a saved ``config.json``."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise ConfigError(f"{path}: cannot read this model config ({err})") from None
+    if isinstance(data, dict) and isinstance(data.get("model"), dict):
+        data = data["model"]
+    if not isinstance(data, dict) or "pair_model" not in data:
+        raise ConfigError(
+            f"{path} is not a model config: it needs 'pair_model' with its towers (a saved config.json), "
+            "or a 'model' object holding them (a preset file)"
+        )
+    data.pop("textsiam_version", None)
+    return data
 
+
+def _named_config(name: str) -> dict[str, Any]:
+    path = Path(name).expanduser()
+    if path.suffix == ".json" and path.is_file():
+        return config_file_model(path)
+    if name in PRESETS:
+        return preset_config(name)["model"]
+    if path.is_dir() or "/" in name or name in packaged_names():
+        return {"pair_model": "twin", "encoder": {"name": "hf-transformer", "args": {"model_name_or_path": name}}}
+    raise ModelNotFoundError(PRESETS.unknown_message(name) + " It is not a model folder or a model .json file either.")
+
+
+def create_model(name_or_dir: str | Path, seed: int | None = None, **overrides: Any) -> PairModel:
+    """A saved model folder, a preset name (``textsiam list presets``), a model ``.json`` file or a transformer
+    name -> a PairModel.
+
+    A ``.json`` file is a preset file or a saved ``config.json``: the model is built from it with fresh weights
+    (pretrained towers load their pretrained weights; the rest is initialised from ``seed``).
     ``seed`` seeds torch before building, so newly initialised weights (a fresh MLP tower, projections, heads)
     are reproducible; pretrained and saved weights do not depend on it. ``overrides`` replace top-level config
     keys (``similarity``, ``head``, ``projection_dim``); ``encoder_args`` updates the twin encoder's arguments
@@ -124,12 +177,7 @@ def create_model(name_or_dir: str | Path, seed: int | None = None, **overrides: 
         if overrides:
             raise ConfigError(f"{name} is a saved model; overrides {sorted(overrides)} apply only to new models")
         return load_model(name)
-    if name in PRESETS:
-        config = preset_config(name)["model"]
-    elif Path(name).is_dir() or "/" in name or name in _known_transformers():
-        config = {"pair_model": "twin", "encoder": {"name": "hf-transformer", "args": {"model_name_or_path": name}}}
-    else:
-        raise ModelNotFoundError(PRESETS.unknown_message(name) + " It is not a model folder either.")
+    config = _named_config(name)
     unknown = sorted(set(overrides) - {"similarity", "head", "projection_dim", "encoder_args"})
     if unknown:
         raise ConfigError(
@@ -139,14 +187,13 @@ def create_model(name_or_dir: str | Path, seed: int | None = None, **overrides: 
     if encoder_args:
         if "encoder" not in config:
             raise ConfigError(f"encoder_args applies to twin models; {name!r} has towers {sorted(config)}")
-        config["encoder"]["args"].update(encoder_args)
+        config["encoder"].setdefault("args", {}).update(encoder_args)
     config.update(overrides)
     if seed is not None:
         torch.manual_seed(seed)
-    return build_model(config)
-
-
-def _known_transformers() -> set[str]:
-    from textsiam.encoders.pretrained import _ALIASES
-
-    return set(_ALIASES)
+    try:
+        return build_model(config)
+    except ConfigError as err:
+        if not name.endswith(".json"):
+            raise
+        raise ConfigError(f"{name}: {err}") from None

@@ -12,7 +12,9 @@ from typing import Any
 import torch
 from torch import nn
 
+from textsiam.encoders import checks
 from textsiam.encoders.base import Encoder
+from textsiam.errors import ConfigError
 from textsiam.models.base import PairModel
 from textsiam.models.twin import _spec
 from textsiam.registry import PAIR_MODELS
@@ -32,9 +34,9 @@ class PseudoSiameseModel(PairModel):
     ) -> None:
         super().__init__(similarity=similarity, head=head)
         if left is right:
-            raise ValueError("pseudo-siamese towers must be two different modules; use the 'twin' model to share one")
+            raise ConfigError("pseudo-siamese towers must be two different modules; use the 'twin' model to share one")
         self.left_encoder, self.right_encoder = left, right
-        self.projection_dim = projection_dim
+        self.projection_dim = checks.positive_int("pseudo model", "projection_dim", projection_dim)
         self.left_projection = nn.Linear(left.dim, projection_dim)
         self.right_projection = nn.Linear(right.dim, projection_dim)
         self._build_head(projection_dim)

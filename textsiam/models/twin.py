@@ -7,6 +7,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from textsiam.encoders import checks
 from textsiam.encoders.base import Encoder
 from textsiam.models.base import PairModel
 from textsiam.registry import ENCODERS, PAIR_MODELS
@@ -25,7 +26,7 @@ class TwinModel(PairModel):
     ) -> None:
         super().__init__(similarity=similarity, head=head)
         self.encoder = encoder
-        self.projection_dim = projection_dim
+        self.projection_dim = checks.optional_positive_int("twin model", "projection_dim", projection_dim)
         self.projection = nn.Linear(encoder.dim, projection_dim) if projection_dim else None
         self._build_head(self.embedding_dim)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import pickle
 import shutil
 from pathlib import Path
 from typing import Any
@@ -80,8 +81,26 @@ def load(out_dir: Path, model: PairModel, optimizer, scheduler, config: dict[str
         load_model(model, str(folder / "model.safetensors"))
     except RuntimeError as err:
         raise ConfigError(f"{folder} holds weights of another model architecture: {str(err)[:300]}") from None
-    extra = torch.load(folder / "optim.pt", weights_only=True, map_location="cpu")
+    extra = _read_optim(folder / "optim.pt")
     optimizer.load_state_dict(extra["optimizer"])
     scheduler.load_state_dict(extra["scheduler"])
     torch.set_rng_state(extra["torch_rng"])
     return state
+
+
+def _read_optim(path: Path) -> dict[str, Any]:
+    """Optimizer, scheduler and RNG state: tensors and plain containers only; any other pickle is refused."""
+    try:
+        extra = torch.load(path, weights_only=True, map_location="cpu")
+    except (pickle.UnpicklingError, EOFError, RuntimeError, OSError) as err:
+        raise ConfigError(
+            f"{path} is not an optimizer state textsiam wrote: it is damaged or holds pickled Python objects, "
+            f"which textsiam never loads ({type(err).__name__}). Delete {path.parent} and start again without "
+            "--resume"
+        ) from None
+    if not isinstance(extra, dict) or not {"optimizer", "scheduler", "torch_rng"} <= set(extra):
+        raise ConfigError(
+            f"{path} lacks the optimizer/scheduler/RNG state textsiam writes; delete {path.parent} and start "
+            "again without --resume"
+        )
+    return extra

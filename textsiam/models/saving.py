@@ -1,0 +1,34 @@
+"""Write a pair model folder: ``config.json``, ``model.safetensors``, one asset folder per tower, ``decision.json``.
+
+Kept apart from ``io`` (which builds and loads through the registry) so that ``PairModel.save`` can call it without
+an import loop: this module needs no model class, only the ``get_config`` / tower contract.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from safetensors.torch import save_model as _save_weights
+from torch import nn
+
+from textsiam.atomic import atomic_write, write_json
+
+VERSION = "0.1.0"
+TOWER_KEYS = {"twin": ("encoder",), "pseudo": ("left", "right")}  # config key = tower attribute = asset folder
+
+
+def save_model(model: nn.Module, folder: str | Path) -> Path:
+    """Save a PairModel so that ``load_model(folder)`` rebuilds it through the registry, without pickles."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    config: dict[str, Any] = {"textsiam_version": VERSION, **model.get_config()}
+    for key in TOWER_KEYS[config["pair_model"]]:
+        getattr(model, key).save_assets(folder / key)  # the tower attribute has the folder's name
+    atomic_write(folder / "model.safetensors", lambda tmp: _save_weights(model, tmp))
+    write_json(folder / "config.json", config)
+    if model.decision is not None:
+        model.decision.to_json(folder / "decision.json")
+    else:  # a decision tuned for other weights must not stick to these
+        (folder / "decision.json").unlink(missing_ok=True)
+    return folder
