@@ -112,7 +112,9 @@ def test_config_json_with_a_wrong_type_names_the_file_field_and_value(tmp_path):
     config = json.loads((folder / "config.json").read_text())
     config["encoder"]["args"]["in_features"] = "abc"
     (folder / "config.json").write_text(json.dumps(config))
-    with pytest.raises(ConfigError, match=r"config.json: mlp encoder: in_features must be a positive integer, got 'abc'"):
+    with pytest.raises(
+        ConfigError, match=r"config.json: mlp encoder: in_features must be a positive integer, got 'abc'"
+    ):
         load_model(folder)
     config["encoder"]["args"]["in_features"] = 64
     config["projection_dim"] = -3
@@ -138,7 +140,9 @@ def test_folder_without_pair_model_or_with_only_a_pickle_says_what_a_model_folde
     config = json.loads((folder / "config.json").read_text())
     del config["pair_model"]
     (folder / "config.json").write_text(json.dumps(config))
-    with pytest.raises(ModelNotFoundError, match=r"no 'pair_model'.*config.json \(with 'pair_model'\) and model.safetensors"):
+    with pytest.raises(
+        ModelNotFoundError, match=r"no 'pair_model'.*config.json \(with 'pair_model'\) and model.safetensors"
+    ):
         load_model(folder)
     with pytest.raises(ModelNotFoundError, match=r"no 'model_type'.*textsiam model folder needs config.json"):
         create_model(str(folder))

@@ -58,8 +58,7 @@ def item_list(items: Any, side: str) -> None:
         )
     if not (hasattr(items, "__len__") and hasattr(items, "__getitem__")):
         raise DataError(
-            f"the {side} input must be a list (or array) of items, got a {type(items).__name__}; "
-            "wrap it in list(...)"
+            f"the {side} input must be a list (or array) of items, got a {type(items).__name__}; wrap it in list(...)"
         )
 
 

@@ -145,4 +145,6 @@ def _load_dense_weights(layers: torch.nn.ModuleList, files: list[Path]) -> None:
         try:
             load_model(layer, str(path))
         except (SafetensorError, RuntimeError, OSError) as err:  # damaged, or weights of other shapes
-            raise ConfigError(f"{path}: cannot load these Dense weights ({str(err)[:200]}); re-download the model") from None
+            raise ConfigError(
+                f"{path}: cannot load these Dense weights ({str(err)[:200]}); re-download the model"
+            ) from None

@@ -45,7 +45,9 @@ def _json(path: Path) -> Any:
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise ConfigError(f"{path}: cannot read this sentence-transformers file ({err}); re-download the model") from None
+        raise ConfigError(
+            f"{path}: cannot read this sentence-transformers file ({err}); re-download the model"
+        ) from None
 
 
 def _kind(module: dict[str, Any], modules_file: Path) -> str:
@@ -73,7 +75,9 @@ def _dense(folder: Path) -> tuple[dict[str, Any], Path]:
     config = _json(folder / "config.json")
     activation = str(config.get("activation_function", "torch.nn.modules.activation.Tanh")).rsplit(".", 1)[-1]
     if activation not in ACTIVATIONS:
-        raise ConfigError(f"{folder}: Dense activation {activation!r} is not supported (supported: {sorted(ACTIVATIONS)})")
+        raise ConfigError(
+            f"{folder}: Dense activation {activation!r} is not supported (supported: {sorted(ACTIVATIONS)})"
+        )
     if config.get("use_residual") or config.get("module_input_name", "sentence_embedding") != "sentence_embedding":
         raise ConfigError(f"{folder}: a residual Dense or one over token embeddings is not supported by textsiam")
     weights = folder / "model.safetensors"
