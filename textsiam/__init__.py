@@ -15,6 +15,7 @@ _API = {
     "load": "textsiam.models.io:load_model",
     "load_model": "textsiam.models.io",
     "build_model": "textsiam.models.io",
+    "export": "textsiam.models.export:export_model",
     "PairModel": "textsiam.models.base",
     "TwinModel": "textsiam.models.twin",
     "PseudoSiameseModel": "textsiam.models.pseudo",

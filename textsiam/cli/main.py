@@ -8,7 +8,7 @@ import sys
 
 from textsiam import __version__
 
-SUBCOMMANDS = ("listing", "train", "evaluate", "score", "tune", "demo")
+SUBCOMMANDS = ("listing", "train", "evaluate", "score", "tune", "demo", "export")
 
 
 def build_parser() -> argparse.ArgumentParser:
