@@ -31,6 +31,7 @@ def run(args: argparse.Namespace) -> int:
     dropped = dropped_parts(model, args.format)
     if dropped:
         print(
-            f"note: a transformers folder holds no {', '.join(dropped)}; use --format sentence-transformers to keep them"
+            f"note: a transformers folder holds no {', '.join(dropped)}; "
+            "use --format sentence-transformers to keep them"
         )
     return 0

@@ -20,7 +20,7 @@ ACTIVATIONS: dict[str, type[nn.Module]] = {
 
 
 class Dense(nn.Module):
-    """``activation(linear(x))``; the parameter names (``linear.weight``, ``linear.bias``) match sentence-transformers."""
+    """``activation(linear(x))``; parameter names (``linear.weight``, ``linear.bias``) match sentence-transformers."""
 
     def __init__(self, in_features: int, out_features: int, bias: bool = True, activation: str = "tanh") -> None:
         super().__init__()

@@ -22,7 +22,8 @@ from textsiam.models.base import PairModel
 from textsiam.models.saving import VERSION
 
 EXPORT_FORMATS = {
-    "sentence-transformers": "a folder SentenceTransformer(OUT) loads: transformer, pooling, Dense, Normalize, projection",
+    "sentence-transformers": "a folder SentenceTransformer(OUT) loads: transformer, pooling, Dense, Normalize, "
+    "projection",
     "hf": "the transformer and tokenizer only, for transformers.AutoModel.from_pretrained(OUT)",
 }
 _ACTIVATION_CLASSES = {

@@ -89,7 +89,8 @@ def load_model(folder: str | Path, device: str | None = None) -> PairModel:
         ) from None
     if missing or unexpected:
         raise ModelNotFoundError(
-            f"{weights} does not match {config_file}: missing {sorted(missing)[:5]}, unexpected {sorted(unexpected)[:5]}"
+            f"{weights} does not match {config_file}: missing {sorted(missing)[:5]}, "
+            f"unexpected {sorted(unexpected)[:5]}; save the model again"
         )
     if (folder / "decision.json").exists():
         from textsiam.eval.decision import Decision
