@@ -20,8 +20,11 @@ TEXTS = ["a man plays the guitar", "a dog runs in the park", "two children read 
 
 
 def _st_folder(tiny_bert_dir, out, pooling="mean", dense=None, normalize=False):
-    from sentence_transformers.base.modules import Dense, Normalize, Transformer
-    from sentence_transformers.sentence_transformer.modules import Pooling
+    try:  # sentence-transformers >= 6
+        from sentence_transformers.base.modules import Dense, Normalize, Transformer
+        from sentence_transformers.sentence_transformer.modules import Pooling
+    except ImportError:  # 5.x
+        from sentence_transformers.models import Dense, Normalize, Pooling, Transformer
 
     torch.manual_seed(0)
     modules = [Transformer(str(tiny_bert_dir)), Pooling(32, pooling_mode=pooling)]
