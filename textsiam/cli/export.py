@@ -1,4 +1,4 @@
-"""``textsiam export``: write a model's towers as a sentence-transformers folder or a transformers folder, for use
+"""textsiam export: write a model's towers as a sentence-transformers folder or a transformers folder, for use
 without textsiam (a pseudo-siamese model writes OUT/left and OUT/right)."""
 
 from __future__ import annotations
