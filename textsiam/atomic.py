@@ -17,11 +17,12 @@ def atomic_write(path: str | Path, write: Callable[[str], Any]) -> Path:
     """Call ``write(tmp_path)`` on a temp file in the same folder, fsync it, then ``os.replace`` it onto ``path``."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    mode = path.stat().st_mode & 0o777 if path.exists() else _new_file_mode()
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
     try:
-        os.chmod(tmp, path.stat().st_mode & 0o777 if path.exists() else 0o644)  # mkstemp gives 0600
         write(tmp)
+        os.chmod(tmp, mode)  # after writing: mkstemp gives 0600, and some writers (safetensors) recreate the file
         with open(tmp, "rb") as f:
             os.fsync(f.fileno())
         os.replace(tmp, path)
@@ -29,6 +30,13 @@ def atomic_write(path: str | Path, write: Callable[[str], Any]) -> Path:
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+def _new_file_mode() -> int:
+    """The mode ``open(path, "w")`` would give a new file: 0666 minus the process umask."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
 
 
 def atomic_write_text(path: str | Path, text: str) -> Path:
