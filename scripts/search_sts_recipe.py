@@ -24,7 +24,7 @@ from textsiam.data import PairData, read_pairs
 from textsiam.models import create_model, load_model
 from textsiam.models.soup import interpolate
 from textsiam.train import TrainConfig, Trainer
-from textsiam.train.trainer import resolve_device
+from textsiam.train.device import resolve_device
 
 GRIDS = {
     "default": {"loss": ["cosine", "cosent"], "lr": [2e-5, 5e-5], "batch_size": [16, 32], "epochs": [4]},

@@ -1,4 +1,9 @@
-"""The Python API that the CLI mirrors: load data, evaluate, score, tune a threshold, list components."""
+"""The Python API that the CLI mirrors: one call per command (fit, evaluate, score, tune a threshold, list).
+
+``model`` arguments take a PairModel or what ``create_model`` takes (preset, saved folder, transformer name);
+``data`` arguments take a PairData or what ``load_data`` takes (a file, or ``NAME:SPLIT`` such as ``digits:test``)
+with the reading options ``format``, ``text_a``, ``text_b``, ``label``, ``limit``.
+"""
 
 from __future__ import annotations
 
@@ -8,54 +13,179 @@ from typing import Any
 
 import numpy as np
 
-from textsiam.data import PairData, digit_pairs, read_pairs
+from textsiam.data import PairData
+from textsiam.data.load import load_data
 from textsiam.errors import ConfigError
+from textsiam.eval.decision import Decision
 from textsiam.models.base import PairModel
 from textsiam.registry import ALL_REGISTRIES
+from textsiam.train.decide import check_decision_names, tune_decision
+from textsiam.train.device import resolve_device
+from textsiam.train.fit import FitResult, fit
+from textsiam.train.names import check_name
 
-EMBEDDED = {"digits": digit_pairs}
+__all__ = [
+    "FitResult",
+    "decision_columns",
+    "evaluate",
+    "fit",
+    "list_components",
+    "load_data",
+    "score_file",
+    "score_pairs",
+    "score_texts",
+    "tune_threshold",
+]
 
 
-def load_data(
-    spec: str | Path,
-    format: str | None = None,
-    *,
-    text_a: str | None = None,
-    text_b: str | None = None,
-    label: str | None = None,
-    limit: int | None = None,
-    seed: int = 0,
-) -> PairData:
-    """A file path (any supported format), or an embedded dataset as ``NAME:SPLIT`` (e.g. ``digits:train``)."""
-    name, _, split = str(spec).partition(":")
-    if name in EMBEDDED and not Path(str(spec)).exists():
-        data = EMBEDDED[name](split=split or "train", seed=seed)
-        return data.select(range(min(limit, len(data)))) if limit else data
-    return read_pairs(spec, format, text_a=text_a, text_b=text_b, label=label, limit=limit)
+def _model(model: PairModel | str | Path, device: str | None) -> PairModel:
+    from textsiam.models.io import create_model
+
+    built = model if isinstance(model, PairModel) else create_model(model)
+    return built.to(resolve_device(device)) if device is not None else built
+
+
+def _data(data: PairData | str | Path, read: dict[str, Any]) -> PairData:
+    if isinstance(data, PairData):
+        return data
+    check_name("readers", read.get("format"))
+    return load_data(data, **read)
+
+
+def _check_batch_size(batch_size: int) -> None:
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise ConfigError(f"batch_size must be a positive integer (--batch-size), got {batch_size!r}")
 
 
 def score_pairs(model: PairModel, a: Sequence[Any], b: Sequence[Any], batch_size: int = 64, **kw: Any) -> np.ndarray:
     """Similarity score of each pair (higher = more similar)."""
+    _check_batch_size(batch_size)
     return model.similarity_scores(a, b, batch_size=batch_size, **kw)
 
 
 def evaluate(
-    model: PairModel, data: PairData, batch_size: int = 64, show_progress: bool = False
+    model: PairModel | str | Path,
+    data: PairData | str | Path,
+    batch_size: int = 64,
+    show_progress: bool = False,
+    *,
+    device: str | None = None,
+    report: str | Path | None = None,
+    **read: Any,
 ) -> tuple[dict[str, Any], np.ndarray]:
     """Metrics of ``model`` on labelled ``data`` and the scores. Binary data also gets the at-threshold metrics
-    (accuracy, F1, precision, recall) when the model carries a tuned decision."""
+    (accuracy, F1, precision, recall) when the model carries a tuned decision, and the Brier score and expected
+    calibration error when that decision is calibrated. ``report`` writes report.html and its plots there."""
+    from textsiam.eval.calibration import brier_score, expected_calibration_error
     from textsiam.train.evaluation import evaluate_scores
 
-    scores = model.similarity_scores(data.a, data.b, batch_size=batch_size, show_progress=show_progress)
-    threshold = model.decision.threshold if model.decision is not None else None
-    metrics = evaluate_scores(scores, data, threshold=threshold if data.label_kind == "binary" else None)
+    _check_batch_size(batch_size)
+    if device is not None:
+        resolve_device(device)
+    data = _data(data, read)
+    name, model = str(model), _model(model, device)
+    scores = score_pairs(model, data.a, data.b, batch_size=batch_size, show_progress=show_progress)
+    decision = model.decision if data.label_kind == "binary" else None
+    metrics = evaluate_scores(scores, data, threshold=decision.threshold if decision is not None else None)
+    if decision is not None and decision.calibrator is not None:
+        probs = decision.predict_proba(scores)
+        metrics["brier"] = brier_score(probs, data.labels)
+        metrics["ece"] = expected_calibration_error(probs, data.labels)
     metrics["score"] = model.score_name
+    if report is not None:
+        _write_report(report, model, data, scores, name)
     return metrics, scores
 
 
+def _write_report(folder: str | Path, model: PairModel, data: PairData, scores: np.ndarray, name: str) -> Path:
+    from textsiam.eval.report import write_report
+
+    log = Path(name) / "train_log.jsonl"  # a saved run folder carries its training curve
+    text = isinstance(data.a[0], str)
+    return write_report(
+        folder,
+        scores,
+        data.labels,
+        graded=data.label_kind == "graded",
+        decision=model.decision,
+        texts_a=data.a if text else None,
+        texts_b=data.b if text else None,
+        train_log=log if log.is_file() else None,
+        title=f"textsiam: {name} on {data.source}",
+    )
+
+
+def score_file(
+    model: PairModel | str | Path,
+    pairs: PairData | str | Path,
+    out: str | Path | None = None,
+    batch_size: int = 64,
+    show_progress: bool = False,
+    *,
+    device: str | None = None,
+    **read: Any,
+) -> int:
+    """Score every pair of a file and write a TSV (to ``out``, or standard output when None) with the input's
+    columns followed by ``score`` and, when the model carries a decision, ``match`` (true/false) and
+    ``probability`` (when calibrated). An output name already used by an input column gets a ``textsiam_``
+    prefix. Returns the number of pairs written."""
+    from textsiam.data.writer import write_tsv
+
+    _check_batch_size(batch_size)
+    if device is not None:
+        resolve_device(device)
+    data = _data(pairs, read)
+    model = _model(model, device)
+    a, b = data.a, data.b  # each property access rebuilds the column: read once
+    scores = score_pairs(model, a, b, batch_size=batch_size, show_progress=show_progress)
+    header, rows = _input_columns(pairs, data, a, b, read)
+    new = decision_columns(model.decision, scores)
+    names = [n if n not in header else f"textsiam_{n}" for n in new]
+    write_tsv(out, header + names, ([*row, *extra] for row, extra in zip(rows, zip(*new.values()))))
+    return len(data)
+
+
+def _input_columns(source: Any, data: PairData, a: list, b: list, read: dict[str, Any]) -> tuple[list, list]:
+    """Every column of a generic pair file, else text_a, text_b (and label)."""
+    from textsiam.data import detect_format
+    from textsiam.data.table import TABLE_FORMATS, read_table
+
+    if not isinstance(source, PairData) and Path(str(source)).is_file():
+        fmt = read.get("format") or detect_format(source)
+        if fmt in TABLE_FORMATS:
+            return read_table(source, fmt, limit=len(data))
+    if data.label_kind == "none":
+        return ["text_a", "text_b"], [list(r) for r in zip(a, b)]
+    return ["text_a", "text_b", "label"], [[x, y, f"{v:g}"] for x, y, v in zip(a, b, data.labels)]
+
+
+def score_texts(
+    model: PairModel | str | Path,
+    a: Sequence[Any],
+    b: Sequence[Any],
+    batch_size: int = 64,
+    *,
+    device: str | None = None,
+) -> dict[str, list[str]]:
+    """The columns ``score_file`` writes (score, match, probability) for the pairs ``zip(a, b)``."""
+    _check_batch_size(batch_size)
+    built = _model(model, device)
+    return decision_columns(built.decision, score_pairs(built, a, b, batch_size=batch_size))
+
+
+def decision_columns(decision: Decision | None, scores: np.ndarray) -> dict[str, list[str]]:
+    """``score``, plus ``match`` (true/false) and ``probability`` when ``decision`` (and its calibrator) is set."""
+    cols: dict[str, list[str]] = {"score": [f"{s:.6f}" for s in scores]}
+    if decision is not None:
+        cols["match"] = ["true" if m else "false" for m in decision.predict(scores)]
+        if decision.calibrator is not None:
+            cols["probability"] = [f"{p:.4f}" for p in decision.predict_proba(scores)]
+    return cols
+
+
 def tune_threshold(
-    model: PairModel,
-    data: PairData,
+    model: PairModel | str | Path,
+    data: PairData | str | Path,
     strategy: str = "youden",
     target: float | None = None,
     calibrate: str | None = None,
@@ -64,29 +194,35 @@ def tune_threshold(
     seed: int = 0,
     batch_size: int = 64,
     show_progress: bool = False,
-):
+    *,
+    device: str | None = None,
+    save_to: str | Path | None = None,
+    **read: Any,
+) -> Decision:
     """Choose a threshold (and optionally a calibrator) on held-out ``data``; sets and returns ``model.decision``.
 
-    The decision's metrics are k-fold held-out estimates (``cv`` folds over ``data``: chosen on k-1 folds, measured
-    on the last), so they are not the optimistic in-sample numbers; ``bootstrap`` adds confidence intervals."""
-    from textsiam.eval.decision import fit_decision
+    The decision's metrics are k-fold held-out estimates (``cv`` folds over ``data``), not the optimistic in-sample
+    numbers; ``bootstrap`` adds confidence intervals. ``save_to`` saves the model with its decision in that folder;
+    without it a saved model folder given by path gets ``decision.json`` in place."""
+    from textsiam.models.io import is_model_folder, save_model
 
-    if data.label_kind != "binary":
-        raise ValueError(f"{data.source}: threshold tuning needs binary 0/1 labels, this data is {data.label_kind!r}")
-    scores = model.similarity_scores(data.a, data.b, batch_size=batch_size, show_progress=show_progress)
-    model.decision = fit_decision(
-        scores,
-        data.labels,
-        strategy,
-        target=target,
-        calibrate=calibrate,
-        data=data.fingerprint(),
-        score_name=model.score_name,
-        cv=cv,
-        bootstrap=bootstrap,
-        seed=seed,
+    check_decision_names(strategy, calibrate)
+    _check_batch_size(batch_size)
+    in_place = not isinstance(model, PairModel) and is_model_folder(model)
+    if save_to is None and not isinstance(model, PairModel) and not in_place:
+        raise ConfigError(f"{model!r} is not a saved model folder: pass --out DIR to save a copy with the decision")
+    if device is not None:
+        resolve_device(device)
+    data = _data(data, read)
+    built = _model(model, device)
+    decision = tune_decision(
+        built, data, strategy, target, calibrate, cv, bootstrap, seed, batch_size, show_progress=show_progress
     )
-    return model.decision
+    if save_to is not None:
+        save_model(built, save_to)
+    elif in_place:
+        decision.to_json(Path(model) / "decision.json")
+    return decision
 
 
 def list_components(kind: str | None = None) -> dict[str, dict[str, str]]:
@@ -95,5 +231,5 @@ def list_components(kind: str | None = None) -> dict[str, dict[str, str]]:
         return {k: r.describe() for k, r in ALL_REGISTRIES.items()}
     key = kind.replace("-", "_")
     if key not in ALL_REGISTRIES:
-        raise ConfigError(f"unknown component kind {kind!r}; choose from {', '.join(ALL_REGISTRIES)}")
+        raise ConfigError(f"unknown component kind {kind!r}; choose from {sorted(ALL_REGISTRIES)}")
     return {key: ALL_REGISTRIES[key].describe()}

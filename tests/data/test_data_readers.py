@@ -31,7 +31,7 @@ def test_all_readers_registered_with_descriptions():
 
 
 def test_demo_file_reads():
-    pairs = read_pairs(REPO / "data" / "demo_pairs.tsv")
+    pairs = read_pairs(REPO / "textsiam" / "cli" / "demo_pairs.tsv")
     assert len(pairs) >= 10 and pairs.label_kind == "binary"
     assert 0 < pairs.labels.mean() < 1
     assert all(a.strip() and b.strip() for a, b in zip(pairs.a, pairs.b, strict=True))

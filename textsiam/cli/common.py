@@ -3,18 +3,51 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from typing import Any
+
+from textsiam.registry import READERS, Registry
+
+
+class Names:
+    """A registry's names, joined for a help text when the help is shown (so ``textsiam --help`` imports nothing)."""
+
+    def __init__(self, registry: Registry) -> None:
+        self.registry = registry
+
+    def __str__(self) -> str:
+        return ", ".join(self.registry)
+
+
+def plain(doc: str | None) -> str:
+    """A docstring as help text: without reST double backticks."""
+    return (doc or "").replace("``", "")
 
 
 def add_data_flags(p: argparse.ArgumentParser, *, prefix: str = "") -> None:
     g = p.add_argument_group("data format (auto-detected from the file name where unambiguous)")
-    g.add_argument(f"--{prefix}format", dest="format", default=None, help="stsb, mrpc, csv, tsv, jsonl or parquet")
-    g.add_argument("--text-a", default=None, help="column holding the left text (generic formats)")
-    g.add_argument("--text-b", default=None, help="column holding the right text (generic formats)")
-    g.add_argument("--label", default=None, help="column holding the label (generic formats)")
-    g.add_argument("--limit", type=int, default=None, help="read only the first N pairs")
+    g.add_argument(
+        f"--{prefix}format",
+        dest="format",
+        default=None,
+        choices=READERS,  # a registry fills itself on first use: --help stays fast
+        metavar="FORMAT",
+        help="file format: %(choices)s (default: from the file name)",
+    )
+    g.add_argument("--text-a", default=None, help="column holding the left text (default: detected, e.g. sentence1)")
+    g.add_argument("--text-b", default=None, help="column holding the right text (default: detected, e.g. sentence2)")
+    g.add_argument("--label", default=None, help="column holding the label (default: detected, e.g. label, score)")
+    g.add_argument("--limit", type=int, default=None, help="read only the first N pairs (default: all)")
+
+
+def add_run_flags(p: argparse.ArgumentParser, *, batch_size: bool = True) -> None:
+    """--device and --quiet (and --batch-size), shared by every command that runs a model."""
+    p.add_argument("--device", default=None, help="auto, cpu, cuda or cuda:N (default: auto = cuda if available)")
+    p.add_argument(
+        "--quiet", action="store_true", help="no progress output: bars, per-epoch lines, weight loading (default: off)"
+    )
+    if batch_size:
+        p.add_argument("--batch-size", type=int, default=64, help="pairs per forward pass (default: 64)")
 
 
 def data_kwargs(args: argparse.Namespace) -> dict[str, Any]:
@@ -25,6 +58,26 @@ def data_kwargs(args: argparse.Namespace) -> dict[str, Any]:
         "label": args.label,
         "limit": args.limit,
     }
+
+
+def progress_bars(args: argparse.Namespace) -> bool:
+    """Bars only on a terminal and without --quiet; otherwise the libraries' bars are silenced too."""
+    quiet = getattr(args, "quiet", False)
+    bars = not quiet and sys.stderr.isatty()
+    if not bars:
+        silence_library_bars(warnings=not quiet)
+    return bars
+
+
+def silence_library_bars(warnings: bool = True) -> None:
+    """Turn off transformers' weight-loading bar and datasets' bars; ``warnings=False`` also mutes their logs."""
+    import datasets
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()
+    datasets.disable_progress_bars()
+    if not warnings:
+        hf_logging.set_verbosity_error()
 
 
 def print_table(rows: list[list[Any]], header: list[str], file=None) -> None:
@@ -50,7 +103,3 @@ def write_json_file(path: str, obj: Any) -> None:
 
     write_json(path, obj)
     print(f"wrote {path}")
-
-
-def dumps(obj: Any) -> str:
-    return json.dumps(obj, indent=2)

@@ -1,6 +1,7 @@
 """``textsiam demo``: offline, no data directory needed, a few minutes on 2 CPU cores.
 
-1. Scores the project's demo sentence pairs (data/demo_pairs.tsv) with the pretrained MiniLM twin.
+1. Scores the project's demo sentence pairs (demo_pairs.tsv, shipped with the package) with the pretrained
+   MiniLM twin.
 2. Trains the seed's MLP twin (digits-mlp-twin) with the contrastive loss on embedded digit pairs, picks a
    threshold on the dev split, and reports test pair accuracy and ROC AUC.
 """
@@ -11,16 +12,16 @@ import argparse
 import tempfile
 from pathlib import Path
 
-from textsiam.cli.common import print_metrics, print_table
+from textsiam.cli.common import plain, print_metrics, print_table
 
-DEMO_PAIRS = Path(__file__).resolve().parents[2] / "data" / "demo_pairs.tsv"
+DEMO_PAIRS = Path(__file__).resolve().parent / "demo_pairs.tsv"  # package data: ships in the wheel
 
 
 def register(sub) -> None:
     p = sub.add_parser(
         "demo",
         help="run the offline demo (pretrained scoring + digits twin)",
-        description=__doc__,
+        description=plain(__doc__),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("--out", help="keep the trained digits model here (default: a temporary folder)")

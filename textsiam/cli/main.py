@@ -1,4 +1,5 @@
-"""``textsiam`` entry point: builds the parser from the subcommand modules and maps errors to clean messages."""
+"""``textsiam`` entry point: builds the parser from the subcommand modules and maps the package's errors to one-line
+messages (exit 2); any other exception is a bug and keeps its traceback."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     parser = argparse.ArgumentParser(prog="textsiam", description="Similarity learning with siamese networks.")
     parser.add_argument("--version", action="version", version=f"textsiam {__version__}")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in SUBCOMMANDS:
         importlib.import_module(f"textsiam.cli.{name}").register(sub)
     return parser
@@ -24,24 +25,25 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 0
     from textsiam.errors import TextsiamError
 
     try:
+        if getattr(args, "device", None) is not None:  # checked before any data or model is loaded
+            from textsiam.train.device import resolve_device
+
+            resolve_device(args.device)
         return int(args.func(args) or 0)
-    except (TextsiamError, ValueError, KeyError, OSError, _yaml_error()) as err:
-        message = err.args[0] if isinstance(err, KeyError) and err.args else err
-        print(f"textsiam {args.command}: error: {message}", file=sys.stderr)
+    except TextsiamError as err:
+        print(f"textsiam {args.command}: error: {err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
-
-
-def _yaml_error() -> type[Exception]:
-    import yaml
-
-    return yaml.YAMLError
 
 
 if __name__ == "__main__":

@@ -1,160 +1,123 @@
-"""``textsiam train``: fine-tune a preset (or a saved model) on a pair file; the best dev checkpoint lands in --out.
+"""``textsiam train``: fine-tune a preset (or a saved model) on a pair file; the best dev epoch lands in --out.
 
-Precedence of settings: TrainConfig defaults < the preset's ``train`` defaults < ``--config FILE.yaml`` < flags.
-The resolved settings are written to ``OUT/train_config.yaml``.
+Precedence of settings: TrainConfig defaults < the preset's train defaults < --config FILE.yaml < flags.
+The run folder gets the model, train_config.yaml (the resolved settings), train_log.jsonl, train_summary.json,
+dev_split.tsv (with --dev-fraction) and decision.json (with --threshold-strategy).
 """
 
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
-from typing import Any
+import sys
 
-from textsiam.cli.common import add_data_flags, print_metrics
+from textsiam.cli.common import Names, add_data_flags, add_run_flags, plain, print_metrics, progress_bars
+from textsiam.registry import CALIBRATORS, LOSSES, STRATEGIES
 
-# flags that set TrainConfig fields of the same name; the run options below are everything else a YAML may set
-_TRAIN_FLAGS = (
-    "loss",
-    "epochs",
-    "batch_size",
-    "lr",
-    "seed",
-    "warmup_ratio",
-    "weight_decay",
-    "max_grad_norm",
-    "device",
-    "amp",
-    "eval_metric",
-)
-_RUN_KEYS = (
-    "preset",
-    "model",
-    "train",
-    "dev",
-    "out",
-    "dev_fraction",
-    "format",
-    "text_a",
-    "text_b",
-    "label",
-    "limit",
-    "threshold_strategy",
-    "calibrate",
-)
+# TrainConfig fields set by flags of the same name, with their help text; the default is read from TrainConfig
+_TRAIN_FLAGS = {
+    "epochs": (int, "passes over the training pairs"),
+    "batch_size": (int, "pairs per optimizer step"),
+    "lr": (float, "peak learning rate of AdamW"),
+    "seed": (int, "seed of initial weights, batch order and the carved dev split"),
+    "warmup_ratio": (float, "fraction of the steps with a linear learning-rate warmup"),
+    "weight_decay": (float, "AdamW weight decay (0 turns it off)"),
+    "max_grad_norm": (float, "gradient clipping norm (0 turns it off)"),
+}
 
 
 def register(sub) -> None:
     p = sub.add_parser(
         "train",
         help="fine-tune a model on pairs",
-        description=__doc__,
+        description=plain(__doc__),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("--preset", help="preset to start from (textsiam list presets)")
-    p.add_argument("--model", help="or: a saved model folder / transformer name to start from")
-    p.add_argument("--train", help="training pairs: a file, or an embedded set such as digits:train")
-    p.add_argument("--dev", help="dev pairs: selects the best epoch (a file, or e.g. digits:dev)")
-    p.add_argument("--dev-fraction", type=float, help="carve this fraction of --train off as dev when --dev is absent")
-    p.add_argument("--out", help="output folder (model, train_log.jsonl, train_config.yaml)")
-    p.add_argument("--config", help="YAML file with any of these options (flags override it)")
-    p.add_argument("--loss", help="loss name (textsiam list losses)")
-    p.add_argument("--epochs", type=int)
-    p.add_argument("--batch-size", type=int)
-    p.add_argument("--lr", type=float)
-    p.add_argument("--seed", type=int)
-    p.add_argument("--warmup-ratio", type=float)
-    p.add_argument("--weight-decay", type=float)
-    p.add_argument("--max-grad-norm", type=float)
-    p.add_argument("--eval-metric", help="dev metric that picks the best epoch (default: spearman / roc_auc)")
-    p.add_argument("--device", help="auto, cpu, cuda, cuda:1 ...")
-    p.add_argument("--amp", action="store_true", default=None, help="bfloat16 autocast on CUDA")
-    p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint")
+    p.add_argument("--preset", help="preset to start from (textsiam list presets) (default: none)")
+    p.add_argument("--model", help="or: a saved model folder / transformer name to start from (default: none)")
+    p.add_argument("--train", help="training pairs: a file, or an embedded set such as digits:train (required)")
+    p.add_argument("--dev", help="dev pairs: selects the best epoch (a file, or e.g. digits:dev) (default: none)")
+    p.add_argument(
+        "--dev-fraction",
+        type=float,
+        help="carve this fraction of --train off as dev when --dev is absent; text pairs are saved to "
+        "OUT/dev_split.tsv (default: no dev split)",
+    )
+    p.add_argument("--out", help="output folder (model, train_log.jsonl, train_config.yaml) (required)")
+    p.add_argument("--config", help="YAML file with any of these options; flags override it (default: none)")
+    loss = p.add_argument(
+        "--loss",
+        metavar="LOSS",
+        help="%(names)s, or two joined by '+' (e.g. cosent+multiple-negatives) %(train_default)s",
+    )
+    loss.names, loss.train_default = (
+        Names(LOSSES),
+        _Default("loss"),
+    )  # listed in the help, not argparse choices: a combined loss is no single name
+    for name, (kind, text) in _TRAIN_FLAGS.items():
+        flag = p.add_argument(f"--{name.replace('_', '-')}", type=kind, help=f"{text} %(train_default)s")
+        flag.train_default = _Default(name)
+    p.add_argument(
+        "--eval-metric", help="dev metric that picks the best epoch (default: spearman for graded, roc_auc for binary)"
+    )
+    p.add_argument("--amp", action="store_true", default=None, help="bfloat16 autocast on CUDA (default: off)")
+    p.add_argument(
+        "--resume", action="store_true", help="continue an interrupted run from OUT/checkpoint (default: off)"
+    )
+    p.add_argument(
+        "--keep-checkpoint",
+        action="store_true",
+        default=None,
+        help="keep the resumable OUT/checkpoint after a successful run (default: removed)",
+    )
     p.add_argument(
         "--threshold-strategy",
-        help="after training, tune a decision threshold on the dev pairs "
-        "(youden, max-accuracy, max-f1, ...) and save it with the model",
+        choices=STRATEGIES,
+        metavar="STRATEGY",
+        help="after training, tune a decision threshold on the dev pairs and save it as decision.json: "
+        "%(choices)s (default: none)",
     )
-    p.add_argument("--calibrate", choices=["platt", "isotonic"], help="with --threshold-strategy: also calibrate")
-    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.add_argument(
+        "--calibrate",
+        choices=CALIBRATORS,
+        metavar="CALIBRATOR",
+        help="with --threshold-strategy: also fit a probability calibrator: %(choices)s (default: none)",
+    )
+    add_run_flags(p, batch_size=False)
     add_data_flags(p)
     p.set_defaults(func=run)
 
 
-def resolve(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Merge preset defaults, YAML and flags into (run options, TrainConfig fields)."""
-    import yaml
+class _Default:
+    """A TrainConfig default for a help text, read when the help is shown (importing textsiam.train loads torch)."""
 
-    from textsiam.errors import ConfigError
-    from textsiam.models.io import preset_config
-    from textsiam.train.config import TrainConfig
+    def __init__(self, field: str) -> None:
+        self.field = field
 
-    file_values: dict[str, Any] = {}
-    if args.config:
-        file_values = yaml.safe_load(Path(args.config).read_text()) or {}
-        if not isinstance(file_values, dict):
-            raise ConfigError(f"{args.config}: expected a mapping of options")
-        unknown = set(file_values) - set(_RUN_KEYS) - set(TrainConfig.field_names())
-        if unknown:
-            raise ConfigError(f"{args.config}: unknown option(s) {sorted(unknown)}")
-    flags = {k: v for k, v in vars(args).items() if v is not None}
-    run = {k: flags.get(k, file_values.get(k)) for k in _RUN_KEYS}
-    if not run["preset"] and not run["model"]:
-        raise ConfigError("say which model to train: --preset NAME (textsiam list presets) or --model DIR")
-    for key in ("train", "out"):
-        if not run[key]:
-            raise ConfigError(f"--{key} is required (as a flag or in --config)")
-    train: dict[str, Any] = dict(preset_config(run["preset"]).get("train", {})) if run["preset"] else {}
-    train.update({k: v for k, v in file_values.items() if k in TrainConfig.field_names()})
-    train.update({k: flags[k] for k in _TRAIN_FLAGS if k in flags})
-    return run, train
+    def __str__(self) -> str:
+        from textsiam.train.config import TrainConfig
 
-
-def tune_on_dev(out: Path, dev_data, strategy: str, calibrate: str | None) -> None:
-    from textsiam.api import tune_threshold
-    from textsiam.models.io import load_model
-
-    model = load_model(out)  # the best epoch
-    decision = tune_threshold(model, dev_data, strategy, calibrate=calibrate)
-    decision.to_json(out / "decision.json")
-    print(
-        f"decision threshold {decision.threshold:.4f} ({strategy}) on {len(dev_data)} dev pairs; held-out "
-        f"accuracy {decision.metrics['accuracy']:.4f}, F1 {decision.metrics['f1']:.4f}"
-    )
+        return f"(default: the preset's, else {getattr(TrainConfig(), self.field)})"
 
 
 def run(args: argparse.Namespace) -> int:
-    import yaml
+    from textsiam.api import fit
 
-    from textsiam.api import load_data
-    from textsiam.atomic import atomic_write_text
-    from textsiam.eval import STRATEGIES
-    from textsiam.models.io import create_model
-    from textsiam.train import TrainConfig, Trainer
-
-    run_opts, train_opts = resolve(args)
-    config = TrainConfig.from_dict(train_opts)
-    if run_opts["threshold_strategy"]:  # an unknown name fails before training
-        STRATEGIES.get(run_opts["threshold_strategy"])
-    if run_opts["threshold_strategy"] and not (run_opts["dev"] or run_opts["dev_fraction"]):
-        raise ValueError("--threshold-strategy needs dev pairs: pass --dev FILE or --dev-fraction F")
-    fmt = {k: run_opts[k] for k in ("format", "text_a", "text_b", "label", "limit")}
-    train_data = load_data(run_opts["train"], **fmt, seed=config.seed)
-    dev_data = load_data(run_opts["dev"], **fmt, seed=config.seed) if run_opts["dev"] else None
-    out = Path(run_opts["out"])
-    out.mkdir(parents=True, exist_ok=True)
-    if dev_data is None and run_opts["dev_fraction"]:
-        train_data, dev_data = train_data.split(run_opts["dev_fraction"], seed=config.seed)
-        print(f"carved {len(dev_data)} dev pairs off --train")
-        if dev_data.a and isinstance(dev_data.a[0], str):  # so thresholds can be re-tuned on exactly these pairs
-            dev_data.to_tsv(out / "dev_split.tsv")
-            print(f"  saved them to {out / 'dev_split.tsv'}")
-    resolved = {**{k: v for k, v in run_opts.items() if v is not None}, **config.to_dict()}
-    atomic_write_text(out / "train_config.yaml", yaml.safe_dump(resolved, sort_keys=False))
-    model = create_model(run_opts["model"] or run_opts["preset"], seed=config.seed)
-    print(f"training on {len(train_data)} pairs" + (f", dev {len(dev_data)} pairs" if dev_data else ""))
-    summary = Trainer(model, config, train_data, dev_data, out, show_progress=not args.quiet).train(args.resume)
-    print_metrics({k: v for k, v in summary.items() if v is not None})
-    if run_opts["threshold_strategy"]:
-        tune_on_dev(out, dev_data, run_opts["threshold_strategy"], run_opts["calibrate"])
-    print(f"model saved to {out}")
+    options = {k: v for k, v in vars(args).items() if k not in ("func", "command", "config", "resume", "quiet")}
+    bars = progress_bars(args)
+    result = fit(
+        config=args.config,
+        resume=args.resume,
+        show_progress=bars,
+        epoch_lines=not args.quiet,
+        echo=lambda line: print(line, file=sys.stderr),
+        **options,
+    )
+    print_metrics({k: v for k, v in result.summary.items() if v is not None})
+    if result.decision is not None:
+        d = result.decision
+        print(
+            f"decision threshold {d.threshold:.4f} ({d.strategy}) on {result.dev_pairs} dev pairs; held-out "
+            f"accuracy {d.metrics['accuracy']:.4f}, F1 {d.metrics['f1']:.4f}"
+        )
+    print(f"model saved to {result.out}")
     return 0

@@ -6,38 +6,50 @@ from __future__ import annotations
 
 import argparse
 
-from textsiam.cli.common import add_data_flags, data_kwargs, print_metrics
+from textsiam.cli.common import (
+    add_data_flags,
+    add_run_flags,
+    data_kwargs,
+    plain,
+    print_metrics,
+    progress_bars,
+)
+from textsiam.registry import CALIBRATORS, STRATEGIES
 
 
 def register(sub) -> None:
-    p = sub.add_parser("tune-threshold", help="fit and save a decision threshold", description=__doc__)
+    p = sub.add_parser("tune-threshold", help="fit and save a decision threshold", description=plain(__doc__))
     p.add_argument("--model", required=True, help="preset, transformer name or saved model folder")
     p.add_argument("--data", required=True, help="held-out labelled pairs (a dev file, never the test file)")
     p.add_argument(
-        "--strategy", default="youden", help="youden, max-accuracy, max-f1, eer, tpr-at-fpr, precision-at-recall"
+        "--strategy",
+        default="youden",
+        choices=STRATEGIES,
+        metavar="STRATEGY",
+        help="%(choices)s (default: %(default)s)",
     )
     p.add_argument("--target", type=float, help="target FPR (tpr-at-fpr) or recall (precision-at-recall)")
-    p.add_argument("--calibrate", choices=["platt", "isotonic"], help="also fit a probability calibrator")
+    p.add_argument(
+        "--calibrate",
+        choices=CALIBRATORS,
+        metavar="CALIBRATOR",
+        help="also fit a probability calibrator: %(choices)s",
+    )
     p.add_argument("--cv", type=int, default=5, help="folds for the held-out estimate of the decision's metrics")
     p.add_argument("--bootstrap", type=int, default=0, help="resamples for 95%% confidence intervals (e.g. 1000)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", help="save the model with its decision here instead of in place")
-    p.add_argument("--batch-size", type=int, default=64)
+    add_run_flags(p)
     add_data_flags(p)
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from textsiam.api import load_data, tune_threshold
-    from textsiam.models.io import create_model, is_model_folder, save_model
+    from textsiam.api import tune_threshold
 
-    if args.out is None and not is_model_folder(args.model):
-        raise ValueError(f"{args.model!r} is not a saved model folder: pass --out DIR to save a copy with the decision")
-    model = create_model(args.model)
-    data = load_data(args.data, **data_kwargs(args))
     decision = tune_threshold(
-        model,
-        data,
+        args.model,
+        args.data,
         args.strategy,
         target=args.target,
         calibrate=args.calibrate,
@@ -45,15 +57,13 @@ def run(args: argparse.Namespace) -> int:
         bootstrap=args.bootstrap,
         seed=args.seed,
         batch_size=args.batch_size,
-        show_progress=True,
+        show_progress=progress_bars(args),
+        device=args.device,
+        save_to=args.out,
+        **data_kwargs(args),
     )
     print_metrics({"strategy": decision.strategy, "threshold": decision.threshold, **decision.metrics})
     for name, (low, high) in decision.metrics.get("bootstrap_ci", {}).items():
         print(f"  95% CI {name}: [{low:.4f}, {high:.4f}]")
-    if args.out:
-        save_model(model, args.out)
-        print(f"saved the model with its decision to {args.out}")
-    else:
-        decision.to_json(f"{args.model}/decision.json")
-        print(f"wrote {args.model}/decision.json")
+    print(f"saved the model with its decision to {args.out}" if args.out else f"wrote {args.model}/decision.json")
     return 0

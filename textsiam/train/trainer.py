@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import math
 import random
+import sys
 import time
 import warnings
 from pathlib import Path
@@ -25,6 +26,7 @@ from textsiam.models.base import PairModel, to_device
 from textsiam.models.io import save_model
 from textsiam.train import checkpoint
 from textsiam.train.config import TrainConfig
+from textsiam.train.device import resolve_device
 from textsiam.train.evaluation import evaluate_scores, pick_metric
 
 
@@ -32,12 +34,6 @@ def seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)
-
-
-def resolve_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(name)
 
 
 def _optimizer(model: PairModel, cfg: TrainConfig) -> torch.optim.Optimizer:
@@ -84,7 +80,10 @@ def _resolve_grouping(group_by_length: bool | None, loss_fn, loss_name: str) -> 
 
 
 class Trainer:
-    """Fine-tune a PairModel on pairs. ``out_dir`` receives the best model, ``train_log.jsonl`` and checkpoints."""
+    """Fine-tune a PairModel on pairs. ``out_dir`` receives the best model, ``train_log.jsonl`` and checkpoints.
+
+    ``show_progress`` draws one bar per epoch on stderr; ``epoch_lines`` (default: same as ``show_progress``) prints
+    one line per epoch on stderr instead, for logs that are not a terminal."""
 
     def __init__(
         self,
@@ -94,6 +93,7 @@ class Trainer:
         dev_data: PairData | None = None,
         out_dir: str | Path | None = None,
         show_progress: bool = True,
+        epoch_lines: bool | None = None,
     ) -> None:
         if len(train_data) == 0:
             raise ConfigError("the training data is empty")
@@ -102,6 +102,7 @@ class Trainer:
         self.model, self.config, self.train_data, self.dev_data = model, config, train_data, dev_data
         self.out_dir = Path(out_dir) if out_dir else None
         self.show_progress = show_progress
+        self.epoch_lines = show_progress if epoch_lines is None else epoch_lines
         self.device = resolve_device(config.device)
         self.loss_fn = build_loss(config.loss, **config.loss_args)
         if self.loss_fn.takes == "scores" and model.head is None:
@@ -153,6 +154,7 @@ class Trainer:
         lengths = [model.left.item_length(a) + model.right.item_length(b) for a, b in zip(a_all, b_all)]
         t0, pairs_seen = time.perf_counter(), 0
         for epoch in range(start_epoch, cfg.epochs + 1):
+            self._epoch_start, self._epoch_loss = time.perf_counter(), math.nan
             model.train()
             batches = self._epoch_batches(epoch, lengths)
             bar = tqdm(batches, desc=f"epoch {epoch}/{cfg.epochs}", disable=not self.show_progress, unit="batch")
@@ -170,6 +172,7 @@ class Trainer:
                 scheduler.step()
                 step += 1
                 pairs_seen += len(idx)
+                self._epoch_loss = loss.item()
                 if step % cfg.log_every == 0 or step == total:
                     self._log(
                         {
@@ -234,8 +237,9 @@ class Trainer:
                 self._best_state = {k: v.detach().to("cpu", copy=True) for k, v in self.model.state_dict().items()}
                 if self.out_dir:
                     save_model(self.model, self.out_dir)
-            if self.show_progress:
-                tqdm.write(f"epoch {epoch}: dev {self.metric} = {value:.4f} (best {self.best:.4f})")
+            self._epoch_line(epoch, f", dev {self.metric} {value:.4f} (best {self.best:.4f})")
+        else:
+            self._epoch_line(epoch, "")
         if self.out_dir and self.config.save_checkpoints:
             checkpoint.save(
                 self.out_dir,
@@ -244,6 +248,12 @@ class Trainer:
                 scheduler,
                 {"epoch": epoch, "step": step, "best": self.best, "config": self.config.to_dict()},
             )
+
+    def _epoch_line(self, epoch: int, dev: str) -> None:
+        if self.epoch_lines:
+            seconds = time.perf_counter() - self._epoch_start
+            line = f"epoch {epoch}/{self.config.epochs}: last loss {self._epoch_loss:.4f}{dev}, {seconds:.1f} s"
+            tqdm.write(line, file=sys.stderr)
 
     def _log(self, record: dict[str, Any]) -> None:
         if self.out_dir:

@@ -1,0 +1,27 @@
+"""``load_data``: one spec string for every source of pairs, a file or an embedded dataset ``NAME:SPLIT``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from textsiam.data import read_pairs
+from textsiam.data.pairs import PairData
+from textsiam.registry import DATASETS
+
+
+def load_data(
+    spec: str | Path,
+    format: str | None = None,
+    *,
+    text_a: str | None = None,
+    text_b: str | None = None,
+    label: str | None = None,
+    limit: int | None = None,
+    seed: int = 0,
+) -> PairData:
+    """A file path (any supported format), or an embedded dataset as ``NAME:SPLIT`` (e.g. ``digits:train``)."""
+    name, _, split = str(spec).partition(":")
+    if name in DATASETS and not Path(str(spec)).exists():
+        data = DATASETS.get(name)(split=split or "train", seed=seed)
+        return data.select(range(min(limit, len(data)))) if limit else data
+    return read_pairs(spec, format, text_a=text_a, text_b=text_b, label=label, limit=limit)

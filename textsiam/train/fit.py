@@ -1,0 +1,173 @@
+"""``fit``: one training run from settings to a finished run folder; the CLI's ``train`` and the Python API share it.
+
+Settings, lowest precedence first: TrainConfig defaults < the preset's ``train`` defaults < the YAML ``config``
+file < explicit arguments. Every name (loss, format, preset, threshold strategy, calibrator) and the device are
+checked before any data is read. The run folder gets the best model, ``train_config.yaml`` (the resolved
+settings), ``train_log.jsonl``, ``train_summary.json``, ``dev_split.tsv`` (a carved text dev split) and
+``decision.json`` (with a threshold strategy); the resumable ``checkpoint/`` is removed after a successful run
+unless ``keep_checkpoint``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from textsiam.data import PairData
+from textsiam.data.load import load_data
+from textsiam.errors import ConfigError
+from textsiam.eval.decision import Decision
+from textsiam.losses import build_loss
+from textsiam.train import checkpoint
+from textsiam.train.config import TrainConfig
+from textsiam.train.config_file import read_config_file
+from textsiam.train.decide import check_decision_names, tune_decision
+from textsiam.train.device import resolve_device
+from textsiam.train.names import check_name
+
+RUN_KEYS = (
+    "preset",
+    "model",
+    "train",
+    "dev",
+    "out",
+    "dev_fraction",
+    "format",
+    "text_a",
+    "text_b",
+    "label",
+    "limit",
+    "threshold_strategy",
+    "calibrate",
+    "keep_checkpoint",
+)
+"""Settings of a run besides the TrainConfig fields; a YAML config file may set both."""
+
+_DATA_KEYS = ("format", "text_a", "text_b", "label", "limit")
+
+
+@dataclass
+class FitResult:
+    """What a run produced: the folder, the trainer's summary, the pair counts and the tuned decision."""
+
+    out: Path
+    summary: dict[str, Any]
+    settings: dict[str, Any]
+    train_pairs: int
+    dev_pairs: int | None
+    carved_dev: bool
+    dev_split: Path | None
+    decision: Decision | None
+
+
+def resolve_settings(options: dict[str, Any], config: str | Path | None = None) -> tuple[dict[str, Any], TrainConfig]:
+    """Merge preset defaults, the YAML ``config`` file and explicit ``options`` (None = not given) into
+    (run settings, TrainConfig)."""
+    from textsiam.models.io import preset_config
+
+    valid = set(RUN_KEYS) | set(TrainConfig.field_names())
+    unknown = sorted(set(options) - valid)
+    if unknown:
+        raise ConfigError(f"unknown fit option(s) {unknown}; valid: {sorted(valid)}")
+    file_values = read_config_file(config, valid) if config is not None else {}
+    given = {k: v for k, v in options.items() if v is not None}
+    run = {k: given.get(k, file_values.get(k)) for k in RUN_KEYS}
+    if not run["preset"] and not run["model"]:
+        raise ConfigError("say which model to train: preset NAME (textsiam list presets) or model DIR (--model)")
+    for key in ("train", "out"):
+        if not run[key]:
+            raise ConfigError(f"--{key} is required (as an argument or in the config file)")
+    check_name("presets", run["preset"])
+    train: dict[str, Any] = dict(preset_config(run["preset"]).get("train", {})) if run["preset"] else {}
+    train.update({k: v for k, v in file_values.items() if k in TrainConfig.field_names()})
+    train.update({k: v for k, v in given.items() if k in TrainConfig.field_names()})
+    return run, TrainConfig.from_dict(train, source=str(config or "fit"))
+
+
+def check_run(run: dict[str, Any], cfg: TrainConfig) -> None:
+    """Everything that can be checked without data: device, names, combinations."""
+    resolve_device(cfg.device)
+    build_loss(cfg.loss, **cfg.loss_args)
+    check_name("readers", run["format"])
+    check_decision_names(run["threshold_strategy"], run["calibrate"])
+    fraction = run["dev_fraction"]
+    if fraction is not None and not (isinstance(fraction, int | float) and 0 < fraction < 1):
+        raise ConfigError(f"dev_fraction must be strictly between 0 and 1, got {fraction!r}")
+    if run["calibrate"] and not run["threshold_strategy"]:
+        raise ConfigError("calibrate needs a threshold strategy (--threshold-strategy) to tune on the dev pairs")
+    if run["threshold_strategy"] and not (run["dev"] or fraction):
+        raise ConfigError("--threshold-strategy needs dev pairs: pass --dev FILE or --dev-fraction F")
+
+
+def fit(
+    train: str | Path | None = None,
+    out: str | Path | None = None,
+    *,
+    config: str | Path | None = None,
+    resume: bool = False,
+    show_progress: bool = True,
+    epoch_lines: bool | None = None,
+    echo: Callable[[str], None] | None = None,
+    **options: Any,
+) -> FitResult:
+    """Train a preset or saved model (``preset=`` / ``model=``) on ``train`` pairs and save the run in ``out``.
+
+    ``options`` are the run settings of :data:`RUN_KEYS` (``dev``, ``dev_fraction``, ``threshold_strategy``,
+    ``calibrate``, data-format options, ``keep_checkpoint``) and any TrainConfig field (``loss``, ``epochs``,
+    ``lr``, ...). ``echo`` receives one-line progress notes (the CLI prints them)."""
+    import yaml
+
+    from textsiam.atomic import atomic_write_text
+    from textsiam.models.io import create_model, load_model
+    from textsiam.train.trainer import Trainer
+
+    say = echo or (lambda _: None)
+    run, cfg = resolve_settings({**options, "train": train, "out": out}, config)
+    check_run(run, cfg)
+    out_dir = Path(run["out"])
+    train_data, dev_data, carved = _load_pairs(run, cfg.seed)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    dev_split = _save_dev_split(dev_data, out_dir) if carved else None
+    if carved:
+        say(
+            f"carved {len(dev_data)} dev pairs off the training pairs"
+            + (f"; saved to {dev_split}" if dev_split else "")
+        )
+    settings = {**{k: v for k, v in run.items() if v is not None}, **cfg.to_dict()}
+    atomic_write_text(out_dir / "train_config.yaml", yaml.safe_dump(settings, sort_keys=False))
+    model = create_model(run["model"] or run["preset"], seed=cfg.seed)
+    say(f"training on {len(train_data)} pairs" + (f", dev {len(dev_data)} pairs" if dev_data else ""))
+    trainer = Trainer(model, cfg, train_data, dev_data, out_dir, show_progress=show_progress, epoch_lines=epoch_lines)
+    summary = trainer.train(resume)
+    decision = None
+    if run["threshold_strategy"]:
+        best = load_model(out_dir)  # the saved best epoch
+        decision = tune_decision(best, dev_data, run["threshold_strategy"], calibrate=run["calibrate"])
+        decision.to_json(out_dir / "decision.json")
+    if not run["keep_checkpoint"]:
+        checkpoint.clear(out_dir)
+    return FitResult(
+        out_dir, summary, settings, len(train_data), len(dev_data) if dev_data else None, carved, dev_split, decision
+    )
+
+
+def _load_pairs(run: dict[str, Any], seed: int) -> tuple[PairData, PairData | None, bool]:
+    """(train, dev, whether dev was carved off train)."""
+    fmt = {k: run[k] for k in _DATA_KEYS}
+    train_data = load_data(run["train"], **fmt, seed=seed)
+    if run["dev"]:
+        return train_data, load_data(run["dev"], **fmt, seed=seed), False
+    if run["dev_fraction"]:
+        rest, dev = train_data.split(run["dev_fraction"], seed=seed)
+        return rest, dev, True
+    return train_data, None, False
+
+
+def _save_dev_split(dev: PairData, out_dir: Path) -> Path | None:
+    """Write a carved text dev split, so its threshold can be re-tuned on exactly these pairs."""
+    if not (dev.a and isinstance(dev.a[0], str)):
+        return None
+    dev.to_tsv(out_dir / "dev_split.tsv")
+    return out_dir / "dev_split.tsv"
