@@ -89,6 +89,8 @@ def resolve_settings(options: dict[str, Any], config: str | Path | None = None) 
 def check_run(run: dict[str, Any], cfg: TrainConfig) -> None:
     """Everything that can be checked without data: device, names, combinations."""
     resolve_device(cfg.device)
+    for part in cfg.loss.split("+"):  # a combined loss names its parts
+        check_name("losses", part)
     build_loss(cfg.loss, **cfg.loss_args)
     check_name("readers", run["format"])
     check_decision_names(run["threshold_strategy"], run["calibrate"])

@@ -1,0 +1,149 @@
+"""Bad inputs to the CLI: each is a one-line error (exit 2) naming the option, file or value; anything that is not
+textsiam's own error type is a bug and keeps its traceback."""
+
+from __future__ import annotations
+
+import argparse
+
+import pytest
+
+from textsiam.cli.main import build_parser, main
+
+
+def _run(capsys, *argv) -> tuple[int, str, str]:
+    code = main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def _one_line_error(err: str) -> str:
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in err, err
+    return lines[0]
+
+
+@pytest.fixture
+def pairs_file(tmp_path):
+    path = tmp_path / "pairs.tsv"
+    path.write_text("text_a\ttext_b\tlabel\na dog runs\ta dog is running\t1\na red car\tthe cat eats food\t0\n")
+    return path
+
+
+@pytest.mark.parametrize("size", [-1, 0])
+def test_score_rejects_a_batch_size_below_one(capsys, tmp_path, pairs_file, tiny_bert_dir, size):
+    out = tmp_path / "scored.tsv"
+    code, _, err = _run(
+        capsys, "score", "--model", tiny_bert_dir, "--pairs", pairs_file, "--batch-size", size, "--out", out
+    )
+    line = _one_line_error(err)
+    assert code == 2 and "--batch-size" in line and repr(size) in line
+    assert not out.exists()  # before: a header-only file and exit 0
+
+
+@pytest.mark.parametrize("command", ["evaluate", "score", "tune-threshold", "train"])
+def test_device_tpu_is_a_one_line_error_on_every_command(capsys, tmp_path, pairs_file, command):
+    argv = {
+        "train": ["--preset", "digits-mlp-twin", "--train", "digits:train", "--out", tmp_path / "m"],
+        "score": ["--model", "digits-mlp-twin", "--pairs", pairs_file],
+    }.get(command, ["--model", "digits-mlp-twin", "--data", pairs_file])
+    code, _, err = _run(capsys, command, *argv, "--device", "tpu")
+    line = _one_line_error(err)
+    assert code == 2 and "'tpu'" in line and "cpu" in line
+
+
+def test_device_cuda_without_a_cuda_build_is_a_one_line_error(capsys, monkeypatch, pairs_file):
+    import torch
+
+    monkeypatch.setattr(torch.version, "cuda", None)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    code, _, err = _run(capsys, "evaluate", "--model", "digits-mlp-twin", "--data", pairs_file, "--device", "cuda")
+    line = _one_line_error(err)
+    assert code == 2 and "no CUDA support" in line and "use cpu" in line
+
+
+def test_device_cuda_with_a_cuda_build_but_no_device_is_a_one_line_error(capsys, monkeypatch, pairs_file):
+    import torch
+
+    monkeypatch.setattr(torch.version, "cuda", "12.8")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    code, _, err = _run(capsys, "score", "--model", "digits-mlp-twin", "--pairs", pairs_file, "--device", "cuda:0")
+    assert code == 2 and "no CUDA device is visible" in _one_line_error(err)
+
+
+def test_invalid_yaml_in_config_names_the_file_and_line(capsys, tmp_path):
+    cfg = tmp_path / "run.yaml"
+    cfg.write_text("preset: digits-mlp-twin\nepochs: [2\nlr: 0.1\n")
+    code, _, err = _run(capsys, "train", "--config", cfg, "--train", "digits:train", "--out", tmp_path / "m")
+    line = _one_line_error(err)
+    assert code == 2 and str(cfg) in line and "line 3" in line and "invalid YAML" in line
+
+
+def test_config_file_that_is_missing_or_not_a_mapping(capsys, tmp_path):
+    code, _, err = _run(capsys, "train", "--config", tmp_path / "nope.yaml", "--out", tmp_path / "m")
+    assert code == 2 and "nope.yaml: config file not found" in _one_line_error(err)
+    cfg = tmp_path / "list.yaml"
+    cfg.write_text("- 1\n- 2\n")
+    code, _, err = _run(capsys, "train", "--config", cfg, "--out", tmp_path / "m")
+    assert code == 2 and "list.yaml: expected a mapping" in _one_line_error(err)
+
+
+def test_names_are_checked_before_any_data_is_read(capsys, tmp_path):
+    missing = tmp_path / "not-there.tsv"  # reading it would fail with 'file not found'
+    base = ["train", "--preset", "digits-mlp-twin", "--train", missing, "--out", tmp_path / "m"]
+    code, _, err = _run(capsys, *base, "--loss", "contrastiv")
+    line = _one_line_error(err)
+    assert code == 2 and "contrastiv" in line and "not found" not in line
+    code, _, err = _run(capsys, "train", "--preset", "digits-mlp-twn", "--train", missing, "--out", tmp_path / "m")
+    assert code == 2 and "digits-mlp-twn" in _one_line_error(err)
+    for flag, value in (("--threshold-strategy", "younden"), ("--calibrate", "plat"), ("--format", "xlsx")):
+        with pytest.raises(SystemExit) as exit_info:  # argparse, with the choices from the registry
+            main([str(a) for a in [*base, flag, value]])
+        err = capsys.readouterr().err
+        assert exit_info.value.code == 2 and value in err and "invalid choice" in err
+    assert not (tmp_path / "m").exists()
+
+
+def test_a_missing_data_file_is_a_clean_error(capsys, tmp_path):
+    code, _, err = _run(capsys, "evaluate", "--model", "digits-mlp-twin", "--data", tmp_path / "nope.tsv")
+    assert code == 2 and "nope.tsv" in _one_line_error(err) and "file not found" in err
+
+
+def test_an_error_that_is_not_textsiams_keeps_its_traceback(monkeypatch):
+    import textsiam.cli.listing as listing
+
+    def broken(args):
+        raise KeyError("a bug")
+
+    monkeypatch.setattr(listing, "run", broken)
+    with pytest.raises(KeyError, match="a bug"):
+        main(["list"])
+
+
+def test_no_arguments_prints_the_help(capsys):
+    code, out, _ = _run(capsys)
+    assert code == 0 and "usage: textsiam" in out and "train" in out and "evaluate" in out
+
+
+def _subparser(name: str) -> argparse.ArgumentParser:
+    sub = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    return sub.choices[name]
+
+
+def test_every_train_option_has_help_with_its_default_and_no_rest_markup():
+    parser = _subparser("train")
+    for action in parser._actions:
+        if action.dest == "help":
+            continue
+        assert action.help, action.dest
+        assert "default" in action.help or "required" in action.help, action.dest
+    text = " ".join(parser.format_help().split())
+    assert "``" not in text and "(default: the preset's, else 2e-05)" in text
+    for name in ("contrastive", "youden", "isotonic", "jsonl"):  # choices from the registries
+        assert name in text
+
+
+@pytest.mark.parametrize("command", ["evaluate", "score", "tune-threshold", "train"])
+def test_commands_that_run_a_model_take_device_and_quiet(command):
+    flags = {s for a in _subparser(command)._actions for s in a.option_strings}
+    assert {"--device", "--quiet"} <= flags
+    assert "``" not in _subparser(command).format_help()
