@@ -72,7 +72,7 @@ def resolve_settings(options: dict[str, Any], config: str | Path | None = None) 
     if unknown:
         raise ConfigError(f"unknown fit option(s) {unknown}; valid: {sorted(valid)}")
     file_values = read_config_file(config, valid) if config is not None else {}
-    given = {k: v for k, v in options.items() if v is not None}
+    given = {k: str(v) if isinstance(v, Path) else v for k, v in options.items() if v is not None}
     run = {k: given.get(k, file_values.get(k)) for k in RUN_KEYS}
     if not run["preset"] and not run["model"]:
         raise ConfigError("say which model to train: preset NAME (textsiam list presets) or model DIR (--model)")
