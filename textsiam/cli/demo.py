@@ -12,7 +12,7 @@ import argparse
 import tempfile
 from pathlib import Path
 
-from textsiam.cli.common import plain, print_metrics, print_table
+from textsiam.cli.common import plain, print_metrics, print_table, progress_bars
 
 DEMO_PAIRS = Path(__file__).resolve().parent / "demo_pairs.tsv"  # package data: ships in the wheel
 
@@ -76,6 +76,7 @@ def train_digits(out: Path, epochs: int | None, quiet: bool) -> dict:
 
 
 def run(args: argparse.Namespace) -> int:
+    progress_bars(args)  # without a terminal or with --quiet: no transformers weight-loading bar
     if not args.skip_pretrained:
         score_demo_pairs()
     if args.out:
