@@ -84,3 +84,22 @@ def test_cli_train_without_a_terminal_prints_one_line_per_epoch_and_no_bars(caps
     assert [line.split(":")[0] for line in err.splitlines() if line.startswith("epoch")] == ["epoch 1/2", "epoch 2/2"]
     assert main([*argv, "--quiet"]) == 0
     assert "epoch" not in capsys.readouterr().err
+
+
+def test_fit_trains_a_model_object_and_records_its_config(tmp_path):
+    model = textsiam.build_model(
+        {
+            "pair_model": "pseudo",
+            "left": {"name": "mlp", "args": {}},
+            "right": {"name": "mlp", "args": {"hidden": 64, "n_layers": 2}},
+            "projection_dim": 16,
+            "similarity": "euclidean",
+        }
+    )
+    out = tmp_path / "run"
+    result = textsiam.fit(
+        "digits:train", out, model=model, loss="contrastive", epochs=1, limit=200, show_progress=False
+    )
+    settings = yaml.safe_load((out / "train_config.yaml").read_text())
+    assert settings["model"]["pair_model"] == "pseudo" and settings["model"]["right"]["args"]["hidden"] == 64
+    assert result.summary["steps"] > 0 and type(textsiam.load_model(out)).__name__ == "PseudoSiameseModel"

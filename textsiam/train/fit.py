@@ -20,6 +20,7 @@ from textsiam.data.load import load_data
 from textsiam.errors import ConfigError
 from textsiam.eval.decision import Decision
 from textsiam.losses import build_loss
+from textsiam.models.base import PairModel
 from textsiam.train import checkpoint
 from textsiam.train.config import TrainConfig
 from textsiam.train.config_file import read_config_file
@@ -114,7 +115,8 @@ def fit(
     echo: Callable[[str], None] | None = None,
     **options: Any,
 ) -> FitResult:
-    """Train a preset or saved model (``preset=`` / ``model=``) on ``train`` pairs and save the run in ``out``.
+    """Train ``preset=NAME`` or ``model=`` (a PairModel, saved folder or transformer name) on ``train`` pairs and
+    save the run in ``out``.
 
     ``options`` are the run settings of :data:`RUN_KEYS` (``dev``, ``dev_fraction``, ``threshold_strategy``,
     ``calibrate``, data-format options, ``keep_checkpoint``) and any TrainConfig field (``loss``, ``epochs``,
@@ -126,6 +128,9 @@ def fit(
     from textsiam.train.trainer import Trainer
 
     say = echo or (lambda _: None)
+    built = options.get("model") if isinstance(options.get("model"), PairModel) else None
+    if built is not None:  # a model object: its config stands for it in the settings
+        options = {**options, "model": built.get_config()}
     run, cfg = resolve_settings({**options, "train": train, "out": out}, config)
     check_run(run, cfg)
     out_dir = Path(run["out"])
@@ -139,7 +144,7 @@ def fit(
         )
     settings = {**{k: v for k, v in run.items() if v is not None}, **cfg.to_dict()}
     atomic_write_text(out_dir / "train_config.yaml", yaml.safe_dump(settings, sort_keys=False))
-    model = create_model(run["model"] or run["preset"], seed=cfg.seed)
+    model = built if built is not None else create_model(run["model"] or run["preset"], seed=cfg.seed)
     say(f"training on {len(train_data)} pairs" + (f", dev {len(dev_data)} pairs" if dev_data else ""))
     trainer = Trainer(model, cfg, train_data, dev_data, out_dir, show_progress=show_progress, epoch_lines=epoch_lines)
     summary = trainer.train(resume)
