@@ -76,13 +76,13 @@ def train_digits(out: Path, epochs: int | None, quiet: bool) -> dict:
 
 
 def run(args: argparse.Namespace) -> int:
-    progress_bars(args)  # without a terminal or with --quiet: no transformers weight-loading bar
+    quiet = not progress_bars(args)  # no bars without a terminal or with --quiet (transformers' included)
     if not args.skip_pretrained:
         score_demo_pairs()
     if args.out:
-        train_digits(Path(args.out), args.epochs, args.quiet)
+        train_digits(Path(args.out), args.epochs, quiet)
         print(f"model saved to {args.out}")
     else:
         with tempfile.TemporaryDirectory() as tmp:
-            train_digits(Path(tmp), args.epochs, args.quiet)
+            train_digits(Path(tmp), args.epochs, quiet)
     return 0
