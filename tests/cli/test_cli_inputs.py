@@ -147,3 +147,19 @@ def test_commands_that_run_a_model_take_device_and_quiet(command):
     flags = {s for a in _subparser(command)._actions for s in a.option_strings}
     assert {"--device", "--quiet"} <= flags
     assert "``" not in _subparser(command).format_help()
+
+
+def test_quiet_silences_the_transformers_weight_loading_bar(capsys, tiny_bert_dir):
+    from transformers.utils import logging as hf_logging
+
+    from textsiam.models.io import create_model
+
+    hf_logging.enable_progress_bar()
+    try:
+        create_model(str(tiny_bert_dir))
+        assert "Loading weights" in capsys.readouterr().err  # the bar this test is about
+        code, out, err = _run(capsys, "score", "--model", tiny_bert_dir, "--a", "a dog", "--b", "a cat", "--quiet")
+        assert code == 0 and "score:" in out and "Loading weights" not in err
+    finally:  # global switches: leave them as other tests expect
+        hf_logging.enable_progress_bar()
+        hf_logging.set_verbosity_warning()

@@ -28,6 +28,7 @@ def run(args: argparse.Namespace) -> int:
 
     if (args.a is None) != (args.b is None) or (args.a is None) == (args.pairs is None):
         raise ConfigError("give either both --a TEXT and --b TEXT, or --pairs FILE")
+    bars = progress_bars(args)
     if args.pairs is None:
         cols = score_texts(args.model, [args.a], [args.b], batch_size=args.batch_size, device=args.device)
         print("  ".join(f"{k}: {v[0]}" for k, v in cols.items()))
@@ -37,7 +38,7 @@ def run(args: argparse.Namespace) -> int:
         args.pairs,
         args.out,
         batch_size=args.batch_size,
-        show_progress=progress_bars(args),
+        show_progress=bars,
         device=args.device,
         **data_kwargs(args),
     )
