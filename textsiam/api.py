@@ -8,12 +8,10 @@ from typing import Any
 
 import numpy as np
 
-from textsiam.data import PairData, digit_pairs, read_pairs
+from textsiam.data import PairData, read_pairs
 from textsiam.errors import ConfigError
 from textsiam.models.base import PairModel
-from textsiam.registry import ALL_REGISTRIES
-
-EMBEDDED = {"digits": digit_pairs}
+from textsiam.registry import ALL_REGISTRIES, DATASETS
 
 
 def load_data(
@@ -25,13 +23,14 @@ def load_data(
     label: str | None = None,
     limit: int | None = None,
     seed: int = 0,
+    label_range: tuple[float, float] | None = None,
 ) -> PairData:
-    """A file path (any supported format), or an embedded dataset as ``NAME:SPLIT`` (e.g. ``digits:train``)."""
+    """A file path (any supported format), or an embedded dataset (``DATASETS``) as ``NAME:SPLIT`` (digits:train)."""
     name, _, split = str(spec).partition(":")
-    if name in EMBEDDED and not Path(str(spec)).exists():
-        data = EMBEDDED[name](split=split or "train", seed=seed)
+    if name in DATASETS and not Path(str(spec)).exists():
+        data = DATASETS.get(name)(split=split or "train", seed=seed)
         return data.select(range(min(limit, len(data)))) if limit else data
-    return read_pairs(spec, format, text_a=text_a, text_b=text_b, label=label, limit=limit)
+    return read_pairs(spec, format, text_a=text_a, text_b=text_b, label=label, limit=limit, label_range=label_range)
 
 
 def score_pairs(model: PairModel, a: Sequence[Any], b: Sequence[Any], batch_size: int = 64, **kw: Any) -> np.ndarray:

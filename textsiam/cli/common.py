@@ -10,11 +10,19 @@ from typing import Any
 
 def add_data_flags(p: argparse.ArgumentParser, *, prefix: str = "") -> None:
     g = p.add_argument_group("data format (auto-detected from the file name where unambiguous)")
-    g.add_argument(f"--{prefix}format", dest="format", default=None, help="stsb, mrpc, csv, tsv, jsonl or parquet")
+    g.add_argument(f"--{prefix}format", dest="format", default=None, help="a file format (textsiam list readers)")
     g.add_argument("--text-a", default=None, help="column holding the left text (generic formats)")
     g.add_argument("--text-b", default=None, help="column holding the right text (generic formats)")
     g.add_argument("--label", default=None, help="column holding the label (generic formats)")
     g.add_argument("--limit", type=int, default=None, help="read only the first N pairs")
+    g.add_argument(
+        "--label-range",
+        type=float,
+        nargs=2,
+        metavar=("LOW", "HIGH"),
+        default=None,
+        help="graded labels on this scale, e.g. 1 5 for ratings (default: 0/1 labels are binary; see README)",
+    )
 
 
 def data_kwargs(args: argparse.Namespace) -> dict[str, Any]:
@@ -24,6 +32,7 @@ def data_kwargs(args: argparse.Namespace) -> dict[str, Any]:
         "text_b": args.text_b,
         "label": args.label,
         "limit": args.limit,
+        "label_range": args.label_range,
     }
 
 

@@ -38,6 +38,7 @@ _RUN_KEYS = (
     "text_b",
     "label",
     "limit",
+    "label_range",
     "threshold_strategy",
     "calibrate",
 )
@@ -137,7 +138,7 @@ def run(args: argparse.Namespace) -> int:
         STRATEGIES.get(run_opts["threshold_strategy"])
     if run_opts["threshold_strategy"] and not (run_opts["dev"] or run_opts["dev_fraction"]):
         raise ValueError("--threshold-strategy needs dev pairs: pass --dev FILE or --dev-fraction F")
-    fmt = {k: run_opts[k] for k in ("format", "text_a", "text_b", "label", "limit")}
+    fmt = {k: run_opts[k] for k in ("format", "text_a", "text_b", "label", "limit", "label_range")}
     train_data = load_data(run_opts["train"], **fmt, seed=config.seed)
     dev_data = load_data(run_opts["dev"], **fmt, seed=config.seed) if run_opts["dev"] else None
     out = Path(run_opts["out"])
