@@ -12,7 +12,7 @@ from textsiam.registry import DATASETS, Registry
 def test_embedded_sets_come_from_the_registry(monkeypatch):
     assert DATASETS.get("digits") is digit_pairs and DATASETS.meta("digits")["splits"] == ("train", "dev", "test")
     calls = []
-    registry = Registry("datasets")
+    registry = Registry("datasets", "dataset")
 
     @registry.register("toy", splits=("dev",))
     def toy(split: str, seed: int):

@@ -115,7 +115,7 @@ def test_detection_comes_from_reader_patterns():
 def test_a_new_folder_format_is_one_registration(tmp_path, monkeypatch):
     """The contract a future reader (MNIST folders, COCO, FNC-1) relies on: path + options in, split honoured."""
     read_tsv = READERS.get("tsv")
-    registry = Registry("readers")
+    registry = Registry("readers", "reader")
     monkeypatch.setattr(reader_module, "READERS", registry)
     seen = []
 
