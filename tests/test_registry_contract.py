@@ -18,7 +18,7 @@ import pytest
 import torch
 from fixtures import needs_minilm
 
-from textsiam.data import read_pairs
+from textsiam.data import ReadOptions, read_pairs
 from textsiam.errors import ConfigError
 from textsiam.eval import calibrator_from_dict, select_threshold
 from textsiam.eval.metrics import confusion_at
@@ -221,7 +221,7 @@ def run_preset(registry, name: str, recipe: dict, tmp_path: Path) -> None:
 def run_reader(registry, name: str, recipe: dict, tmp_path: Path) -> None:
     path = recipe["write"](tmp_path)
     spec = {"format": name, **recipe.get("args", {})}
-    data = registry.get(name)(path, **recipe.get("args", {}))
+    data = registry.get(name)(path, ReadOptions(**recipe.get("args", {})))  # the reader contract: path, options
     assert (data.a, data.b) == (TEXTS_A, TEXTS_B)
     np.testing.assert_allclose(data.labels, recipe["expected_labels"])
     again = read_pairs(path, **_json(spec))  # a run records how it read its data; the record reads it again

@@ -17,7 +17,7 @@ class DataError(TextsiamError, ValueError):
         if row is not None:
             where.append(f"row {row}")
         if column is not None:
-            where.append(f"column {column!r}")
+            where.append(f"column {shown(column)}")
         super().__init__(f"{', '.join(where)}: {message}" if where else message)
         self.path, self.row, self.column = path, row, column
 
@@ -36,3 +36,12 @@ class NoDecisionError(TextsiamError, RuntimeError):
 
 class TrainingDivergedError(TextsiamError, FloatingPointError):
     """The training loss became NaN or infinite; the weights were not updated with it."""
+
+
+def shown(value: object, width: int = 60) -> str:
+    """``repr(value)`` cut to about ``width`` characters, for error messages: never echo a megabyte of user data."""
+    text = repr(value)
+    if len(text) <= width:
+        return text
+    size = f" ({len(value)} characters)" if isinstance(value, str | bytes | list | tuple | dict) else ""
+    return f"{text[: width - 1]}…{size}"

@@ -33,7 +33,7 @@ def test_stsb_7_and_9_fields_and_quotes(tmp_path):
     ("line", "match"),
     [
         ("g\tf\ty\t1\t2.0\tonly one sentence", r"row 2: expected 7 or 9 .* got 6"),
-        ("g\tf\ty\t1\t7.5\ta\tb", r"row 2, column 'score': score '7.5' is outside the STS range"),
+        ("g\tf\ty\t1\t7.5\ta\tb", r"row 2, column 'score': label 7.5 is outside the STS range 0..5"),
         ("g\tf\ty\t1\tfour\ta\tb", r"row 2, column 'score': label 'four' is not a number"),
         ("g\tf\ty\t1\t2.0\t \tb", r"row 2, column 'sentence1': text is empty"),
     ],
@@ -57,7 +57,7 @@ def test_mrpc_bom_crlf_header_and_quotes(tmp_path):
     ("line", "match"),
     [
         ("1\t1\t2\tx", r"row 3: expected 5 tab-separated fields .* got 4"),
-        ("2\t1\t2\tx\ty", r"row 3, column 'Quality': Quality '2' must be 0 or 1"),
+        ("2\t1\t2\tx\ty", r"row 3, column 'Quality': label 2 must be 0 or 1"),
         ("1\t1\t2\tx\t", r"row 3, column '#2 String': text is empty"),
     ],
 )

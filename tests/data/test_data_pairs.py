@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from textsiam.data import PairData
-from textsiam.data.pairs import build_text_pairs, infer_label_kind, infer_label_range
+from textsiam.data.pairs import build_text_pairs
 from textsiam.errors import ConfigError, DataError
 
 
@@ -82,12 +82,10 @@ def test_fingerprint_names_file_rows_and_hash():
     assert held.fingerprint() == {"file": "pairs.tsv", "rows": 2, "sha256": "abc", "subset_of_rows": 10}
 
 
-def test_label_inference():
-    assert infer_label_kind([0.0, 1.0, 1.0]) == "binary"
-    assert infer_label_kind([0.0, 0.5]) == "graded"
-    assert infer_label_range([0.5, 3.5], "graded") == (0.0, 3.5)
-    assert infer_label_range([-1.0, 1.0], "graded") == (-1.0, 1.0)
-    assert infer_label_range([0.3, 0.3], "graded") == (0.0, 1.0)  # never degenerate
+def test_scaled_labels_refuse_labels_outside_the_range():
+    pairs = make_pairs([0.0, 2.5], label_kind="graded", label_range=(0.0, 1.0))  # built by hand, not by a reader
+    with pytest.raises(DataError, match=r"pairs\.tsv: label 2\.5 of pair 2 lies outside label_range 0\.\.1"):
+        pairs.scaled_labels()
 
 
 def test_unlabelled_pairs_raise_on_labels():

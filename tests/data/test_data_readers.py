@@ -10,9 +10,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from textsiam.data import read_pairs
+import textsiam.data.reader as reader_module
+from textsiam.data import ReadOptions, detect_format, file_formats, read_pairs
 from textsiam.errors import ConfigError, DataError
-from textsiam.registry import DATASETS, READERS
+from textsiam.registry import DATASETS, READERS, Registry
 
 REPO = Path(__file__).parents[2]
 
@@ -92,20 +93,61 @@ def test_parquet(tmp_path):
 
 def test_format_detection_and_override(tmp_path):
     path = write(tmp_path, "pairs.txt", "text_a\ttext_b\tlabel\nx\ty\t1\n")
-    with pytest.raises(ConfigError, match=r"format=.*--format.*stsb, mrpc, csv, tsv, jsonl, parquet"):
+    with pytest.raises(ConfigError, match=r"format=.*--format.*csv, jsonl, mrpc, parquet, stsb, tsv"):
         read_pairs(path)
     assert read_pairs(path, format="tsv").a == ["x"]
     with pytest.raises(ConfigError, match="unknown format 'tab'"):
         read_pairs(path, format="tab")
-    with pytest.raises(ConfigError, match="digit_pairs"):
+    with pytest.raises(ConfigError, match=r"'digits' is a built-in dataset.*digits:train"):
         read_pairs(path, format="digits")
+
+
+def test_detection_comes_from_reader_patterns():
+    assert detect_format("a/sts-dev.csv") == "stsb"  # sts-*.csv is more specific than *.csv
+    assert detect_format("other.CSV") == "csv"
+    assert detect_format("x.ndjson") == "jsonl"
+    assert detect_format("msr_paraphrase_test.txt") == "mrpc"
+    for fmt in file_formats():
+        assert READERS.meta(fmt)["patterns"], fmt
+        assert set(READERS.meta(fmt)["options"]) <= set(ReadOptions().__dataclass_fields__)
+
+
+def test_a_new_folder_format_is_one_registration(tmp_path, monkeypatch):
+    """The contract a future reader (MNIST folders, COCO, FNC-1) relies on: path + options in, split honoured."""
+    read_tsv = READERS.get("tsv")
+    registry = Registry("readers", "reader")
+    monkeypatch.setattr(reader_module, "READERS", registry)
+    seen = []
+
+    @registry.register("toy-folder", patterns=("toy-*",), options=("limit", "split"))
+    def read_toy(path: Path, options: ReadOptions):
+        """A toy folder format."""
+        seen.append((path, options))
+        return read_tsv(path / f"{options.split}.tsv", ReadOptions(limit=options.limit))
+
+    @registry.register("toy-twin", patterns=("toy-*",), options=())
+    def read_twin(path: Path, options: ReadOptions):
+        """Matches the same names."""
+
+    folder = tmp_path / "toy-set"
+    folder.mkdir()
+    write(folder, "test.tsv", "text_a\ttext_b\tlabel\nx\ty\t1\n")
+    assert read_pairs(folder, "toy-folder", split="test").a == ["x"]
+    assert seen == [(folder, ReadOptions(split="test"))]
+    with pytest.raises(ConfigError, match=r"format 'toy-folder' does not take \['text_a'\]"):
+        read_pairs(folder, "toy-folder", text_a="q")
+    with pytest.raises(ConfigError, match=r"fits the formats \['toy-folder', 'toy-twin'\] equally well"):
+        read_pairs(folder)
+    with pytest.raises(ConfigError, match=r"one of toy-folder, toy-twin"):
+        read_pairs(tmp_path / "toy-set" / "test.tsv")
 
 
 def test_fixed_formats_refuse_column_mapping(tmp_path):
     path = write(tmp_path, "sts-mine.csv", "g\tf\ty\t1\t2.0\ta\tb\n")
     assert read_pairs(path).label_range == (0.0, 5.0)  # detected as stsb
-    with pytest.raises(ConfigError, match="fixed columns"):
-        read_pairs(path, text_a="a")
+    for option in ({"text_a": "a"}, {"label_range": (0, 1)}, {"split": "train"}):
+        with pytest.raises(ConfigError, match=rf"format 'stsb' does not take \['{next(iter(option))}'\] \(it takes"):
+            read_pairs(path, **option)
 
 
 # ---- errors: every message names the file, the row and the column, and says how to fix it ----

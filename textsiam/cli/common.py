@@ -38,6 +38,14 @@ def add_data_flags(p: argparse.ArgumentParser, *, prefix: str = "") -> None:
     g.add_argument("--text-b", default=None, help="column holding the right text (default: detected, e.g. sentence2)")
     g.add_argument("--label", default=None, help="column holding the label (default: detected, e.g. label, score)")
     g.add_argument("--limit", type=int, default=None, help="read only the first N pairs (default: all)")
+    g.add_argument(
+        "--label-range",
+        type=float,
+        nargs=2,
+        metavar=("LOW", "HIGH"),
+        default=None,
+        help="graded labels on this scale, e.g. 1 5 for ratings (default: 0/1 labels are binary; see README)",
+    )
 
 
 def add_run_flags(p: argparse.ArgumentParser, *, batch_size: bool = True) -> None:
@@ -57,6 +65,7 @@ def data_kwargs(args: argparse.Namespace) -> dict[str, Any]:
         "text_b": args.text_b,
         "label": args.label,
         "limit": args.limit,
+        "label_range": tuple(args.label_range) if args.label_range else None,
     }
 
 

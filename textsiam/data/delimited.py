@@ -3,56 +3,43 @@
 TSV follows the IANA text/tab-separated-values convention: fields never contain tabs or newlines and ``"`` is an
 ordinary character (no quoting), which is what sentence data with unbalanced quotes needs. CSV fields that contain
 commas, quotes or newlines must be quoted (``"..."`` with ``""`` for a quote), as spreadsheet programs and pandas
-write them.
+write them. LF, CRLF and CR-only (classic Mac OS) line ends are all read.
 """
 
 from __future__ import annotations
 
+import collections
 import csv
+import functools
 import io
-import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-from textsiam.data.columns import pairs_from_records, resolve_columns
+from textsiam.data.columns import Records, read_table, show_names
+from textsiam.data.options import COLUMN_OPTIONS, ReadOptions
 from textsiam.data.pairs import PairData
-from textsiam.data.parsing import check_limit, decode_text, read_source, split_lines
+from textsiam.data.parsing import decode_text, split_lines
 from textsiam.errors import DataError
 from textsiam.registry import READERS
 
+CSV_FIX = 'a field with a comma, quote or line break must be enclosed in double quotes ("" for a quote)'
+TSV_FIX = "remove stray tabs from the texts"
 
-@READERS.register("csv")
-def read_csv(
-    path: str | os.PathLike,
-    *,
-    text_a: str | None = None,
-    text_b: str | None = None,
-    label: str | None = None,
-    limit: int | None = None,
-    label_range: tuple[float, float] | None = None,
-) -> PairData:
+
+@READERS.register("csv", patterns=("*.csv",), options=COLUMN_OPTIONS)
+def read_csv(path: Path, options: ReadOptions) -> PairData:
     """Comma-separated file with a header row; columns chosen by text_a/text_b/label."""
-    limit = check_limit(limit)
-    p, raw, digest = read_source(path)
-    rows = _csv_rows(decode_text(raw, p), p)
-    return _read_rows(rows, p, digest, text_a, text_b, label, limit, label_range, quoting_hint=True)
+    return read_table(path, options, functools.partial(_table, split=_csv_rows, fix=CSV_FIX))
 
 
-@READERS.register("tsv")
-def read_tsv(
-    path: str | os.PathLike,
-    *,
-    text_a: str | None = None,
-    text_b: str | None = None,
-    label: str | None = None,
-    limit: int | None = None,
-    label_range: tuple[float, float] | None = None,
-) -> PairData:
+@READERS.register("tsv", patterns=("*.tsv",), options=COLUMN_OPTIONS)
+def read_tsv(path: Path, options: ReadOptions) -> PairData:
     """Tab-separated file with a header row, no quoting; columns chosen by text_a/text_b/label."""
-    limit = check_limit(limit)
-    p, raw, digest = read_source(path)
-    rows = ((row, line.split("\t")) for row, line in enumerate(split_lines(decode_text(raw, p)), start=1))
-    return _read_rows(rows, p, digest, text_a, text_b, label, limit, label_range, quoting_hint=False)
+    return read_table(path, options, functools.partial(_table, split=_tsv_rows, fix=TSV_FIX))
+
+
+def _tsv_rows(text: str, path: Path) -> Iterator[tuple[int, list[str]]]:
+    return ((row, line.split("\t")) for row, line in enumerate(split_lines(text), start=1))
 
 
 def _csv_rows(text: str, path: Path) -> Iterator[tuple[int, list[str]]]:
@@ -70,31 +57,20 @@ def _csv_rows(text: str, path: Path) -> Iterator[tuple[int, list[str]]]:
         start = reader.line_num + 1
 
 
-def _read_rows(
-    rows: Iterator[tuple[int, list[str]]],
-    path: Path,
-    digest: str,
-    text_a: str | None,
-    text_b: str | None,
-    label: str | None,
-    limit: int | None,
-    label_range: tuple[float, float] | None,
-    *,
-    quoting_hint: bool,
-) -> PairData:
-    rows = ((row, fields) for row, fields in rows if not _blank(fields))
+def _table(raw: bytes, path: Path, *, split, fix: str) -> tuple[Sequence[str], Records]:
+    rows = ((row, fields) for row, fields in split(decode_text(raw, path), path) if not _blank(fields))
     first = next(rows, None)
     if first is None:
         raise DataError("file is empty; it needs a header row and at least one data row", path=str(path))
     header = [name.strip() for name in first[1]]
-    duplicates = sorted({name for name in header if header.count(name) > 1})
+    duplicates = sorted(name for name, n in collections.Counter(header).items() if n > 1)
     if duplicates:
         raise DataError(
-            f"header repeats column names {duplicates}; give every column a unique name", path=str(path), row=first[0]
+            f"header repeats column names {show_names(duplicates)}; give every column a unique name",
+            path=str(path),
+            row=first[0],
         )
-    columns = resolve_columns(header, path=path, text_a=text_a, text_b=text_b, label=label)
-    records = _records(rows, header, path, quoting_hint)
-    return pairs_from_records(records, columns, path=path, sha256=digest, limit=limit, label_range=label_range)
+    return header, _records(rows, header, path, fix)
 
 
 def _blank(fields: list[str]) -> bool:
@@ -102,18 +78,11 @@ def _blank(fields: list[str]) -> bool:
     return len(fields) == 0 or (len(fields) == 1 and not fields[0].strip())
 
 
-def _records(
-    rows: Iterator[tuple[int, list[str]]], header: list[str], path: Path, quoting_hint: bool
-) -> Iterator[tuple[int, dict[str, str]]]:
+def _records(rows: Iterator[tuple[int, list[str]]], header: list[str], path: Path, fix: str) -> Records:
     for row, fields in rows:
         if len(fields) != len(header):
-            hint = (
-                'a field with a comma, quote or line break must be enclosed in double quotes ("" for a quote)'
-                if quoting_hint
-                else "remove stray tabs from the texts"
-            )
             raise DataError(
-                f"expected {len(header)} fields (as in the header {header}), got {len(fields)}; {hint}",
+                f"expected {len(header)} fields (as in the header {show_names(header)}), got {len(fields)}; {fix}",
                 path=str(path),
                 row=row,
             )

@@ -79,7 +79,7 @@ def balanced_pairs(
     return pairs[rng.permutation(len(pairs))]
 
 
-@DATASETS.register("digits")
+@DATASETS.register("digits", splits=SPLITS)
 def digit_pairs(
     split: str = "train",
     n_pairs: int | None = None,

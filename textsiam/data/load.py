@@ -18,10 +18,11 @@ def load_data(
     label: str | None = None,
     limit: int | None = None,
     seed: int = 0,
+    label_range: tuple[float, float] | None = None,
 ) -> PairData:
     """A file path (any supported format), or an embedded dataset as ``NAME:SPLIT`` (e.g. ``digits:train``)."""
     name, _, split = str(spec).partition(":")
     if name in DATASETS and not Path(str(spec)).exists():
         data = DATASETS.get(name)(split=split or "train", seed=seed)
         return data.select(range(min(limit, len(data)))) if limit else data
-    return read_pairs(spec, format, text_a=text_a, text_b=text_b, label=label, limit=limit)
+    return read_pairs(spec, format, text_a=text_a, text_b=text_b, label=label, limit=limit, label_range=label_range)

@@ -8,46 +8,26 @@ the header row (some mirrors strip it) reads the same.
 
 from __future__ import annotations
 
-import os
+from pathlib import Path
 
-from textsiam.data.pairs import PairData, build_text_pairs
-from textsiam.data.parsing import check_limit, check_text, decode_text, parse_label, read_source, split_lines
-from textsiam.errors import DataError
+from textsiam.data.fixed import FixedFormat, read_fixed
+from textsiam.data.options import FIXED_OPTIONS, ReadOptions
+from textsiam.data.pairs import PairData
 from textsiam.registry import READERS
 
-MRPC_COLUMNS = ("Quality", "#1 ID", "#2 ID", "#1 String", "#2 String")
+MRPC = FixedFormat(
+    name="MRPC",
+    columns=("Quality", "#1 ID", "#2 ID", "#1 String", "#2 String"),
+    label=0,
+    text_a=3,
+    text_b=4,
+    label_kind="binary",
+    label_range=(0.0, 1.0),
+    header=True,
+)
 
 
-@READERS.register("mrpc")
-def read_mrpc(path: str | os.PathLike, *, limit: int | None = None) -> PairData:
+@READERS.register("mrpc", patterns=("msr_paraphrase_*.txt",), options=FIXED_OPTIONS)
+def read_mrpc(path: Path, options: ReadOptions) -> PairData:
     """MRPC msr_paraphrase_*.txt: tab-separated with header, binary paraphrase label (Quality)."""
-    limit = check_limit(limit)
-    p, raw, digest = read_source(path)
-    a, b, labels = [], [], []
-    for row, line in enumerate(split_lines(decode_text(raw, p)), start=1):
-        if not line.strip() or (row == 1 and line.split("\t")[0].strip() == MRPC_COLUMNS[0]):
-            continue
-        fields = line.split("\t")
-        if len(fields) != len(MRPC_COLUMNS):
-            raise DataError(
-                f"expected {len(MRPC_COLUMNS)} tab-separated fields ({', '.join(MRPC_COLUMNS)}), got {len(fields)}; "
-                "remove stray tabs from the sentences",
-                path=str(p),
-                row=row,
-            )
-        quality = parse_label(fields[0], path=p, row=row, column="Quality")
-        if quality not in (0.0, 1.0):
-            raise DataError(
-                f"Quality {fields[0]!r} must be 0 or 1 (1 = paraphrase); fix the label",
-                path=str(p),
-                row=row,
-                column="Quality",
-            )
-        a.append(check_text(fields[3], path=p, row=row, column="#1 String"))
-        b.append(check_text(fields[4], path=p, row=row, column="#2 String"))
-        labels.append(quality)
-        if limit is not None and len(labels) >= limit:
-            break
-    if not labels:
-        raise DataError("has a header but no data rows; an MRPC file needs at least one pair", path=str(p))
-    return build_text_pairs(a, b, labels, source=str(p), sha256=digest, label_kind="binary", label_range=(0.0, 1.0))
+    return read_fixed(path, options, MRPC)

@@ -18,6 +18,7 @@ from dataclasses import dataclass, replace
 import datasets
 import numpy as np
 
+from textsiam.data.labels import label_scale
 from textsiam.errors import ConfigError, DataError
 
 LABEL_KINDS = ("binary", "graded", "none")
@@ -83,9 +84,18 @@ class PairData:
         return np.asarray(column.to_numpy(), dtype=np.float64)
 
     def scaled_labels(self) -> np.ndarray:
-        """Labels mapped linearly from ``label_range`` to [0, 1] (1 = most similar), clipped to [0, 1]."""
+        """Labels mapped linearly from ``label_range`` to [0, 1] (1 = most similar); a label outside the range is a
+        DataError (never clipped: a 2 on a 0..1 scale is a mistake in the data, not a very similar pair)."""
         lo, hi = self.label_range
-        return np.clip((self.labels - lo) / (hi - lo), 0.0, 1.0)
+        labels = self.labels
+        outside = np.flatnonzero((labels < lo) | (labels > hi))
+        if outside.size:
+            raise DataError(
+                f"label {labels[outside[0]]:g} of pair {outside[0] + 1} lies outside label_range {lo:g}..{hi:g}; "
+                "fix the label or build the pairs with a label_range that covers it",
+                path=self.source,
+            )
+        return (labels - lo) / (hi - lo)
 
     def select(self, indices: Sequence[int] | np.ndarray) -> PairData:
         """A new PairData with the rows at ``indices`` (same source, sha256 and label semantics)."""
@@ -163,31 +173,17 @@ def build_text_pairs(
     label_kind: str | None = None,
     label_range: tuple[float, float] | None = None,
 ) -> PairData:
-    """Make a text PairData; label kind and range are inferred from the labels unless given."""
+    """Make a text PairData; the label kind and range follow :mod:`textsiam.data.labels` unless both are given."""
     columns: dict[str, list] = {"a": a, "b": b}
     features = text_features()
-    if labels is not None:
+    if labels is None:
+        kind, label_range = "none", label_range or (0.0, 1.0)
+    else:
         columns["label"] = labels
         features["label"] = datasets.Value("float32")
-        kind = label_kind or infer_label_kind(labels)
-        label_range = label_range or infer_label_range(labels, kind)
-    else:
-        kind, label_range = "none", label_range or (0.0, 1.0)
+        kind = label_kind
+        if kind is None or label_range is None:
+            rows = range(1, len(labels) + 1)
+            kind, label_range = label_scale(labels, rows, path=source, column=None, kind=kind, label_range=label_range)
     dataset = datasets.Dataset.from_dict(columns, features=features)
     return PairData(dataset, source=source, sha256=sha256, label_kind=kind, label_range=label_range)
-
-
-def infer_label_kind(labels: Sequence[float]) -> str:
-    """``"binary"`` when every label is 0 or 1, else ``"graded"``."""
-    return "binary" if all(x in (0.0, 1.0) for x in labels) else "graded"
-
-
-def infer_label_range(labels: Sequence[float], kind: str) -> tuple[float, float]:
-    """(0, 1) for binary; for graded the observed (min, max) widened to include [0, 1].
-
-    Widening keeps the range non-degenerate (all labels equal) and leaves labels that are already in [0, 1]
-    unscaled; pass an explicit ``label_range`` when a file covers only part of its scale (e.g. an STS subset).
-    """
-    if kind == "binary" or not len(labels):
-        return (0.0, 1.0)
-    return (min(0.0, float(min(labels))), max(1.0, float(max(labels))))

@@ -10,7 +10,7 @@ import math
 import os
 from pathlib import Path
 
-from textsiam.errors import ConfigError, DataError
+from textsiam.errors import DataError, shown
 
 
 def read_source(path: str | os.PathLike) -> tuple[Path, bytes, str]:
@@ -33,15 +33,19 @@ def decode_text(raw: bytes, path: Path) -> str:
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as err:
-        row = raw[: err.start].count(b"\n") + 1
+        newline = b"\n" if b"\n" in raw or b"\r" not in raw else b"\r"  # as split_lines
+        row = raw[: err.start].count(newline) + 1
         raise DataError(
             f"is not valid UTF-8 (byte 0x{raw[err.start]:02x}); re-save the file as UTF-8", path=str(path), row=row
         ) from None
 
 
 def split_lines(text: str) -> list[str]:
-    """Split on ``\\n`` only (not ``str.splitlines``, which also breaks on U+2028, U+0085 ... inside sentences)."""
-    lines = text.split("\n")
+    """Split on ``\\n`` (LF and CRLF files) or, in a file with no LF at all, on ``\\r`` (classic Mac OS files).
+
+    Not ``str.splitlines``, which also breaks on U+2028, U+0085 ... inside sentences.
+    """
+    lines = text.split("\n" if "\n" in text or "\r" not in text else "\r")
     if lines and lines[-1] == "":
         lines.pop()
     return [line[:-1] if line.endswith("\r") else line for line in lines]
@@ -62,7 +66,7 @@ def parse_label(value: object, *, path: Path, row: int, column: str) -> float:
         number = float(value.strip() if isinstance(value, str) else value)  # type: ignore[arg-type]
     except (TypeError, ValueError):
         raise DataError(
-            f"label {value!r} is not a number; labels must be numeric (0/1 for binary, e.g. 0..5 for graded). "
+            f"label {shown(value)} is not a number; labels must be numeric (0/1 for binary, e.g. 0..5 for graded). "
             "Fix the row, or pass label=<column> to use another column",
             path=str(path),
             row=row,
@@ -70,7 +74,7 @@ def parse_label(value: object, *, path: Path, row: int, column: str) -> float:
         ) from None
     if not math.isfinite(number):
         raise DataError(
-            f"label {value!r} is not a finite number (NaN/inf); fill in a real label or remove the row",
+            f"label {shown(value)} is not a finite number (NaN/inf); fill in a real label or remove the row",
             path=str(path),
             row=row,
             column=column,
@@ -82,7 +86,7 @@ def check_text(value: object, *, path: Path, row: int, column: str) -> str:
     """The text itself, or a DataError for a missing, non-string or empty (whitespace-only) text."""
     if not isinstance(value, str):
         raise DataError(
-            f"expected text, got {value!r} ({type(value).__name__}); store the sentence as a string",
+            f"expected text, got {shown(value)} ({type(value).__name__}); store the sentence as a string",
             path=str(path),
             row=row,
             column=column,
@@ -90,9 +94,3 @@ def check_text(value: object, *, path: Path, row: int, column: str) -> str:
     if not value.strip():
         raise DataError("text is empty; fill in the sentence or remove the row", path=str(path), row=row, column=column)
     return value
-
-
-def check_limit(limit: int | None) -> int | None:
-    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
-        raise ConfigError(f"limit must be a positive integer or None (read everything), got {limit!r}")
-    return limit

@@ -1,4 +1,26 @@
-"""One entry point for every pair file: :func:`read_pairs` picks the reader from ``format=`` or the file name."""
+"""One entry point for every pair file: :func:`read_pairs` picks the reader from ``format=`` or the file name.
+
+Adding a format is one file (plus its test) that registers a reader in ``textsiam.registry.READERS``::
+
+    @READERS.register("fnc1", patterns=("fnc-1*",), options=("limit", "split"))
+    def read_fnc1(path: Path, options: ReadOptions) -> PairData:
+        '''FNC-1 stances + bodies folder; split train or competition_test.'''
+
+The contract:
+
+- A reader is called as ``reader(path, options)``: ``path`` is a :class:`~pathlib.Path` that exists (a file, or a
+  folder for folder formats such as MNIST or COCO), ``options`` a :class:`~textsiam.data.options.ReadOptions`
+  (columns, ``limit``, ``label_range``, ``split``; values already checked). It returns a PairData and raises
+  DataError (file, row, column) for bad data.
+- ``patterns``: shell patterns matched against the lower-cased file or folder name, used by :func:`detect_format`;
+  the most specific match wins (``sts-*.csv`` beats ``*.csv``); two formats matching equally well is an error.
+- ``options``: the ReadOptions fields the reader honours; :func:`read_pairs` refuses any other option that is set
+  with a ConfigError, before the file is read. A folder format takes ``split``.
+- The first line of the docstring is what ``textsiam list readers`` shows.
+
+The format lists in messages and help come from READERS (:func:`file_formats`), so nothing else needs an edit.
+Embedded datasets (``digits:train``) are in ``textsiam.registry.DATASETS``, not here.
+"""
 
 from __future__ import annotations
 
@@ -6,17 +28,10 @@ import fnmatch
 import os
 from pathlib import Path
 
+from textsiam.data.options import ReadOptions
 from textsiam.data.pairs import PairData
-from textsiam.errors import ConfigError, DataError
+from textsiam.errors import ConfigError, DataError, shown
 from textsiam.registry import DATASETS, READERS
-
-FIXED_FORMATS = ("stsb", "mrpc")
-"""Formats whose columns are fixed by the benchmark: no column mapping."""
-GENERIC_FORMATS = ("csv", "tsv", "jsonl", "parquet")
-FILE_FORMATS = FIXED_FORMATS + GENERIC_FORMATS
-
-NAME_PATTERNS = (("sts-*.csv", "stsb"), ("msr_paraphrase_*.txt", "mrpc"))
-SUFFIXES = {".csv": "csv", ".tsv": "tsv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".parquet": "parquet"}
 
 
 def read_pairs(
@@ -28,54 +43,73 @@ def read_pairs(
     label: str | None = None,
     limit: int | None = None,
     label_range: tuple[float, float] | None = None,
+    split: str | None = None,
 ) -> PairData:
-    """Read a pair file into a :class:`PairData`.
+    """Read a pair file (or dataset folder) into a :class:`PairData`.
 
-    ``format`` is one of ``stsb``, ``mrpc``, ``csv``, ``tsv``, ``jsonl``, ``parquet``; when None it is detected from
-    the file name (``sts-*.csv`` -> stsb, ``msr_paraphrase_*.txt`` -> mrpc, else by suffix). ``text_a``, ``text_b``
-    and ``label`` name the columns of generic files (common names are tried when omitted; without a label column the
-    pairs are unlabelled). ``limit`` keeps the first rows only. ``label_range`` fixes the scale of graded labels
-    (default: observed, widened to include [0, 1]).
+    ``format`` is a name from :func:`file_formats`; when None it is detected from the file name (``sts-*.csv`` ->
+    stsb, ``msr_paraphrase_*.txt`` -> mrpc, else by suffix). ``text_a``, ``text_b`` and ``label`` name the columns
+    of generic files (common names are tried when omitted; without a label column the pairs are unlabelled).
+    ``limit`` keeps the first rows only. ``label_range`` declares graded labels on that scale; without it, labels
+    are binary 0/1 or (with fractions) graded on the observed range (:mod:`textsiam.data.labels`). ``split`` picks
+    the part of a dataset folder.
     """
+    options = ReadOptions(text_a=text_a, text_b=text_b, label=label, limit=limit, label_range=label_range, split=split)
     p = Path(path)
     if not p.exists():
         raise DataError(
             "file not found; check the path (relative paths are resolved from the current folder)", path=str(p)
         )
     fmt = format if format is not None else detect_format(p)
-    if fmt not in FILE_FORMATS:
+    if fmt not in READERS:
         raise ConfigError(_unknown_format_message(fmt))
-    reader = READERS.get(fmt)
-    if fmt in FIXED_FORMATS:
-        given = {k: v for k, v in (("text_a", text_a), ("text_b", text_b), ("label", label)) if v is not None}
-        if given or label_range is not None:
-            raise ConfigError(
-                f"format {fmt!r} has fixed columns and label scale; drop {sorted(given) or ['label_range']} "
-                "or read the file with a generic format (csv/tsv)"
-            )
-        return reader(p, limit=limit)
-    return reader(p, text_a=text_a, text_b=text_b, label=label, limit=limit, label_range=label_range)
+    honoured = READERS.meta(fmt).get("options", ())
+    refused = [name for name in options.given() if name not in honoured]
+    if refused:
+        raise ConfigError(
+            f"format {fmt!r} does not take {refused} (it takes {list(honoured) or 'no options'}); drop them, or "
+            "to choose columns and a label scale read the file with a generic format (csv, tsv, jsonl, parquet)"
+        )
+    return READERS.get(fmt)(p, options)
+
+
+def file_formats() -> list[str]:
+    """Every registered file format, sorted."""
+    return READERS.names()
 
 
 def detect_format(path: str | os.PathLike) -> str:
-    """The format implied by a file name, or a ConfigError asking for ``format=`` / ``--format``."""
+    """The format whose most specific ``patterns`` entry matches the file name, or a ConfigError asking for format=."""
     name = Path(path).name.lower()
-    for pattern, fmt in NAME_PATTERNS:
-        if fnmatch.fnmatchcase(name, pattern):
-            return fmt
-    suffix = Path(name).suffix
-    if suffix in SUFFIXES:
-        return SUFFIXES[suffix]
-    raise ConfigError(
-        f"cannot tell the format of {str(path)!r} from its name; pass format= (CLI: --format) with one of "
-        f"{', '.join(FILE_FORMATS)}"
-    )
+    best: dict[str, int] = {}
+    for fmt in READERS.names():
+        for pattern in READERS.meta(fmt).get("patterns", ()):
+            if fnmatch.fnmatchcase(name, pattern.lower()):
+                best[fmt] = max(best.get(fmt, -1), _specificity(pattern))
+    if not best:
+        raise ConfigError(
+            f"cannot tell the format of {str(path)!r} from its name; pass format= (CLI: --format) with one of "
+            f"{', '.join(file_formats())}"
+        )
+    top = max(best.values())
+    winners = [fmt for fmt, score in best.items() if score == top]
+    if len(winners) > 1:
+        raise ConfigError(
+            f"the name of {str(path)!r} fits the formats {winners} equally well; pass format= (CLI: --format)"
+        )
+    return winners[0]
+
+
+def _specificity(pattern: str) -> int:
+    """How much of a pattern is literal: ``sts-*.csv`` (8) is more specific than ``*.csv`` (4)."""
+    return sum(ch not in "*?[]" for ch in pattern)
 
 
 def _unknown_format_message(fmt: str) -> str:
+    formats = ", ".join(file_formats())
     if fmt in DATASETS:
         return (
-            f"{fmt!r} is a built-in dataset, not a file format; build it with its own function "
-            f"(e.g. textsiam.data.digit_pairs()) or pass one of the file formats: {', '.join(FILE_FORMATS)}"
+            f"{fmt!r} is a built-in dataset, not a file format; load it as {fmt}:SPLIT (e.g. {fmt}:train) with "
+            f"textsiam.api.load_data, or pass one of the file formats: {formats}"
         )
-    return f"unknown format {fmt!r}; pass format= (CLI: --format) with one of {', '.join(FILE_FORMATS)}"
+    return f"unknown format {shown(fmt)}; pass format= (CLI: --format) with one of {formats}"

@@ -6,11 +6,11 @@ Lines look like ``{"type": "step", "epoch": 1, "step": 10, "loss": 0.5, "lr": ..
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 
 from textsiam.errors import DataError
+from textsiam.jsonlines import read_json_lines
 
 __all__ = ["read_train_log"]
 
@@ -19,23 +19,6 @@ def _number(value) -> float | None:
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
         return None
     return float(value)
-
-
-def _parse_lines(path: Path) -> list[tuple[int, dict]]:
-    records = []
-    for row, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as err:
-            raise DataError(
-                f"not a JSON line ({err.msg}); each line must be one JSON object", path=str(path), row=row
-            ) from err
-        if not isinstance(record, dict):
-            raise DataError(f"expected a JSON object, got {type(record).__name__}", path=str(path), row=row)
-        records.append((row, record))
-    return records
 
 
 COUNTS = frozenset({"n", "tp", "fp", "tn", "fn"})
@@ -50,7 +33,7 @@ def read_train_log(path: str | Path) -> dict:
     """
     path = Path(path)
     steps, losses, eval_records = [], [], []
-    for row, record in _parse_lines(path):
+    for row, record in read_json_lines(path):
         if record.get("type") == "step":
             step, loss = _number(record.get("step")), _number(record.get("loss"))
             if step is None:

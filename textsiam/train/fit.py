@@ -40,13 +40,14 @@ RUN_KEYS = (
     "text_b",
     "label",
     "limit",
+    "label_range",
     "threshold_strategy",
     "calibrate",
     "keep_checkpoint",
 )
 """Settings of a run besides the TrainConfig fields; a YAML config file may set both."""
 
-_DATA_KEYS = ("format", "text_a", "text_b", "label", "limit")
+_DATA_KEYS = ("format", "text_a", "text_b", "label", "limit", "label_range")
 
 
 @dataclass

@@ -1,0 +1,61 @@
+"""The one options object every reader gets: ``reader(path, ReadOptions(...)) -> PairData``.
+
+A reader declares on registration which of these options it honours (``options=`` metadata, see
+:mod:`textsiam.data.reader`); :func:`~textsiam.data.reader.read_pairs` refuses the others with a ConfigError, so a
+reader never has to check for options it ignores. Values are checked here, once, for every reader.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, fields
+
+from textsiam.errors import ConfigError, shown
+
+COLUMN_OPTIONS = ("text_a", "text_b", "label", "label_range", "limit")
+"""What a generic table format honours: the caller maps its columns and may fix the label scale."""
+FIXED_OPTIONS = ("limit",)
+"""What a benchmark format with fixed columns and a fixed label scale honours."""
+
+
+@dataclass(frozen=True)
+class ReadOptions:
+    """How to read one pair file or dataset folder; None everywhere means "detect" or "everything".
+
+    ``text_a`` / ``text_b`` / ``label`` name columns (generic tables); ``limit`` keeps the first rows;
+    ``label_range`` declares graded labels on that scale (every label must lie inside it); ``split`` picks the part
+    of a dataset folder (e.g. ``train`` / ``test``) for folder formats.
+    """
+
+    text_a: str | None = None
+    text_b: str | None = None
+    label: str | None = None
+    limit: int | None = None
+    label_range: tuple[float, float] | None = None
+    split: str | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("text_a", "text_b", "label", "split"):
+            value = getattr(self, name)
+            if value is not None and (not isinstance(value, str) or not value):
+                raise ConfigError(f"{name} must be a non-empty string (a column or split name), got {shown(value)}")
+        limit = self.limit
+        if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
+            raise ConfigError(f"limit must be a positive integer or None (read everything), got {shown(limit)}")
+        if self.label_range is not None:
+            object.__setattr__(self, "label_range", _check_range(self.label_range))
+
+    def given(self) -> list[str]:
+        """Names of the options that are set (not None)."""
+        return [f.name for f in fields(self) if getattr(self, f.name) is not None]
+
+
+def _check_range(value: object) -> tuple[float, float]:
+    fix = "pass label_range=(low, high) with finite numbers and low < high, e.g. (0, 5) for STS scores"
+    try:
+        lo, hi = (float(x) for x in value)  # type: ignore[union-attr]
+    except (TypeError, ValueError):
+        raise ConfigError(f"label_range {shown(value)} is not two numbers; {fix}") from None
+    if not (math.isfinite(lo) and math.isfinite(hi) and lo < hi):
+        raise ConfigError(f"label_range {shown(value)} is not a valid range; {fix}")
+    return (lo, hi)
