@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 
 import pytest
-from fixtures import ROOT, make_tiny_bert, shared_data_dir
+from fixtures import ROOT, make_tiny_bert, shared_data_dir, write_images
 
 
 @pytest.fixture(scope="session")
@@ -22,3 +22,13 @@ def shared_data() -> Path:
 def tiny_bert_dir(tmp_path_factory) -> Path:
     """A randomly initialised 2-layer BERT (hidden 32) with a local vocabulary, saved as a transformers folder."""
     return make_tiny_bert(tmp_path_factory.mktemp("tiny-bert"))
+
+
+@pytest.fixture
+def image_files(tmp_path):
+    """``image_files(n, size=(w, h), mode="RGB")``: n random PNG files in a temporary folder, as path strings."""
+
+    def make(n: int, size: tuple[int, int] = (32, 32), mode: str = "RGB", seed: int = 0) -> list[str]:
+        return write_images(tmp_path / f"images-{mode}-{size[0]}x{size[1]}-{seed}", n, size, mode, seed)
+
+    return make

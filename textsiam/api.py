@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from textsiam.data import PairData
+from textsiam.data import CaptionSet, ImagePairData, PairData
 from textsiam.data.load import load_data
 from textsiam.errors import ConfigError
 from textsiam.eval.decision import Decision
@@ -30,6 +30,9 @@ __all__ = [
     "evaluate",
     "fit",
     "list_components",
+    "rank",
+    "retrieval",
+    "similarity_matrix",
     "load_data",
     "score_file",
     "score_pairs",
@@ -92,16 +95,61 @@ def evaluate(
         metrics["brier"] = brier_score(probs, data.labels)
         metrics["ece"] = expected_calibration_error(probs, data.labels)
     metrics["score"] = model.score_name
+    if isinstance(getattr(data, "images", None), CaptionSet):
+        metrics.update(retrieval(model, data.images, batch_size=batch_size))
     if report is not None:
         _write_report(report, model, data, scores, name)
     return metrics, scores
+
+
+def similarity_matrix(model: PairModel, left: Sequence[Any], right: Sequence[Any], batch_size: int = 64) -> np.ndarray:
+    """``(len(left), len(right))`` scores of every left item against every right item (higher = more similar)."""
+    import torch
+
+    if model.head is not None:
+        raise ConfigError("ranking needs a similarity, not a learned pair head; this model scores with a head")
+    u = model.encode(left, "left", batch_size)
+    v = model.encode(right, "right", batch_size)
+    with torch.inference_mode():
+        return model.similarity.pairwise(u, v).float().numpy()
+
+
+def retrieval(model: PairModel, captions: CaptionSet, batch_size: int = 64) -> dict[str, float]:
+    """Recall@1/5/10 image -> text and text -> image over a :class:`~textsiam.data.CaptionSet` (in percent)."""
+    from textsiam.eval.retrieval import retrieval_recall
+
+    scores = similarity_matrix(model, captions.refs, captions.captions, batch_size)
+    return retrieval_recall(scores, captions.caption_image)
+
+
+def rank(
+    model: PairModel | str | Path,
+    query: Any,
+    candidates: Sequence[Any],
+    query_side: str = "left",
+    batch_size: int = 64,
+    *,
+    device: str | None = None,
+) -> list[tuple[int, float]]:
+    """Candidates ordered best first for one query: ``[(index, score), ...]``. ``query_side`` "left" ranks right
+    items (captions for an image), "right" ranks left items (images for a caption)."""
+    _check_batch_size(batch_size)
+    model = _model(model, device)
+    if query_side == "left":
+        scores = similarity_matrix(model, [query], list(candidates), batch_size)[0]
+    else:
+        scores = similarity_matrix(model, list(candidates), [query], batch_size)[:, 0]
+    order = np.argsort(-scores, kind="stable")
+    return [(int(i), float(scores[i])) for i in order]
 
 
 def _write_report(folder: str | Path, model: PairModel, data: PairData, scores: np.ndarray, name: str) -> Path:
     from textsiam.eval.report import write_report
 
     log = Path(name) / "train_log.jsonl"  # a saved run folder carries its training curve
-    text = isinstance(data.a[0], str)
+    images = isinstance(data, ImagePairData)
+    captions = images and data.right_is_text
+    text = isinstance(data.a[0], str) and not images
     return write_report(
         folder,
         scores,
@@ -109,7 +157,10 @@ def _write_report(folder: str | Path, model: PairModel, data: PairData, scores: 
         graded=data.label_kind == "graded",
         decision=model.decision,
         texts_a=data.a if text else None,
-        texts_b=data.b if text else None,
+        texts_b=data.b if text or captions else None,
+        images_a=data.a if images else None,
+        images_b=data.b if images and not captions else None,
+        score_name=model.score_name,
         train_log=log if log.is_file() else None,
         title=f"textsiam: {name} on {data.source}",
     )

@@ -6,25 +6,31 @@ import numpy as np
 import pytest
 import torch
 
-from textsiam.encoders import HfTextEncoder, MlpEncoder
+from textsiam.encoders import CnnEncoder, EfficientNetLite0Encoder, HfTextEncoder, MlpEncoder
 from textsiam.models import TwinModel, create_model, load_model
 from textsiam.registry import ENCODERS
 
 A = ["a man plays the guitar", "a dog runs in the park", "two children read a book", "the cat eats"]
 
 
-def _encoder(name: str, tiny_bert_dir):
+def _encoder(name: str, tiny_bert_dir, image_files):
     if name == "hf-transformer":
         return HfTextEncoder(str(tiny_bert_dir), pooling="mean"), A
     if name == "mlp":
         return MlpEncoder(in_features=64), list(np.random.default_rng(0).random((4, 8, 8), dtype=np.float32))
+    if name == "cnn":
+        return CnnEncoder(), image_files(4, size=(28, 28), mode="L")
+    if name == "efficientnet-lite0":
+        pytest.importorskip("efficientnet_lite_pytorch", reason="needs the optional extra 'vision'")
+        encoder = EfficientNetLite0Encoder(trainable_layers=2, pretrained=False, image={"size": 64})
+        return encoder, image_files(4, size=(80, 60), mode="RGB")
     raise AssertionError(f"add a contract case for encoder {name!r}")
 
 
 @pytest.mark.parametrize("name", ENCODERS.names())
-def test_encoder_contract(name, tiny_bert_dir, tmp_path):
+def test_encoder_contract(name, tiny_bert_dir, image_files, tmp_path):
     """Every registered encoder: forward, backward, finite values, save/load round trip inside a twin."""
-    encoder, items = _encoder(name, tiny_bert_dir)
+    encoder, items = _encoder(name, tiny_bert_dir, image_files)
     model = TwinModel(encoder, similarity="cosine")
     u, v = model(encoder.collate(items), encoder.collate(items[::-1]))
     assert u.shape == (len(items), encoder.dim) and torch.isfinite(u).all()

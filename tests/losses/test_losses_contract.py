@@ -14,7 +14,16 @@ from textsiam.errors import ConfigError
 from textsiam.losses import PairLoss, build_loss
 from textsiam.registry import LOSSES
 
-EXPECTED = {"contrastive", "chopra-exp", "cosine", "online-contrastive", "cosent", "multiple-negatives", "bce"}
+EXPECTED = {
+    "contrastive",
+    "chopra-exp",
+    "cosine",
+    "online-contrastive",
+    "cosent",
+    "multiple-negatives",
+    "bce",
+    "infonce",
+}
 
 
 def inputs(loss: PairLoss, batch: int = 6, dim: int = 4) -> tuple[torch.Tensor, ...]:
@@ -100,6 +109,8 @@ def test_unknown_distance_names_the_value_and_the_choices(name, distance):
         ("cosent", "scale"),
         ("multiple-negatives", "scale"),
         ("bce", "pos_weight"),
+        ("infonce", "temperature"),
+        ("infonce", "max_scale"),
     ],
 )
 @pytest.mark.parametrize("value", [-1.0, 0.0, float("nan"), float("inf"), True, "1.0"])

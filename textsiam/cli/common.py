@@ -24,7 +24,8 @@ def plain(doc: str | None) -> str:
     return (doc or "").replace("``", "")
 
 
-def add_data_flags(p: argparse.ArgumentParser, *, prefix: str = "") -> None:
+def add_data_flags(p: argparse.ArgumentParser, *, prefix: str = "", pair_count: bool = True) -> None:
+    """Format, column and image-data flags; ``pair_count`` adds --pairs N (score, whose --pairs is a file: False)."""
     g = p.add_argument_group("data format (auto-detected from the file name where unambiguous)")
     g.add_argument(
         f"--{prefix}format",
@@ -46,6 +47,20 @@ def add_data_flags(p: argparse.ArgumentParser, *, prefix: str = "") -> None:
         default=None,
         help="graded labels on this scale, e.g. 1 5 for ratings (default: 0/1 labels are binary; see README)",
     )
+    g.add_argument("--split", default=None, help="part of a dataset folder: mnist train|test, coco train2017|val2017")
+    if pair_count:
+        g.add_argument(
+            "--pairs", type=int, default=None, help="labelled images: balanced pairs to draw (default: 2 per image)"
+        )
+    g.add_argument(
+        "--skip-bad-rows", action="store_true", default=None, help="skip missing/corrupt images and count them"
+    )
+    g.add_argument(
+        "--hard-negatives",
+        action="store_true",
+        default=None,
+        help="labelled images, train: each epoch's negatives are the nearest wrong-class images (default: random)",
+    )
 
 
 def add_run_flags(p: argparse.ArgumentParser, *, batch_size: bool = True) -> None:
@@ -66,7 +81,11 @@ def data_kwargs(args: argparse.Namespace) -> dict[str, Any]:
         "label": args.label,
         "limit": args.limit,
         "label_range": tuple(args.label_range) if args.label_range else None,
+        **{k: getattr(args, k) for k in IMAGE_FLAGS if getattr(args, k, None) is not None},
     }
+
+
+IMAGE_FLAGS = ("split", "pairs", "skip_bad_rows", "hard_negatives")
 
 
 def progress_bars(args: argparse.Namespace) -> bool:

@@ -16,9 +16,13 @@ def register(sub) -> None:
     p.add_argument("--a", help="left text of one pair")
     p.add_argument("--b", help="right text of one pair")
     p.add_argument("--pairs", help="a file of pairs (any supported format)")
+    p.add_argument("--image", action="append", help="image file (left side); repeat to rank images for one --text")
+    p.add_argument("--text", action="append", help="text (right side); repeat to rank texts for one --image")
+    p.add_argument("--image-dir", help="rank every image file in this folder for one --text")
+    p.add_argument("--texts-file", help="rank the texts of this file (one per line) for one --image")
     p.add_argument("--out", help="with --pairs: write the scored TSV here (default: stdout)")
     add_run_flags(p)
-    add_data_flags(p)
+    add_data_flags(p, pair_count=False)
     p.set_defaults(func=run)
 
 
@@ -26,8 +30,10 @@ def run(args: argparse.Namespace) -> int:
     from textsiam.api import score_file, score_texts
     from textsiam.errors import ConfigError
 
+    if args.image or args.text or args.image_dir or args.texts_file:
+        return _image_text(args)
     if (args.a is None) != (args.b is None) or (args.a is None) == (args.pairs is None):
-        raise ConfigError("give either both --a TEXT and --b TEXT, or --pairs FILE")
+        raise ConfigError("give either both --a TEXT and --b TEXT, or --pairs FILE (or --image and --text)")
     bars = progress_bars(args)
     if args.pairs is None:
         cols = score_texts(args.model, [args.a], [args.b], batch_size=args.batch_size, device=args.device)
@@ -44,4 +50,39 @@ def run(args: argparse.Namespace) -> int:
     )
     if args.out:
         print(f"wrote {n} scored pairs to {args.out}", file=sys.stderr)
+    return 0
+
+
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp")
+
+
+def _image_text(args: argparse.Namespace) -> int:
+    """One image against one or more texts, or one text against one or more images: a ranked table."""
+    from pathlib import Path
+
+    import numpy as np
+
+    from textsiam.api import decision_columns, rank
+    from textsiam.cli.common import print_table
+    from textsiam.errors import ConfigError
+    from textsiam.models.io import create_model
+
+    images = list(args.image or [])
+    if args.image_dir:
+        images += sorted(str(f) for f in Path(args.image_dir).iterdir() if f.suffix.lower() in IMAGE_SUFFIXES)
+    texts = list(args.text or [])
+    if args.texts_file:
+        lines = Path(args.texts_file).read_text(encoding="utf-8").splitlines()
+        texts += [line.strip() for line in lines if line.strip()]
+    if not images or not texts or (len(images) > 1 and len(texts) > 1):
+        raise ConfigError("give one --image and one or more texts (--text, --texts-file), or one --text and images")
+    progress_bars(args)
+    model = create_model(args.model)
+    by_image = len(images) == 1
+    query, items = (images[0], texts) if by_image else (texts[0], images)
+    ranked = rank(model, query, items, "left" if by_image else "right", args.batch_size, device=args.device)
+    cols = decision_columns(model.decision, np.asarray([score for _, score in ranked]))
+    rows = [[n + 1, *(c[n] for c in cols.values()), items[i]] for n, (i, _) in enumerate(ranked)]
+    print(f"{'texts' if by_image else 'images'} ranked for: {query}")
+    print_table(rows, ["rank", *cols, "text" if by_image else "image"])
     return 0

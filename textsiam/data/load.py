@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from textsiam.data import read_pairs
 from textsiam.data.pairs import PairData
@@ -19,10 +20,24 @@ def load_data(
     limit: int | None = None,
     seed: int = 0,
     label_range: tuple[float, float] | None = None,
+    **image: Any,
 ) -> PairData:
-    """A file path (any supported format), or an embedded dataset as ``NAME:SPLIT`` (e.g. ``digits:train``)."""
+    """A file path (any supported format), or an embedded dataset as ``NAME:SPLIT`` (e.g. ``digits:train``).
+
+    ``image``: ``split``, ``pairs``, ``skip_bad_rows``, ``hard_negatives`` (:func:`read_pairs`); ``seed`` also draws
+    the pairs of image formats."""
     name, _, split = str(spec).partition(":")
     if name in DATASETS and not Path(str(spec)).exists():
         data = DATASETS.get(name)(split=split or "train", seed=seed)
         return data.select(range(min(limit, len(data)))) if limit else data
-    return read_pairs(spec, format, text_a=text_a, text_b=text_b, label=label, limit=limit, label_range=label_range)
+    return read_pairs(
+        spec,
+        format,
+        text_a=text_a,
+        text_b=text_b,
+        label=label,
+        limit=limit,
+        label_range=label_range,
+        seed=seed,
+        **image,
+    )

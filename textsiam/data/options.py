@@ -25,6 +25,8 @@ class ReadOptions:
     ``text_a`` / ``text_b`` / ``label`` name columns (generic tables); ``limit`` keeps the first rows;
     ``label_range`` declares graded labels on that scale (every label must lie inside it); ``split`` picks the part
     of a dataset folder (e.g. ``train`` / ``test``) for folder formats.
+    Image formats (:mod:`textsiam.data.images`) also take ``pairs`` (balanced pairs to draw from labelled images),
+    ``seed`` (pair sampling), ``skip_bad_rows`` (drop and count missing or corrupt images) and ``hard_negatives``.
     """
 
     text_a: str | None = None
@@ -33,6 +35,10 @@ class ReadOptions:
     limit: int | None = None
     label_range: tuple[float, float] | None = None
     split: str | None = None
+    pairs: int | None = None
+    seed: int | None = None
+    skip_bad_rows: bool | None = None
+    hard_negatives: bool | None = None
 
     def __post_init__(self) -> None:
         for name in ("text_a", "text_b", "label", "split"):
@@ -44,6 +50,12 @@ class ReadOptions:
             raise ConfigError(f"limit must be a positive integer or None (read everything), got {shown(limit)}")
         if self.label_range is not None:
             object.__setattr__(self, "label_range", _check_range(self.label_range))
+        pairs = self.pairs
+        if pairs is not None and (isinstance(pairs, bool) or not isinstance(pairs, int) or pairs < 2):
+            raise ConfigError(f"pairs must be an integer >= 2 (--pairs), got {shown(pairs)}")
+        for name in ("skip_bad_rows", "hard_negatives"):
+            if getattr(self, name) not in (None, True, False):
+                raise ConfigError(f"{name} must be true or false, got {shown(getattr(self, name))}")
 
     def given(self) -> list[str]:
         """Names of the options that are set (not None)."""

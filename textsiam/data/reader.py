@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import fnmatch
 import os
+from dataclasses import replace
 from pathlib import Path
 
 from textsiam.data.options import ReadOptions
@@ -44,6 +45,10 @@ def read_pairs(
     limit: int | None = None,
     label_range: tuple[float, float] | None = None,
     split: str | None = None,
+    pairs: int | None = None,
+    seed: int | None = None,
+    skip_bad_rows: bool | None = None,
+    hard_negatives: bool | None = None,
 ) -> PairData:
     """Read a pair file (or dataset folder) into a :class:`PairData`.
 
@@ -54,7 +59,17 @@ def read_pairs(
     are binary 0/1 or (with fractions) graded on the observed range (:mod:`textsiam.data.labels`). ``split`` picks
     the part of a dataset folder.
     """
-    options = ReadOptions(text_a=text_a, text_b=text_b, label=label, limit=limit, label_range=label_range, split=split)
+    options = ReadOptions(
+        text_a=text_a,
+        text_b=text_b,
+        label=label,
+        limit=limit,
+        label_range=label_range,
+        split=split,
+        pairs=pairs,
+        skip_bad_rows=skip_bad_rows or None,
+        hard_negatives=hard_negatives or None,
+    )
     p = Path(path)
     if not p.exists():
         raise DataError(
@@ -70,6 +85,8 @@ def read_pairs(
             f"format {fmt!r} does not take {refused} (it takes {list(honoured) or 'no options'}); drop them, or "
             "to choose columns and a label scale read the file with a generic format (csv, tsv, jsonl, parquet)"
         )
+    if seed is not None and "seed" in honoured:  # pair sampling seed: only for readers that draw pairs
+        options = replace(options, seed=seed)
     return READERS.get(fmt)(p, options)
 
 

@@ -17,6 +17,7 @@ import torch.nn.functional as F
 from textsiam.encoders import checks
 from textsiam.encoders.base import Encoder
 from textsiam.encoders.dense import build_dense_stack
+from textsiam.encoders.freezing import OutputCache, freeze_transformer
 from textsiam.encoders.pretrained import check_transformer_folder, resolve_pretrained
 from textsiam.encoders.st_folder import StLayout, read_st_folder
 from textsiam.errors import ConfigError
@@ -39,6 +40,7 @@ class HfTextEncoder(Encoder):
         max_length: int | None = None,
         dense: list[dict[str, Any]] | None = None,
         lowercase: bool | None = None,
+        trainable_layers: int | None = None,
         _folder: Path | None = None,
     ) -> None:
         super().__init__()
@@ -60,6 +62,10 @@ class HfTextEncoder(Encoder):
         self.tokenizer = AutoTokenizer.from_pretrained(folder)
         self._resolve(layout, pooling, normalize, max_length, lowercase)
         self.dense = build_dense_stack(layout.dense if dense is None and layout else dense or [], self.pooled_dim)
+        self.trainable_layers, self._cache = trainable_layers, OutputCache()
+        if trainable_layers is not None:
+            freeze_transformer(self.transformer, trainable_layers)
+            self.dense.requires_grad_(trainable_layers > 0)
         if dense is None and layout and layout.dense:
             _load_dense_weights(self.dense, layout.dense_weights)
 
@@ -91,6 +97,8 @@ class HfTextEncoder(Encoder):
 
     def collate(self, items: Sequence[str]) -> dict[str, torch.Tensor]:
         self.check_items(items)
+        if self.trainable_layers == 0:  # frozen: each text's output is computed once and cached (exact)
+            return {"frozen": self._cache.lookup(items, self._frozen_forward)}
         texts = [t.lower() for t in items] if self.lowercase else list(items)
         return dict(
             self.tokenizer(texts, padding=True, truncation=True, max_length=self.max_length, return_tensors="pt")
@@ -98,6 +106,8 @@ class HfTextEncoder(Encoder):
 
     def merge(self, a: dict[str, torch.Tensor], b: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         """Pad both token batches to one length and stack them (padding is masked, so embeddings are unchanged)."""
+        if "frozen" in a:
+            return {"frozen": torch.cat([a["frozen"], b["frozen"]])}
         seq = max(a["input_ids"].shape[1], b["input_ids"].shape[1])
         pad_id = self.tokenizer.pad_token_id or 0
 
@@ -109,7 +119,24 @@ class HfTextEncoder(Encoder):
     def item_length(self, item: str) -> int:
         return len(item)
 
+    def _frozen_forward(self, texts: list[str]) -> torch.Tensor:
+        was_training = self.training
+        self.eval()
+        tokens = self.tokenizer(
+            [t.lower() for t in texts] if self.lowercase else texts,
+            padding=True,
+            truncation=True,
+            max_length=self.max_length,
+            return_tensors="pt",
+        )
+        device = next(self.transformer.parameters()).device
+        out = self.forward({k: v.to(device) for k, v in tokens.items()})
+        self.train(was_training)
+        return out
+
     def forward(self, features: dict[str, torch.Tensor]) -> torch.Tensor:
+        if "frozen" in features:
+            return features["frozen"]
         mask = features["attention_mask"]
         tokens = self.transformer(**features).last_hidden_state  # (batch, seq, hidden)
         x = self.pooler(tokens, mask)  # (batch, hidden)
@@ -125,6 +152,7 @@ class HfTextEncoder(Encoder):
             "max_length": self.max_length,
             "dense": [layer.spec for layer in self.dense],
             "lowercase": self.lowercase,
+            **({"trainable_layers": self.trainable_layers} if self.trainable_layers is not None else {}),
         }
 
     def save_assets(self, folder: Path) -> None:

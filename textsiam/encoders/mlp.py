@@ -12,6 +12,7 @@ from torch import nn
 
 from textsiam.encoders import checks
 from textsiam.encoders.base import Encoder
+from textsiam.encoders.preprocess import ImagePreprocess
 from textsiam.errors import DataError
 from textsiam.registry import ENCODERS
 
@@ -22,11 +23,22 @@ _OWNER = "mlp encoder"
 class MlpEncoder(Encoder):
     """The seed's base network: flatten, then 3 x (Dense 128 + ReLU) with Dropout 0.1 between them.
 
-    Takes images (any shape, flattened) or plain vectors, e.g. sklearn's 8x8 digits scaled to [0, 1].
+    Takes images (any shape, flattened) or plain vectors, e.g. sklearn's 8x8 digits scaled to [0, 1]. With an
+    ``image`` preprocessing config (saved with the model) it also takes image references (files, MNIST IDX items),
+    decoded and scaled by it (default: greyscale, pixel values / 255).
     """
 
-    def __init__(self, in_features: int = 64, hidden: int = 128, n_layers: int = 3, dropout: float = 0.1) -> None:
+    def __init__(
+        self,
+        in_features: int = 64,
+        hidden: int = 128,
+        n_layers: int = 3,
+        dropout: float = 0.1,
+        image: dict[str, Any] | None = None,
+    ) -> None:
         super().__init__()
+        self.image = image
+        self.preprocess = ImagePreprocess.from_config(image)
         for name, value in (("in_features", in_features), ("hidden", hidden), ("n_layers", n_layers)):
             checks.positive_int(_OWNER, name, value)
         dropout = checks.probability(_OWNER, "dropout", dropout)
@@ -46,6 +58,8 @@ class MlpEncoder(Encoder):
 
     def check_items(self, items: Sequence[Any]) -> None:
         for i, item in enumerate(items):
+            if self.image is not None and isinstance(item, str):
+                continue  # an image reference, decoded by the preprocessing
             if item is None or isinstance(item, str | bytes | dict):
                 raise DataError(
                     f"item {i} is a {type(item).__name__} ({str(item)[:40]!r}); this tower takes images or numeric "
@@ -55,6 +69,11 @@ class MlpEncoder(Encoder):
 
     def collate(self, items: Sequence[Any]) -> dict[str, torch.Tensor]:
         self.check_items(items)
+        if len(items) and isinstance(items[0], str):
+            x = self.preprocess.batch(items, train=self.training).reshape(len(items), -1)
+            if x.shape[1] != self.in_features:
+                raise DataError(f"mlp encoder expects {self.in_features} values per image, got {x.shape[1]}")
+            return {"pixels": x}
         try:
             x = torch.as_tensor(np.asarray(items, dtype=np.float32))
         except (ValueError, TypeError) as err:
@@ -80,4 +99,5 @@ class MlpEncoder(Encoder):
             "hidden": self.hidden,
             "n_layers": self.n_layers,
             "dropout": self.dropout,
+            **({"image": self.preprocess.to_config()} if self.image is not None else {}),
         }

@@ -15,7 +15,9 @@ from matplotlib.ticker import MaxNLocator
 
 __all__ = [
     "confusion_png",
+    "epoch_curves_png",
     "eval_curve_png",
+    "pair_grid_png",
     "histogram_png",
     "loss_curve_png",
     "pr_png",
@@ -162,3 +164,57 @@ def eval_curve_png(series: dict[str, tuple[list[float], list[float]]], xlabel: s
     ax.set(xlabel=xlabel, ylabel="value", title="Dev metrics")
     ax.legend(fontsize=8)
     return _png(fig)
+
+
+def epoch_curves_png(per_epoch: dict[str, tuple[list[float], list[float]]]) -> bytes:
+    """The seed's two pictures side by side: dev pair accuracy per epoch and training loss per epoch."""
+    fig = Figure(figsize=(10.0, 3.8), layout="constrained")
+    FigureCanvasAgg(fig)
+    acc_ax, loss_ax = fig.subplots(1, 2)
+    for ax, name, title, color in (
+        (acc_ax, "dev_pair_accuracy", "Pair accuracy (dev, ROC threshold)", _MATCH),
+        (loss_ax, "train_loss", "Loss (training)", _NON_MATCH),
+    ):
+        if name in per_epoch:
+            x, y = per_epoch[name]
+            ax.plot(x, y, marker="o", lw=1.6, color=color)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.set(xlabel="epoch", title=title)
+    return _png(fig)
+
+
+def pair_grid_png(cells: list[dict], columns: int = 4) -> bytes:
+    """Image pairs with their distance (or score) and the decision, the seed's picture of test pairs.
+
+    Each cell: ``{"a": array, "b": array or None, "text": caption or None, "label": str, "correct": bool}``;
+    arrays are uint8 images; a wrong decision is framed in red, a right one in green.
+    """
+    rows = max(1, -(-len(cells) // columns))
+    fig = Figure(figsize=(2.6 * columns, 1.9 * rows), layout="constrained")
+    FigureCanvasAgg(fig)
+    for n, cell in enumerate(cells):
+        ax = fig.add_subplot(rows, columns, n + 1)
+        ax.imshow(_side_by_side(cell["a"], cell.get("b")), cmap="gray", vmin=0, vmax=255)
+        ax.set_xticks([])
+        ax.set_yticks([])
+        color = "#2ca02c" if cell["correct"] else _MARK
+        for spine in ax.spines.values():
+            spine.set(color=color, linewidth=3)
+        title = cell["label"] + (f"\n{cell['text'][:38]}" if cell.get("text") else "")
+        ax.set_title(title, fontsize=8, color=color)
+    return _png(fig)
+
+
+def _side_by_side(a: np.ndarray, b: np.ndarray | None) -> np.ndarray:
+    """Two images next to each other (greyscale kept 2-d, colour converted to match), with a white gap."""
+    if b is None:
+        return a
+    if a.ndim != b.ndim:
+        a, b = (x if x.ndim == 3 else np.repeat(x[..., None], 3, axis=2) for x in (a, b))
+    h = max(a.shape[0], b.shape[0])
+
+    def pad(x: np.ndarray) -> np.ndarray:  # to height h, white below
+        return np.pad(x, [(0, h - x.shape[0]), (0, 0)] + [(0, 0)] * (x.ndim - 2), constant_values=255)
+
+    gap = np.full((h, max(2, h // 10)) + a.shape[2:], 255, dtype=np.uint8)
+    return np.concatenate([pad(a), gap, pad(b)], axis=1)

@@ -162,6 +162,38 @@ def _binary_sections(page: _Page, s, labels, decision: Decision | None, texts_a,
     )
 
 
+_GRID_EACH = 8
+
+
+def _pair_grid_section(page: _Page, s, labels, decision, images_a, images_b, texts_b, score_name) -> None:
+    """The seed's picture: test pairs with their distance and decision, right ones and wrong ones."""
+    from textsiam.imaging import load_image
+
+    y = check_binary_labels(labels, s.shape[0])
+    threshold = decision.threshold if decision is not None else select_threshold(s, y, "youden").threshold
+    pred = s >= threshold
+    distance = score_name in ("euclidean", "manhattan")
+    rng = np.random.default_rng(0)
+    right, wrong = np.flatnonzero(pred == (y == 1)), np.flatnonzero(pred != (y == 1))
+    picked = [*rng.permutation(right)[:_GRID_EACH], *rng.permutation(wrong)[:_GRID_EACH]]
+    cells = []
+    for i in picked:
+        value = f"d={-s[i]:.3f}" if distance else f"score={s[i]:.3f}"
+        verdict = "same" if pred[i] else "different"
+        cells.append(
+            {
+                "a": load_image(images_a[i]),
+                "b": load_image(images_b[i]) if images_b is not None else None,
+                "text": texts_b[i] if texts_b is not None else None,
+                "label": f"{value} -> {verdict}" + ("" if pred[i] == (y[i] == 1) else " (wrong)"),
+                "correct": bool(pred[i] == (y[i] == 1)),
+            }
+        )
+    rule = f"distance < {-threshold:.4g}" if distance else f"score >= {threshold:.4g}"
+    note = f"{len(right)} right and {len(wrong)} wrong decisions at {rule}; up to {_GRID_EACH} random ones of each."
+    page.add("Test pairs", f"<p>{html.escape(note)}</p>", page.image("pair_grid", plots.pair_grid_png(cells), note))
+
+
 def _graded_sections(page: _Page, s, labels) -> None:
     gold = check_scores(labels, "gold")
     m = graded_metrics(s, gold)
@@ -176,6 +208,9 @@ def _training_section(page: _Page, path: Path) -> None:
         return
     log = read_train_log(path)
     figures = []
+    if log.get("per_epoch"):
+        png = plots.epoch_curves_png(log["per_epoch"])
+        figures.append(page.image("epoch_curves", png, "Pair accuracy and loss per epoch"))
     if log["steps"]:
         figures.append(page.image("training_loss", plots.loss_curve_png(log["steps"], log["losses"]), "Training loss"))
     if log["evals"]:
@@ -196,12 +231,17 @@ def write_report(
     texts_b=None,
     train_log: str | Path | None = None,
     title: str = "textsiam report",
+    images_a=None,
+    images_b=None,
+    score_name: str | None = None,
 ) -> Path:
     """Write ``out_dir/report.html`` (self-contained) and its plots as PNGs; return the HTML path.
 
     ``graded=True``: ``labels`` are gold similarities, the report shows correlations and a scatter plot.
     ``graded=False``: ``labels`` are 0/1; the report shows ROC, PR, histograms, metrics vs threshold, the confusion
     matrix and the most confident errors at ``decision.threshold`` (or at the Youden threshold when no decision).
+    ``images_a`` (and ``images_b``, or ``texts_b`` for captions): image references of the pairs; binary reports then
+    show a grid of right and wrong pair decisions with their distance (``score_name`` euclidean/manhattan) or score.
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -212,6 +252,8 @@ def write_report(
         _graded_sections(page, s, labels)
     else:
         _binary_sections(page, s, labels, decision, texts_a, texts_b)
+    if images_a is not None and not graded:
+        _pair_grid_section(page, s, labels, decision, images_a, images_b, texts_b, score_name)
     if train_log is not None:
         _training_section(page, Path(train_log))
     doc = (

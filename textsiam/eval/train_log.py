@@ -29,11 +29,20 @@ def read_train_log(path: str | Path) -> dict:
     """``{"steps", "losses"}`` from step lines and ``{"eval_x", "eval_xlabel", "evals"}`` from eval lines.
 
     ``evals`` maps each numeric dev metric to ``(x, values)``; x is the epoch when eval lines carry one, else the step.
+    ``per_epoch`` maps ``train_loss`` and ``dev_pair_accuracy`` (from ``{"type": "epoch"}`` lines) to
+    ``(epochs, values)``.
     A non-finite loss (a diverged run) is kept out of the curve rather than breaking the plot.
     """
     path = Path(path)
     steps, losses, eval_records = [], [], []
+    per_epoch: dict[str, tuple[list[float], list[float]]] = {}
     for row, record in read_json_lines(path):
+        if record.get("type") == "epoch" and _number(record.get("epoch")) is not None:
+            for name in ("train_loss", "dev_pair_accuracy"):
+                if _number(record.get(name)) is not None:
+                    xs, ys = per_epoch.setdefault(name, ([], []))
+                    xs.append(float(record["epoch"]))
+                    ys.append(float(record[name]))
         if record.get("type") == "step":
             step, loss = _number(record.get("step")), _number(record.get("loss"))
             if step is None:
@@ -56,4 +65,4 @@ def read_train_log(path: str | Path) -> dict:
                 xs, ys = evals.setdefault(str(name), ([], []))
                 xs.append(x)
                 ys.append(float(value))
-    return {"steps": steps, "losses": losses, "evals": evals, "eval_xlabel": xlabel}
+    return {"steps": steps, "losses": losses, "evals": evals, "eval_xlabel": xlabel, "per_epoch": per_epoch}

@@ -10,6 +10,7 @@ from textsiam.losses.combined import CombinedLoss
 from textsiam.losses.contrastive import ContrastiveLoss
 from textsiam.losses.cosent import CoSENTLoss
 from textsiam.losses.cosine import CosineSimilarityLoss
+from textsiam.losses.infonce import SymmetricInfoNCELoss
 from textsiam.losses.multiple_negatives import MultipleNegativesRankingLoss
 from textsiam.losses.online_contrastive import OnlineContrastiveLoss
 from textsiam.registry import import_submodules
@@ -25,6 +26,7 @@ __all__ = [
     "MultipleNegativesRankingLoss",
     "OnlineContrastiveLoss",
     "PairLoss",
+    "SymmetricInfoNCELoss",
     "build_loss",
     "loss_names",
 ]

@@ -16,6 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from textsiam.data import PairData
+from textsiam.data.image_table import write_image_pairs
+from textsiam.data.images import ImagePairData
 from textsiam.data.load import load_data
 from textsiam.errors import ConfigError
 from textsiam.eval.decision import Decision
@@ -41,13 +43,19 @@ RUN_KEYS = (
     "label",
     "limit",
     "label_range",
+    "split",
+    "pairs",
+    "skip_bad_rows",
+    "hard_negatives",
     "threshold_strategy",
     "calibrate",
     "keep_checkpoint",
 )
 """Settings of a run besides the TrainConfig fields; a YAML config file may set both."""
 
-_DATA_KEYS = ("format", "text_a", "text_b", "label", "limit", "label_range")
+_DATA_KEYS = ("format", "text_a", "text_b", "label", "limit", "label_range", "split", "pairs", "skip_bad_rows")
+_TRAIN_ONLY_KEYS = ("hard_negatives",)
+"""Data options that apply to the training pairs only (dev pairs are never mined)."""
 
 
 @dataclass
@@ -163,8 +171,8 @@ def fit(
 
 def _load_pairs(run: dict[str, Any], seed: int) -> tuple[PairData, PairData | None, bool]:
     """(train, dev, whether dev was carved off train)."""
-    fmt = {k: run[k] for k in _DATA_KEYS}
-    train_data = load_data(run["train"], **fmt, seed=seed)
+    fmt = {k: run.get(k) for k in _DATA_KEYS}
+    train_data = load_data(run["train"], **fmt, **{k: run.get(k) for k in _TRAIN_ONLY_KEYS}, seed=seed)
     if run["dev"]:
         return train_data, load_data(run["dev"], **fmt, seed=seed), False
     if run["dev_fraction"]:
@@ -174,7 +182,11 @@ def _load_pairs(run: dict[str, Any], seed: int) -> tuple[PairData, PairData | No
 
 
 def _save_dev_split(dev: PairData, out_dir: Path) -> Path | None:
-    """Write a carved text dev split, so its threshold can be re-tuned on exactly these pairs."""
+    """Write a carved dev split, so its threshold can be re-tuned on exactly these pairs (image pairs: a table of
+    absolute image references that ``--format image-tsv`` reads back)."""
+    if isinstance(dev, ImagePairData):
+        write_image_pairs(out_dir / "dev_split.images.tsv", dev)
+        return out_dir / "dev_split.images.tsv"
     if not (dev.a and isinstance(dev.a[0], str)):
         return None
     dev.to_tsv(out_dir / "dev_split.tsv")

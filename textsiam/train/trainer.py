@@ -21,6 +21,7 @@ from tqdm.auto import tqdm
 from textsiam.atomic import write_json
 from textsiam.data import PairData, length_grouped_batches
 from textsiam.errors import ConfigError, TrainingDivergedError
+from textsiam.eval.threshold import select_threshold
 from textsiam.losses import build_loss
 from textsiam.models.base import PairModel, to_device
 from textsiam.models.io import save_model
@@ -36,9 +37,11 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def _optimizer(model: PairModel, cfg: TrainConfig) -> torch.optim.Optimizer:
+def _optimizer(model: PairModel, cfg: TrainConfig, loss_fn: torch.nn.Module | None = None) -> torch.optim.Optimizer:
+    """AdamW over the trainable weights of the model and of the loss (e.g. a learnable temperature)."""
     decay, no_decay = [], []
-    for name, p in model.named_parameters():
+    named = [*model.named_parameters(), *(loss_fn.named_parameters() if loss_fn is not None else [])]
+    for name, p in named:
         if p.requires_grad:
             (no_decay if p.ndim < 2 or "LayerNorm" in name or "norm" in name.lower() else decay).append(p)
     groups = [{"params": decay, "weight_decay": cfg.weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
@@ -138,6 +141,15 @@ class Trainer:
             return self.loss_fn(model.score(u, v), labels)
         return self.loss_fn(u, v, labels)
 
+    def _epoch_data(self, epoch: int) -> tuple[torch.Tensor, list, list, list[int]]:
+        """Labels, left items, right items and lengths of this epoch's pairs (image data may draw new pairs)."""
+        data = self.train_data
+        if hasattr(data, "epoch_pairs"):
+            data = data.epoch_pairs(epoch, self.model, in_batch=self.loss_fn.in_batch)
+        a_all, b_all = data.a, data.b
+        lengths = [self.model.left.item_length(a) + self.model.right.item_length(b) for a, b in zip(a_all, b_all)]
+        return torch.as_tensor(data.scaled_labels(), dtype=torch.float32), a_all, b_all, lengths
+
     # -- main loop ------------------------------------------------------------------------------------------------
     def train(self, resume: bool = False) -> dict[str, Any]:
         """Run all epochs (continuing from the last checkpoint if ``resume``); returns a summary dict."""
@@ -145,21 +157,23 @@ class Trainer:
         seed_everything(cfg.seed)
         model.decision = None  # a threshold tuned for the old weights does not fit the new ones
         model.to(self.device)
-        total = math.ceil(len(self.train_data) / cfg.batch_size) * cfg.epochs
-        optimizer = _optimizer(model, cfg)
+        self.loss_fn.to(self.device)
+        per_epoch = getattr(self.train_data, "epoch_size", lambda in_batch: len(self.train_data))(self.loss_fn.in_batch)
+        total = math.ceil(per_epoch / cfg.batch_size) * cfg.epochs
+        optimizer = _optimizer(model, cfg, self.loss_fn)
         scheduler = _linear_warmup(optimizer, int(cfg.warmup_ratio * total), total)
-        labels_all = torch.as_tensor(self.train_data.scaled_labels(), dtype=torch.float32)
         start_epoch, step = self._start(resume, optimizer, scheduler)
-        a_all, b_all = self.train_data.a, self.train_data.b
-        lengths = [model.left.item_length(a) + model.right.item_length(b) for a, b in zip(a_all, b_all)]
         t0, pairs_seen = time.perf_counter(), 0
         for epoch in range(start_epoch, cfg.epochs + 1):
             self._epoch_start, self._epoch_loss = time.perf_counter(), math.nan
+            labels_all, a_all, b_all, lengths = self._epoch_data(epoch)
             model.train()
             batches = self._epoch_batches(epoch, lengths)
             bar = tqdm(batches, desc=f"epoch {epoch}/{cfg.epochs}", disable=not self.show_progress, unit="batch")
+            epoch_loss = torch.zeros((), device=self.device)  # summed on the device: no sync per step
             for idx in bar:
                 loss = self._loss([a_all[i] for i in idx], [b_all[i] for i in idx], labels_all[idx].to(self.device))
+                epoch_loss += loss.detach() * len(idx)
                 if not torch.isfinite(loss):  # checked before the update, so the weights stay finite
                     raise TrainingDivergedError(
                         f"loss became {loss.item()} at epoch {epoch}, step {step + 1}; lower --lr or check the labels"
@@ -184,7 +198,7 @@ class Trainer:
                         }
                     )
                     bar.set_postfix(loss=f"{loss.item():.4f}")
-            self._end_epoch(epoch, step, optimizer, scheduler)
+            self._end_epoch(epoch, step, optimizer, scheduler, epoch_loss.item() / max(1, len(labels_all)))
         elapsed = time.perf_counter() - t0
         self._restore_best()
         summary = {
@@ -226,11 +240,17 @@ class Trainer:
         elif self.out_dir and (self.out_dir / "model.safetensors").exists():  # best epoch was before a resume
             load_weights(self.model, str(self.out_dir / "model.safetensors"))
 
-    def _end_epoch(self, epoch: int, step: int, optimizer, scheduler) -> None:
+    def _end_epoch(self, epoch: int, step: int, optimizer, scheduler, train_loss: float) -> None:
+        record: dict[str, Any] = {"type": "epoch", "epoch": epoch, "train_loss": train_loss}
         if self.dev_data is not None:
             scores = self.model.similarity_scores(self.dev_data.a, self.dev_data.b, self.config.eval_batch_size)
             metrics = evaluate_scores(scores, self.dev_data)
             self._log({"type": "eval", "epoch": epoch, "step": step, "metrics": metrics})
+            if self.dev_data.label_kind == "binary":  # the seed's curve: pair accuracy per epoch
+                chosen = select_threshold(scores, self.dev_data.labels, "youden")  # in-sample: for the curve only
+                record["dev_pair_accuracy"] = chosen.metrics["accuracy"]
+        self._log(record)
+        if self.dev_data is not None:
             value = float(metrics[self.metric])
             if self.best is None or math.isnan(self.best) or value > self.best:  # NaN never stays the best
                 self.best = value

@@ -1,0 +1,68 @@
+"""Frozen and partly trainable towers: which weights train, and cached frozen outputs are exact."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from fixtures import needs_vision
+
+from textsiam.encoders import EfficientNetLite0Encoder, HfTextEncoder
+from textsiam.errors import ConfigError
+
+TEXTS = ["a man plays the guitar", "a dog runs in the park", "the cat eats"]
+
+
+def test_text_tower_trainable_layers(tiny_bert_dir):
+    top = HfTextEncoder(str(tiny_bert_dir), trainable_layers=1)
+    trainable = {n for n, p in top.transformer.named_parameters() if p.requires_grad}
+    assert trainable and all(n.startswith("encoder.layer.1.") for n in trainable)
+    with pytest.raises(ConfigError, match=r"trainable_layers must be an integer in 0..2"):
+        HfTextEncoder(str(tiny_bert_dir), trainable_layers=3)
+
+
+def test_frozen_text_tower_cache_is_exact(tiny_bert_dir):
+    frozen = HfTextEncoder(str(tiny_bert_dir), trainable_layers=0)
+    full = HfTextEncoder(str(tiny_bert_dir)).eval()
+    cached = frozen(frozen.collate(TEXTS))
+    assert set(frozen._cache.store) == set(TEXTS)
+    torch.testing.assert_close(cached, full(full.collate(TEXTS)), atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(frozen(frozen.collate(TEXTS[::-1])), cached.flip(0))
+
+
+@needs_vision
+def test_efficientnet_partial_finetuning_and_exact_cache(image_files):
+    files = image_files(3, size=(70, 50))
+    torch.manual_seed(0)
+    part = EfficientNetLite0Encoder(trainable_layers=3, image={"size": 64})
+    trainable = {n.split(".")[1] for n, p in part.named_parameters() if p.requires_grad}
+    assert trainable == {"_blocks", "_conv_head", "_bn1"}
+    assert {n for n, p in part.named_parameters() if p.requires_grad and n.startswith("backbone._blocks")} == {
+        n for n, _ in part.named_parameters() if n.startswith(("backbone._blocks.14.", "backbone._blocks.15."))
+    }
+    part.train()
+    assert not part.backbone._bn0.training and part.backbone._bn1.training  # frozen BatchNorm stays in eval
+    full = EfficientNetLite0Encoder(trainable_layers=18, image={"size": 64})  # same pretrained weights, no cache
+    part.eval(), full.eval()
+    with torch.no_grad():
+        expected = full(full.collate(files))
+        torch.testing.assert_close(part(part.collate(files)), expected, atol=1e-4, rtol=1e-4)
+        assert len(part._cache) == 3
+        torch.testing.assert_close(part(part.collate(files)), expected, atol=1e-4, rtol=1e-4)  # from the cache
+
+
+@needs_vision
+def test_efficientnet_pretrained_weights_classify_a_synthetic_pattern_consistently(image_files):
+    """Pretrained and random towers differ: the ImageNet weights were loaded (weights_only=True)."""
+    files = image_files(2, size=(64, 64))
+    pre = EfficientNetLite0Encoder(image={"size": 64}).eval()
+    rnd = EfficientNetLite0Encoder(pretrained=False, image={"size": 64}).eval()
+    with torch.no_grad():
+        assert not torch.allclose(pre(pre.collate(files)), rnd(rnd.collate(files)))
+
+
+@needs_vision
+def test_efficientnet_bad_arguments():
+    with pytest.raises(ConfigError, match="trainable_layers must be an integer in 0..18"):
+        EfficientNetLite0Encoder(trainable_layers=19, pretrained=False)
+    with pytest.raises(ConfigError, match="views"):
+        EfficientNetLite0Encoder(views=-1, pretrained=False)

