@@ -29,7 +29,7 @@ def test_train_evaluate_report_on_mnist_folder(capsys, tmp_path):
         "--dev-fraction", "0.25", "--epochs", "2", "--threshold-strategy", "youden", "--out", out, "--quiet",
     )  # fmt: skip
     assert code == 0, err
-    assert "carved" in stdout and (out / "dev_split.images.tsv").exists()
+    assert "carved" in stdout + err and (out / "dev_split.images.tsv").exists()
     log = [json.loads(line) for line in (out / "train_log.jsonl").read_text().splitlines()]
     epochs = [r for r in log if r["type"] == "epoch"]
     assert [r["epoch"] for r in epochs] == [1, 2] and all("dev_pair_accuracy" in r for r in epochs)

@@ -124,7 +124,7 @@ def test_image_tables_resolve_paths_relative_to_the_file(tmp_path, image_files, 
 def test_image_options_are_refused_for_text_formats(tmp_path):
     path = tmp_path / "p.tsv"
     path.write_text("text_a\ttext_b\tlabel\na\tb\t1\n")
-    with pytest.raises(ConfigError, match=r"\['split'\] apply to image formats"):
+    with pytest.raises(ConfigError, match=r"format 'tsv' does not take \['split'\]"):
         load_data(path, split="train")
 
 

@@ -18,7 +18,7 @@ import numpy as np
 
 from textsiam.data.images import ImagePairData
 from textsiam.data.options import ReadOptions
-from textsiam.data.pairs import infer_label_kind
+from textsiam.data.labels import label_scale
 from textsiam.data.parsing import check_text, decode_text, parse_label, read_source
 from textsiam.errors import DataError
 from textsiam.imaging import load_image
@@ -61,7 +61,7 @@ def _read(
     right_is_image = any(c in header for c in RIGHT_IMAGE)
     right = _column(header, RIGHT_IMAGE if right_is_image else RIGHT_TEXT, p)
     label_col = label or ("label" if "label" in header else None)
-    a, b, labels, skipped = [], [], [], 0
+    a, b, labels, label_rows, skipped = [], [], [], [], 0
     for row_no, cells in enumerate(rows[1:], start=2):
         if len(cells) != len(header):
             raise DataError(
@@ -80,6 +80,7 @@ def _read(
         b.append(right_val or check_text(record[right], path=p, row=row_no, column=right))
         if label_col:
             labels.append(parse_label(record.get(label_col), path=p, row=row_no, column=label_col))
+            label_rows.append(row_no)
         if limit is not None and len(a) >= limit:
             break
     if skipped:
@@ -93,9 +94,11 @@ def _read(
     if label_col:
         columns["label"], features["label"] = np.asarray(labels, dtype=np.float32), datasets.Value("float32")
     dataset = datasets.Dataset.from_dict(columns, features=datasets.Features(features))
-    kind = infer_label_kind(labels) if label_col else "none"
+    kind, scale = label_scale(labels, label_rows, path=p, column=label_col) if label_col else ("none", (0.0, 1.0))
     meta = {"right": "image" if right_is_image else "text"}
-    return ImagePairData(dataset, source=str(p), sha256=digest, label_kind=kind, skipped=skipped, meta=meta)
+    return ImagePairData(
+        dataset, source=str(p), sha256=digest, label_kind=kind, label_range=scale, skipped=skipped, meta=meta
+    )
 
 
 def _column(header: list[str], names: tuple[str, ...], path: Path) -> str:
