@@ -17,8 +17,8 @@ import datasets
 import numpy as np
 
 from textsiam.data.images import ImagePairData
-from textsiam.data.options import ReadOptions
 from textsiam.data.labels import label_scale
+from textsiam.data.options import ReadOptions
 from textsiam.data.parsing import check_text, decode_text, parse_label, read_source
 from textsiam.errors import DataError
 from textsiam.imaging import load_image
