@@ -104,3 +104,20 @@ def make_mnist(folder: Path, n: int = 60, split: str = "train") -> Path:
     write_idx(folder / f"{stem}-images-idx3-ubyte.gz", images)
     write_idx(folder / f"{stem}-labels-idx1-ubyte.gz", classes)
     return folder
+
+
+def make_coco(root: Path, n_images: int = 6, split: str = "train2017") -> Path:
+    """A fake COCO captions folder: ``n_images`` random PNGs with 5 captions each ("picture i caption k")."""
+    import json
+
+    paths = write_images(root / split, n_images, (40, 30))
+    (root / "annotations").mkdir(parents=True, exist_ok=True)
+    images, annotations = [], []
+    for i, path in enumerate(paths):
+        images.append({"id": 100 + i, "file_name": Path(path).name})
+        annotations += [
+            {"id": 10 * i + k, "image_id": 100 + i, "caption": f"picture {i} caption {k} "} for k in range(5)
+        ]
+    doc = {"images": images, "annotations": annotations}
+    (root / "annotations" / f"captions_{split}.json").write_text(json.dumps(doc))
+    return root

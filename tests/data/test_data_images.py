@@ -2,34 +2,15 @@
 
 from __future__ import annotations
 
-import json
-import shutil
-
 import numpy as np
 import pytest
-from fixtures import make_mnist
+from fixtures import make_coco, make_mnist
 
 from textsiam.api import load_data
 from textsiam.data import CaptionSet, ImageSet
 from textsiam.data.images import hard_negative_rows
 from textsiam.errors import ConfigError, DataError
 from textsiam.imaging import load_image
-
-
-def make_coco(root, image_files, n_images: int = 6, split: str = "train2017"):
-    (root / split).mkdir(parents=True)
-    (root / "annotations").mkdir()
-    images, annotations = [], []
-    for i, src in enumerate(image_files(n_images, size=(40, 30))):
-        name = f"{i:012d}.png"
-        shutil.copy(src, root / split / name)
-        images.append({"id": 100 + i, "file_name": name})
-        annotations += [
-            {"id": 10 * i + k, "image_id": 100 + i, "caption": f"picture {i} caption {k} "} for k in range(5)
-        ]
-    doc = {"images": images, "annotations": annotations}
-    (root / "annotations" / f"captions_{split}.json").write_text(json.dumps(doc))
-    return root
 
 
 def test_mnist_reader_balanced_pairs_from_labels(tmp_path):
@@ -79,7 +60,7 @@ def test_epoch_pairs_are_fresh_and_hard_negatives_are_nearest_wrong_class(tmp_pa
 
 
 def test_coco_reader_and_caption_pairs(tmp_path, image_files):
-    root = make_coco(tmp_path / "coco", image_files)
+    root = make_coco(tmp_path / "coco")
     data = load_data(root, split="train2017", seed=1)
     assert isinstance(data.images, CaptionSet) and len(data.images) == 6 and len(data.images.captions) == 30
     assert len(data) == 60 and data.labels.mean() == 0.5
@@ -94,9 +75,9 @@ def test_coco_reader_and_caption_pairs(tmp_path, image_files):
 
 
 def test_coco_bad_image_names_the_file_or_is_skipped(tmp_path, image_files):
-    root = make_coco(tmp_path / "coco", image_files)
-    (root / "train2017" / "000000000002.png").write_bytes(b"garbage")
-    with pytest.raises(DataError, match=r"000000000002.png: .*not an image"):
+    root = make_coco(tmp_path / "coco")
+    (root / "train2017" / "img002.png").write_bytes(b"garbage")
+    with pytest.raises(DataError, match=r"img002.png: .*not an image"):
         load_data(root, split="train2017")
     with pytest.warns(UserWarning, match="skipped 1"):
         data = load_data(root, split="train2017", skip_bad_rows=True)
