@@ -82,10 +82,12 @@ def data_kwargs(args: argparse.Namespace) -> dict[str, Any]:
         "limit": args.limit,
         "label_range": tuple(args.label_range) if args.label_range else None,
         **{k: getattr(args, k) for k in IMAGE_FLAGS if getattr(args, k, None) is not None},
-    }
+    } | ({"pairs": args.pairs} if isinstance(getattr(args, "pairs", None), int) else {})
 
 
-IMAGE_FLAGS = ("split", "pairs", "skip_bad_rows", "hard_negatives")
+IMAGE_FLAGS = ("split", "skip_bad_rows", "hard_negatives")
+"""Image-data flags passed on when set; --pairs N too, but not score's --pairs FILE."""
+
 
 
 def progress_bars(args: argparse.Namespace) -> bool:
