@@ -47,13 +47,20 @@ def add_data_flags(p: argparse.ArgumentParser, *, prefix: str = "", pair_count: 
         default=None,
         help="graded labels on this scale, e.g. 1 5 for ratings (default: 0/1 labels are binary; see README)",
     )
-    g.add_argument("--split", default=None, help="part of a dataset folder: mnist train|test, coco train2017|val2017")
+    g.add_argument(
+        "--split",
+        default=None,
+        help="part of a dataset folder: mnist train|test, coco train2017|val2017 (default: train, val2017)",
+    )
     if pair_count:
         g.add_argument(
             "--pairs", type=int, default=None, help="labelled images: balanced pairs to draw (default: 2 per image)"
         )
     g.add_argument(
-        "--skip-bad-rows", action="store_true", default=None, help="skip missing/corrupt images and count them"
+        "--skip-bad-rows",
+        action="store_true",
+        default=None,
+        help="skip missing/corrupt images, count them (default: error)",
     )
     g.add_argument(
         "--hard-negatives",
@@ -87,7 +94,6 @@ def data_kwargs(args: argparse.Namespace) -> dict[str, Any]:
 
 IMAGE_FLAGS = ("split", "skip_bad_rows", "hard_negatives")
 """Image-data flags passed on when set; --pairs N too, but not score's --pairs FILE."""
-
 
 
 def progress_bars(args: argparse.Namespace) -> bool:
