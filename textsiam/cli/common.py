@@ -46,6 +46,9 @@ def add_data_flags(p: argparse.ArgumentParser, *, prefix: str = "") -> None:
         default=None,
         help="graded labels on this scale, e.g. 1 5 for ratings (default: 0/1 labels are binary; see README)",
     )
+    g.add_argument(
+        "--bodies", default=None, help="FNC-1: the *_bodies.csv of a *_stances.csv file (default: the one beside it)"
+    )
 
 
 def add_run_flags(p: argparse.ArgumentParser, *, batch_size: bool = True) -> None:
@@ -66,6 +69,7 @@ def data_kwargs(args: argparse.Namespace) -> dict[str, Any]:
         "label": args.label,
         "limit": args.limit,
         "label_range": tuple(args.label_range) if args.label_range else None,
+        "bodies": args.bodies,
     }
 
 
@@ -112,3 +116,16 @@ def write_json_file(path: str, obj: Any) -> None:
 
     write_json(path, obj)
     print(f"wrote {path}")
+
+
+def print_classes(report: dict[str, Any]) -> None:
+    """Per-class precision/recall/F1 and the confusion matrix of a multi-class head."""
+    print_metrics({k: report[k] for k in ("class_accuracy", "macro_f1", "fnc_relative") if k in report})
+    per_class = report["per_class"].items()
+    rows = [[c, *(f"{v[k]:.4f}" for k in ("precision", "recall", "f1")), v["support"]] for c, v in per_class]
+    print_table(rows, ["class", "precision", "recall", "f1", "support"])
+    cm = report["confusion_matrix"]
+    print_table(
+        [[f"gold {c}", *row] for c, row in zip(cm["classes"], cm["rows_gold_cols_predicted"])],
+        ["", *(f"pred {c}" for c in cm["classes"])],
+    )

@@ -11,6 +11,7 @@ from textsiam.cli.common import (
     add_run_flags,
     data_kwargs,
     plain,
+    print_classes,
     print_metrics,
     progress_bars,
     write_json_file,
@@ -42,6 +43,8 @@ def run(args: argparse.Namespace) -> int:
     )
     metrics = {"data": str(args.data), **metrics}
     print_metrics(metrics)
+    if "classes" in metrics:
+        print_classes(metrics["classes"])
     if args.json:
         write_json_file(args.json, metrics)
     if args.report:

@@ -32,9 +32,25 @@ class Encoder(nn.Module):
         """A cheap size estimate of one raw item, used to group batches by length."""
         return 1
 
+    def count(self, features: dict[str, torch.Tensor]) -> int:
+        """How many items a collated batch holds (rows, unless a tower splits items into several rows)."""
+        return next(iter(features.values())).shape[0]
+
     def merge(self, a: dict[str, torch.Tensor], b: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         """Stack two collated batches into one (a first), so a twin runs a single forward pass for both sides."""
         return {k: torch.cat([a[k], b[k]]) for k in a}
+
+    @property
+    def is_fitted(self) -> bool:
+        """False for a tower whose vocabulary must first be built from training texts (lstm, tfidf)."""
+        return True
+
+    def fit_vocabulary(self, texts: Sequence[str]) -> None:
+        """Build what the tower learns from the training texts before training (a vocabulary, idf weights).
+
+        The trainer calls it once, on the training texts of this tower's side, when ``is_fitted`` is False;
+        towers without such state do nothing.
+        """
 
     def get_config(self) -> dict[str, Any]:
         raise NotImplementedError

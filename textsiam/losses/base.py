@@ -1,7 +1,8 @@
 """The pair-loss base class and the argument and input checks every loss shares.
 
 A loss takes tensors, never the model: either two batches of embeddings ``u, v`` with a label per pair
-(``takes == "embeddings"``), or the logits of a learned scoring head (``takes == "scores"``). Labels are floats in
+(``takes == "embeddings"``), the logits of a learned scoring head (``takes == "scores"``), or the class logits of a
+multi-class head with class indices as labels (``takes == "logits"``). Labels are floats in
 [0, 1] where 1 means similar. Constructor arguments are explicit keywords stored under their own names, so
 :meth:`PairLoss.get_config` can return them and ``LOSSES.build(name, **config)`` rebuilds the loss.
 """

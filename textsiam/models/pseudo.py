@@ -53,10 +53,9 @@ class PseudoSiameseModel(PairModel):
     def embedding_dim(self) -> int:
         return self.projection_dim
 
-    def embed(self, features: dict[str, torch.Tensor], side: str = "left") -> torch.Tensor:
-        if side == "left":
-            return self.left_projection(self.left_encoder(features))  # (batch, projection_dim)
-        return self.right_projection(self.right_encoder(features))
+    def project(self, x: torch.Tensor, side: str = "left") -> torch.Tensor:
+        # x: (batch, tower_dim) of the side's own tower -> (batch, projection_dim)
+        return self.left_projection(x) if side == "left" else self.right_projection(x)
 
     def get_config(self) -> dict[str, Any]:
         return {

@@ -42,13 +42,13 @@ class TwinModel(PairModel):
     def embedding_dim(self) -> int:
         return self.projection_dim or self.encoder.dim
 
-    def embed(self, features: dict[str, torch.Tensor], side: str = "left") -> torch.Tensor:
-        x = self.encoder(features)  # (batch, enc_dim); the same weights for both sides
+    def project(self, x: torch.Tensor, side: str = "left") -> torch.Tensor:
+        # x: (batch, enc_dim) from the one shared encoder, for either side
         return self.projection(x) if self.projection is not None else x
 
     def forward(self, feats_a: dict[str, torch.Tensor], feats_b: dict[str, torch.Tensor]):
         """Both sides in one pass through the shared encoder: one larger batch instead of two small ones."""
-        n = next(iter(feats_a.values())).shape[0]
+        n = self.encoder.count(feats_a)
         both = self.embed(self.encoder.merge(feats_a, feats_b))  # (2 * batch, dim)
         return both[:n], both[n:]
 

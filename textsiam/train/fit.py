@@ -41,13 +41,14 @@ RUN_KEYS = (
     "label",
     "limit",
     "label_range",
+    "bodies",
     "threshold_strategy",
     "calibrate",
     "keep_checkpoint",
 )
 """Settings of a run besides the TrainConfig fields; a YAML config file may set both."""
 
-_DATA_KEYS = ("format", "text_a", "text_b", "label", "limit", "label_range")
+_DATA_KEYS = ("format", "text_a", "text_b", "label", "limit", "label_range", "bodies")
 
 
 @dataclass
@@ -177,5 +178,8 @@ def _save_dev_split(dev: PairData, out_dir: Path) -> Path | None:
     """Write a carved text dev split, so its threshold can be re-tuned on exactly these pairs."""
     if not (dev.a and isinstance(dev.a[0], str)):
         return None
+    if any("\t" in t or "\n" in t or "\r" in t for t in dev.a + dev.b):  # e.g. FNC-1 bodies: TSV cannot hold them
+        dev.to_jsonl(out_dir / "dev_split.jsonl")
+        return out_dir / "dev_split.jsonl"
     dev.to_tsv(out_dir / "dev_split.tsv")
     return out_dir / "dev_split.tsv"
