@@ -26,7 +26,7 @@ from textsiam.data.fnc1 import OFFICIAL_SPLIT_SEED, STANCES  # noqa: E402
 from textsiam.eval.classes import class_metrics, fnc_score  # noqa: E402
 from textsiam.eval.metrics import binary_metrics  # noqa: E402
 from textsiam.eval.threshold import select_threshold  # noqa: E402
-from textsiam.models import PairModel, build_model, create_model  # noqa: E402
+from textsiam.models import PairModel, build_model, create_model, load_model  # noqa: E402
 from textsiam.train import TrainConfig, Trainer  # noqa: E402
 
 MINILM = {"name": "hf-transformer", "args": {"model_name_or_path": "all-MiniLM-L6-v2", "max_length": 256}}
@@ -98,14 +98,17 @@ def _timed(fn: Callable[[], Any]) -> tuple[Any, float]:
     return out, time.perf_counter() - t0
 
 
-def run_model(name: str, parts: dict[str, PairData], out_dir: Path | None) -> dict[str, Any]:
+def run_model(name: str, parts: dict[str, PairData], out_dir: Path | None, saved: Path | None = None) -> dict[str, Any]:
     spec, train_fields = MODELS[name]
     import torch
 
     torch.manual_seed(0)
-    model = _build(spec)
+    model = load_model(saved) if saved else _build(spec)
     row: dict[str, Any] = {"model": name}
-    if train_fields is None:  # nothing to train: fit vocabularies on all train texts, threshold from all train
+    if saved:  # trained earlier (e.g. a run stopped for time): its best saved epoch, threshold from val
+        tune = parts["val"]
+        row["saved"] = str(saved)
+    elif train_fields is None:  # nothing to train: fit vocabularies on all train texts, threshold from all train
         tune = parts["train_all"]
         _, row["train_seconds"] = _timed(lambda: model.fit_vocabulary(tune.a, tune.b))
     else:
@@ -137,13 +140,14 @@ def main() -> None:
     p.add_argument("--limit", type=int, default=None, help="read only the first N stance rows (smoke runs)")
     p.add_argument("--out", help="save trained models under this folder")
     p.add_argument("--json", help="write the rows here")
+    p.add_argument("--saved", help="evaluate this saved model folder as the (single) --models entry, no training")
     args = p.parse_args()
     data = read_pairs(Path(args.data) / "train_stances.csv", limit=args.limit)
     parts = split(data)
     print({k: len(v) for k, v in parts.items()}, flush=True)
     rows = []
     for name in args.models:
-        row = run_model(name, parts, Path(args.out) if args.out else None)
+        row = run_model(name, parts, Path(args.out) if args.out else None, Path(args.saved) if args.saved else None)
         rows.append(row)
         print(json.dumps({k: v for k, v in row.items() if k not in ("train_config", "confusion")}), flush=True)
         if args.json:
