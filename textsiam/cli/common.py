@@ -19,6 +19,11 @@ class Names:
         return ", ".join(self.registry)
 
 
+MODEL_HELP = (
+    "preset, saved model folder, model .json file (a preset's model part or a saved config.json) or transformer name"
+)
+
+
 def plain(doc: str | None) -> str:
     """A docstring as help text: without reST double backticks."""
     return (doc or "").replace("``", "")

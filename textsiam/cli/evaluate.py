@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 
 from textsiam.cli.common import (
+    MODEL_HELP,
     add_data_flags,
     add_run_flags,
     data_kwargs,
@@ -19,7 +20,7 @@ from textsiam.cli.common import (
 
 def register(sub) -> None:
     p = sub.add_parser("evaluate", help="evaluate a model on labelled pairs", description=plain(__doc__))
-    p.add_argument("--model", required=True, help="preset, transformer name or saved model folder")
+    p.add_argument("--model", required=True, help=MODEL_HELP)
     p.add_argument("--data", required=True, help="labelled pairs: a file, or e.g. digits:test")
     p.add_argument("--json", help="write the metrics as a flat JSON object to this file")
     p.add_argument("--report", help="write report.html and its plots into this folder")

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import argparse
 
+from textsiam.cli.common import MODEL_HELP
+
 
 def register(sub) -> None:
     # The formats are checked by textsiam.models.export (EXPORT_FORMATS); importing it here would load torch for --help
     p = sub.add_parser("export", help="export a model for sentence-transformers or transformers", description=__doc__)
-    p.add_argument("--model", required=True, help="saved model folder, preset, model .json file or transformer name")
+    p.add_argument("--model", required=True, help=MODEL_HELP)
     p.add_argument(
         "--format",
         default="sentence-transformers",

@@ -7,12 +7,12 @@ from __future__ import annotations
 import argparse
 import sys
 
-from textsiam.cli.common import add_data_flags, add_run_flags, data_kwargs, plain, progress_bars
+from textsiam.cli.common import MODEL_HELP, add_data_flags, add_run_flags, data_kwargs, plain, progress_bars
 
 
 def register(sub) -> None:
     p = sub.add_parser("score", help="score pairs of texts", description=plain(__doc__))
-    p.add_argument("--model", required=True, help="preset, transformer name or saved model folder")
+    p.add_argument("--model", required=True, help=MODEL_HELP)
     p.add_argument("--a", help="left text of one pair")
     p.add_argument("--b", help="right text of one pair")
     p.add_argument("--pairs", help="a file of pairs (any supported format)")

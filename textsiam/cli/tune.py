@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 
 from textsiam.cli.common import (
+    MODEL_HELP,
     add_data_flags,
     add_run_flags,
     data_kwargs,
@@ -19,7 +20,7 @@ from textsiam.registry import CALIBRATORS, STRATEGIES
 
 def register(sub) -> None:
     p = sub.add_parser("tune-threshold", help="fit and save a decision threshold", description=plain(__doc__))
-    p.add_argument("--model", required=True, help="preset, transformer name or saved model folder")
+    p.add_argument("--model", required=True, help=MODEL_HELP)
     p.add_argument("--data", required=True, help="held-out labelled pairs (a dev file, never the test file)")
     p.add_argument(
         "--strategy",
