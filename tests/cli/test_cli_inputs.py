@@ -204,3 +204,10 @@ def test_an_output_path_that_cannot_be_written_is_a_one_line_error(capsys, tmp_p
     assert code == 2, line
     assert "cannot " in line and (f"{tmp_path}: it is a folder" in line or f"{file} is a file, not a folder" in line)
     assert file.read_text() == "keep me" and sorted(p.name for p in tmp_path.iterdir()) == ["taken.txt"]
+
+
+def test_list_help_names_every_registry_kind():
+    from textsiam.registry import ALL_REGISTRIES
+
+    text = " ".join(_subparser("list").format_help().split())
+    assert all(kind in text for kind in ALL_REGISTRIES), text

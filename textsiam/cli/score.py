@@ -7,19 +7,15 @@ from __future__ import annotations
 import argparse
 import sys
 
-from textsiam.cli.common import MODEL_HELP, add_data_flags, add_run_flags, data_kwargs, plain, progress_bars
+from textsiam.cli.common import add_model_command, data_kwargs, progress_bars
 
 
 def register(sub) -> None:
-    p = sub.add_parser("score", help="score pairs of texts", description=plain(__doc__))
-    p.add_argument("--model", required=True, help=MODEL_HELP)
+    p = add_model_command(sub, "score", "score pairs of texts", __doc__, run)
     p.add_argument("--a", help="left text of one pair")
     p.add_argument("--b", help="right text of one pair")
     p.add_argument("--pairs", help="a file of pairs (any supported format)")
     p.add_argument("--out", help="with --pairs: write the scored TSV here (default: stdout)")
-    add_run_flags(p)
-    add_data_flags(p)
-    p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
