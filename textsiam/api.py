@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from textsiam.atomic import check_folder
 from textsiam.data import PairData
 from textsiam.data.load import load_data
 from textsiam.errors import ConfigError
@@ -80,6 +81,8 @@ def evaluate(
     from textsiam.train.evaluation import evaluate_scores
 
     _check_batch_size(batch_size)
+    if report is not None:
+        check_folder(report)
     if device is not None:
         resolve_device(device)
     data = _data(data, read)
@@ -233,6 +236,8 @@ def tune_threshold(
     in_place = not isinstance(model, PairModel) and is_model_folder(model)
     if save_to is None and not isinstance(model, PairModel) and not in_place:
         raise ConfigError(f"{model!r} is not a saved model folder: pass --out DIR to save a copy with the decision")
+    if save_to is not None:
+        check_folder(save_to)
     if device is not None:
         resolve_device(device)
     data = _data(data, read)

@@ -19,9 +19,37 @@ class Names:
         return ", ".join(self.registry)
 
 
+MODEL_HELP = (
+    "preset, saved model folder, model .json file (a preset's model part or a saved config.json) or transformer name"
+)
+
+
 def plain(doc: str | None) -> str:
     """A docstring as help text: without reST double backticks."""
     return (doc or "").replace("``", "")
+
+
+def add_command(sub, name: str, help: str, doc: str | None, run, *, raw: bool = False) -> argparse.ArgumentParser:
+    """A subcommand calling ``run(args)``; ``doc`` (its module docstring) without reST markup is the description,
+    with its line breaks kept when ``raw``."""
+    formatter = argparse.RawDescriptionHelpFormatter if raw else argparse.HelpFormatter
+    p = sub.add_parser(name, help=help, description=plain(doc) or None, formatter_class=formatter)
+    p.set_defaults(func=run)
+    return p
+
+
+def add_model_command(
+    sub, name: str, help: str, doc: str | None, run, *, data: str | None = None
+) -> argparse.ArgumentParser:
+    """A command that runs a model over pairs (evaluate, score, tune-threshold): ``--model``, a required ``--data``
+    with the help text ``data`` (when given), the run flags and the data-format flags; the caller adds its own."""
+    p = add_command(sub, name, help, doc, run)
+    p.add_argument("--model", required=True, help=MODEL_HELP)
+    if data is not None:
+        p.add_argument("--data", required=True, help=data)
+    add_run_flags(p)
+    add_data_flags(p)
+    return p
 
 
 def add_data_flags(p: argparse.ArgumentParser, *, prefix: str = "") -> None:

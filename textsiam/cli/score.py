@@ -7,21 +7,17 @@ from __future__ import annotations
 import argparse
 import sys
 
-from textsiam.cli.common import add_data_flags, add_run_flags, data_kwargs, plain, progress_bars
+from textsiam.cli.common import add_model_command, data_kwargs, progress_bars
 
 
 def register(sub) -> None:
-    p = sub.add_parser("score", help="score pairs of texts", description=plain(__doc__))
-    p.add_argument("--model", required=True, help="preset, transformer name or saved model folder")
+    p = add_model_command(sub, "score", "score pairs of texts", __doc__, run)
     p.add_argument("--a", help="left text of one pair")
     p.add_argument("--b", help="right text of one pair")
     p.add_argument("--a-file", help="read the left text of one pair from this UTF-8 file (e.g. a headline)")
     p.add_argument("--b-file", help="read the right text of one pair from this UTF-8 file (e.g. an article body)")
     p.add_argument("--pairs", help="a file of pairs (any supported format)")
     p.add_argument("--out", help="with --pairs: write the scored TSV here (default: stdout)")
-    add_run_flags(p)
-    add_data_flags(p)
-    p.set_defaults(func=run)
 
 
 def _text_or_file(args: argparse.Namespace, side: str) -> str | None:

@@ -9,6 +9,8 @@ from typing import Any
 import torch
 from torch import nn
 
+from textsiam.registry import ENCODERS, constructor_config
+
 
 class Encoder(nn.Module):
     """A tower: ``collate`` turns raw items into tensors, ``forward`` maps them to ``(batch, dim)`` vectors.
@@ -53,7 +55,12 @@ class Encoder(nn.Module):
         """
 
     def get_config(self) -> dict[str, Any]:
-        raise NotImplementedError
+        """The constructor keyword arguments; by default read back from the attributes of the same names."""
+        return constructor_config(self)
+
+    def spec(self) -> dict[str, Any]:
+        """``{"name": registered name, "args": get_config()}``: what a pair model's config.json holds per tower."""
+        return {"name": ENCODERS.name_of(self), "args": self.get_config()}
 
     def save_assets(self, folder: Path) -> None:
         """Write files besides the weights that ``from_saved`` needs (nothing by default)."""

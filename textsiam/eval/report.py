@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 from sklearn.metrics import precision_recall_curve, roc_curve
 
-from textsiam.atomic import atomic_write, atomic_write_text
+from textsiam.atomic import atomic_write, atomic_write_text, make_folder
 from textsiam.errors import DataError
 from textsiam.eval import plots
 from textsiam.eval.calibration import brier_score, expected_calibration_error, reliability_curve
@@ -221,7 +221,7 @@ def write_report(
     multi-class head; the report then shows per-class precision/recall/F1 and the class confusion matrix.
     """
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    make_folder(out_dir)
     s = check_scores(scores)
     texts_a, texts_b = _check_texts(texts_a, s.shape[0], "texts_a"), _check_texts(texts_b, s.shape[0], "texts_b")
     page = _Page(out_dir)

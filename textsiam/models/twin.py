@@ -10,7 +10,7 @@ from torch import nn
 from textsiam.encoders import checks
 from textsiam.encoders.base import Encoder
 from textsiam.models.base import PairModel
-from textsiam.registry import ENCODERS, PAIR_MODELS
+from textsiam.registry import PAIR_MODELS
 
 
 @PAIR_MODELS.register("twin")
@@ -30,13 +30,7 @@ class TwinModel(PairModel):
         self.projection = nn.Linear(encoder.dim, projection_dim) if projection_dim else None
         self._build_head(self.embedding_dim)
 
-    @property
-    def left(self) -> Encoder:
-        return self.encoder
-
-    @property
-    def right(self) -> Encoder:
-        return self.encoder
+    left = right = property(lambda self: self.encoder, doc="The shared encoder: the same module on both sides.")
 
     @property
     def embedding_dim(self) -> int:
@@ -55,12 +49,8 @@ class TwinModel(PairModel):
     def get_config(self) -> dict[str, Any]:
         return {
             "pair_model": "twin",
-            "encoder": _spec(self.encoder),
+            "encoder": self.encoder.spec(),
             "similarity": self.similarity_name,
             "head": self.head_spec,
             "projection_dim": self.projection_dim,
         }
-
-
-def _spec(encoder: Encoder) -> dict[str, Any]:
-    return {"name": ENCODERS.name_of(encoder), "args": encoder.get_config()}

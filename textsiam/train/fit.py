@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from textsiam.atomic import check_folder
 from textsiam.data import PairData
 from textsiam.data.load import load_data
 from textsiam.errors import ConfigError
@@ -104,6 +105,7 @@ def check_run(run: dict[str, Any], cfg: TrainConfig) -> None:
         raise ConfigError("calibrate needs a threshold strategy (--threshold-strategy) to tune on the dev pairs")
     if run["threshold_strategy"] and not (run["dev"] or fraction):
         raise ConfigError("--threshold-strategy needs dev pairs: pass --dev FILE or --dev-fraction F")
+    check_folder(run["out"])
 
 
 def fit(
@@ -125,7 +127,7 @@ def fit(
     ``lr``, ...). ``echo`` receives one-line progress notes (the CLI prints them)."""
     import yaml
 
-    from textsiam.atomic import atomic_write_text
+    from textsiam.atomic import atomic_write_text, make_folder
     from textsiam.models.io import create_model, load_model
     from textsiam.train.trainer import Trainer
 
@@ -137,7 +139,7 @@ def fit(
     check_run(run, cfg)
     out_dir = Path(run["out"])
     train_data, dev_data, carved = _load_pairs(run, cfg.seed)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    make_folder(out_dir)
     dev_split = _save_dev_split(dev_data, out_dir) if carved else None
     if carved:
         say(

@@ -18,7 +18,7 @@ import torch
 from safetensors.torch import load_model as load_weights
 from tqdm.auto import tqdm
 
-from textsiam.atomic import write_json
+from textsiam.atomic import make_folder, write_json
 from textsiam.data import PairData, length_grouped_batches
 from textsiam.errors import ConfigError, TrainingDivergedError
 from textsiam.losses import build_loss
@@ -254,7 +254,7 @@ class Trainer:
             self.best = state.get("best")
             return state["epoch"] + 1, state["step"]
         if self.out_dir:
-            self.out_dir.mkdir(parents=True, exist_ok=True)
+            make_folder(self.out_dir)
             for stale in ("train_log.jsonl", "decision.json"):
                 (self.out_dir / stale).unlink(missing_ok=True)
             checkpoint.clear(self.out_dir)
