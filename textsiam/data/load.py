@@ -20,10 +20,12 @@ def load_data(
     limit: int | None = None,
     seed: int = 0,
     label_range: tuple[float, float] | None = None,
+    bodies: str | Path | None = None,
     **image: Any,
 ) -> PairData:
     """A file path (any supported format), or an embedded dataset as ``NAME:SPLIT`` (e.g. ``digits:train``).
 
+    ``bodies``: the FNC-1 bodies file of a ``*_stances.csv`` file (default: the ``*_bodies.csv`` beside it).
     ``image``: ``split``, ``pairs``, ``skip_bad_rows``, ``hard_negatives`` (:func:`read_pairs`); ``seed`` also draws
     the pairs of image formats."""
     name, _, split = str(spec).partition(":")
@@ -39,5 +41,6 @@ def load_data(
         limit=limit,
         label_range=label_range,
         seed=seed,
+        bodies=bodies,
         **image,
     )

@@ -49,6 +49,7 @@ def read_pairs(
     seed: int | None = None,
     skip_bad_rows: bool | None = None,
     hard_negatives: bool | None = None,
+    bodies: str | os.PathLike | None = None,
 ) -> PairData:
     """Read a pair file (or dataset folder) into a :class:`PairData`.
 
@@ -57,7 +58,7 @@ def read_pairs(
     of generic files (common names are tried when omitted; without a label column the pairs are unlabelled).
     ``limit`` keeps the first rows only. ``label_range`` declares graded labels on that scale; without it, labels
     are binary 0/1 or (with fractions) graded on the observed range (:mod:`textsiam.data.labels`). ``split`` picks
-    the part of a dataset folder.
+    the part of a dataset folder. ``bodies`` is the FNC-1 bodies file of a stances file (default: beside it).
     """
     options = ReadOptions(
         text_a=text_a,
@@ -66,6 +67,7 @@ def read_pairs(
         limit=limit,
         label_range=label_range,
         split=split,
+        bodies=None if bodies is None else str(bodies),
         pairs=pairs,
         skip_bad_rows=skip_bad_rows or None,
         hard_negatives=hard_negatives or None,

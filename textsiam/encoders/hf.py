@@ -18,6 +18,7 @@ from textsiam.encoders import checks
 from textsiam.encoders.base import Encoder
 from textsiam.encoders.dense import build_dense_stack
 from textsiam.encoders.freezing import OutputCache, freeze_transformer
+from textsiam.encoders.long_text import CHUNK_OWNER, LongText
 from textsiam.encoders.pretrained import check_transformer_folder, resolve_pretrained
 from textsiam.encoders.st_folder import StLayout, read_st_folder
 from textsiam.errors import ConfigError
@@ -41,6 +42,10 @@ class HfTextEncoder(Encoder):
         dense: list[dict[str, Any]] | None = None,
         lowercase: bool | None = None,
         trainable_layers: int | None = None,
+        long_text: str = "truncate",
+        chunk_overlap: int = 64,
+        chunk_pooling: str = "mean",
+        max_chunks: int | None = None,
         _folder: Path | None = None,
     ) -> None:
         super().__init__()
@@ -61,6 +66,7 @@ class HfTextEncoder(Encoder):
             self.transformer = AutoModel.from_config(AutoConfig.from_pretrained(folder))
         self.tokenizer = AutoTokenizer.from_pretrained(folder)
         self._resolve(layout, pooling, normalize, max_length, lowercase)
+        self.long_text = LongText(long_text, chunk_overlap, chunk_pooling, max_chunks, self.max_length)
         self.dense = build_dense_stack(layout.dense if dense is None and layout else dense or [], self.pooled_dim)
         self.trainable_layers, self._cache = trainable_layers, OutputCache()
         if trainable_layers is not None:
@@ -100,9 +106,13 @@ class HfTextEncoder(Encoder):
         if self.trainable_layers == 0:  # frozen: each text's output is computed once and cached (exact)
             return {"frozen": self._cache.lookup(items, self._frozen_forward)}
         texts = [t.lower() for t in items] if self.lowercase else list(items)
-        return dict(
-            self.tokenizer(texts, padding=True, truncation=True, max_length=self.max_length, return_tensors="pt")
-        )
+        return self.long_text.tokenize(self.tokenizer, texts)
+
+    def count(self, features: dict[str, torch.Tensor]) -> int:
+        if "frozen" in features:
+            return features["frozen"].shape[0]
+        owner = features.get(CHUNK_OWNER)  # chunked: several windows (rows) per item
+        return int(owner.max()) + 1 if owner is not None else features["input_ids"].shape[0]
 
     def merge(self, a: dict[str, torch.Tensor], b: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         """Pad both token batches to one length and stack them (padding is masked, so embeddings are unchanged)."""
@@ -114,7 +124,10 @@ class HfTextEncoder(Encoder):
         def pad(t: torch.Tensor, key: str) -> torch.Tensor:  # (batch, len) -> (batch, seq)
             return F.pad(t, (0, seq - t.shape[1]), value=pad_id if key == "input_ids" else 0)
 
-        return {k: torch.cat([pad(a[k], k), pad(b[k], k)]) for k in a}
+        merged = {k: torch.cat([pad(a[k], k), pad(b[k], k)]) for k in a if k != CHUNK_OWNER}
+        if CHUNK_OWNER in a:  # windows of b belong to items numbered after a's
+            merged[CHUNK_OWNER] = torch.cat([a[CHUNK_OWNER], b[CHUNK_OWNER] + int(a[CHUNK_OWNER].max()) + 1])
+        return merged
 
     def item_length(self, item: str) -> int:
         return len(item)
@@ -122,13 +135,7 @@ class HfTextEncoder(Encoder):
     def _frozen_forward(self, texts: list[str]) -> torch.Tensor:
         was_training = self.training
         self.eval()
-        tokens = self.tokenizer(
-            [t.lower() for t in texts] if self.lowercase else texts,
-            padding=True,
-            truncation=True,
-            max_length=self.max_length,
-            return_tensors="pt",
-        )
+        tokens = self.long_text.tokenize(self.tokenizer, [t.lower() for t in texts] if self.lowercase else texts)
         device = next(self.transformer.parameters()).device
         out = self.forward({k: v.to(device) for k, v in tokens.items()})
         self.train(was_training)
@@ -137,9 +144,12 @@ class HfTextEncoder(Encoder):
     def forward(self, features: dict[str, torch.Tensor]) -> torch.Tensor:
         if "frozen" in features:
             return features["frozen"]
-        mask = features["attention_mask"]
-        tokens = self.transformer(**features).last_hidden_state  # (batch, seq, hidden)
-        x = self.pooler(tokens, mask)  # (batch, hidden)
+        owner = features.get(CHUNK_OWNER)
+        inputs = {k: v for k, v in features.items() if k != CHUNK_OWNER}
+        tokens = self.transformer(**inputs).last_hidden_state  # (rows, seq, hidden); rows = windows when chunked
+        x = self.pooler(tokens, inputs["attention_mask"])  # (rows, hidden)
+        if owner is not None:
+            x = self.long_text.pool_windows(x, owner)  # (batch, hidden)
         for layer in self.dense:
             x = layer(x)  # (batch, out_features)
         return F.normalize(x, dim=-1) if self.normalize else x
@@ -153,6 +163,7 @@ class HfTextEncoder(Encoder):
             "dense": [layer.spec for layer in self.dense],
             "lowercase": self.lowercase,
             **({"trainable_layers": self.trainable_layers} if self.trainable_layers is not None else {}),
+            **self.long_text.get_config(),
         }
 
     def save_assets(self, folder: Path) -> None:

@@ -10,6 +10,7 @@ from textsiam.losses.combined import CombinedLoss
 from textsiam.losses.contrastive import ContrastiveLoss
 from textsiam.losses.cosent import CoSENTLoss
 from textsiam.losses.cosine import CosineSimilarityLoss
+from textsiam.losses.cross_entropy import CrossEntropyLoss
 from textsiam.losses.infonce import SymmetricInfoNCELoss
 from textsiam.losses.multiple_negatives import MultipleNegativesRankingLoss
 from textsiam.losses.online_contrastive import OnlineContrastiveLoss
@@ -22,6 +23,7 @@ __all__ = [
     "CoSENTLoss",
     "ContrastiveLoss",
     "CosineSimilarityLoss",
+    "CrossEntropyLoss",
     "DistanceLoss",
     "MultipleNegativesRankingLoss",
     "OnlineContrastiveLoss",

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from textsiam.atomic import check_folder
 from textsiam.data import PairData
 from textsiam.data.image_table import write_image_pairs
 from textsiam.data.images import ImagePairData
@@ -43,6 +44,7 @@ RUN_KEYS = (
     "label",
     "limit",
     "label_range",
+    "bodies",
     "split",
     "pairs",
     "skip_bad_rows",
@@ -53,7 +55,18 @@ RUN_KEYS = (
 )
 """Settings of a run besides the TrainConfig fields; a YAML config file may set both."""
 
-_DATA_KEYS = ("format", "text_a", "text_b", "label", "limit", "label_range", "split", "pairs", "skip_bad_rows")
+_DATA_KEYS = (
+    "format",
+    "text_a",
+    "text_b",
+    "label",
+    "limit",
+    "label_range",
+    "bodies",
+    "split",
+    "pairs",
+    "skip_bad_rows",
+)
 _TRAIN_ONLY_KEYS = ("hard_negatives",)
 """Data options that apply to the training pairs only (dev pairs are never mined)."""
 
@@ -111,6 +124,7 @@ def check_run(run: dict[str, Any], cfg: TrainConfig) -> None:
         raise ConfigError("calibrate needs a threshold strategy (--threshold-strategy) to tune on the dev pairs")
     if run["threshold_strategy"] and not (run["dev"] or fraction):
         raise ConfigError("--threshold-strategy needs dev pairs: pass --dev FILE or --dev-fraction F")
+    check_folder(run["out"])
 
 
 def fit(
@@ -132,7 +146,7 @@ def fit(
     ``lr``, ...). ``echo`` receives one-line progress notes (the CLI prints them)."""
     import yaml
 
-    from textsiam.atomic import atomic_write_text
+    from textsiam.atomic import atomic_write_text, make_folder
     from textsiam.models.io import create_model, load_model
     from textsiam.train.trainer import Trainer
 
@@ -144,7 +158,7 @@ def fit(
     check_run(run, cfg)
     out_dir = Path(run["out"])
     train_data, dev_data, carved = _load_pairs(run, cfg.seed)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    make_folder(out_dir)
     dev_split = _save_dev_split(dev_data, out_dir) if carved else None
     if carved:
         say(
@@ -189,5 +203,8 @@ def _save_dev_split(dev: PairData, out_dir: Path) -> Path | None:
         return out_dir / "dev_split.images.tsv"
     if not (dev.a and isinstance(dev.a[0], str)):
         return None
+    if any("\t" in t or "\n" in t or "\r" in t for t in dev.a + dev.b):  # e.g. FNC-1 bodies: TSV cannot hold them
+        dev.to_jsonl(out_dir / "dev_split.jsonl")
+        return out_dir / "dev_split.jsonl"
     dev.to_tsv(out_dir / "dev_split.tsv")
     return out_dir / "dev_split.tsv"
