@@ -62,3 +62,10 @@ def test_normalised_encoder_gives_unit_vectors(tiny_bert_dir):
     model = create_model(str(tiny_bert_dir), encoder_args={"normalize": True, "pooling": "max"})
     norms = model.encode(A).norm(dim=-1)
     torch.testing.assert_close(norms, torch.ones(len(A)))
+
+
+def test_tiny_bert_fixture_knows_its_words(tiny_bert_dir):
+    from transformers import AutoTokenizer
+
+    tokens = AutoTokenizer.from_pretrained(tiny_bert_dir).tokenize("a man plays the guitar")
+    assert tokens == ["a", "man", "plays", "the", "guitar"]
