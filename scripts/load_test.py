@@ -46,6 +46,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--rounds", type=int, default=4, help="service / sequential rounds, alternating")
     p.add_argument("--baseline-requests", type=int, default=1000, help="sequential calls in all rounds together")
     p.add_argument("--max-seconds", type=float, default=1200, help="stop issuing requests after this long")
+    p.add_argument("--threads", type=int, default=None, help="torch threads of the server and of the baseline")
     p.add_argument("--json", default=None, help="write the results here")
     args = p.parse_args(argv)
     if not 1 <= args.requests <= MAX_REQUESTS or not 1 <= args.concurrency <= 256:
@@ -62,10 +63,11 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(model: str, timeout: float = 300) -> tuple[subprocess.Popen, str]:
+def start_server(model: str, threads: int | None, timeout: float = 300) -> tuple[subprocess.Popen, str]:
     port = free_port()
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
     cmd = [sys.executable, "-m", "textsiam.cli.main", "serve", "--model", model, "--port", str(port)]
+    cmd += ["--threads", str(threads)] if threads else []
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url, deadline = f"http://127.0.0.1:{port}", time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -176,6 +178,10 @@ def measure(args: argparse.Namespace, url: str, pid: int | None) -> dict:
 
     requests = make_requests(args.pairs, args.requests, args.pairs_per_request)
     bodies = [_body(a, b) for a, b in requests]
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
     model = create_model(args.model).eval()
     model.similarity_scores(*requests[0])  # warm-up, like the server's first request below
     run_round(url, bodies[: args.concurrency], args.concurrency, time.monotonic() + 120)
@@ -218,6 +224,7 @@ def summarize(args: argparse.Namespace, served: list[dict], seq_seconds: float, 
         "sequential_requests_per_second": sequential,
         "batching_gain": throughput / sequential if sequential else None,
         "cpus": os.cpu_count(),
+        "threads": args.threads,
     }
 
 
@@ -242,7 +249,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     proc = None
     if args.url is None:
-        proc, url = start_server(args.model)
+        proc, url = start_server(args.model, args.threads)
         pid = proc.pid
     else:
         url, pid = args.url, args.pid

@@ -14,6 +14,7 @@ pytest.importorskip("uvicorn", reason="the serve extra is not installed (pip ins
     [
         (["--max-items", "0"], "max_items must be a positive integer"),
         (["--window-ms", "-5"], "window_ms must be between 0 and 1000"),
+        (["--threads", "0"], "threads must be a positive integer"),
         (["--index", "{missing}"], "index.json: missing"),
     ],
 )

@@ -14,6 +14,7 @@ def register(sub) -> None:
     p.add_argument("--port", type=int, default=8000)
     p.add_argument("--index", default=None, help="a search index folder (from `textsiam encode`) for /v1/search")
     p.add_argument("--device", default=None, help="cpu, cuda, cuda:1 ... (default: where the model loads)")
+    p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's, one per core)")
     g = p.add_argument_group("limits")
     g.add_argument("--max-items", type=int, default=256, help="pairs / texts / queries per request")
     g.add_argument("--max-chars", type=int, default=10_000, help="characters per text")
@@ -34,5 +35,13 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError(f"textsiam serve needs {' and '.join(missing)}: pip install 'textsiam[serve]'")
     from textsiam.serve.server import serve
 
-    serve(args.model, host=args.host, port=args.port, index=args.index, limits=limits, device=args.device)
+    serve(
+        args.model,
+        host=args.host,
+        port=args.port,
+        index=args.index,
+        limits=limits,
+        device=args.device,
+        threads=args.threads,
+    )
     return 0

@@ -15,17 +15,27 @@ def serve(
     index: str | None = None,
     limits: Limits | None = None,
     device: str | None = None,
+    threads: int | None = None,
     log_level: str = "info",
 ) -> None:
-    """``textsiam serve``: ``model`` is a saved model folder or a preset name; ``index`` an index folder."""
+    """``textsiam serve``: ``model`` is a saved model folder or a preset name; ``index`` an index folder;
+    ``threads`` sets torch's intra-op threads (on a machine shared with other busy processes, 1 avoids the
+    oversubscription slowdown of spinning worker threads)."""
     try:
         import uvicorn
     except ImportError:
         raise ImportError("textsiam serve needs FastAPI and uvicorn: pip install 'textsiam[serve]'") from None
+    import torch
+
+    from textsiam.errors import ConfigError
     from textsiam.models.io import create_model
     from textsiam.serve.app import create_app
     from textsiam.serve.index import load_index
 
+    if threads is not None:
+        if threads < 1:
+            raise ConfigError(f"threads must be a positive integer, got {threads}")
+        torch.set_num_threads(threads)
     pair_model = create_model(model)
     if device:
         pair_model.to(device)
