@@ -146,3 +146,14 @@ def test_only_temp_files_of_dead_writers_are_removed(tmp_path):
     assert sorted(remove_stale_temps(tmp_path)) == sorted([dead, dead_folder])
     assert not dead_folder.exists()
     assert live.exists() and all(p.exists() for p in others)
+
+
+def test_a_save_killed_before_the_new_decision_leaves_no_old_decision(tmp_path):
+    from textsiam.eval.decision import Decision
+
+    old = create_model("digits-mlp-twin", seed=0)
+    old.decision = Decision(strategy="youden", threshold=0.5)
+    old.save(tmp_path)
+    assert load_model(tmp_path).decision is not None
+    _killed_save(tmp_path)  # a model without a decision, killed while writing its weights
+    assert load_model(tmp_path).decision is None  # no threshold tuned for other weights survives
