@@ -188,16 +188,19 @@ def measure(args: argparse.Namespace, url: str, pid: int | None) -> dict:
     deadline = time.monotonic() + args.max_seconds
     per_round, base_per_round = -(-len(bodies) // args.rounds), max(1, args.baseline_requests // args.rounds)
     rss = {"before": rss_mib(pid)}
-    served, seq_seconds, seq_done = [], 0.0, 0
+    served, seq_seconds, seq_done, trace = [], 0.0, 0, []
     for r in range(args.rounds):
         served.append(run_round(url, bodies[r * per_round : (r + 1) * per_round], args.concurrency, deadline))
+        trace.append(rss_mib(pid))  # after each service round
         if r == args.rounds // 2 - 1:
-            rss["middle"] = rss_mib(pid)
+            rss["middle"] = trace[-1]
         chunk = requests[r * base_per_round : (r + 1) * base_per_round]
         seq_seconds += run_sequential(model, chunk)
         seq_done += len(chunk)
     rss["after"] = rss_mib(pid)
-    return summarize(args, served, seq_seconds, seq_done, rss)
+    result = summarize(args, served, seq_seconds, seq_done, rss)
+    result["server_rss_mib_per_round"] = trace
+    return result
 
 
 def summarize(args: argparse.Namespace, served: list[dict], seq_seconds: float, seq_done: int, rss: dict) -> dict:
