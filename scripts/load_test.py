@@ -42,7 +42,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--requests", type=int, default=10_000)
     p.add_argument("--concurrency", type=int, default=32)
     p.add_argument("--pairs-per-request", type=int, default=1)
-    p.add_argument("--pairs", default=str(ROOT / "data" / "demo_pairs.tsv"), help="pairs file to draw texts from")
+    p.add_argument("--pairs", default=str(ROOT / "textsiam" / "cli" / "demo_pairs.tsv"), help="pairs file to draw from")
     p.add_argument("--rounds", type=int, default=4, help="service / sequential rounds, alternating")
     p.add_argument("--baseline-requests", type=int, default=1000, help="sequential calls in all rounds together")
     p.add_argument("--max-seconds", type=float, default=1200, help="stop issuing requests after this long")

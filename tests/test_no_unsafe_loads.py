@@ -1,5 +1,6 @@
 """The package never unpickles: every ``torch.load`` passes ``weights_only=True``; no pickle / joblib / dill /
-shelve / marshal loads, no ``numpy.load(allow_pickle=True)``, ``pandas.read_pickle`` or unsafe ``yaml.load``.
+shelve / marshal load (importing ``pickle`` for its exception types is fine), no ``numpy.load(allow_pickle=True)``,
+``pandas.read_pickle`` or unsafe ``yaml.load``.
 
 The scan reads the source with ``ast`` (formatting and aliases do not hide a call); a self-test feeds it planted
 violations so that it cannot pass by finding nothing.
@@ -13,6 +14,7 @@ import pytest
 from fixtures import ROOT
 
 PICKLING_MODULES = {"pickle", "cPickle", "_pickle", "joblib", "dill", "cloudpickle", "shelve", "marshal"}
+UNPICKLING_CALLS = {"load", "loads", "Unpickler", "open"}  # (shelve.open unpickles its values)
 
 
 def _dotted(node: ast.AST) -> str:
@@ -43,16 +45,16 @@ def unsafe_calls(source: str, filename: str = "<src>") -> list[str]:
     tree = ast.parse(source, filename)
     aliases, found = _aliases(tree), []
     for node in ast.walk(tree):
-        if isinstance(node, ast.Import | ast.ImportFrom):
-            modules = [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module or ""]
-            found += [f"{filename}:{node.lineno} imports {m}" for m in modules if m.split(".")[0] in PICKLING_MODULES]
         if not isinstance(node, ast.Call):
             continue
         name = _dotted(node.func)
         head, _, rest = name.partition(".")
         full = f"{aliases.get(head, head)}.{rest}" if rest else aliases.get(head, head)
         where = f"{filename}:{node.lineno} {full}"
-        if full == "torch.load" and _kw(node, "weights_only") is not True:
+        module, _, func = full.rpartition(".")
+        if module.split(".")[0] in PICKLING_MODULES and func in UNPICKLING_CALLS:
+            found.append(where)
+        elif full == "torch.load" and _kw(node, "weights_only") is not True:
             found.append(f"{where} without weights_only=True")
         elif full in ("numpy.load", "np.load") and _kw(node, "allow_pickle") not in (None, False):
             found.append(f"{where} with allow_pickle")
@@ -82,9 +84,13 @@ def test_the_package_does_load_optimizer_state_safely():
         "import torch\ntorch.load('x.pt', weights_only=False)",
         "import torch as t\nt.load(f, map_location='cpu')",
         "from torch import load\nload('x.pt')",
-        "import pickle",
-        "from joblib import load",
-        "import dill.settings",
+        "import pickle\npickle.loads(b)",
+        "import pickle as p\np.Unpickler(f).load()",
+        "from pickle import load\nload(f)",
+        "from joblib import load\nload('model.joblib')",
+        "import dill\ndill.load(f)",
+        "import shelve\nshelve.open('db')",
+        "import marshal\nmarshal.loads(b)",
         "import numpy as np\nnp.load('a.npy', allow_pickle=True)",
         "import pandas as pd\npd.read_pickle('x')",
         "import yaml\nyaml.load(open('c.yaml'))",
@@ -103,6 +109,8 @@ def test_the_scan_catches_planted_unsafe_loads(code):
         "import yaml\nyaml.safe_load(s)",
         "import yaml\nyaml.load(s, Loader=yaml.SafeLoader)",
         "import json\njson.load(f)",
+        "import pickle\nerrors = (pickle.UnpicklingError, EOFError)",
+        "import pickle\npickle.dumps(x)",
     ],
 )
 def test_the_scan_lets_safe_loads_pass(code):

@@ -107,6 +107,13 @@ def test_index_of_another_size_or_a_head_model_is_refused(twin, index_dir, tmp_p
         create_app(twin, index=wrong)
 
 
+def test_a_model_of_image_towers_is_refused():
+    from textsiam.models import create_model
+
+    with pytest.raises(ConfigError, match="takes text models; this model's left tower refuses text"):
+        create_app(create_model("digits-mlp-twin"))
+
+
 def test_model_info_health_and_openapi(twin, index_dir, serve):
     with serve(twin, index=load_index(index_dir)) as c:
         info = c.get("/v1/model").json()

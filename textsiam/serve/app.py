@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import FastAPI
 
 from textsiam import __version__
-from textsiam.errors import ConfigError
+from textsiam.errors import ConfigError, DataError
 from textsiam.models.base import PairModel
 from textsiam.serve.batcher import Batcher
 from textsiam.serve.http_errors import BodyGuard, install_error_handlers
@@ -27,9 +27,11 @@ class Service:
 def check_servable(model: PairModel, index: SearchIndex | None) -> None:
     """Text towers only; an index must match the model's embedding size and be searchable by a similarity."""
     for side in ("left", "right"):
-        modality = getattr(model.tower(side), "modality", "vector")
-        if modality != "text":
-            raise ConfigError(f"textsiam serve takes text models; this model's {side} tower reads {modality!r} items")
+        try:
+            model.tower(side).check_items(["a text"])
+        except DataError as err:
+            message = f"textsiam serve takes text models; this model's {side} tower refuses text ({err})"
+            raise ConfigError(message) from None
     if index is None:
         return
     if index.embeddings.shape[1] != model.embedding_dim:
