@@ -69,3 +69,12 @@ def test_tiny_bert_fixture_knows_its_words(tiny_bert_dir):
 
     tokens = AutoTokenizer.from_pretrained(tiny_bert_dir).tokenize("a man plays the guitar")
     assert tokens == ["a", "man", "plays", "the", "guitar"]
+
+
+def test_a_text_longer_than_the_position_table_is_truncated_not_a_crash(tiny_bert_dir):
+    from textsiam.models import create_model
+
+    model = create_model(str(tiny_bert_dir))  # 64 positions, max_length 256
+    long = " ".join(["guitar"] * 300)
+    assert model.left.collate([long])["input_ids"].shape[1] == 64
+    assert model.similarity_scores([long], ["a man plays the guitar"]).shape == (1,)
