@@ -110,7 +110,8 @@ LINE_ENDS = st.lists(st.sampled_from(["\n", "\r\n"]), min_size=1, max_size=3)
 
 
 def _is_folder_format(fmt: str) -> bool:
-    return "split" in READERS.meta(fmt).get("options", ())
+    """Formats read from a folder or with a companion file (fnc1's bodies): random bytes only, no writer."""
+    return bool({"split", "bodies"} & set(READERS.meta(fmt).get("options", ())))
 
 
 def _text(banned: str, max_size: int = 30) -> st.SearchStrategy[str]:
