@@ -31,7 +31,8 @@ def make_tiny_bert(folder: Path) -> Path:
     vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *sorted(set(WORDS)), *list("abcdefghijklmnopqrstuvwxyz")]
     vocab += [f"##{c}" for c in "abcdefghijklmnopqrstuvwxyz"] + [".", ",", "!", "?"]
     (folder / "vocab.txt").write_text("\n".join(vocab) + "\n")
-    BertTokenizerFast(vocab_file=str(folder / "vocab.txt"), do_lower_case=True).save_pretrained(folder)
+    # transformers 5 names the argument `vocab`; the old `vocab_file` was ignored and every word became [UNK]
+    BertTokenizerFast(vocab=str(folder / "vocab.txt"), do_lower_case=True).save_pretrained(folder)
     torch.manual_seed(0)
     config = BertConfig(
         vocab_size=len(vocab),

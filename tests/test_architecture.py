@@ -30,7 +30,7 @@ ALLOWED: dict[str, set[str]] = {
     "data": GROUND,
     "train": GROUND | {"layers", "encoders", "models", "losses", "data", "eval"},
     "api": GROUND | {"layers", "encoders", "models", "losses", "data", "eval", "train"},
-    "cli": GROUND | {"layers", "encoders", "models", "losses", "data", "eval", "train", "api", "textsiam"},
+    "cli": GROUND | {"layers", "encoders", "models", "losses", "data", "eval", "train", "api", "textsiam", "serve"},
     "serve": GROUND | {"layers", "encoders", "models", "losses", "data", "eval", "train", "api", "textsiam"},
     "textsiam": GROUND,  # the package facade (textsiam/__init__.py): the rest only lazily, by module name
 }

@@ -1,11 +1,23 @@
+"""Atomic writes: JSON clean-up, and faults: a writer SIGKILLed mid-save leaves the old file whole, and its temp
+file is swept by the next write into the folder."""
+
 from __future__ import annotations
 
 import json
+import os
 import re
+import signal
+import subprocess
+import sys
 
 import pytest
+import torch
+from fixtures import ROOT
 
-from textsiam.atomic import write_json
+from textsiam.atomic import remove_stale_temps, write_json
+from textsiam.errors import ModelNotFoundError
+from textsiam.models import create_model, load_model
+from textsiam.models.io import is_model_folder
 
 
 def test_write_json_turns_non_finite_numbers_into_null(tmp_path):
@@ -76,3 +88,72 @@ def test_an_os_error_while_writing_says_which_file_and_why(tmp_path):
     with pytest.raises(OutputError, match=rf"^cannot write {re.escape(str(tmp_path / 'w.bin'))}: No space left"):
         atomic_write(tmp_path / "w.bin", full_disk)
     assert not list(tmp_path.iterdir())
+
+
+# Saves the digits twin (seed 1) into FOLDER, but SIGKILLs itself halfway through writing the weights.
+_KILLED_SAVE = """
+import os, signal, sys
+import textsiam.models.saving as saving
+from textsiam.models import create_model
+def half_then_die(model, path):
+    with open(path, "wb") as f:
+        f.write(b"\\0" * 1000)
+        f.flush()
+    os.kill(os.getpid(), signal.SIGKILL)
+saving._save_weights = half_then_die
+create_model("digits-mlp-twin", seed=1).save(sys.argv[1])
+"""
+
+
+def _killed_save(folder) -> None:
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+    proc = subprocess.run([sys.executable, "-c", _KILLED_SAVE, str(folder)], env=env, capture_output=True, timeout=120)
+    assert proc.returncode == -signal.SIGKILL, proc.stderr.decode()[-2000:]
+
+
+def _dead_pid() -> int:
+    proc = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    return int(proc.stdout)
+
+
+def test_kill_during_a_save_keeps_the_old_model_and_the_next_write_sweeps_the_leftover(tmp_path):
+    old = create_model("digits-mlp-twin", seed=0)
+    old.save(tmp_path)
+    _killed_save(tmp_path)
+    leftovers = list(tmp_path.glob(".model.safetensors.textsiam-*.tmp"))
+    assert len(leftovers) == 1 and leftovers[0].stat().st_size == 1000
+    again = load_model(tmp_path)  # still the complete old model, not the half-written one
+    assert all(torch.equal(v, again.state_dict()[k]) for k, v in old.state_dict().items())
+    write_json(tmp_path / "notes.json", {"n": 1})  # any atomic write into the folder
+    assert not leftovers[0].exists()
+
+
+def test_a_kill_during_the_first_save_leaves_no_model(tmp_path):
+    _killed_save(tmp_path)
+    assert list(tmp_path.glob(".*.tmp")) and not is_model_folder(tmp_path)
+    with pytest.raises(ModelNotFoundError, match="not a textsiam model folder"):
+        load_model(tmp_path)
+
+
+def test_only_temp_files_of_dead_writers_are_removed(tmp_path):
+    dead = tmp_path / f".model.safetensors.textsiam-{_dead_pid()}-abc123.tmp"
+    live = tmp_path / f".config.json.textsiam-{os.getppid()}-xyz789.tmp"  # the parent process is alive
+    others = [tmp_path / ".data.tmp", tmp_path / "model.tmp", tmp_path / ".gitignore"]
+    for path in (dead, live, *others):
+        path.write_text("x")
+    dead_folder = tmp_path / f".export.textsiam-{_dead_pid()}-def456.tmp"  # an atomic_folder of a killed writer
+    (dead_folder / "sub").mkdir(parents=True)
+    assert sorted(remove_stale_temps(tmp_path)) == sorted([dead, dead_folder])
+    assert not dead_folder.exists()
+    assert live.exists() and all(p.exists() for p in others)
+
+
+def test_a_save_killed_before_the_new_decision_leaves_no_old_decision(tmp_path):
+    from textsiam.eval.decision import Decision
+
+    old = create_model("digits-mlp-twin", seed=0)
+    old.decision = Decision(strategy="youden", threshold=0.5)
+    old.save(tmp_path)
+    assert load_model(tmp_path).decision is not None
+    _killed_save(tmp_path)  # a model without a decision, killed while writing its weights
+    assert load_model(tmp_path).decision is None  # no threshold tuned for other weights survives

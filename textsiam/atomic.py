@@ -2,6 +2,11 @@
 
 A path that cannot be written (a folder where a file should go, a file where a folder should go, no permission, a
 full disk) raises :class:`~textsiam.errors.OutputError` naming the path and the reason, not a bare ``OSError``.
+
+The temp file (or folder) is ``.NAME.textsiam-PID-RANDOM.tmp`` next to the target. A writer killed with SIGKILL
+leaves one behind; the next atomic write into that folder removes every such file whose writer process is gone
+(those of live writers are left alone). No reader looks at these names: a model folder is ``config.json`` +
+``model.safetensors``.
 """
 
 from __future__ import annotations
@@ -10,6 +15,7 @@ import contextlib
 import json
 import math
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Callable, Iterator
@@ -17,6 +23,43 @@ from pathlib import Path
 from typing import Any
 
 from textsiam.errors import OutputError
+
+_TEMP = re.compile(r"^\..+\.textsiam-(\d+)-[^.]+\.tmp$")
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's live process
+        return True
+    return True
+
+
+def _temp_prefix(path: Path) -> str:
+    return f".{path.name}.textsiam-{os.getpid()}-"
+
+
+def remove_stale_temps(folder: str | Path) -> list[Path]:
+    """Delete the temp files (and folders) of atomic writes whose writer process no longer runs (killed mid-write)."""
+    removed = []
+    try:
+        names = os.listdir(folder)
+    except FileNotFoundError:
+        return removed
+    for name in names:
+        match = _TEMP.match(name)
+        if match and not _alive(int(match.group(1))):
+            stale = Path(folder, name)
+            if stale.is_dir():
+                shutil.rmtree(stale, ignore_errors=True)
+            else:
+                stale.unlink(missing_ok=True)
+            removed.append(stale)
+    return removed
 
 
 def atomic_write(path: str | Path, write: Callable[[str], Any]) -> Path:
@@ -33,7 +76,8 @@ def atomic_write(path: str | Path, write: Callable[[str], Any]) -> Path:
 
 def _replace_with(path: Path, write: Callable[[str], Any]) -> Path:
     mode = path.stat().st_mode & 0o777 if path.exists() else _new_file_mode()
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    remove_stale_temps(path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=_temp_prefix(path), suffix=".tmp", dir=path.parent)
     os.close(fd)
     try:
         write(tmp)
@@ -123,8 +167,9 @@ def atomic_folder(path: str | Path) -> Iterator[Path]:
     if path.exists() and (not path.is_dir() or any(path.iterdir())):
         raise OutputError(f"{path} already exists and is not an empty folder; choose a new folder or remove it")
     make_folder(path.parent)
+    remove_stale_temps(path.parent)
     try:
-        tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
+        tmp = Path(tempfile.mkdtemp(prefix=_temp_prefix(path), suffix=".tmp", dir=path.parent))
     except OSError as err:
         raise OutputError(f"cannot create the folder {path}: {_reason(path, err, folder=True)}") from err
     try:

@@ -68,3 +68,19 @@ def test_normalised_encoder_gives_unit_vectors(tiny_bert_dir):
     model = create_model(str(tiny_bert_dir), encoder_args={"normalize": True, "pooling": "max"})
     norms = model.encode(A).norm(dim=-1)
     torch.testing.assert_close(norms, torch.ones(len(A)))
+
+
+def test_tiny_bert_fixture_knows_its_words(tiny_bert_dir):
+    from transformers import AutoTokenizer
+
+    tokens = AutoTokenizer.from_pretrained(tiny_bert_dir).tokenize("a man plays the guitar")
+    assert tokens == ["a", "man", "plays", "the", "guitar"]
+
+
+def test_a_text_longer_than_the_position_table_is_truncated_not_a_crash(tiny_bert_dir):
+    from textsiam.models import create_model
+
+    model = create_model(str(tiny_bert_dir))  # 64 positions, max_length 256
+    long = " ".join(["guitar"] * 300)
+    assert model.left.collate([long])["input_ids"].shape[1] == 64
+    assert model.similarity_scores([long], ["a man plays the guitar"]).shape == (1,)

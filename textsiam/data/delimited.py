@@ -22,6 +22,8 @@ from textsiam.data.parsing import decode_text, split_lines
 from textsiam.errors import DataError
 from textsiam.registry import READERS
 
+FIELD_LIMIT = 2**31 - 1
+"""Characters one CSV field may hold (the csv module's default, 131,072, is smaller than some documents)."""
 CSV_FIX = 'a field with a comma, quote or line break must be enclosed in double quotes ("" for a quote)'
 TSV_FIX = "remove stray tabs from the texts"
 
@@ -44,6 +46,7 @@ def _tsv_rows(text: str, path: Path) -> Iterator[tuple[int, list[str]]]:
 
 def _csv_rows(text: str, path: Path) -> Iterator[tuple[int, list[str]]]:
     """``(first line number, fields)`` per CSV record; a record may span lines inside quotes."""
+    csv.field_size_limit(max(csv.field_size_limit(), FIELD_LIMIT))  # the default 131,072 refused valid long texts
     reader = csv.reader(io.StringIO(text, newline=""))
     start = 1
     while True:

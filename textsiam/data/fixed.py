@@ -44,7 +44,7 @@ def read_fixed(path: str | os.PathLike, options: ReadOptions, spec: FixedFormat)
     a, b, labels, rows = [], [], [], []
     for row, line in enumerate(split_lines(decode_text(raw, p)), start=1):
         fields = line.split("\t")
-        if not line.strip() or (spec.header and row == 1 and fields[0].strip() == spec.columns[0]):
+        if not line.strip() or (_is_header(fields, spec) and row == 1):
             continue
         _check_count(fields, spec, p, row)
         labels.append(parse_label(fields[spec.label], path=p, row=row, column=spec.columns[spec.label]))
@@ -65,6 +65,12 @@ def read_fixed(path: str | os.PathLike, options: ReadOptions, spec: FixedFormat)
         fixed_by=spec.name,
     )
     return build_text_pairs(a, b, labels, source=str(p), sha256=digest, label_kind=kind, label_range=scale)
+
+
+def _is_header(fields: list[str], spec: FixedFormat) -> bool:
+    """A header row has the header's first name and the row's field count: a header glued to the first data row
+    (by a lone CR line end) is then a row with too many fields, never a skipped header that hides a pair."""
+    return spec.header and fields[0].strip() == spec.columns[0] and len(fields) in spec.field_counts
 
 
 def _check_count(fields: list[str], spec: FixedFormat, path, row: int) -> None:

@@ -66,7 +66,10 @@ class HfTextEncoder(Encoder):
             self.transformer = AutoModel.from_config(AutoConfig.from_pretrained(folder))
         self.tokenizer = AutoTokenizer.from_pretrained(folder)
         self._resolve(layout, pooling, normalize, max_length, lowercase)
-        self.long_text = LongText(long_text, chunk_overlap, chunk_pooling, max_chunks, self.max_length)
+        # never past the position table: a longer sequence is a RuntimeError inside the transformer
+        positions = getattr(self.transformer.config, "max_position_embeddings", None) or self.max_length
+        window = min(self.max_length, positions)
+        self.long_text = LongText(long_text, chunk_overlap, chunk_pooling, max_chunks, window)
         self.dense = build_dense_stack(layout.dense if dense is None and layout else dense or [], self.pooled_dim)
         self.trainable_layers, self._cache = trainable_layers, OutputCache()
         if trainable_layers is not None:

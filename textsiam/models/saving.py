@@ -23,12 +23,12 @@ def save_model(model: nn.Module, folder: str | Path) -> Path:
     folder = Path(folder)
     make_folder(folder)
     config: dict[str, Any] = {"textsiam_version": VERSION, **model.get_config()}
+    # A decision tuned for other weights must not stick to these, not even when a kill interrupts this save.
+    (folder / "decision.json").unlink(missing_ok=True)
     for key in TOWER_KEYS[config["pair_model"]]:
         getattr(model, key).save_assets(folder / key)  # the tower attribute has the folder's name
     atomic_write(folder / "model.safetensors", lambda tmp: _save_weights(model, tmp))
     write_json(folder / "config.json", config)
     if model.decision is not None:
         model.decision.to_json(folder / "decision.json")
-    else:  # a decision tuned for other weights must not stick to these
-        (folder / "decision.json").unlink(missing_ok=True)
     return folder

@@ -18,7 +18,7 @@ import torch
 from safetensors.torch import load_model as load_weights
 from tqdm.auto import tqdm
 
-from textsiam.atomic import make_folder, write_json
+from textsiam.atomic import atomic_write_text, make_folder, write_json
 from textsiam.data import PairData, length_grouped_batches
 from textsiam.errors import ConfigError, TrainingDivergedError
 from textsiam.eval.threshold import select_threshold
@@ -80,6 +80,22 @@ def _resolve_grouping(group_by_length: bool | None, loss_fn, loss_name: str) -> 
             stacklevel=3,
         )
     return group_by_length
+
+
+def truncate_log(path: Path, step: int) -> None:
+    """Keep the log records up to the checkpoint's ``step``: the resumed run writes the later ones again. A line cut
+    short by a kill is dropped too."""
+    if not path.exists():
+        return
+    kept = []
+    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if isinstance(record, dict) and isinstance(record.get("step"), int) and record["step"] <= step:
+            kept.append(line + "\n")
+    atomic_write_text(path, "".join(kept))
 
 
 class Trainer:
@@ -271,6 +287,7 @@ class Trainer:
                 raise ConfigError(f"nothing to resume: no checkpoint in {self.out_dir}; run without --resume")
             state = checkpoint.load(self.out_dir, self.model, optimizer, scheduler, self.config.to_dict())
             self.best = state.get("best")
+            truncate_log(self.out_dir / "train_log.jsonl", state["step"])
             return state["epoch"] + 1, state["step"]
         if self.out_dir:
             make_folder(self.out_dir)

@@ -1,0 +1,273 @@
+"""Load test of `textsiam serve` on loopback: N /v1/similarity requests at concurrency C, bounded in count and time.
+
+Reports throughput, p50 / p99 latency, the error count and the server's resident memory (VmRSS from
+/proc/PID/status) before, in the middle and after; and, alternating with the service rounds in the same run, the
+same pairs scored by plain sequential ``model.similarity_scores`` calls (one call per request) in this process, as
+a throughput ratio: what the cross-request batching buys.
+
+    python scripts/load_test.py --model minilm-twin --requests 10000 --concurrency 32 \
+        --pairs ../shared/data/stsb/sts-test.csv --json runs/load_test.json
+
+Without ``--url`` the script starts the server itself (``textsiam serve`` on 127.0.0.1, a free port) and stops it
+at the end; with ``--url http://127.0.0.1:PORT --pid PID`` it uses a running one (loopback addresses only).
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from urllib.parse import urlparse
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+MAX_REQUESTS = 100_000
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--model", default="minilm-twin", help="preset or model folder (served, and used for the baseline)")
+    p.add_argument("--url", default=None, help="a running server on loopback (default: start one)")
+    p.add_argument("--pid", type=int, default=None, help="with --url: the server's process id, for its memory")
+    p.add_argument("--requests", type=int, default=10_000)
+    p.add_argument("--concurrency", type=int, default=32)
+    p.add_argument("--pairs-per-request", type=int, default=1)
+    p.add_argument("--pairs", default=str(ROOT / "textsiam" / "cli" / "demo_pairs.tsv"), help="pairs file to draw from")
+    p.add_argument("--rounds", type=int, default=4, help="service / sequential rounds, alternating")
+    p.add_argument("--baseline-requests", type=int, default=1000, help="sequential calls in all rounds together")
+    p.add_argument("--max-seconds", type=float, default=1200, help="stop issuing requests after this long")
+    p.add_argument("--threads", type=int, default=None, help="torch threads of the server and of the baseline")
+    p.add_argument("--json", default=None, help="write the results here")
+    args = p.parse_args(argv)
+    if not 1 <= args.requests <= MAX_REQUESTS or not 1 <= args.concurrency <= 256:
+        p.error(f"--requests must be 1..{MAX_REQUESTS} and --concurrency 1..256")
+    if args.url and urlparse(args.url).hostname not in LOOPBACK:
+        p.error(f"--url must be a loopback address ({', '.join(sorted(LOOPBACK))}), got {args.url}")
+    return args
+
+
+# -- the server ----------------------------------------------------------------------------------------------------
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_server(model: str, threads: int | None, timeout: float = 300) -> tuple[subprocess.Popen, str]:
+    port = free_port()
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+    cmd = [sys.executable, "-m", "textsiam.cli.main", "serve", "--model", model, "--port", str(port)]
+    cmd += ["--threads", str(threads)] if threads else []
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url, deadline = f"http://127.0.0.1:{port}", time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit(f"the server exited with code {proc.returncode}; run `textsiam serve` by hand to see why")
+        try:
+            if _request(_connect(url), "GET", "/healthz", None)[0] == 200:
+                return proc, url
+        except OSError:
+            time.sleep(0.5)
+    proc.kill()
+    raise SystemExit(f"the server did not answer within {timeout} s")
+
+
+def stop_server(proc: subprocess.Popen) -> None:
+    proc.send_signal(signal.SIGINT)
+    try:
+        proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+def rss_mib(pid: int | None) -> float | None:
+    if pid is None:
+        return None
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return None
+
+
+# -- the load ------------------------------------------------------------------------------------------------------
+def _connect(url: str) -> http.client.HTTPConnection:
+    parts = urlparse(url)
+    return http.client.HTTPConnection(parts.hostname, parts.port, timeout=60)
+
+
+def _request(conn: http.client.HTTPConnection, method: str, path: str, body: bytes | None) -> tuple[int, bytes]:
+    conn.request(method, path, body=body, headers={"content-type": "application/json"})
+    answer = conn.getresponse()
+    return answer.status, answer.read()
+
+
+def run_round(url: str, bodies: list[bytes], concurrency: int, deadline: float) -> dict:
+    """Send ``bodies`` with ``concurrency`` threads, each on one keep-alive connection; latencies in seconds."""
+    latencies: list[float] = []
+    errors: list[str] = []
+    lock, cursor = threading.Lock(), iter(range(len(bodies)))
+
+    def worker() -> None:
+        conn = _connect(url)
+        while time.monotonic() < deadline:
+            with lock:
+                i = next(cursor, None)
+            if i is None:
+                break
+            t0 = time.perf_counter()
+            try:
+                status, data = _request(conn, "POST", "/v1/similarity", bodies[i])
+                ok = status == 200 and len(json.loads(data)["scores"]) > 0
+                reason = f"HTTP {status}: {data[:200]!r}"
+            except (OSError, http.client.HTTPException, ValueError, KeyError) as err:
+                ok, reason = False, f"{type(err).__name__}: {err}"
+                conn.close()
+                conn = _connect(url)
+            with lock:
+                if ok:
+                    latencies.append(time.perf_counter() - t0)
+                else:
+                    errors.append(reason)
+        conn.close()
+
+    t0 = time.perf_counter()
+    threads = [threading.Thread(target=worker) for _ in range(concurrency)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return {"seconds": time.perf_counter() - t0, "latencies": latencies, "errors": errors}
+
+
+def run_sequential(model, requests: list[tuple[list[str], list[str]]]) -> float:
+    t0 = time.perf_counter()
+    for a, b in requests:
+        model.similarity_scores(a, b)
+    return time.perf_counter() - t0
+
+
+def make_requests(path: str, n: int, per: int) -> list[tuple[list[str], list[str]]]:
+    from textsiam.api import load_data
+
+    data = load_data(path)
+    a, b = data.a, data.b
+    return [
+        ([a[(i * per + j) % len(a)] for j in range(per)], [b[(i * per + j) % len(b)] for j in range(per)])
+        for i in range(n)
+    ]
+
+
+def _body(a: list[str], b: list[str]) -> bytes:
+    return json.dumps({"pairs": [{"a": x, "b": y} for x, y in zip(a, b)]}).encode()
+
+
+# -- the run -------------------------------------------------------------------------------------------------------
+def measure(args: argparse.Namespace, url: str, pid: int | None) -> dict:
+    from textsiam.models.io import create_model
+
+    requests = make_requests(args.pairs, args.requests, args.pairs_per_request)
+    bodies = [_body(a, b) for a, b in requests]
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
+    model = create_model(args.model).eval()
+    model.similarity_scores(*requests[0])  # warm-up, like the server's first request below
+    run_round(url, bodies[: args.concurrency], args.concurrency, time.monotonic() + 120)
+    deadline = time.monotonic() + args.max_seconds
+    per_round, base_per_round = -(-len(bodies) // args.rounds), max(1, args.baseline_requests // args.rounds)
+    rss = {"before": rss_mib(pid)}
+    served, seq_seconds, seq_done, trace = [], 0.0, 0, []
+    for r in range(args.rounds):
+        served.append(run_round(url, bodies[r * per_round : (r + 1) * per_round], args.concurrency, deadline))
+        trace.append(rss_mib(pid))  # after each service round
+        if r == args.rounds // 2 - 1:
+            rss["middle"] = trace[-1]
+        chunk = requests[r * base_per_round : (r + 1) * base_per_round]
+        seq_seconds += run_sequential(model, chunk)
+        seq_done += len(chunk)
+    rss["after"] = rss_mib(pid)
+    result = summarize(args, served, seq_seconds, seq_done, rss)
+    result["server_rss_mib_per_round"] = trace
+    return result
+
+
+def summarize(args: argparse.Namespace, served: list[dict], seq_seconds: float, seq_done: int, rss: dict) -> dict:
+    latencies = np.array([x for r in served for x in r["latencies"]]) * 1000
+    errors = [e for r in served for e in r["errors"]]
+    seconds = sum(r["seconds"] for r in served)
+    throughput = len(latencies) / seconds if seconds else 0.0
+    sequential = seq_done / seq_seconds if seq_seconds else 0.0
+    return {
+        "model": args.model,
+        "requests": args.requests,
+        "completed": int(len(latencies)),
+        "errors": len(errors),
+        "first_errors": errors[:5],
+        "concurrency": args.concurrency,
+        "pairs_per_request": args.pairs_per_request,
+        "service_seconds": seconds,
+        "requests_per_second": throughput,
+        "latency_ms": {q: float(np.percentile(latencies, int(q[1:]))) for q in ("p50", "p99")}
+        if len(latencies)
+        else {},
+        "server_rss_mib": rss,
+        "sequential_requests": seq_done,
+        "sequential_requests_per_second": sequential,
+        "batching_gain": throughput / sequential if sequential else None,
+        "cpus": os.cpu_count(),
+        "threads": args.threads,
+    }
+
+
+def print_table(result: dict) -> None:
+    rss = result["server_rss_mib"]
+    rows = [
+        ("requests completed / errors", f"{result['completed']} / {result['errors']}"),
+        ("concurrency, pairs per request", f"{result['concurrency']}, {result['pairs_per_request']}"),
+        ("service requests/s", f"{result['requests_per_second']:.1f}"),
+        ("latency p50 / p99 (ms)", " / ".join(f"{v:.1f}" for v in result["latency_ms"].values())),
+        ("server RSS before / middle / after (MiB)", " / ".join(f"{rss.get(k) or 0:.0f}" for k in rss)),
+        ("sequential similarity_scores calls/s", f"{result['sequential_requests_per_second']:.1f}"),
+        ("batching gain (service / sequential)", f"{result['batching_gain'] or 0:.2f}x"),
+    ]
+    width = max(len(k) for k, _ in rows)
+    for key, value in rows:
+        print(f"{key.ljust(width)}  {value}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    args = parse_args(argv)
+    proc = None
+    if args.url is None:
+        proc, url = start_server(args.model, args.threads)
+        pid = proc.pid
+    else:
+        url, pid = args.url, args.pid
+    try:
+        result = measure(args, url, pid)
+    finally:
+        if proc is not None:
+            stop_server(proc)
+    print_table(result)
+    if args.json:
+        from textsiam.atomic import write_json
+
+        write_json(args.json, result)
+    return 1 if result["errors"] else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

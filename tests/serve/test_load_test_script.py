@@ -1,0 +1,42 @@
+"""scripts/load_test.py, bounded and small: it starts a server, loads it, reads its memory and stops it."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+
+import pytest
+from fixtures import ROOT
+
+pytest.importorskip("uvicorn", reason="the serve extra is not installed (pip install '.[serve]')")
+SCRIPT = ROOT / "scripts" / "load_test.py"
+
+
+@pytest.fixture(scope="module")
+def load_test():
+    spec = importlib.util.spec_from_file_location("load_test", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_small_run_has_no_errors_and_reports_everything(load_test, twin_dir, tmp_path, capsys):
+    out = tmp_path / "load.json"
+    argv = ["--model", str(twin_dir), "--requests", "40", "--concurrency", "4", "--pairs-per-request", "2"]
+    code = load_test.main([*argv, "--rounds", "2", "--baseline-requests", "8", "--json", str(out)])
+    result = json.loads(out.read_text())
+    assert code == 0 and result["errors"] == 0 and result["completed"] == 40
+    assert result["sequential_requests"] == 8 and result["batching_gain"] > 0
+    assert all(v > 0 for v in result["server_rss_mib"].values()) and set(result["server_rss_mib"]) == {
+        "before",
+        "middle",
+        "after",
+    }
+    assert result["latency_ms"]["p99"] >= result["latency_ms"]["p50"] > 0
+    assert "batching gain" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("argv", [["--url", "http://example.com:80"], ["--requests", "0"], ["--concurrency", "999"]])
+def test_refuses_non_loopback_and_unbounded_runs(load_test, argv):
+    with pytest.raises(SystemExit):
+        load_test.parse_args(argv)

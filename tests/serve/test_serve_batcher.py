@@ -1,0 +1,76 @@
+"""Cross-request batching: concurrent requests share one inference batch on the worker thread."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+
+import numpy as np
+import pytest
+
+from textsiam.serve.batcher import Batcher
+from textsiam.serve.limits import ApiError, Limits
+
+TEXTS = ["a man plays", "a dog runs in the park", "cheese", "two children read a book"]
+
+
+def _run(model, limits: Limits, jobs: list[tuple[list[str], list[str]]], finish):
+    async def main():
+        batcher = Batcher(model, limits)
+        await batcher.start()
+        try:
+            out = await asyncio.gather(*(batcher.submit(a, b, finish) for a, b in jobs), return_exceptions=True)
+        finally:
+            await batcher.stop()
+        return out, batcher
+
+    return asyncio.run(main())
+
+
+def test_concurrent_requests_run_as_one_batch_on_the_worker_thread(twin):
+    threads = set()
+
+    def finish(u, v):
+        threads.add(threading.current_thread().name)
+        return twin.score(u, v).tolist()
+
+    jobs = [([TEXTS[i % 4]], [TEXTS[(i + 1) % 4]]) for i in range(16)]
+    out, batcher = _run(twin, Limits(max_batch=256), jobs, finish)
+    assert batcher.batches == 1 and batcher.jobs == 16
+    assert threads == {"textsiam-inference_0"}
+    expected = twin.similarity_scores([a[0] for a, _ in jobs], [b[0] for _, b in jobs])
+    assert np.allclose([o[0] for o in out], expected, atol=1e-5)
+
+
+def test_max_batch_caps_the_texts_per_batch(twin):
+    jobs = [([t], [t]) for t in TEXTS * 4]  # 16 jobs of 2 texts
+    _, batcher = _run(twin, Limits(max_batch=4), jobs, lambda u, v: None)
+    assert batcher.batches == 8
+
+
+def test_a_failing_job_fails_alone(twin):
+    def finish(u, v):
+        if len(u) == 2:
+            raise ValueError("bad job")
+        return len(u)
+
+    out, _ = _run(twin, Limits(), [(TEXTS[:1], []), (TEXTS[:2], []), (TEXTS[:3], [])], finish)
+    assert out[0] == 1 and isinstance(out[1], ValueError) and out[2] == 3
+
+
+def test_a_full_queue_answers_busy(twin):
+    async def main():
+        batcher = Batcher(twin, Limits(max_pending=1))
+        await batcher.start()
+        gate = threading.Event()
+        first = asyncio.ensure_future(batcher.submit(TEXTS[:1], [], lambda u, v: gate.wait(10)))
+        await asyncio.sleep(0.05)  # the first job is now running on the worker
+        second = asyncio.ensure_future(batcher.submit(TEXTS[:1], [], lambda u, v: 2))
+        await asyncio.sleep(0)
+        with pytest.raises(ApiError, match="busy"):
+            await batcher.submit(TEXTS[:1], [], lambda u, v: 3)
+        gate.set()
+        assert await first is True and await second == 2
+        await batcher.stop()
+
+    asyncio.run(main())

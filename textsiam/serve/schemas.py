@@ -1,0 +1,94 @@
+"""Request and response bodies of the service (they also make its OpenAPI schema)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, field_validator
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Pair(_Strict):
+    a: StrictStr = Field(description="left text (the left tower of a pseudo-siamese model)")
+    b: StrictStr = Field(description="right text (the right tower of a pseudo-siamese model)")
+
+
+class PairsRequest(_Strict):
+    pairs: list[Pair] = Field(description="the pairs to score, at most max_items per request")
+
+
+class SimilarityResponse(BaseModel):
+    scores: list[float] = Field(description="one score per pair, higher = more similar")
+
+
+class MatchResult(BaseModel):
+    match: bool
+    score: float
+    probability: float | None = Field(description="calibrated P(match); null when the model has no calibrator")
+
+
+class MatchResponse(BaseModel):
+    results: list[MatchResult]
+    threshold: float
+
+
+class EmbedRequest(_Strict):
+    texts: list[StrictStr]
+    side: Literal["left", "right"] = Field("left", description="the tower to encode with")
+
+
+class EmbedResponse(BaseModel):
+    embeddings: list[list[float]]
+
+
+class SearchRequest(_Strict):
+    queries: list[StrictStr]
+    k: StrictInt = Field(10, ge=1, description="how many items per query, best first")
+
+
+class Hit(BaseModel):
+    id: str
+    score: float
+
+
+class SearchResponse(BaseModel):
+    results: list[list[Hit]]
+
+
+class EmbeddingsRequest(BaseModel):
+    """The OpenAI embeddings request; unknown extra keys are ignored, as OpenAI-compatible servers do."""
+
+    model_config = ConfigDict(extra="ignore")
+    input: str | list[str]
+    model: StrictStr
+    encoding_format: Literal["float", "base64"] = "float"
+    dimensions: StrictInt | None = None
+    user: StrictStr | None = None
+
+    @field_validator("input", mode="before")
+    @classmethod
+    def _strings_only(cls, value: Any) -> Any:
+        if isinstance(value, str) or (isinstance(value, list) and all(isinstance(v, str) for v in value)):
+            return value
+        raise ValueError("input must be a string or a list of strings (token arrays are not supported)")
+
+
+class EmbeddingItem(BaseModel):
+    object: Literal["embedding"] = "embedding"
+    index: int
+    embedding: list[float] | str
+
+
+class Usage(BaseModel):
+    prompt_tokens: int
+    total_tokens: int
+
+
+class EmbeddingsResponse(BaseModel):
+    object: Literal["list"] = "list"
+    data: list[EmbeddingItem]
+    model: str
+    usage: Usage
