@@ -148,8 +148,13 @@ def _check_outcome(tmp_path: Path, fmt: str, rows: Rows, raw: bytes) -> None:
     assert [float(v) for v in data.labels] == pytest.approx([r[2] for r in rows])
 
 
+def _names_image_files(fmt: str) -> bool:
+    """Tables whose rows name image files (they take skip_bad_rows): random bytes only, no text writer."""
+    return "skip_bad_rows" in READERS.meta(fmt).get("options", ())
+
+
 def test_every_file_reader_has_a_fuzz_writer():
-    missing = [f for f in FORMATS if f not in WRITERS and not _is_folder_format(f)]
+    missing = [f for f in FORMATS if f not in WRITERS and not _is_folder_format(f) and not _names_image_files(f)]
     assert not missing, f"add a writer for readers {missing} to WRITERS in {__file__}"
 
 
