@@ -308,7 +308,7 @@ class Trainer:
             load_weights(self.model, str(self.out_dir / "model.safetensors"))
 
     def _end_epoch(self, epoch: int, step: int, optimizer, scheduler, train_loss: float) -> None:
-        record: dict[str, Any] = {"type": "epoch", "epoch": epoch, "train_loss": train_loss}
+        record: dict[str, Any] = {"type": "epoch", "epoch": epoch, "step": step, "train_loss": train_loss}
         if self.dev_data is not None:
             scores = self._embedder.dev_scores(self.dev_data.a, self.dev_data.b, self.config.eval_batch_size)
             metrics = evaluate_scores(scores, self.dev_data)
