@@ -8,6 +8,7 @@ import argparse
 
 from textsiam.cli.common import (
     add_data_flags,
+    add_quantize_flag,
     add_run_flags,
     data_kwargs,
     plain,
@@ -25,6 +26,7 @@ def register(sub) -> None:
     p.add_argument("--report", help="write report.html and its plots into this folder")
     add_run_flags(p)
     add_data_flags(p)
+    add_quantize_flag(p)
     p.set_defaults(func=run)
 
 
@@ -37,6 +39,7 @@ def run(args: argparse.Namespace) -> int:
         batch_size=args.batch_size,
         show_progress=progress_bars(args),
         device=args.device,
+        quantize=args.quantize,
         report=args.report,
         **data_kwargs(args),
     )

@@ -7,7 +7,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from textsiam.cli.common import add_data_flags, add_run_flags, data_kwargs, plain, progress_bars
+from textsiam.cli.common import add_data_flags, add_quantize_flag, add_run_flags, data_kwargs, plain, progress_bars
 
 
 def register(sub) -> None:
@@ -19,6 +19,7 @@ def register(sub) -> None:
     p.add_argument("--out", help="with --pairs: write the scored TSV here (default: stdout)")
     add_run_flags(p)
     add_data_flags(p)
+    add_quantize_flag(p)
     p.set_defaults(func=run)
 
 
@@ -30,7 +31,9 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError("give either both --a TEXT and --b TEXT, or --pairs FILE")
     bars = progress_bars(args)
     if args.pairs is None:
-        cols = score_texts(args.model, [args.a], [args.b], batch_size=args.batch_size, device=args.device)
+        cols = score_texts(
+            args.model, [args.a], [args.b], batch_size=args.batch_size, device=args.device, quantize=args.quantize
+        )
         print("  ".join(f"{k}: {v[0]}" for k, v in cols.items()))
         return 0
     n = score_file(
@@ -40,6 +43,7 @@ def run(args: argparse.Namespace) -> int:
         batch_size=args.batch_size,
         show_progress=bars,
         device=args.device,
+        quantize=args.quantize,
         **data_kwargs(args),
     )
     if args.out:

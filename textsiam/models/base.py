@@ -75,34 +75,35 @@ class PairModel(nn.Module):
 
     @property
     def device(self) -> torch.device:
-        return next(self.parameters()).device
+        first = next(self.parameters(), None)  # an int8-quantized MLP has no float parameters left: CPU
+        return first.device if first is not None else torch.device("cpu")
 
     # -- inference ----------------------------------------------------------------------------------------------
     @torch.inference_mode()
     def encode(
         self, items: Sequence[Any], side: str = "left", batch_size: int = 64, show_progress: bool = False
     ) -> torch.Tensor:
-        """Embed raw items (texts, images) with one tower; returns a CPU float tensor ``(n, dim)``.
+        """Embed raw items (texts, images) with one tower; returns a CPU float tensor ``(n, dim)`` in input order.
 
-        ``items`` is a list (or array) of items; a bare string is refused rather than read as its characters.
-        """
+        ``items`` is a list (or array) of items; a bare string is refused rather than read as its characters. The
+        tower batches the items itself (a text tower tokenizes them in one call and groups equal token counts, so
+        padding is small); each batch's output is written straight to its rows of the result."""
         tower = self.tower(side)
         checks.positive_int("encode", "batch_size", batch_size)
         self.check_items(items, side)
+        out = torch.empty(len(items), self.embedding_dim)
+        if len(items) == 0:
+            return out
         was_training = self.training
         self.eval()
-        order = np.argsort([-tower.item_length(x) for x in items], kind="stable")  # long first: less padding
-        chunks = []
-        steps = range(0, len(items), batch_size)
-        for start in tqdm(steps, desc=f"encode {side}", disable=not show_progress, unit="batch"):
-            batch = [items[i] for i in order[start : start + batch_size]]
-            feats = to_device(tower.collate(batch), self.device)
-            chunks.append(self.embed(feats, side).float().cpu())
-        self.train(was_training)
-        if not chunks:
-            return torch.empty(0, self.embedding_dim)
-        out = torch.cat(chunks)
-        return out[torch.as_tensor(np.argsort(order))]  # back to input order
+        try:
+            with tqdm(total=len(items), desc=f"encode {side}", disable=not show_progress, unit="item") as bar:
+                for idx, feats in tower.batches(items, batch_size):
+                    out[idx] = self.embed(to_device(feats, self.device), side).float().cpu()  # (batch, dim)
+                    bar.update(len(idx))
+        finally:
+            self.train(was_training)
+        return out
 
     def check_items(self, items: Sequence[Any], side: str = "left") -> None:
         """A DataError naming the side and tower for input this tower cannot take (a bare string, None, '')."""

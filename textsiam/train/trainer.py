@@ -27,6 +27,7 @@ from textsiam.models.io import save_model
 from textsiam.train import checkpoint
 from textsiam.train.config import TrainConfig
 from textsiam.train.device import resolve_device
+from textsiam.train.distributed import DataParallel
 from textsiam.train.evaluation import evaluate_scores, pick_metric
 
 
@@ -79,6 +80,18 @@ def _resolve_grouping(group_by_length: bool | None, loss_fn, loss_name: str) -> 
     return group_by_length
 
 
+def _data_parallel(trainer: Trainer, device: str) -> DataParallel:
+    """Join a torchrun process group if there is one; ranks other than 0 neither evaluate nor write nor print."""
+    from textsiam.distributed import context
+
+    ctx = context(device)
+    if ctx.active:
+        trainer.device = ctx.device(device)
+        if not ctx.is_main:
+            trainer.out_dir, trainer.dev_data, trainer.show_progress = None, None, False
+    return DataParallel(ctx)
+
+
 class Trainer:
     """Fine-tune a PairModel on pairs. ``out_dir`` receives the best model, ``train_log.jsonl`` and checkpoints.
 
@@ -101,9 +114,11 @@ class Trainer:
             raise ConfigError(f"{train_data.source}: training needs a label column; none was found")
         self.model, self.config, self.train_data, self.dev_data = model, config, train_data, dev_data
         self.out_dir = Path(out_dir) if out_dir else None
+        self._read_dir = self.out_dir
         self.show_progress = show_progress
         self.epoch_lines = show_progress if epoch_lines is None else epoch_lines
         self.device = resolve_device(config.device)
+        self.parallel = _data_parallel(self, config.device)
         self.loss_fn = build_loss(config.loss, **config.loss_args)
         if self.loss_fn.takes == "scores" and model.head is None:
             raise ConfigError(f"loss {config.loss!r} trains a learned head; this model has none (set 'head')")
@@ -132,7 +147,8 @@ class Trainer:
         fa = to_device(model.left.collate(a), self.device)
         fb = to_device(model.right.collate(b), self.device)
         with torch.autocast("cuda", dtype=torch.bfloat16, enabled=self.config.amp and self.device.type == "cuda"):
-            u, v = model(fa, fb)  # (batch, dim) each
+            u, v = self._net(fa, fb)  # (piece, dim) each
+        u, v = self.parallel.gather(u, v)  # (batch, dim) each: the whole global batch under torchrun
         u, v = u.float(), v.float()
         if self.loss_fn.takes == "scores":
             return self.loss_fn(model.score(u, v), labels)
@@ -145,6 +161,7 @@ class Trainer:
         seed_everything(cfg.seed)
         model.decision = None  # a threshold tuned for the old weights does not fit the new ones
         model.to(self.device)
+        self._net = self.parallel.wrap(model)  # DistributedDataParallel under torchrun, else the model itself
         total = math.ceil(len(self.train_data) / cfg.batch_size) * cfg.epochs
         optimizer = _optimizer(model, cfg)
         scheduler = _linear_warmup(optimizer, int(cfg.warmup_ratio * total), total)
@@ -159,7 +176,9 @@ class Trainer:
             batches = self._epoch_batches(epoch, lengths)
             bar = tqdm(batches, desc=f"epoch {epoch}/{cfg.epochs}", disable=not self.show_progress, unit="batch")
             for idx in bar:
-                loss = self._loss([a_all[i] for i in idx], [b_all[i] for i in idx], labels_all[idx].to(self.device))
+                piece = self.parallel.shard(idx)  # this rank's rows (all of them in one process)
+                labels = labels_all[idx].to(self.device)
+                loss = self._loss([a_all[i] for i in piece], [b_all[i] for i in piece], labels)
                 if not torch.isfinite(loss):  # checked before the update, so the weights stay finite
                     raise TrainingDivergedError(
                         f"loss became {loss.item()} at epoch {epoch}, step {step + 1}; lower --lr or check the labels"
@@ -205,9 +224,10 @@ class Trainer:
     def _start(self, resume: bool, optimizer, scheduler) -> tuple[int, int]:
         """(first epoch, step) of this run: from the checkpoint when resuming, else a clean output folder."""
         if resume:
-            if self.out_dir is None or not checkpoint.exists(self.out_dir):
-                raise ConfigError(f"nothing to resume: no checkpoint in {self.out_dir}; run without --resume")
-            state = checkpoint.load(self.out_dir, self.model, optimizer, scheduler, self.config.to_dict())
+            folder = self.out_dir or self._read_dir  # ranks > 0 under torchrun read the checkpoint but write nothing
+            if folder is None or not checkpoint.exists(folder):
+                raise ConfigError(f"nothing to resume: no checkpoint in {folder}; run without --resume")
+            state = checkpoint.load(folder, self.model, optimizer, scheduler, self.config.to_dict())
             self.best = state.get("best")
             return state["epoch"] + 1, state["step"]
         if self.out_dir:
