@@ -38,3 +38,18 @@ def test_int8_minilm_embeddings_stay_close_to_float():
     texts = TEXTS + ["a woman is slicing an onion", "a plane is taking off", "the stock market fell sharply today"]
     cos = F.cosine_similarity(quantize(model, "int8").encode(texts), model.encode(texts))
     assert bool((cos > 0.985).all()), cos
+
+
+def test_a_vector_tower_is_quantized_without_text_calibration():
+    import numpy as np
+
+    from textsiam.encoders import MlpEncoder
+    from textsiam.models import TwinModel
+    from textsiam.models.quantize import SmoothedLinear
+
+    torch.manual_seed(0)
+    model = TwinModel(MlpEncoder(in_features=8, hidden=16, n_layers=2, dropout=0.0))
+    items = [np.random.default_rng(i).random(8).astype(np.float32) for i in range(6)]
+    q = quantize(model, "int8")
+    assert not any(isinstance(m, SmoothedLinear) for m in q.modules())
+    assert bool((F.cosine_similarity(q.encode(items), model.encode(items)) > 0.99).all())

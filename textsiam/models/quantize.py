@@ -28,7 +28,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from textsiam.errors import ConfigError
+from textsiam.errors import ConfigError, DataError
 from textsiam.models.base import PairModel
 
 QUANTIZATIONS = ("int8",)
@@ -101,10 +101,10 @@ def quantize_int8(model: PairModel, calibration: Sequence[str] | None = None) ->
 
 def _smooth(model: PairModel, calibration: Sequence[str] | None) -> None:
     """Smooth the Linear layers of the text towers in place (towers of other modalities are left as they are)."""
-    sides = [s for s in ("left", "right") if model.tower(s).modality == "text"]
+    texts = list(calibration) if calibration is not None else CALIBRATION_FILE.read_text().splitlines()
+    sides = [s for s in ("left", "right") if _takes(model, s, texts)]
     if not sides:
         return
-    texts = list(calibration) if calibration is not None else CALIBRATION_FILE.read_text().splitlines()
     amax = _input_maxima(model, sides, texts)
     for parent in list(model.modules()):
         for name, child in list(parent.named_children()):
@@ -112,6 +112,15 @@ def _smooth(model: PairModel, calibration: Sequence[str] | None) -> None:
                 w = child.weight.detach().abs().amax(0).clamp(min=1e-5)  # (in,)
                 scale = (amax[child].clamp(min=1e-5) ** SMOOTH_ALPHA / w ** (1 - SMOOTH_ALPHA)).clamp(min=1e-5)
                 setattr(parent, name, SmoothedLinear(child, scale))
+
+
+def _takes(model: PairModel, side: str, texts: list[str]) -> bool:
+    """Whether this side's tower reads texts (an image or vector tower refuses them and is not smoothed)."""
+    try:
+        model.check_items(texts, side)
+    except (DataError, ValueError, TypeError):
+        return False
+    return True
 
 
 @torch.inference_mode()
