@@ -6,7 +6,7 @@ Spearman next to fp32's, and the fraction of the issue's fp32 matmul peak (127 G
 about 21 MFLOP per token). ``--growth`` adds encode time and peak RSS for N streamed sentences (STS-B repeated).
 
     python scripts/bench_encode.py --repeats 3 --out runs/bench_encode.json
-    python scripts/bench_encode.py --repeats 0 --growth 1000 10000 100000
+    python scripts/bench_encode.py --repeats 0 --growth 1000 10000 100000 [--growth-model DIR]
 
 sentence-transformers is imported only here, in a benchmark script, never by the textsiam package.
 """
@@ -31,10 +31,10 @@ SIDES = ("textsiam", "sentence-transformers", "textsiam-int8")
 MFLOP_PER_TOKEN, PEAK_GFLOPS = 21.0, 127.0
 
 
-def stsb_test(data: str) -> tuple[list[str], list[str], np.ndarray]:
+def stsb_test(data: str, limit: int | None = None) -> tuple[list[str], list[str], np.ndarray]:
     from textsiam.data import read_pairs
 
-    test = read_pairs(Path(data) / "sts-test.csv")
+    test = read_pairs(Path(data) / "sts-test.csv", limit=limit)
     return list(test.a), list(test.b), np.asarray(test.labels)
 
 
@@ -46,7 +46,7 @@ def worker(side: str, args: argparse.Namespace) -> dict:
     """One timed run in this process: load, warm up on 64 sentences, encode all; embeddings saved to args.save."""
     import torch
 
-    a, b, _ = stsb_test(args.data)
+    a, b, _ = stsb_test(args.data, args.limit)
     sentences = a + b
     if side == "sentence-transformers":
         from sentence_transformers import SentenceTransformer
@@ -85,7 +85,7 @@ def growth_worker(n: int, args: argparse.Namespace) -> dict:
         with open(src, "w") as f:
             for i in range(n):
                 f.write(pool[i % len(pool)] + "\n")
-        model = load_for_inference("minilm-twin", args.quantize)
+        model = load_for_inference(args.growth_model, args.quantize)
         base = _peak_mb()
         start = time.perf_counter()
         encode_file(model, src, Path(tmp) / "out.npy", batch_size=args.batch_size)
@@ -95,8 +95,10 @@ def growth_worker(n: int, args: argparse.Namespace) -> dict:
 
 def _spawn(flag: list[str], args: argparse.Namespace, save: str) -> dict:
     cmd = [sys.executable, __file__, *flag, "--data", args.data, "--batch-size", str(args.batch_size), "--save", save]
+    cmd += ["--limit", str(args.limit)] if args.limit else []
     if args.quantize:
         cmd += ["--quantize", args.quantize]
+    cmd += ["--growth-model", args.growth_model]
     env = {**os.environ, "PYTHONPATH": str(ROOT), "TOKENIZERS_PARALLELISM": "false"}
     done = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
     if done.returncode != 0:
@@ -116,7 +118,7 @@ def _tokens(args: argparse.Namespace) -> int:
 
     from textsiam.encoders.pretrained import resolve_pretrained
 
-    a, b, _ = stsb_test(args.data)
+    a, b, _ = stsb_test(args.data, args.limit)
     tok = AutoTokenizer.from_pretrained(resolve_pretrained("all-MiniLM-L6-v2"))
     return int(sum(len(ids) for ids in tok(a + b, truncation=True, max_length=256)["input_ids"]))
 
@@ -128,7 +130,7 @@ def compare(args: argparse.Namespace, tmp: str) -> dict:
             result = _spawn(["--worker", side], args, f"{tmp}/{side}.npy")
             runs[side].append(result)
             print(f"run {r + 1} {side:24} {result['sentences_per_s']:8.1f} sent/s  peak {result['peak_rss_mb']:.0f} MB")
-    _, _, gold = stsb_test(args.data)
+    _, _, gold = stsb_test(args.data, args.limit)
     tokens = _tokens(args)
     summary = {"sentences": 2 * len(gold), "tokens": tokens, "batch_size": args.batch_size, "runs": runs}
     st = statistics.median(x["sentences_per_s"] for x in runs["sentence-transformers"])
@@ -154,10 +156,12 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--data", default=os.environ.get("TEXTSIAM_DATA", str(ROOT.parent / "shared" / "data")) + "/stsb")
     p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--limit", type=int, help="only the first N test pairs (2N sentences): a quick, noisier run")
     p.add_argument("--repeats", type=int, default=3, help="rounds of A B C (0: skip the comparison)")
     p.add_argument("--sides", nargs="+", default=list(SIDES), choices=SIDES)
     p.add_argument("--growth", type=int, nargs="*", default=[], help="streamed sentence counts, e.g. 1000 10000")
     p.add_argument("--quantize", choices=["int8"], help="growth runs: quantized model")
+    p.add_argument("--growth-model", default="minilm-twin", help="growth runs: model name or folder")
     p.add_argument("--out", default="runs/bench_encode.json")
     p.add_argument("--worker", choices=SIDES, help=argparse.SUPPRESS)
     p.add_argument("--growth-worker", type=int, help=argparse.SUPPRESS)

@@ -71,8 +71,10 @@ def build_index(
     rows: list[int] = []
     atomic_write(folder / "embeddings.npy", lambda tmp: rows.append(write_npy_stream(tmp, chunks, model.embedding_dim)))
     ids = ids if ids is not None else list(range(rows[0]))
-    index = Index(np.empty((rows[0], model.embedding_dim), np.float32), ids, model_name, similarity)  # for .meta
-    write_meta(folder, index.meta, ids)
+    if rows[0] == 0:
+        raise DataError("the corpus holds no texts; an index needs at least one", path=str(corpus))
+    meta = {"model": model_name, "side": "right", "similarity": similarity, "count": rows[0]}
+    write_meta(folder, {**meta, "dim": model.embedding_dim}, ids)
     return load_index(folder)
 
 
