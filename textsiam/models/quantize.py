@@ -74,22 +74,26 @@ def _full_range_linear() -> type[nn.Module]:
     return FullRangeDynamicLinear
 
 
-def quantize(model: PairModel, mode: str | None, calibration: Sequence[str] | None = None) -> PairModel:
+def quantize(
+    model: PairModel, mode: str | None, calibration: Sequence[str] | None = None, *, inplace: bool = False
+) -> PairModel:
     """``model`` itself for ``mode=None``, else a quantized inference copy (see :func:`quantize_int8`)."""
     if mode is None:
         return model
     if mode not in QUANTIZATIONS:
         raise ConfigError(f"unknown quantization {mode!r}; choose one of {', '.join(QUANTIZATIONS)} (or leave it off)")
-    return quantize_int8(model, calibration)
+    return quantize_int8(model, calibration, inplace=inplace)
 
 
-def quantize_int8(model: PairModel, calibration: Sequence[str] | None = None) -> PairModel:
-    """A CPU copy of ``model`` whose Linear layers run in int8 (smoothed dynamic quantization)."""
+def quantize_int8(model: PairModel, calibration: Sequence[str] | None = None, *, inplace: bool = False) -> PairModel:
+    """A CPU copy of ``model`` whose Linear layers run in int8 (smoothed dynamic quantization); ``inplace``
+    converts ``model`` itself instead (no second copy of the weights in memory)."""
     from torch.ao.quantization import per_channel_dynamic_qconfig, quantize_dynamic
 
     was_training = model.training
-    work = copy.deepcopy(model).cpu().eval()  # int8 kernels exist for CPU only; the caller's model stays as it is
-    model.train(was_training)
+    work = (model if inplace else copy.deepcopy(model)).cpu().eval()  # int8 kernels exist for CPU only
+    if not inplace:
+        model.train(was_training)
     _smooth(work, calibration)
     mapping = {nn.Linear: _full_range_linear()} if has_vnni() and torch.backends.quantized.engine != "qnnpack" else None
     quantized = quantize_dynamic(
@@ -150,4 +154,4 @@ def load_for_inference(name_or_dir: str, quantization: str | None = None) -> Pai
     """``create_model(name_or_dir)``, in eval mode, quantized when asked (``"int8"``)."""
     from textsiam.models.io import create_model
 
-    return quantize(create_model(name_or_dir).eval(), quantization)
+    return quantize(create_model(name_or_dir).eval(), quantization, inplace=True)
