@@ -47,7 +47,8 @@ def _train(tiny: str, data_file: str, loss: str, batch: int, out: Path) -> tuple
     )
     Trainer(model, cfg, read_pairs(data_file), out_dir=out, show_progress=False).train()
     log = out / "train_log.jsonl"
-    records = [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
+    reads = log.exists() and not (dist.is_initialized() and dist.get_rank() > 0)
+    records = [json.loads(line) for line in log.read_text().splitlines()] if reads else []
     losses = torch.tensor([r["loss"] for r in records if r["type"] == "step"])
     return losses, {k: v.detach().clone().contiguous() for k, v in model.state_dict().items()}
 
@@ -90,8 +91,9 @@ def test_two_gloo_processes_match_one_process(loss, tiny_bert_dir, data_file, tw
     assert len(losses) == 6  # 2 epochs x 3 batches
     for rank in (0, 1):
         got = load_file(two_process_runs / f"{loss}-rank{rank}.safetensors")
-        logged = got.pop("__losses__")  # both ranks read the one train_log.jsonl that rank 0 wrote
-        torch.testing.assert_close(logged, losses, atol=TOLERANCE, rtol=TOLERANCE)
+        logged = got.pop("__losses__")
+        if rank == 0:  # the one train_log.jsonl, written by rank 0 (rank 1 does not wait for its last line)
+            torch.testing.assert_close(logged, losses, atol=TOLERANCE, rtol=TOLERANCE)
         assert got.keys() == weights.keys()
         for name, w in weights.items():
             torch.testing.assert_close(got[name], w, atol=TOLERANCE, rtol=TOLERANCE, msg=name)
