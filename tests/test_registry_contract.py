@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pytest
 import torch
-from fixtures import needs_minilm
+from fixtures import needs_glove, needs_minilm
 
 from textsiam.data import ReadOptions, read_pairs
 from textsiam.errors import ConfigError
@@ -73,6 +73,21 @@ def _write_parquet(folder: Path) -> Path:
     return folder / "pairs.parquet"
 
 
+def _write_fnc1(folder: Path) -> Path:
+    import csv
+
+    for name, rows in (
+        ("train_bodies.csv", [["Body ID", "articleBody"], *([str(i), b] for i, b in enumerate(TEXTS_B))]),
+        (
+            "train_stances.csv",
+            [["Headline", "Body ID", "Stance"], *zip(TEXTS_A, "012", ["agree", "unrelated", "discuss"])],
+        ),
+    ):
+        with open(folder / name, "w", newline="", encoding="utf-8") as f:
+            csv.writer(f).writerows(rows)
+    return folder / "train_stances.csv"
+
+
 def _rows(sep: str, header: list[str] | None, labels: list[str]) -> str:
     lines = [sep.join(header)] if header else []
     lines += [sep.join([lab, a, b]) for lab, a, b in zip(labels, TEXTS_A, TEXTS_B)]
@@ -101,7 +116,10 @@ JSONL = "".join(
 RECIPES: dict[str, dict[str, Any]] = {
     "poolers": {"mean": {}, "cls": {}, "max": {}},
     "similarities": {"cosine": {}, "euclidean": {}, "manhattan": {}, "dot": {}},
-    "heads": {"mlp-head": {"dim": 6, "features": ["abs-diff", "sq-diff", "product", "concat"], "hidden": 5}},
+    "heads": {
+        "mlp-head": {"dim": 6, "features": ["abs-diff", "sq-diff", "product", "concat"], "hidden": 5},
+        "pair-classifier": {"dim": 6, "classes": ["no", "maybe", "yes"], "negative": "no", "hidden": 5},
+    },
     "pair_models": {
         "twin": lambda: {"encoder": _mlp(6), "similarity": "euclidean", "projection_dim": 4},
         "pseudo": lambda: {
@@ -114,6 +132,10 @@ RECIPES: dict[str, dict[str, Any]] = {
     "presets": {
         "digits-mlp-twin": {"a": _vectors(3, 64), "b": _vectors(3, 64, seed=1)},
         "minilm-twin": {"a": TEXTS_A, "b": TEXTS_B, "marks": [needs_minilm]},
+        "minilm-pseudo": {"a": TEXTS_A, "b": TEXTS_B, "marks": [needs_minilm]},
+        "title-lstm-body-minilm": {"a": TEXTS_A, "b": TEXTS_B, "marks": [needs_minilm, needs_glove]},
+        "tfidf-twin": {"a": TEXTS_A, "b": TEXTS_B},
+        "minilm-stance": {"a": TEXTS_A, "b": TEXTS_B, "marks": [needs_minilm]},
     },
     "readers": {
         "stsb": {"write": _write("sts-test.csv", STSB), "expected_labels": [5.0, 0.5, 3.2]},
@@ -129,6 +151,7 @@ RECIPES: dict[str, dict[str, Any]] = {
         },
         "jsonl": {"write": _write("pairs.jsonl", JSONL), "expected_labels": [1.0, 0.0, 1.0]},
         "parquet": {"write": _write_parquet, "expected_labels": [1.0, 0.0, 1.0]},
+        "fnc1": {"write": _write_fnc1, "expected_labels": [1.0, 0.0, 1.0]},
     },
     "datasets": {"digits": {"split": "dev", "n_pairs": 12, "seed": 3}},
     "strategies": {
@@ -181,7 +204,8 @@ def run_head(registry, name: str, recipe: dict, tmp_path: Path) -> None:
     u, v = torch.randn(4, dim, requires_grad=True), torch.randn(4, dim)
     head = registry.build(name, **recipe).eval()
     logits = head(u, v)
-    assert logits.shape == (4,) and torch.isfinite(logits).all()
+    classes = getattr(head, "classes", None)  # a multi-class head: one logit per class
+    assert logits.shape == ((4, len(classes)) if classes else (4,)) and torch.isfinite(logits).all()
     logits.sum().backward()
     assert torch.isfinite(u.grad).all()
     rebuilt = registry.build(name, dim=dim, **_json(head.get_config())).eval()
@@ -210,10 +234,12 @@ def run_preset(registry, name: str, recipe: dict, tmp_path: Path) -> None:
     assert _json(preset) == preset, "a preset is data: it must survive JSON unchanged"
     TrainConfig.from_dict(preset.get("train", {}), source=f"preset {name}")  # its training defaults are valid
     model = create_model(name, seed=0).eval()
+    model.fit_vocabulary(recipe["a"], recipe["b"])  # towers with a vocabulary (lstm, tfidf) build it first
     scores = model.similarity_scores(recipe["a"], recipe["b"])
     assert scores.shape == (len(recipe["a"]),) and np.isfinite(scores).all()
     _assert_within(preset["model"], _json(model.get_config()), where=f"preset {name}")
     rebuilt = build_model(_json(model.get_config())).eval()
+    rebuilt.fit_vocabulary(recipe["a"], recipe["b"])
     rebuilt.load_state_dict(model.state_dict())
     np.testing.assert_allclose(rebuilt.similarity_scores(recipe["a"], recipe["b"]), scores, atol=1e-5)
 

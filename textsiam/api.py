@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from textsiam.atomic import check_folder
 from textsiam.data import PairData
 from textsiam.data.load import load_data
 from textsiam.errors import ConfigError
@@ -85,11 +86,14 @@ def evaluate(
     from textsiam.train.evaluation import evaluate_scores
 
     _check_batch_size(batch_size)
+    if report is not None:
+        check_folder(report)
     if device is not None:
         resolve_device(device)
     data = _data(data, read)
     name, model = str(model), _model(model, device, quantize)
-    scores = score_pairs(model, data.a, data.b, batch_size=batch_size, show_progress=show_progress)
+    outputs = model.pair_outputs(data.a, data.b, batch_size=batch_size, show_progress=show_progress)
+    scores = (model.head.binary_score(outputs) if model.classes else outputs).numpy()
     decision = model.decision if data.label_kind == "binary" else None
     metrics = evaluate_scores(scores, data, threshold=decision.threshold if decision is not None else None)
     if decision is not None and decision.calibrator is not None:
@@ -97,12 +101,27 @@ def evaluate(
         metrics["brier"] = brier_score(probs, data.labels)
         metrics["ece"] = expected_calibration_error(probs, data.labels)
     metrics["score"] = model.score_name
+    if model.classes and "class" in data.dataset.column_names:
+        metrics["classes"] = _class_report(model.classes, data.class_labels, outputs)
     if report is not None:
-        _write_report(report, model, data, scores, name)
+        _write_report(report, model, data, scores, name, metrics.get("classes"))
     return metrics, scores
 
 
-def _write_report(folder: str | Path, model: PairModel, data: PairData, scores: np.ndarray, name: str) -> Path:
+def _class_report(classes: list[str], gold: list[str], logits) -> dict[str, Any]:
+    """Per-class P/R/F1 and the confusion matrix of a multi-class head (+ the FNC-1 score for its stances)."""
+    from textsiam.eval.classes import FNC_CLASSES, class_metrics, fnc_score
+
+    pred = [classes[i] for i in logits.argmax(dim=-1).tolist()]
+    report = class_metrics(gold, pred, classes)
+    if set(classes) == set(FNC_CLASSES):
+        report |= fnc_score(gold, pred)
+    return report
+
+
+def _write_report(
+    folder: str | Path, model: PairModel, data: PairData, scores: np.ndarray, name: str, classes: dict | None = None
+) -> Path:
     from textsiam.eval.report import write_report
 
     log = Path(name) / "train_log.jsonl"  # a saved run folder carries its training curve
@@ -117,6 +136,7 @@ def _write_report(folder: str | Path, model: PairModel, data: PairData, scores: 
         texts_b=data.b if text else None,
         train_log=log if log.is_file() else None,
         title=f"textsiam: {name} on {data.source}",
+        classes=classes,
     )
 
 
@@ -174,10 +194,15 @@ def score_texts(
     device: str | None = None,
     quantize: str | None = None,
 ) -> dict[str, list[str]]:
-    """The columns ``score_file`` writes (score, match, probability) for the pairs ``zip(a, b)``."""
+    """The columns ``score_file`` writes (score, match, probability) for the pairs ``zip(a, b)``; a model with a
+    multi-class head adds ``class``."""
     _check_batch_size(batch_size)
     built = _model(model, device, quantize)
-    return decision_columns(built.decision, score_pairs(built, a, b, batch_size=batch_size))
+    if not built.classes:
+        return decision_columns(built.decision, score_pairs(built, a, b, batch_size=batch_size))
+    logits = built.pair_outputs(a, b, batch_size=batch_size)
+    cols = decision_columns(built.decision, built.head.binary_score(logits).numpy())
+    return cols | {"class": [built.classes[i] for i in logits.argmax(dim=-1).tolist()]}
 
 
 def decision_columns(decision: Decision | None, scores: np.ndarray) -> dict[str, list[str]]:
@@ -218,6 +243,8 @@ def tune_threshold(
     in_place = not isinstance(model, PairModel) and is_model_folder(model)
     if save_to is None and not isinstance(model, PairModel) and not in_place:
         raise ConfigError(f"{model!r} is not a saved model folder: pass --out DIR to save a copy with the decision")
+    if save_to is not None:
+        check_folder(save_to)
     if device is not None:
         resolve_device(device)
     data = _data(data, read)

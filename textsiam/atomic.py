@@ -1,4 +1,8 @@
-"""Atomic file writes: readers see the old file or the new one, never half of one."""
+"""Atomic file writes: readers see the old file or the new one, never half of one.
+
+A path that cannot be written (a folder where a file should go, a file where a folder should go, no permission, a
+full disk) raises :class:`~textsiam.errors.OutputError` naming the path and the reason, not a bare ``OSError``.
+"""
 
 from __future__ import annotations
 
@@ -12,11 +16,22 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from textsiam.errors import OutputError
+
 
 def atomic_write(path: str | Path, write: Callable[[str], Any]) -> Path:
     """Call ``write(tmp_path)`` on a temp file in the same folder, fsync it, then ``os.replace`` it onto ``path``."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return _replace_with(path, write)
+    except OutputError:
+        raise
+    except OSError as err:
+        raise OutputError(f"cannot write {path}: {_reason(path, err, folder=False)}") from err
+
+
+def _replace_with(path: Path, write: Callable[[str], Any]) -> Path:
     mode = path.stat().st_mode & 0o777 if path.exists() else _new_file_mode()
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
@@ -30,6 +45,48 @@ def atomic_write(path: str | Path, write: Callable[[str], Any]) -> Path:
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+def make_folder(path: str | Path) -> Path:
+    """Create the output folder ``path`` with its parents (nothing to do when it exists); OutputError if it cannot."""
+    path = Path(path)
+    check_folder(path)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise OutputError(f"cannot create the folder {path}: {_reason(path, err, folder=True)}") from err
+    return path
+
+
+def check_folder(path: str | Path) -> None:
+    """OutputError when ``path`` cannot become a folder because it, or a folder above it, is a file; creates nothing
+    (for checks before any work starts)."""
+    path = Path(path)
+    blocker = _file_in_the_way(path)
+    if blocker is not None:
+        raise OutputError(f"cannot create the folder {path}: {_file_reason(blocker)}")
+
+
+def _file_in_the_way(folder: Path) -> Path | None:
+    """The nearest existing path at or above ``folder`` when it is not a folder, else None."""
+    for p in (folder, *folder.parents):
+        if p.exists():
+            return None if p.is_dir() else p
+    return None
+
+
+def _file_reason(blocker: Path) -> str:
+    return f"{blocker} is a file, not a folder; choose another path"
+
+
+def _reason(path: Path, err: OSError, *, folder: bool) -> str:
+    """Why ``path`` (a file, or a folder when ``folder``) could not be written, in words, with the fix."""
+    blocker = _file_in_the_way(path if folder else path.parent)
+    if blocker is not None:
+        return _file_reason(blocker)
+    if not folder and path.is_dir():
+        return "it is a folder; give a file name"
+    return f"{err.strerror or err}; choose another path"
 
 
 def _new_file_mode() -> int:
@@ -64,9 +121,12 @@ def atomic_folder(path: str | Path) -> Iterator[Path]:
     reader never sees half a folder; on error it is removed."""
     path = Path(path)
     if path.exists() and (not path.is_dir() or any(path.iterdir())):
-        raise FileExistsError(f"{path} already exists and is not an empty folder; choose a new folder or remove it")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
+        raise OutputError(f"{path} already exists and is not an empty folder; choose a new folder or remove it")
+    make_folder(path.parent)
+    try:
+        tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
+    except OSError as err:
+        raise OutputError(f"cannot create the folder {path}: {_reason(path, err, folder=True)}") from err
     try:
         yield tmp
         os.chmod(tmp, 0o755)  # mkdtemp gives 0700

@@ -26,6 +26,10 @@ class ConfigError(TextsiamError, ValueError):
     """A bad configuration value: a wrong option, an unknown name, an inconsistent combination."""
 
 
+class OutputError(TextsiamError, OSError):
+    """A file or folder textsiam was asked to write cannot be written; the message names the path and the reason."""
+
+
 class ModelNotFoundError(TextsiamError, FileNotFoundError):
     """A model name or folder that resolves to nothing usable offline."""
 

@@ -130,6 +130,16 @@ def import_submodules(package: str) -> None:
         importlib.import_module(f"{package}.{info.name}")
 
 
+def constructor_config(obj: Any) -> dict[str, Any]:
+    """The keyword arguments of ``type(obj).__init__``, read back from ``obj``'s attributes of the same names
+    (sklearn's ``get_params``): what ``REGISTRY.build(name, **config)`` needs to rebuild ``obj``."""
+    params = inspect.signature(type(obj).__init__).parameters
+    return {name: getattr(obj, name) for name, p in params.items() if name != "self" and p.kind in _KEYWORDS}
+
+
+_KEYWORDS = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+
+
 def _first_doc_line(obj: Callable[..., Any] | Any) -> str:
     doc = inspect.getdoc(obj) or ""
     return doc.strip().splitlines()[0] if doc.strip() else ""

@@ -147,6 +147,24 @@ def test_commands_that_run_a_model_take_device_and_quiet(command):
     flags = {s for a in _subparser(command)._actions for s in a.option_strings}
     assert {"--device", "--quiet"} <= flags
     assert "``" not in _subparser(command).format_help()
+    (model_help,) = [a.help for a in _subparser(command)._actions if "--model" in a.option_strings]
+    assert "model .json file" in model_help and "saved model folder" in model_help
+
+
+def test_train_and_evaluate_take_a_model_json_file(capsys, tmp_path):
+    import json
+
+    from textsiam.models.io import preset_config
+
+    spec = tmp_path / "model.json"
+    spec.write_text(json.dumps({"model": {**preset_config("digits-mlp-twin")["model"], "projection_dim": 5}}))
+    run = ["train", "--model", spec, "--train", "digits:train", "--limit", "40", "--epochs", "1", "--quiet"]
+    code, _, err = _run(capsys, *run, "--out", tmp_path / "run")
+    assert code == 0, err
+    saved = json.loads((tmp_path / "run" / "config.json").read_text())
+    assert saved["pair_model"] == "twin" and saved["projection_dim"] == 5  # built from the file, not the preset
+    code, out, err = _run(capsys, "evaluate", "--model", spec, "--data", "digits:test", "--limit", "20", "--quiet")
+    assert code == 0 and "roc_auc" in out, err
 
 
 def test_quiet_silences_the_transformers_weight_loading_bar(capsys, tiny_bert_dir):
@@ -163,3 +181,33 @@ def test_quiet_silences_the_transformers_weight_loading_bar(capsys, tiny_bert_di
     finally:  # global switches: leave them as other tests expect
         hf_logging.enable_progress_bar()
         hf_logging.set_verbosity_warning()
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["evaluate", "--model", "digits-mlp-twin", "--data", "digits:test", "--limit", "20", "--json", "{folder}"],
+        ["evaluate", "--model", "digits-mlp-twin", "--data", "digits:test", "--limit", "20", "--json", "{file}/m.json"],
+        ["evaluate", "--model", "digits-mlp-twin", "--data", "digits:test", "--report", "{file}"],
+        ["score", "--model", "digits-mlp-twin", "--pairs", "digits:test", "--limit", "5", "--out", "{folder}"],
+        ["tune-threshold", "--model", "digits-mlp-twin", "--data", "digits:dev", "--out", "{file}/copy"],
+        ["train", "--preset", "digits-mlp-twin", "--train", "{folder}/missing.tsv", "--out", "{file}"],
+    ],
+    ids=["json-folder", "json-under-file", "report-file", "score-out-folder", "tune-out-under-file", "train-out-file"],
+)
+def test_an_output_path_that_cannot_be_written_is_a_one_line_error(capsys, tmp_path, argv):
+    file = tmp_path / "taken.txt"
+    file.write_text("keep me")
+    argv = [a.format(folder=tmp_path, file=file) for a in argv]
+    code, _, err = _run(capsys, *argv, "--quiet")
+    line = _one_line_error(err)
+    assert code == 2, line
+    assert "cannot " in line and (f"{tmp_path}: it is a folder" in line or f"{file} is a file, not a folder" in line)
+    assert file.read_text() == "keep me" and sorted(p.name for p in tmp_path.iterdir()) == ["taken.txt"]
+
+
+def test_list_help_names_every_registry_kind():
+    from textsiam.registry import ALL_REGISTRIES
+
+    text = " ".join(_subparser("list").format_help().split())
+    assert all(kind in text for kind in ALL_REGISTRIES), text

@@ -93,7 +93,7 @@ def test_parquet(tmp_path):
 
 def test_format_detection_and_override(tmp_path):
     path = write(tmp_path, "pairs.txt", "text_a\ttext_b\tlabel\nx\ty\t1\n")
-    with pytest.raises(ConfigError, match=r"format=.*--format.*csv, jsonl, mrpc, parquet, stsb, tsv"):
+    with pytest.raises(ConfigError, match=r"format=.*--format.*csv, fnc1, jsonl, mrpc, parquet, stsb, tsv"):
         read_pairs(path)
     assert read_pairs(path, format="tsv").a == ["x"]
     with pytest.raises(ConfigError, match="unknown format 'tab'"):

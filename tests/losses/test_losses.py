@@ -252,3 +252,14 @@ def test_identical_pairs_have_finite_gradients(name):
     v = u.detach().clone().requires_grad_(True)
     build_loss(name)(u, v, torch.tensor([1.0, 0.0, 1.0, 0.0])).backward()
     assert torch.isfinite(u.grad).all() and torch.isfinite(v.grad).all()
+
+
+def test_cross_entropy_matches_a_brute_force_loop():
+    from textsiam.losses import CrossEntropyLoss
+
+    torch.manual_seed(0)
+    logits, labels = torch.randn(5, 4), torch.tensor([0, 3, 1, 1, 2])
+    expected = sum(-(logits[i, labels[i]] - torch.logsumexp(logits[i], 0)) for i in range(5)) / 5
+    torch.testing.assert_close(CrossEntropyLoss()(logits, labels), expected)
+    with pytest.raises(ValueError, match=r"class indices must lie in \[0, 4\)"):
+        CrossEntropyLoss()(logits, torch.tensor([0, 4, 1, 1, 2]))

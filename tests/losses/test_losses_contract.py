@@ -14,7 +14,16 @@ from textsiam.errors import ConfigError
 from textsiam.losses import PairLoss, build_loss
 from textsiam.registry import LOSSES
 
-EXPECTED = {"contrastive", "chopra-exp", "cosine", "online-contrastive", "cosent", "multiple-negatives", "bce"}
+EXPECTED = {
+    "contrastive",
+    "chopra-exp",
+    "cosine",
+    "online-contrastive",
+    "cosent",
+    "multiple-negatives",
+    "bce",
+    "cross-entropy",
+}
 
 
 def inputs(loss: PairLoss, batch: int = 6, dim: int = 4) -> tuple[torch.Tensor, ...]:
@@ -22,6 +31,8 @@ def inputs(loss: PairLoss, batch: int = 6, dim: int = 4) -> tuple[torch.Tensor, 
     labels = torch.tensor([1.0, 0.0, 0.7, 0.0, 1.0, 0.2])[:batch]
     if loss.takes == "scores":
         return torch.randn(batch, requires_grad=True), labels
+    if loss.takes == "logits":  # class indices over 3 classes
+        return torch.randn(batch, 3, requires_grad=True), torch.tensor([0, 2, 1, 1, 0, 2])[:batch]
     return torch.randn(batch, dim, requires_grad=True), torch.randn(batch, dim, requires_grad=True), labels
 
 
@@ -33,7 +44,7 @@ def test_every_assigned_loss_is_registered():
 def test_contract(name):
     loss = LOSSES.build(name)
     assert isinstance(loss, PairLoss)
-    assert loss.takes in ("embeddings", "scores")
+    assert loss.takes in ("embeddings", "scores", "logits")
     args = inputs(loss)
     value = loss(*args)
     assert value.dim() == 0 and math.isfinite(value.item())
@@ -115,7 +126,7 @@ def test_symmetric_must_be_a_bool():
 
 # ---------------------------------------------------------------------------------------------- bad inputs
 
-EMBEDDING_LOSSES = [n for n in EXPECTED if n != "bce"]
+EMBEDDING_LOSSES = [n for n in EXPECTED if n not in ("bce", "cross-entropy")]
 
 
 @pytest.mark.parametrize("name", EMBEDDING_LOSSES)
@@ -135,7 +146,7 @@ def test_mismatched_shapes_report_the_shapes(name, u_shape, v_shape, label_shape
         build_loss(name)(torch.randn(u_shape), torch.randn(v_shape), torch.ones(label_shape))
 
 
-@pytest.mark.parametrize("name", LOSSES.names())
+@pytest.mark.parametrize("name", [n for n in LOSSES.names() if LOSSES.get(n).takes != "logits"])
 @pytest.mark.parametrize("bad", [5.0, -0.5, float("nan")])
 def test_labels_outside_unit_interval_are_refused(name, bad):
     loss = build_loss(name)

@@ -19,9 +19,40 @@ class Names:
         return ", ".join(self.registry)
 
 
+MODEL_HELP = (
+    "preset, saved model folder, model .json file (a preset's model part or a saved config.json) or transformer name"
+)
+
+
 def plain(doc: str | None) -> str:
     """A docstring as help text: without reST double backticks."""
     return (doc or "").replace("``", "")
+
+
+def add_command(sub, name: str, help: str, doc: str | None, run, *, raw: bool = False) -> argparse.ArgumentParser:
+    """A subcommand calling ``run(args)``; ``doc`` (its module docstring) without reST markup is the description,
+    with its line breaks kept when ``raw``."""
+    formatter = argparse.RawDescriptionHelpFormatter if raw else argparse.HelpFormatter
+    p = sub.add_parser(name, help=help, description=plain(doc) or None, formatter_class=formatter)
+    p.set_defaults(func=run)
+    return p
+
+
+def add_model_command(
+    sub, name: str, help: str, doc: str | None, run, *, data: str | None = None, quantize: bool = False
+) -> argparse.ArgumentParser:
+    """A command that runs a model over pairs (evaluate, score, tune-threshold): ``--model``, a required ``--data``
+    with the help text ``data`` (when given), the run flags, the data-format flags and ``--quantize`` (when
+    ``quantize``); the caller adds its own."""
+    p = add_command(sub, name, help, doc, run)
+    p.add_argument("--model", required=True, help=MODEL_HELP)
+    if data is not None:
+        p.add_argument("--data", required=True, help=data)
+    add_run_flags(p)
+    add_data_flags(p)
+    if quantize:
+        add_quantize_flag(p)
+    return p
 
 
 def add_data_flags(p: argparse.ArgumentParser, *, prefix: str = "") -> None:
@@ -46,6 +77,9 @@ def add_data_flags(p: argparse.ArgumentParser, *, prefix: str = "") -> None:
         default=None,
         help="graded labels on this scale, e.g. 1 5 for ratings (default: 0/1 labels are binary; see README)",
     )
+    g.add_argument(
+        "--bodies", default=None, help="FNC-1: the *_bodies.csv of a *_stances.csv file (default: the one beside it)"
+    )
 
 
 def add_run_flags(p: argparse.ArgumentParser, *, batch_size: bool = True) -> None:
@@ -58,6 +92,15 @@ def add_run_flags(p: argparse.ArgumentParser, *, batch_size: bool = True) -> Non
         p.add_argument("--batch-size", type=int, default=64, help="pairs per forward pass (default: 64)")
 
 
+def add_quantize_flag(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--quantize",
+        choices=["int8"],
+        default=None,
+        help="CPU inference with int8 Linear layers (dynamic quantization): faster, slightly different scores",
+    )
+
+
 def data_kwargs(args: argparse.Namespace) -> dict[str, Any]:
     return {
         "format": args.format,
@@ -66,6 +109,7 @@ def data_kwargs(args: argparse.Namespace) -> dict[str, Any]:
         "label": args.label,
         "limit": args.limit,
         "label_range": tuple(args.label_range) if args.label_range else None,
+        "bodies": args.bodies,
     }
 
 
@@ -114,10 +158,14 @@ def write_json_file(path: str, obj: Any) -> None:
     print(f"wrote {path}")
 
 
-def add_quantize_flag(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "--quantize",
-        choices=["int8"],
-        default=None,
-        help="CPU inference with int8 Linear layers (dynamic quantization): faster, slightly different scores",
+def print_classes(report: dict[str, Any]) -> None:
+    """Per-class precision/recall/F1 and the confusion matrix of a multi-class head."""
+    print_metrics({k: report[k] for k in ("class_accuracy", "macro_f1", "fnc_relative") if k in report})
+    per_class = report["per_class"].items()
+    rows = [[c, *(f"{v[k]:.4f}" for k in ("precision", "recall", "f1")), v["support"]] for c, v in per_class]
+    print_table(rows, ["class", "precision", "recall", "f1", "support"])
+    cm = report["confusion_matrix"]
+    print_table(
+        [[f"gold {c}", *row] for c, row in zip(cm["classes"], cm["rows_gold_cols_predicted"])],
+        ["", *(f"pred {c}" for c in cm["classes"])],
     )

@@ -13,24 +13,18 @@ import tempfile
 import time
 from pathlib import Path
 
-from textsiam.cli.common import plain, print_metrics, print_table, progress_bars
+from textsiam.cli.common import add_command, print_metrics, print_table, progress_bars
 
 DEMO_PAIRS = Path(__file__).resolve().parent / "demo_pairs.tsv"  # package data: ships in the wheel
 
 
 def register(sub) -> None:
-    p = sub.add_parser(
-        "demo",
-        help="run the offline demo (pretrained scoring + digits twin)",
-        description=plain(__doc__),
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    p = add_command(sub, "demo", "run the offline demo (pretrained scoring + digits twin)", __doc__, run, raw=True)
     p.add_argument("--out", help="keep the trained digits model here (default: a temporary folder)")
     p.add_argument("--epochs", type=int, default=None, help="digits training epochs (default: the preset's)")
     p.add_argument("--seed", type=int, default=0, help="digits training seed: pairs, initial weights, batch order")
     p.add_argument("--skip-pretrained", action="store_true", help="skip part 1 (no MiniLM needed)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
-    p.set_defaults(func=run)
 
 
 def score_demo_pairs() -> None:

@@ -9,12 +9,12 @@ from __future__ import annotations
 import argparse
 import sys
 
-from textsiam.cli.common import add_quantize_flag
+from textsiam.cli.common import MODEL_HELP, add_command, add_quantize_flag
 
 
 def register(sub) -> None:
-    p = sub.add_parser("encode", help="embed a file of texts", description=__doc__)
-    p.add_argument("--model", required=True, help="preset, transformer name or saved model folder")
+    p = add_command(sub, "encode", "embed a file of texts", __doc__, run)
+    p.add_argument("--model", required=True, help=MODEL_HELP)
     p.add_argument("--input", required=True, help="texts: one per line, or a csv/tsv/jsonl/parquet file (--column)")
     p.add_argument("--output", required=True, help="OUT.npy or OUT.parquet")
     p.add_argument("--side", choices=["left", "right"], default="left", help="tower (pseudo-siamese models)")
@@ -23,7 +23,6 @@ def register(sub) -> None:
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     add_quantize_flag(p)
-    p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -7,11 +7,9 @@ from __future__ import annotations
 import argparse
 
 from textsiam.cli.common import (
-    add_data_flags,
-    add_quantize_flag,
-    add_run_flags,
+    add_model_command,
     data_kwargs,
-    plain,
+    print_classes,
     print_metrics,
     progress_bars,
     write_json_file,
@@ -19,15 +17,10 @@ from textsiam.cli.common import (
 
 
 def register(sub) -> None:
-    p = sub.add_parser("evaluate", help="evaluate a model on labelled pairs", description=plain(__doc__))
-    p.add_argument("--model", required=True, help="preset, transformer name or saved model folder")
-    p.add_argument("--data", required=True, help="labelled pairs: a file, or e.g. digits:test")
+    data = "labelled pairs: a file, or e.g. digits:test"
+    p = add_model_command(sub, "evaluate", "evaluate a model on labelled pairs", __doc__, run, data=data, quantize=True)
     p.add_argument("--json", help="write the metrics as a flat JSON object to this file")
     p.add_argument("--report", help="write report.html and its plots into this folder")
-    add_run_flags(p)
-    add_data_flags(p)
-    add_quantize_flag(p)
-    p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -45,6 +38,8 @@ def run(args: argparse.Namespace) -> int:
     )
     metrics = {"data": str(args.data), **metrics}
     print_metrics(metrics)
+    if "classes" in metrics:
+        print_classes(metrics["classes"])
     if args.json:
         write_json_file(args.json, metrics)
     if args.report:

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import argparse
 
+from textsiam.cli.common import MODEL_HELP, add_command
+
 
 def register(sub) -> None:
     # The formats are checked by textsiam.models.export (EXPORT_FORMATS); importing it here would load torch for --help
-    p = sub.add_parser("export", help="export a model for sentence-transformers or transformers", description=__doc__)
-    p.add_argument("--model", required=True, help="saved model folder, preset, model .json file or transformer name")
+    p = add_command(sub, "export", "export a model for sentence-transformers or transformers", __doc__, run)
+    p.add_argument("--model", required=True, help=MODEL_HELP)
     p.add_argument(
         "--format",
         default="sentence-transformers",
@@ -17,7 +19,6 @@ def register(sub) -> None:
         "projection) or hf (transformer + tokenizer for AutoModel.from_pretrained) (default: %(default)s)",
     )
     p.add_argument("--out", required=True, help="a new (or empty) folder to write")
-    p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:

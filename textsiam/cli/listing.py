@@ -4,16 +4,13 @@ from __future__ import annotations
 
 import argparse
 
+from textsiam.cli.common import add_command
+from textsiam.registry import ALL_REGISTRIES
+
 
 def register(sub) -> None:
-    p = sub.add_parser("list", help="list registered components (encoders, losses, presets, ...)")
-    p.add_argument(
-        "kind",
-        nargs="?",
-        default=None,
-        help="encoders, poolers, similarities, heads, pair_models, losses, datasets or presets",
-    )
-    p.set_defaults(func=run)
+    p = add_command(sub, "list", "list registered components (encoders, losses, presets, ...)", __doc__, run)
+    p.add_argument("kind", nargs="?", default=None, help=f"one of {', '.join(ALL_REGISTRIES)} (default: all)")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -8,12 +8,12 @@ from __future__ import annotations
 import argparse
 import sys
 
-from textsiam.cli.common import add_quantize_flag
+from textsiam.cli.common import MODEL_HELP, add_command, add_quantize_flag
 
 
 def register(sub) -> None:
-    p = sub.add_parser("search", help="top-k search of a corpus", description=__doc__)
-    p.add_argument("--model", required=True, help="preset, transformer name or saved model folder")
+    p = add_command(sub, "search", "top-k search of a corpus", __doc__, run)
+    p.add_argument("--model", required=True, help=MODEL_HELP)
     p.add_argument("--queries", required=True, help="query texts: one per line, or a csv/tsv/jsonl/parquet file")
     p.add_argument("--corpus", help="corpus texts (same formats); encoded now, saved to --index DIR if given")
     p.add_argument("--index", help="index folder: written from --corpus, or reused when --corpus is absent")
@@ -26,7 +26,6 @@ def register(sub) -> None:
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     add_quantize_flag(p)
-    p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:

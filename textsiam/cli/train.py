@@ -10,7 +10,15 @@ from __future__ import annotations
 import argparse
 import sys
 
-from textsiam.cli.common import Names, add_data_flags, add_run_flags, plain, print_metrics, progress_bars
+from textsiam.cli.common import (
+    MODEL_HELP,
+    Names,
+    add_command,
+    add_data_flags,
+    add_run_flags,
+    print_metrics,
+    progress_bars,
+)
 from textsiam.registry import CALIBRATORS, LOSSES, STRATEGIES
 
 # TrainConfig fields set by flags of the same name, with their help text; the default is read from TrainConfig
@@ -26,14 +34,9 @@ _TRAIN_FLAGS = {
 
 
 def register(sub) -> None:
-    p = sub.add_parser(
-        "train",
-        help="fine-tune a model on pairs",
-        description=plain(__doc__),
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    p = add_command(sub, "train", "fine-tune a model on pairs", __doc__, run, raw=True)
     p.add_argument("--preset", help="preset to start from (textsiam list presets) (default: none)")
-    p.add_argument("--model", help="or: a saved model folder / transformer name to start from (default: none)")
+    p.add_argument("--model", help=f"or: the model to start from: {MODEL_HELP} (default: none)")
     p.add_argument("--train", help="training pairs: a file, or an embedded set such as digits:train (required)")
     p.add_argument("--dev", help="dev pairs: selects the best epoch (a file, or e.g. digits:dev) (default: none)")
     p.add_argument(
@@ -84,7 +87,6 @@ def register(sub) -> None:
     )
     add_run_flags(p, batch_size=False)
     add_data_flags(p)
-    p.set_defaults(func=run)
 
 
 class _Default:

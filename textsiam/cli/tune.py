@@ -6,21 +6,13 @@ from __future__ import annotations
 
 import argparse
 
-from textsiam.cli.common import (
-    add_data_flags,
-    add_run_flags,
-    data_kwargs,
-    plain,
-    print_metrics,
-    progress_bars,
-)
+from textsiam.cli.common import add_model_command, data_kwargs, print_metrics, progress_bars
 from textsiam.registry import CALIBRATORS, STRATEGIES
 
 
 def register(sub) -> None:
-    p = sub.add_parser("tune-threshold", help="fit and save a decision threshold", description=plain(__doc__))
-    p.add_argument("--model", required=True, help="preset, transformer name or saved model folder")
-    p.add_argument("--data", required=True, help="held-out labelled pairs (a dev file, never the test file)")
+    data = "held-out labelled pairs (a dev file, never the test file)"
+    p = add_model_command(sub, "tune-threshold", "fit and save a decision threshold", __doc__, run, data=data)
     p.add_argument(
         "--strategy",
         default="youden",
@@ -39,9 +31,6 @@ def register(sub) -> None:
     p.add_argument("--bootstrap", type=int, default=0, help="resamples for 95%% confidence intervals (e.g. 1000)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", help="save the model with its decision here instead of in place")
-    add_run_flags(p)
-    add_data_flags(p)
-    p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -19,10 +19,15 @@ def load_data(
     limit: int | None = None,
     seed: int = 0,
     label_range: tuple[float, float] | None = None,
+    bodies: str | Path | None = None,
 ) -> PairData:
-    """A file path (any supported format), or an embedded dataset as ``NAME:SPLIT`` (e.g. ``digits:train``)."""
+    """A file path (any supported format), or an embedded dataset as ``NAME:SPLIT`` (e.g. ``digits:train``).
+
+    ``bodies``: the FNC-1 bodies file of a ``*_stances.csv`` file (default: the ``*_bodies.csv`` beside it)."""
     name, _, split = str(spec).partition(":")
     if name in DATASETS and not Path(str(spec)).exists():
         data = DATASETS.get(name)(split=split or "train", seed=seed)
         return data.select(range(min(limit, len(data)))) if limit else data
-    return read_pairs(spec, format, text_a=text_a, text_b=text_b, label=label, limit=limit, label_range=label_range)
+    return read_pairs(
+        spec, format, text_a=text_a, text_b=text_b, label=label, limit=limit, label_range=label_range, bodies=bodies
+    )

@@ -24,7 +24,8 @@ class ReadOptions:
 
     ``text_a`` / ``text_b`` / ``label`` name columns (generic tables); ``limit`` keeps the first rows;
     ``label_range`` declares graded labels on that scale (every label must lie inside it); ``split`` picks the part
-    of a dataset folder (e.g. ``train`` / ``test``) for folder formats.
+    of a dataset folder (e.g. ``train`` / ``test``) for folder formats; ``bodies`` is the file an FNC-1 stances
+    file joins with.
     """
 
     text_a: str | None = None
@@ -33,9 +34,10 @@ class ReadOptions:
     limit: int | None = None
     label_range: tuple[float, float] | None = None
     split: str | None = None
+    bodies: str | None = None  # FNC-1: the bodies file of a stances file
 
     def __post_init__(self) -> None:
-        for name in ("text_a", "text_b", "label", "split"):
+        for name in ("text_a", "text_b", "label", "split", "bodies"):
             value = getattr(self, name)
             if value is not None and (not isinstance(value, str) or not value):
                 raise ConfigError(f"{name} must be a non-empty string (a column or split name), got {shown(value)}")

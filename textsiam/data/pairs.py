@@ -12,6 +12,7 @@ float32 vectors (one list of ``height * width`` floats per image); ``np.asarray(
 from __future__ import annotations
 
 import os
+import random
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
@@ -113,13 +114,10 @@ class PairData:
         """
         if not 0.0 < fraction < 1.0:
             raise ConfigError(f"split fraction must be strictly between 0 and 1, got {fraction!r}")
-        rng = np.random.default_rng(seed)
-        groups = self._strata()
-        held = []
-        for members in groups:
-            n_held = int(round(fraction * len(members)))
-            held.extend(rng.permutation(members)[:n_held].tolist())
-        held_idx = np.sort(np.asarray(held, dtype=np.int64))
+        if "group" in self.dataset.column_names:
+            held_idx = held_out_groups(self.dataset["group"], fraction, seed)
+        else:
+            held_idx = self._stratified_held_out(fraction, seed)
         rest_idx = np.setdiff1d(np.arange(len(self)), held_idx)
         if held_idx.size == 0 or rest_idx.size == 0:
             raise ConfigError(
@@ -140,6 +138,38 @@ class PairData:
         else:
             write_tsv(path, ["text_a", "text_b", "label"], ((x, y, f"{v:g}") for x, y, v in zip(a, b, self.labels)))
 
+    def to_jsonl(self, path: str | os.PathLike) -> None:
+        """Write text pairs as JSON lines ``{"text_a", "text_b"[, "label"]}`` (for texts with tabs or line breaks,
+        such as FNC-1 bodies, which TSV cannot hold); ``read_pairs`` reads it back."""
+        import json
+
+        from textsiam.atomic import atomic_write_text
+
+        labels = self.labels.tolist() if self.has_labels else [None] * len(self)
+        lines = (
+            json.dumps({"text_a": a, "text_b": b} | ({} if y is None else {"label": y}), ensure_ascii=False)
+            for a, b, y in zip(self.a, self.b, labels)
+        )
+        atomic_write_text(path, "".join(line + "\n" for line in lines))
+
+    def _stratified_held_out(self, fraction: float, seed: int) -> np.ndarray:
+        rng = np.random.default_rng(seed)
+        held = []
+        for members in self._strata():
+            n_held = int(round(fraction * len(members)))
+            held.extend(rng.permutation(members)[:n_held].tolist())
+        return np.sort(np.asarray(held, dtype=np.int64))
+
+    @property
+    def class_labels(self) -> list[str]:
+        """The class name of each pair (e.g. the FNC-1 stance), from the ``class`` column."""
+        if "class" not in self.dataset.column_names:
+            raise DataError(
+                "these pairs have no class column; a multi-class head needs a reader that keeps one (e.g. fnc1)",
+                path=self.source,
+            )
+        return self.dataset.with_format("arrow")["class"].to_pylist()
+
     def _strata(self) -> list[np.ndarray]:
         if self.label_kind == "binary":
             labels = self.labels
@@ -154,6 +184,19 @@ class PairData:
         if self.subset_of is not None:
             info["subset_of_rows"] = self.subset_of
         return info
+
+
+def held_out_groups(groups: Sequence[str], fraction: float, seed: int) -> np.ndarray:
+    """Rows of the held-out groups: whole groups (e.g. FNC-1 bodies) go to one side, never both.
+
+    As the FNC-1 baseline's ``generate_hold_out_split``: the distinct groups in ascending order (numeric when every
+    group is an integer, as Body IDs are) are shuffled by ``random.Random(seed)``; the first ``int((1 - fraction)
+    * n)`` stay, the rest are held out (seed 1489215, fraction 0.2 reproduce its hold-out bodies exactly).
+    """
+    distinct = sorted(set(groups), key=lambda g: (int(g), g) if g.lstrip("-").isdigit() else (0, g))
+    random.Random(seed).shuffle(distinct)
+    held = set(distinct[int((1.0 - fraction) * len(distinct)) :])
+    return np.flatnonzero(np.fromiter((g in held for g in groups), dtype=bool, count=len(groups)))
 
 
 # Helpers shared by the readers ---------------------------------------------------------------------------------

@@ -44,6 +44,7 @@ def read_pairs(
     limit: int | None = None,
     label_range: tuple[float, float] | None = None,
     split: str | None = None,
+    bodies: str | os.PathLike | None = None,
 ) -> PairData:
     """Read a pair file (or dataset folder) into a :class:`PairData`.
 
@@ -52,9 +53,12 @@ def read_pairs(
     of generic files (common names are tried when omitted; without a label column the pairs are unlabelled).
     ``limit`` keeps the first rows only. ``label_range`` declares graded labels on that scale; without it, labels
     are binary 0/1 or (with fractions) graded on the observed range (:mod:`textsiam.data.labels`). ``split`` picks
-    the part of a dataset folder.
+    the part of a dataset folder. ``bodies`` is the FNC-1 bodies file of a stances file (default: beside it).
     """
-    options = ReadOptions(text_a=text_a, text_b=text_b, label=label, limit=limit, label_range=label_range, split=split)
+    options = ReadOptions(
+        text_a=text_a, text_b=text_b, label=label, limit=limit, label_range=label_range, split=split,
+        bodies=None if bodies is None else str(bodies),
+    )  # fmt: skip
     p = Path(path)
     if not p.exists():
         raise DataError(

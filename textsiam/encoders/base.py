@@ -10,6 +10,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from textsiam.registry import ENCODERS, constructor_config
+
 
 class Encoder(nn.Module):
     """A tower: ``collate`` turns raw items into tensors, ``forward`` maps them to ``(batch, dim)`` vectors.
@@ -42,12 +44,33 @@ class Encoder(nn.Module):
             idx = order[start : start + batch_size]
             yield idx, self.collate([items[i] for i in idx.tolist()])
 
+    def count(self, features: dict[str, torch.Tensor]) -> int:
+        """How many items a collated batch holds (rows, unless a tower splits items into several rows)."""
+        return next(iter(features.values())).shape[0]
+
     def merge(self, a: dict[str, torch.Tensor], b: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         """Stack two collated batches into one (a first), so a twin runs a single forward pass for both sides."""
         return {k: torch.cat([a[k], b[k]]) for k in a}
 
+    @property
+    def is_fitted(self) -> bool:
+        """False for a tower whose vocabulary must first be built from training texts (lstm, tfidf)."""
+        return True
+
+    def fit_vocabulary(self, texts: Sequence[str]) -> None:
+        """Build what the tower learns from the training texts before training (a vocabulary, idf weights).
+
+        The trainer calls it once, on the training texts of this tower's side, when ``is_fitted`` is False;
+        towers without such state do nothing.
+        """
+
     def get_config(self) -> dict[str, Any]:
-        raise NotImplementedError
+        """The constructor keyword arguments; by default read back from the attributes of the same names."""
+        return constructor_config(self)
+
+    def spec(self) -> dict[str, Any]:
+        """``{"name": registered name, "args": get_config()}``: what a pair model's config.json holds per tower."""
+        return {"name": ENCODERS.name_of(self), "args": self.get_config()}
 
     def save_assets(self, folder: Path) -> None:
         """Write files besides the weights that ``from_saved`` needs (nothing by default)."""

@@ -17,6 +17,7 @@ import torch.nn.functional as F
 from textsiam.encoders import checks
 from textsiam.encoders.base import Encoder
 from textsiam.encoders.dense import build_dense_stack
+from textsiam.encoders.long_text import CHUNK_OWNER, LongText
 from textsiam.encoders.pretrained import check_transformer_folder, resolve_pretrained
 from textsiam.encoders.st_folder import StLayout, read_st_folder
 from textsiam.errors import ConfigError
@@ -39,6 +40,10 @@ class HfTextEncoder(Encoder):
         max_length: int | None = None,
         dense: list[dict[str, Any]] | None = None,
         lowercase: bool | None = None,
+        long_text: str = "truncate",
+        chunk_overlap: int = 64,
+        chunk_pooling: str = "mean",
+        max_chunks: int | None = None,
         _folder: Path | None = None,
     ) -> None:
         super().__init__()
@@ -59,6 +64,7 @@ class HfTextEncoder(Encoder):
             self.transformer = AutoModel.from_config(AutoConfig.from_pretrained(folder))
         self.tokenizer = AutoTokenizer.from_pretrained(folder)
         self._resolve(layout, pooling, normalize, max_length, lowercase)
+        self.long_text = LongText(long_text, chunk_overlap, chunk_pooling, max_chunks, self.max_length)
         self.dense = build_dense_stack(layout.dense if dense is None and layout else dense or [], self.pooled_dim)
         if dense is None and layout and layout.dense:
             _load_dense_weights(self.dense, layout.dense_weights)
@@ -92,25 +98,23 @@ class HfTextEncoder(Encoder):
     def collate(self, items: Sequence[str]) -> dict[str, torch.Tensor]:
         self.check_items(items)
         texts = [t.lower() for t in items] if self.lowercase else list(items)
-        return dict(
-            self.tokenizer(texts, padding=True, truncation=True, max_length=self.max_length, return_tensors="pt")
-        )
+        return self.long_text.tokenize(self.tokenizer, texts)
+
+    def count(self, features: dict[str, torch.Tensor]) -> int:
+        owner = features.get(CHUNK_OWNER)  # chunked: several windows (rows) per item
+        return int(owner.max()) + 1 if owner is not None else features["input_ids"].shape[0]
 
     def batches(self, items: Sequence[str], batch_size: int) -> Iterator[tuple[torch.Tensor, dict[str, torch.Tensor]]]:
         """Tokenize the whole chunk in one call, sort by token count, and cut each batch to its own longest row.
 
         One tokenizer call instead of one per batch, batches of near-equal token counts (less padding than
         sorting by characters), and no per-text Python after tokenization. ``PairModel.encode`` has already
-        checked the items."""
+        checked the items. ``long_text: chunk`` (several windows per text) batches by characters instead."""
+        if self.long_text.mode == "chunk":
+            yield from super().batches(items, batch_size)
+            return
         texts = [t.lower() for t in items] if self.lowercase else list(items)
-        feats = self.tokenizer(
-            texts,
-            padding=True,
-            truncation=True,
-            max_length=self.max_length,
-            return_tensors="pt",
-            padding_side="right",
-        )  # (n, longest)
+        feats = self.long_text.tokenize(self.tokenizer, texts)  # (n, longest), right-padded; warns when cutting
         lengths = feats["attention_mask"].sum(1)  # (n,)
         order = torch.argsort(lengths, descending=True, stable=True)
         for start in range(0, len(items), batch_size):
@@ -126,15 +130,21 @@ class HfTextEncoder(Encoder):
         def pad(t: torch.Tensor, key: str) -> torch.Tensor:  # (batch, len) -> (batch, seq)
             return F.pad(t, (0, seq - t.shape[1]), value=pad_id if key == "input_ids" else 0)
 
-        return {k: torch.cat([pad(a[k], k), pad(b[k], k)]) for k in a}
+        merged = {k: torch.cat([pad(a[k], k), pad(b[k], k)]) for k in a if k != CHUNK_OWNER}
+        if CHUNK_OWNER in a:  # windows of b belong to items numbered after a's
+            merged[CHUNK_OWNER] = torch.cat([a[CHUNK_OWNER], b[CHUNK_OWNER] + int(a[CHUNK_OWNER].max()) + 1])
+        return merged
 
     def item_length(self, item: str) -> int:
         return len(item)
 
     def forward(self, features: dict[str, torch.Tensor]) -> torch.Tensor:
-        mask = features["attention_mask"]
-        tokens = self.transformer(**features).last_hidden_state  # (batch, seq, hidden)
-        x = self.pooler(tokens, mask)  # (batch, hidden)
+        owner = features.get(CHUNK_OWNER)
+        inputs = {k: v for k, v in features.items() if k != CHUNK_OWNER}
+        tokens = self.transformer(**inputs).last_hidden_state  # (rows, seq, hidden); rows = windows when chunked
+        x = self.pooler(tokens, inputs["attention_mask"])  # (rows, hidden)
+        if owner is not None:
+            x = self.long_text.pool_windows(x, owner)  # (batch, hidden)
         for layer in self.dense:
             x = layer(x)  # (batch, out_features)
         return F.normalize(x, dim=-1) if self.normalize else x
@@ -147,6 +157,7 @@ class HfTextEncoder(Encoder):
             "max_length": self.max_length,
             "dense": [layer.spec for layer in self.dense],
             "lowercase": self.lowercase,
+            **self.long_text.get_config(),
         }
 
     def save_assets(self, folder: Path) -> None:

@@ -73,11 +73,3 @@ class MlpEncoder(Encoder):
 
     def forward(self, features: dict[str, torch.Tensor]) -> torch.Tensor:
         return self.net(features["pixels"])  # (batch, hidden)
-
-    def get_config(self) -> dict[str, Any]:
-        return {
-            "in_features": self.in_features,
-            "hidden": self.hidden,
-            "n_layers": self.n_layers,
-            "dropout": self.dropout,
-        }

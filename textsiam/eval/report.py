@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 from sklearn.metrics import precision_recall_curve, roc_curve
 
-from textsiam.atomic import atomic_write, atomic_write_text
+from textsiam.atomic import atomic_write, atomic_write_text, make_folder
 from textsiam.errors import DataError
 from textsiam.eval import plots
 from textsiam.eval.calibration import brier_score, expected_calibration_error, reliability_curve
@@ -77,6 +77,20 @@ class _Page:
         data = base64.b64encode(png).decode("ascii")
         alt = html.escape(caption)
         return f'<figure><img alt="{alt}" title="{alt}" src="data:image/png;base64,{data}"></figure>'
+
+
+def _class_section(page: _Page, m: dict) -> None:
+    names = m["confusion_matrix"]["classes"]
+    per_class = [(c, v["precision"], v["recall"], v["f1"], v["support"]) for c, v in m["per_class"].items()]
+    summary = [(k, m[k]) for k in ("class_accuracy", "macro_f1", "fnc_relative") if k in m]
+    matrix = [(f"gold {c}", *row) for c, row in zip(names, m["confusion_matrix"]["rows_gold_cols_predicted"])]
+    page.add(
+        "Classes (multi-class head)",
+        _table(summary, ("metric", "value")),
+        _table(per_class, ("class", "precision", "recall", "F1", "support")),
+        "<p>Confusion matrix: rows are gold classes, columns predicted.</p>",
+        _table(matrix, ("", *(f"pred {c}" for c in names))),
+    )
 
 
 def _check_texts(texts, n: int, name: str) -> list[str] | None:
@@ -196,15 +210,18 @@ def write_report(
     texts_b=None,
     train_log: str | Path | None = None,
     title: str = "textsiam report",
+    classes: dict | None = None,
 ) -> Path:
     """Write ``out_dir/report.html`` (self-contained) and its plots as PNGs; return the HTML path.
 
     ``graded=True``: ``labels`` are gold similarities, the report shows correlations and a scatter plot.
     ``graded=False``: ``labels`` are 0/1; the report shows ROC, PR, histograms, metrics vs threshold, the confusion
     matrix and the most confident errors at ``decision.threshold`` (or at the Youden threshold when no decision).
+    ``classes``: the output of :func:`textsiam.eval.classes.class_metrics` (plus an optional FNC score) for a
+    multi-class head; the report then shows per-class precision/recall/F1 and the class confusion matrix.
     """
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    make_folder(out_dir)
     s = check_scores(scores)
     texts_a, texts_b = _check_texts(texts_a, s.shape[0], "texts_a"), _check_texts(texts_b, s.shape[0], "texts_b")
     page = _Page(out_dir)
@@ -212,6 +229,8 @@ def write_report(
         _graded_sections(page, s, labels)
     else:
         _binary_sections(page, s, labels, decision, texts_a, texts_b)
+    if classes is not None:
+        _class_section(page, classes)
     if train_log is not None:
         _training_section(page, Path(train_log))
     doc = (

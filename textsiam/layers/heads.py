@@ -49,3 +49,63 @@ class MlpHead(nn.Module):
 
     def get_config(self) -> dict:
         return {"features": self.features, "hidden": self.hidden, "dropout": self.dropout}
+
+
+@HEADS.register("pair-classifier")
+class PairClassifierHead(nn.Module):
+    """Multi-class head: [u; v; |u-v|; u*v] -> MLP -> one logit per class (trained with cross-entropy).
+
+    ``classes`` are the class names, stored with the model; ``negative`` names the class that means "no match"
+    (e.g. FNC-1 ``unrelated``), so the head also yields a binary score: log P(not negative) - log P(negative).
+    """
+
+    def __init__(
+        self,
+        dim: int,
+        classes: list[str],
+        negative: str | None = None,
+        features: list[str] | None = None,
+        hidden: int = 256,
+        dropout: float = 0.1,
+    ) -> None:
+        super().__init__()
+        if not isinstance(classes, list | tuple) or len(classes) < 2 or len(set(classes)) != len(classes):
+            raise ValueError(f"pair-classifier needs a list of at least 2 distinct class names, got {classes!r}")
+        if negative is not None and negative not in classes:
+            raise ValueError(f"negative class {negative!r} is not one of the classes {list(classes)}")
+        features = list(features or ["concat", "abs-diff", "product"])
+        unknown = [f for f in features if f not in FEATURES]
+        if unknown:
+            raise ValueError(f"unknown head feature(s) {unknown}; choose from {sorted(FEATURES)}")
+        self.dim, self.classes, self.negative = dim, [str(c) for c in classes], negative
+        self.features, self.hidden, self.dropout = features, hidden, dropout
+        width = dim * sum(_WIDTH[f] for f in features)
+        n = len(self.classes)
+        self.net = (
+            nn.Sequential(nn.Linear(width, hidden), nn.ReLU(), nn.Dropout(dropout), nn.Linear(hidden, n))
+            if hidden
+            else nn.Linear(width, n)
+        )
+
+    def forward(self, u: torch.Tensor, v: torch.Tensor) -> torch.Tensor:  # (batch, dim) x2 -> (batch, classes)
+        return self.net(pair_features(u, v, self.features))
+
+    def binary_score(self, logits: torch.Tensor) -> torch.Tensor:
+        """(batch, classes) logits -> (batch,) log-odds of "not the negative class"; higher = more of a match."""
+        if self.negative is None:
+            raise ValueError(
+                f"this pair-classifier has classes {self.classes} but no 'negative' class, so it has no binary "
+                "score; set head args negative=<the no-match class>, or use predict_classes()"
+            )
+        k = self.classes.index(self.negative)
+        others = torch.cat([logits[:, :k], logits[:, k + 1 :]], dim=-1)
+        return torch.logsumexp(others, dim=-1) - logits[:, k]
+
+    def get_config(self) -> dict:
+        return {
+            "classes": self.classes,
+            "negative": self.negative,
+            "features": self.features,
+            "hidden": self.hidden,
+            "dropout": self.dropout,
+        }

@@ -51,26 +51,30 @@ def _safe_norm(x: torch.Tensor, p: int) -> torch.Tensor:
     return torch.sqrt((x * x).sum(-1) + 1e-12)
 
 
-@SIMILARITIES.register("euclidean")
-class NegativeEuclidean(Similarity):
-    """Negative L2 distance: -||u - v||_2 (0 for identical inputs); its distance is ||u - v||_2."""
+class NegativeDistance(Similarity):
+    """Base of the negated Lp distances: -||u - v||_p; its distance is ||u - v||_p."""
+
+    p: int
 
     def forward(self, u: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
-        return -_safe_norm(u - v, 2)
+        return -_safe_norm(u - v, self.p)
 
     def pairwise(self, u: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
-        return -_safe_norm(u[:, None, :] - v[None, :, :], 2)
+        return -_safe_norm(u[:, None, :] - v[None, :, :], self.p)  # (n, m, dim) -> (n, m)
+
+
+@SIMILARITIES.register("euclidean")
+class NegativeEuclidean(NegativeDistance):
+    """Negative L2 distance: -||u - v||_2 (0 for identical inputs); its distance is ||u - v||_2."""
+
+    p = 2
 
 
 @SIMILARITIES.register("manhattan")
-class NegativeManhattan(Similarity):
+class NegativeManhattan(NegativeDistance):
     """Negative L1 distance: -||u - v||_1; its distance is ||u - v||_1 (the energy of Chopra et al. 2005)."""
 
-    def forward(self, u: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
-        return -_safe_norm(u - v, 1)
-
-    def pairwise(self, u: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
-        return -_safe_norm(u[:, None, :] - v[None, :, :], 1)
+    p = 1
 
 
 @SIMILARITIES.register("dot")

@@ -10,6 +10,7 @@ from textsiam.losses.combined import CombinedLoss
 from textsiam.losses.contrastive import ContrastiveLoss
 from textsiam.losses.cosent import CoSENTLoss
 from textsiam.losses.cosine import CosineSimilarityLoss
+from textsiam.losses.cross_entropy import CrossEntropyLoss
 from textsiam.losses.multiple_negatives import MultipleNegativesRankingLoss
 from textsiam.losses.online_contrastive import OnlineContrastiveLoss
 from textsiam.registry import import_submodules
@@ -21,6 +22,7 @@ __all__ = [
     "CoSENTLoss",
     "ContrastiveLoss",
     "CosineSimilarityLoss",
+    "CrossEntropyLoss",
     "DistanceLoss",
     "MultipleNegativesRankingLoss",
     "OnlineContrastiveLoss",

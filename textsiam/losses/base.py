@@ -1,14 +1,14 @@
 """The pair-loss base class and the argument and input checks every loss shares.
 
 A loss takes tensors, never the model: either two batches of embeddings ``u, v`` with a label per pair
-(``takes == "embeddings"``), or the logits of a learned scoring head (``takes == "scores"``). Labels are floats in
+(``takes == "embeddings"``), the logits of a learned scoring head (``takes == "scores"``), or the class logits of a
+multi-class head with class indices as labels (``takes == "logits"``). Labels are floats in
 [0, 1] where 1 means similar. Constructor arguments are explicit keywords stored under their own names, so
 :meth:`PairLoss.get_config` can return them and ``LOSSES.build(name, **config)`` rebuilds the loss.
 """
 
 from __future__ import annotations
 
-import inspect
 import math
 from typing import Any, ClassVar
 
@@ -17,6 +17,7 @@ from torch import nn
 
 from textsiam.errors import ConfigError, DataError
 from textsiam.layers.similarity import build_similarity
+from textsiam.registry import constructor_config
 
 METRIC_DISTANCES = ("cosine", "euclidean", "manhattan")
 """Similarities whose ``distance`` is a true non-negative distance; "dot" is not one, so margin losses refuse it."""
@@ -37,14 +38,10 @@ class PairLoss(nn.Module):
 
     def get_config(self) -> dict[str, Any]:
         """The constructor keyword arguments, read back from the attributes of the same name (sklearn style)."""
-        params = inspect.signature(type(self).__init__).parameters
-        return {name: getattr(self, name) for name, p in params.items() if name != "self" and p.kind in _KEYWORDS}
+        return constructor_config(self)
 
     def extra_repr(self) -> str:
         return ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
-
-
-_KEYWORDS = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
 
 
 class DistanceLoss(PairLoss):

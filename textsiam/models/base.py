@@ -18,6 +18,7 @@ from textsiam.encoders import checks
 from textsiam.encoders.base import Encoder
 from textsiam.errors import ConfigError, DataError, NoDecisionError
 from textsiam.layers.similarity import Similarity, build_similarity
+from textsiam.models.cache import unique_items
 from textsiam.models.saving import save_model
 from textsiam.registry import HEADS
 
@@ -54,20 +55,48 @@ class PairModel(nn.Module):
             raise ConfigError(f"side must be 'left' or 'right', got {side!r}")
         return self.left if side == "left" else self.right
 
+    def fit_vocabulary(self, a: Sequence[str], b: Sequence[str]) -> dict[str, Any]:
+        """Fit the towers that build a vocabulary from training texts (lstm, tfidf) and are not fitted yet.
+
+        Each tower sees the distinct texts of its side (a twin's one tower: both sides), so a body paired with 30
+        headlines counts once in the idf. Returns what each tower reported (vocabulary size, GloVe coverage).
+        """
+        sides = {"encoder": (self.left, [*a, *b])} if self.left is self.right else {}
+        sides = sides or {"left": (self.left, list(a)), "right": (self.right, list(b))}
+        info = {}
+        for name, (tower, texts) in sides.items():
+            if not tower.is_fitted:
+                info[name] = tower.fit_vocabulary(unique_items(texts)[0]) or {}
+        return info
+
     def _build_head(self, dim: int) -> None:
         if self.head_spec is not None:
             self.head = HEADS.build(self.head_spec["name"], dim=dim, **self.head_spec.get("args", {}))
 
+    def project(self, x: torch.Tensor, side: str = "left") -> torch.Tensor:
+        """Tower outputs ``(batch, tower_dim)`` -> embeddings ``(batch, dim)`` in the shared space."""
+        raise NotImplementedError
+
     def embed(self, features: dict[str, torch.Tensor], side: str = "left") -> torch.Tensor:
         """Tensors from ``collate`` -> embeddings ``(batch, dim)`` in the shared space."""
-        raise NotImplementedError
+        return self.project(self.tower(side)(features), side)
 
     def forward(self, feats_a: dict[str, torch.Tensor], feats_b: dict[str, torch.Tensor]):
         return self.embed(feats_a, "left"), self.embed(feats_b, "right")
 
     def score(self, u: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
-        """One score per pair, higher = more similar: the learned head's logit if there is one, else the similarity."""
-        return self.head(u, v) if self.head is not None else self.similarity(u, v)
+        """One score per pair, higher = more similar: the learned head's logit if there is one, else the similarity.
+
+        A multi-class head scores the binary "not the negative class" decision (its ``binary_score``)."""
+        if self.head is None:
+            return self.similarity(u, v)
+        out = self.head(u, v)
+        return self.head.binary_score(out) if self.classes else out
+
+    @property
+    def classes(self) -> list[str] | None:
+        """Class names of a multi-class head (stored with the model), else None."""
+        return getattr(self.head, "classes", None)
 
     @property
     def score_name(self) -> str:
@@ -75,8 +104,10 @@ class PairModel(nn.Module):
 
     @property
     def device(self) -> torch.device:
-        first = next(self.parameters(), None)  # an int8-quantized MLP has no float parameters left: CPU
-        return first.device if first is not None else torch.device("cpu")
+        # a tf-idf twin has buffers but no parameters; an int8-quantized MLP has neither left: CPU
+        for tensor in (*self.parameters(), *self.buffers()):
+            return tensor.device
+        return torch.device("cpu")
 
     # -- inference ----------------------------------------------------------------------------------------------
     @torch.inference_mode()
@@ -85,25 +116,36 @@ class PairModel(nn.Module):
     ) -> torch.Tensor:
         """Embed raw items (texts, images) with one tower; returns a CPU float tensor ``(n, dim)`` in input order.
 
-        ``items`` is a list (or array) of items; a bare string is refused rather than read as its characters. The
-        tower batches the items itself (a text tower tokenizes them in one call and groups equal token counts, so
-        padding is small); each batch's output is written straight to its rows of the result."""
+        ``items`` is a list (or array) of items; a bare string is refused rather than read as its characters. Each
+        distinct text is encoded once (see :mod:`textsiam.models.cache`).
+        """
+        table, inverse = self._encode_unique(items, side, batch_size, show_progress)
+        return table[torch.as_tensor(inverse)]
+
+    def _encode_unique(
+        self, items: Sequence[Any], side: str, batch_size: int, show_progress: bool
+    ) -> tuple[torch.Tensor, np.ndarray]:
+        """``(embeddings of the distinct items, index of each item's row)``.
+
+        The tower batches the distinct items itself (a text tower tokenizes them in one call and groups equal token
+        counts, so padding is small); each batch's output is written straight to its rows of the table."""
         tower = self.tower(side)
         checks.positive_int("encode", "batch_size", batch_size)
         self.check_items(items, side)
-        out = torch.empty(len(items), self.embedding_dim)
-        if len(items) == 0:
-            return out
+        distinct, inverse = unique_items(items)
+        table = torch.empty(len(distinct), self.embedding_dim)
+        if not distinct:
+            return table, inverse
         was_training = self.training
         self.eval()
         try:
-            with tqdm(total=len(items), desc=f"encode {side}", disable=not show_progress, unit="item") as bar:
-                for idx, feats in tower.batches(items, batch_size):
-                    out[idx] = self.embed(to_device(feats, self.device), side).float().cpu()  # (batch, dim)
+            with tqdm(total=len(distinct), desc=f"encode {side}", disable=not show_progress, unit="item") as bar:
+                for idx, feats in tower.batches(distinct, batch_size):
+                    table[idx] = self.embed(to_device(feats, self.device), side).float().cpu()  # (batch, dim)
                     bar.update(len(idx))
         finally:
             self.train(was_training)
-        return out
+        return table, inverse
 
     def check_items(self, items: Sequence[Any], side: str = "left") -> None:
         """A DataError naming the side and tower for input this tower cannot take (a bare string, None, '')."""
@@ -115,18 +157,42 @@ class PairModel(nn.Module):
             raise DataError(f"{side} input, {side} tower ({type(tower).__name__}): {err}") from None
 
     @torch.inference_mode()
+    def pair_outputs(
+        self, a: Sequence[Any], b: Sequence[Any], batch_size: int = 64, show_progress: bool = False
+    ) -> torch.Tensor:
+        """The comparison output per pair: ``(n,)`` scores, or ``(n, classes)`` logits of a multi-class head."""
+        _check_pairs(a, b)
+        u, ia = self._encode_unique(a, "left", batch_size, show_progress)
+        v, ib = self._encode_unique(b, "right", batch_size, show_progress)
+        was_training = self.training
+        self.eval()
+        step = max(1, 4 * batch_size)
+        out = [
+            self._compare(u[ia[s : s + step]].to(self.device), v[ib[s : s + step]].to(self.device)).float().cpu()
+            for s in range(0, len(a), step)  # pairs in slices: (pairs, dim) of wide tf-idf vectors stays small
+        ]
+        self.train(was_training)
+        return torch.cat(out) if out else torch.empty(0)
+
+    def _compare(self, u: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+        return self.head(u, v) if self.classes else self.score(u, v)
+
     def similarity_scores(
         self, a: Sequence[Any], b: Sequence[Any], batch_size: int = 64, show_progress: bool = False
     ) -> np.ndarray:
-        """Score each pair (a[i], b[i]); higher = more similar."""
-        _check_pairs(a, b)
-        u = self.encode(a, "left", batch_size, show_progress)
-        v = self.encode(b, "right", batch_size, show_progress)
-        was_training = self.training
-        self.eval()
-        scores = self.score(u.to(self.device), v.to(self.device)).float().cpu().numpy()
-        self.train(was_training)
-        return scores
+        """Score each pair (a[i], b[i]); higher = more similar (a multi-class head: "not the negative class")."""
+        out = self.pair_outputs(a, b, batch_size, show_progress)
+        return (self.head.binary_score(out) if self.classes else out).numpy()
+
+    def predict_classes(self, a: Sequence[Any], b: Sequence[Any], batch_size: int = 64) -> list[str]:
+        """The most likely class name of each pair (models with a multi-class head)."""
+        if not self.classes:
+            raise ConfigError(
+                "this model has no multi-class head; use predict() for match / no match, or build the model with "
+                "head {'name': 'pair-classifier', 'args': {'classes': [...]}}"
+            )
+        logits = self.pair_outputs(a, b, batch_size)
+        return [self.classes[i] for i in logits.argmax(dim=-1).tolist()]
 
     def _require_decision(self):
         if self.decision is None:
@@ -137,9 +203,12 @@ class PairModel(nn.Module):
             )
         return self.decision
 
-    def predict(self, a: Sequence[Any], b: Sequence[Any], batch_size: int = 64) -> np.ndarray:
-        """True where the pair matches, using the saved threshold (score >= threshold)."""
+    def predict(self, a: Sequence[Any], b: Sequence[Any], batch_size: int = 64) -> np.ndarray | list[str]:
+        """True where the pair matches, using the saved threshold (score >= threshold); with a multi-class head,
+        the class name of each pair."""
         _check_pairs(a, b)
+        if self.classes:
+            return self.predict_classes(a, b, batch_size)
         decision = self._require_decision()
         return decision.predict(self.similarity_scores(a, b, batch_size))
 

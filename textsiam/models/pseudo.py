@@ -16,7 +16,6 @@ from textsiam.encoders import checks
 from textsiam.encoders.base import Encoder
 from textsiam.errors import ConfigError
 from textsiam.models.base import PairModel
-from textsiam.models.twin import _spec
 from textsiam.registry import PAIR_MODELS
 
 
@@ -41,28 +40,22 @@ class PseudoSiameseModel(PairModel):
         self.right_projection = nn.Linear(right.dim, projection_dim)
         self._build_head(projection_dim)
 
-    @property
-    def left(self) -> Encoder:
-        return self.left_encoder
-
-    @property
-    def right(self) -> Encoder:
-        return self.right_encoder
+    left = property(lambda self: self.left_encoder, doc="The tower of the left items.")
+    right = property(lambda self: self.right_encoder, doc="The tower of the right items.")
 
     @property
     def embedding_dim(self) -> int:
         return self.projection_dim
 
-    def embed(self, features: dict[str, torch.Tensor], side: str = "left") -> torch.Tensor:
-        if side == "left":
-            return self.left_projection(self.left_encoder(features))  # (batch, projection_dim)
-        return self.right_projection(self.right_encoder(features))
+    def project(self, x: torch.Tensor, side: str = "left") -> torch.Tensor:
+        # x: (batch, tower_dim) of the side's own tower -> (batch, projection_dim)
+        return self.left_projection(x) if side == "left" else self.right_projection(x)
 
     def get_config(self) -> dict[str, Any]:
         return {
             "pair_model": "pseudo",
-            "left": _spec(self.left_encoder),
-            "right": _spec(self.right_encoder),
+            "left": self.left_encoder.spec(),
+            "right": self.right_encoder.spec(),
             "projection_dim": self.projection_dim,
             "similarity": self.similarity_name,
             "head": self.head_spec,

@@ -12,7 +12,7 @@ from typing import Any
 from safetensors.torch import save_model as _save_weights
 from torch import nn
 
-from textsiam.atomic import atomic_write, write_json
+from textsiam.atomic import atomic_write, make_folder, write_json
 
 VERSION = "0.1.0"
 TOWER_KEYS = {"twin": ("encoder",), "pseudo": ("left", "right")}  # config key = tower attribute = asset folder
@@ -28,7 +28,7 @@ def save_model(model: nn.Module, folder: str | Path) -> Path:
             "and quantize it after loading (quantize=/--quantize)"
         )
     folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
+    make_folder(folder)
     config: dict[str, Any] = {"textsiam_version": VERSION, **model.get_config()}
     for key in TOWER_KEYS[config["pair_model"]]:
         getattr(model, key).save_assets(folder / key)  # the tower attribute has the folder's name

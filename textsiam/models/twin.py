@@ -10,7 +10,7 @@ from torch import nn
 from textsiam.encoders import checks
 from textsiam.encoders.base import Encoder
 from textsiam.models.base import PairModel
-from textsiam.registry import ENCODERS, PAIR_MODELS
+from textsiam.registry import PAIR_MODELS
 
 
 @PAIR_MODELS.register("twin")
@@ -30,37 +30,27 @@ class TwinModel(PairModel):
         self.projection = nn.Linear(encoder.dim, projection_dim) if projection_dim else None
         self._build_head(self.embedding_dim)
 
-    @property
-    def left(self) -> Encoder:
-        return self.encoder
-
-    @property
-    def right(self) -> Encoder:
-        return self.encoder
+    left = right = property(lambda self: self.encoder, doc="The shared encoder: the same module on both sides.")
 
     @property
     def embedding_dim(self) -> int:
         return self.projection_dim or self.encoder.dim
 
-    def embed(self, features: dict[str, torch.Tensor], side: str = "left") -> torch.Tensor:
-        x = self.encoder(features)  # (batch, enc_dim); the same weights for both sides
+    def project(self, x: torch.Tensor, side: str = "left") -> torch.Tensor:
+        # x: (batch, enc_dim) from the one shared encoder, for either side
         return self.projection(x) if self.projection is not None else x
 
     def forward(self, feats_a: dict[str, torch.Tensor], feats_b: dict[str, torch.Tensor]):
         """Both sides in one pass through the shared encoder: one larger batch instead of two small ones."""
-        n = next(iter(feats_a.values())).shape[0]
+        n = self.encoder.count(feats_a)
         both = self.embed(self.encoder.merge(feats_a, feats_b))  # (2 * batch, dim)
         return both[:n], both[n:]
 
     def get_config(self) -> dict[str, Any]:
         return {
             "pair_model": "twin",
-            "encoder": _spec(self.encoder),
+            "encoder": self.encoder.spec(),
             "similarity": self.similarity_name,
             "head": self.head_spec,
             "projection_dim": self.projection_dim,
         }
-
-
-def _spec(encoder: Encoder) -> dict[str, Any]:
-    return {"name": ENCODERS.name_of(encoder), "args": encoder.get_config()}

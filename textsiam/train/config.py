@@ -23,6 +23,26 @@ def _coerce(name: str, value: Any, kind: type) -> Any:
     raise ConfigError(f"TrainConfig.{name} must be {kind.__name__}, got {value!r}")
 
 
+TOWER_OPTIONS = ("freeze", "lr_multiplier")
+
+
+def check_tower_options(towers: Any) -> dict[str, dict[str, Any]]:
+    """Validate the shape and values of ``TrainConfig.towers`` (tower names are checked against the model later)."""
+    if not isinstance(towers, dict):
+        raise ConfigError(f"TrainConfig.towers must be a mapping of tower name -> options, got {towers!r}")
+    for name, opts in towers.items():
+        if not isinstance(opts, dict) or set(opts) - set(TOWER_OPTIONS):
+            raise ConfigError(
+                f"TrainConfig.towers[{name!r}] must be a mapping with keys from {TOWER_OPTIONS}, got {opts!r}"
+            )
+        if not isinstance(opts.get("freeze", False), bool):
+            raise ConfigError(f"TrainConfig.towers[{name!r}].freeze must be true or false, got {opts['freeze']!r}")
+        mult = opts.get("lr_multiplier", 1.0)
+        if isinstance(mult, bool) or not isinstance(mult, int | float) or not mult > 0:
+            raise ConfigError(f"TrainConfig.towers[{name!r}].lr_multiplier must be a number > 0, got {mult!r}")
+    return towers
+
+
 @dataclass
 class TrainConfig:
     """Training recipe. Defaults follow the sentence-transformers STS recipe (AdamW, lr 2e-5, 10% warmup)."""
@@ -43,6 +63,7 @@ class TrainConfig:
     device: str = "auto"  # "auto" -> cuda if available, else cpu
     amp: bool = False  # bfloat16 autocast on CUDA
     save_checkpoints: bool = True  # a resumable checkpoint after every epoch
+    towers: dict[str, Any] = field(default_factory=dict)  # per tower: {"freeze": bool, "lr_multiplier": float}
 
     def __post_init__(self) -> None:
         for f in dataclasses.fields(self):  # YAML reads "2e-5" as a string: coerce numbers, refuse the rest
@@ -68,6 +89,7 @@ class TrainConfig:
             raise ConfigError(
                 f"TrainConfig.group_by_length must be true, false or null (auto), got {self.group_by_length!r}"
             )
+        check_tower_options(self.towers)
         if not isinstance(self.loss_args, dict):
             raise ConfigError(f"TrainConfig.loss_args must be a mapping, got {self.loss_args!r}")
 

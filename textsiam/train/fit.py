@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from textsiam.atomic import check_folder
 from textsiam.data import PairData
 from textsiam.data.load import load_data
 from textsiam.errors import ConfigError
@@ -41,13 +42,14 @@ RUN_KEYS = (
     "label",
     "limit",
     "label_range",
+    "bodies",
     "threshold_strategy",
     "calibrate",
     "keep_checkpoint",
 )
 """Settings of a run besides the TrainConfig fields; a YAML config file may set both."""
 
-_DATA_KEYS = ("format", "text_a", "text_b", "label", "limit", "label_range")
+_DATA_KEYS = ("format", "text_a", "text_b", "label", "limit", "label_range", "bodies")
 
 
 @dataclass
@@ -103,6 +105,7 @@ def check_run(run: dict[str, Any], cfg: TrainConfig) -> None:
         raise ConfigError("calibrate needs a threshold strategy (--threshold-strategy) to tune on the dev pairs")
     if run["threshold_strategy"] and not (run["dev"] or fraction):
         raise ConfigError("--threshold-strategy needs dev pairs: pass --dev FILE or --dev-fraction F")
+    check_folder(run["out"])
 
 
 def fit(
@@ -124,7 +127,7 @@ def fit(
     ``lr``, ...). ``echo`` receives one-line progress notes (the CLI prints them)."""
     import yaml
 
-    from textsiam.atomic import atomic_write_text
+    from textsiam.atomic import atomic_write_text, make_folder
     from textsiam.distributed import context
     from textsiam.models.io import create_model, load_model
     from textsiam.train.trainer import Trainer
@@ -139,7 +142,7 @@ def fit(
     say = say if main else (lambda _: None)
     out_dir = Path(run["out"])
     train_data, dev_data, carved = _load_pairs(run, cfg.seed)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    make_folder(out_dir)
     dev_split = _save_dev_split(dev_data, out_dir) if carved and main else None
     if carved:
         say(
@@ -181,5 +184,8 @@ def _save_dev_split(dev: PairData, out_dir: Path) -> Path | None:
     """Write a carved text dev split, so its threshold can be re-tuned on exactly these pairs."""
     if not (dev.a and isinstance(dev.a[0], str)):
         return None
+    if any("\t" in t or "\n" in t or "\r" in t for t in dev.a + dev.b):  # e.g. FNC-1 bodies: TSV cannot hold them
+        dev.to_jsonl(out_dir / "dev_split.jsonl")
+        return out_dir / "dev_split.jsonl"
     dev.to_tsv(out_dir / "dev_split.tsv")
     return out_dir / "dev_split.tsv"

@@ -18,17 +18,18 @@ import torch
 from safetensors.torch import load_model as load_weights
 from tqdm.auto import tqdm
 
-from textsiam.atomic import write_json
+from textsiam.atomic import make_folder, write_json
 from textsiam.data import PairData, length_grouped_batches
 from textsiam.errors import ConfigError, TrainingDivergedError
 from textsiam.losses import build_loss
-from textsiam.models.base import PairModel, to_device
+from textsiam.models.base import PairModel
 from textsiam.models.io import save_model
 from textsiam.train import checkpoint
 from textsiam.train.config import TrainConfig
 from textsiam.train.device import resolve_device
 from textsiam.train.distributed import DataParallel
 from textsiam.train.evaluation import evaluate_scores, pick_metric
+from textsiam.train.towers import SideEmbedder, apply_freeze, param_groups
 
 
 def seed_everything(seed: int) -> None:
@@ -38,11 +39,7 @@ def seed_everything(seed: int) -> None:
 
 
 def _optimizer(model: PairModel, cfg: TrainConfig) -> torch.optim.Optimizer:
-    decay, no_decay = [], []
-    for name, p in model.named_parameters():
-        if p.requires_grad:
-            (no_decay if p.ndim < 2 or "LayerNorm" in name or "norm" in name.lower() else decay).append(p)
-    groups = [{"params": decay, "weight_decay": cfg.weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+    groups = param_groups(model, cfg.lr, cfg.weight_decay, cfg.towers)  # per tower: its lr multiplier
     # The fused kernel (one op for all tensors, CPU and CUDA) is several times faster than the per-tensor loop.
     return torch.optim.AdamW(groups, lr=cfg.lr, fused=True)
 
@@ -122,6 +119,11 @@ class Trainer:
         self.loss_fn = build_loss(config.loss, **config.loss_args)
         if self.loss_fn.takes == "scores" and model.head is None:
             raise ConfigError(f"loss {config.loss!r} trains a learned head; this model has none (set 'head')")
+        if (self.loss_fn.takes == "logits") != bool(model.classes):
+            raise ConfigError(
+                f"loss {config.loss!r} and the model's head do not fit: cross-entropy trains a multi-class head "
+                "(pair-classifier), and a multi-class head trains only with cross-entropy"
+            )
         if self.loss_fn.takes == "embeddings" and model.head is not None:
             raise ConfigError(
                 f"this model scores pairs with a learned head, which the embedding loss {config.loss!r} never trains; "
@@ -144,12 +146,12 @@ class Trainer:
 
     def _loss(self, a: list, b: list, labels: torch.Tensor) -> torch.Tensor:
         model = self.model
-        fa = to_device(model.left.collate(a), self.device)
-        fb = to_device(model.right.collate(b), self.device)
         with torch.autocast("cuda", dtype=torch.bfloat16, enabled=self.config.amp and self.device.type == "cuda"):
-            u, v = self._net(fa, fb)  # (piece, dim) each
+            u, v = self._embedder(a, b)  # (piece, dim) each; towers that do not train come from a cache
         u, v = self.parallel.gather(u, v)  # (batch, dim) each: the whole global batch under torchrun
         u, v = u.float(), v.float()
+        if self.loss_fn.takes == "logits":  # labels are class indices
+            return self.loss_fn(model.head(u, v), labels)
         if self.loss_fn.takes == "scores":
             return self.loss_fn(model.score(u, v), labels)
         return self.loss_fn(u, v, labels)
@@ -160,19 +162,25 @@ class Trainer:
         cfg, model = self.config, self.model
         seed_everything(cfg.seed)
         model.decision = None  # a threshold tuned for the old weights does not fit the new ones
+        a_all, b_all = self.train_data.a, self.train_data.b
+        self._prepare_towers(a_all, b_all)
+        if not any(p.requires_grad for p in model.parameters()):
+            return self._fit_only(resume)
         model.to(self.device)
-        self._net = self.parallel.wrap(model)  # DistributedDataParallel under torchrun, else the model itself
+        net = self.parallel.wrap(model)  # DistributedDataParallel under torchrun, else the model itself
+        # under torchrun every step goes through the wrapped forward (no tower cache), so gradients are synced
+        self._embedder = SideEmbedder(model, self.device, a_all, net=net, cache=not self.parallel.ctx.active)
         total = math.ceil(len(self.train_data) / cfg.batch_size) * cfg.epochs
         optimizer = _optimizer(model, cfg)
         scheduler = _linear_warmup(optimizer, int(cfg.warmup_ratio * total), total)
-        labels_all = torch.as_tensor(self.train_data.scaled_labels(), dtype=torch.float32)
+        labels_all = self._labels()
         start_epoch, step = self._start(resume, optimizer, scheduler)
-        a_all, b_all = self.train_data.a, self.train_data.b
         lengths = [model.left.item_length(a) + model.right.item_length(b) for a, b in zip(a_all, b_all)]
         t0, pairs_seen = time.perf_counter(), 0
         for epoch in range(start_epoch, cfg.epochs + 1):
             self._epoch_start, self._epoch_loss = time.perf_counter(), math.nan
             model.train()
+            self._embedder.static_towers_to_eval()
             batches = self._epoch_batches(epoch, lengths)
             bar = tqdm(batches, desc=f"epoch {epoch}/{cfg.epochs}", disable=not self.show_progress, unit="batch")
             for idx in bar:
@@ -221,6 +229,42 @@ class Trainer:
             write_json(self.out_dir / "train_summary.json", summary)
         return summary
 
+    def _prepare_towers(self, a: list, b: list) -> None:
+        """Fit tower vocabularies on the training texts (once), then freeze the towers the config freezes."""
+        self._fit_info = self.model.fit_vocabulary(a, b)  # logged once the output folder is clean (_start)
+        if self._fit_info and self.show_progress:
+            tqdm.write(f"fitted tower vocabularies on the training texts: {self._fit_info}")
+        apply_freeze(self.model, self.config.towers)
+
+    def _labels(self) -> torch.Tensor:
+        """Float labels in [0, 1]; class indices (by the head's class names) for a multi-class head."""
+        if self.loss_fn.takes != "logits":
+            return torch.as_tensor(self.train_data.scaled_labels(), dtype=torch.float32)
+        classes = self.model.classes
+        names = self.train_data.class_labels
+        unknown = sorted(set(names) - set(classes))
+        if unknown:
+            raise ConfigError(f"{self.train_data.source}: classes {unknown} are not among the head's classes {classes}")
+        return torch.as_tensor([classes.index(c) for c in names], dtype=torch.long)
+
+    def _fit_only(self, resume: bool) -> dict[str, Any]:
+        """A model with nothing to train (a tf-idf twin): fitting the towers was all; save it, score dev once."""
+        if resume:
+            raise ConfigError("this model has no trainable parameters, so there is nothing to resume")
+        self._start(False, None, None)
+        if self.dev_data is not None:
+            scores = self.model.similarity_scores(self.dev_data.a, self.dev_data.b, self.config.eval_batch_size)
+            metrics = evaluate_scores(scores, self.dev_data)
+            self._log({"type": "eval", "epoch": 0, "step": 0, "metrics": metrics})
+            self.best = float(metrics[self.metric])
+        if self.out_dir:
+            save_model(self.model, self.out_dir)
+        summary = {"epochs": 0, "steps": 0, "train_seconds": 0.0, "trainable_parameters": 0}
+        summary |= {"best_metric": self.metric, "best_value": self.best}
+        if self.out_dir:
+            write_json(self.out_dir / "train_summary.json", summary)
+        return summary
+
     def _start(self, resume: bool, optimizer, scheduler) -> tuple[int, int]:
         """(first epoch, step) of this run: from the checkpoint when resuming, else a clean output folder."""
         if resume:
@@ -231,10 +275,12 @@ class Trainer:
             self.best = state.get("best")
             return state["epoch"] + 1, state["step"]
         if self.out_dir:
-            self.out_dir.mkdir(parents=True, exist_ok=True)
+            make_folder(self.out_dir)
             for stale in ("train_log.jsonl", "decision.json"):
                 (self.out_dir / stale).unlink(missing_ok=True)
             checkpoint.clear(self.out_dir)
+        if getattr(self, "_fit_info", None):
+            self._log({"type": "fit_vocabulary", "towers": self._fit_info})
         return 1, 0
 
     def _restore_best(self) -> None:
@@ -248,7 +294,7 @@ class Trainer:
 
     def _end_epoch(self, epoch: int, step: int, optimizer, scheduler) -> None:
         if self.dev_data is not None:
-            scores = self.model.similarity_scores(self.dev_data.a, self.dev_data.b, self.config.eval_batch_size)
+            scores = self._embedder.dev_scores(self.dev_data.a, self.dev_data.b, self.config.eval_batch_size)
             metrics = evaluate_scores(scores, self.dev_data)
             self._log({"type": "eval", "epoch": epoch, "step": step, "metrics": metrics})
             value = float(metrics[self.metric])

