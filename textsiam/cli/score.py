@@ -11,7 +11,7 @@ from textsiam.cli.common import add_model_command, data_kwargs, progress_bars
 
 
 def register(sub) -> None:
-    p = add_model_command(sub, "score", "score pairs of texts", __doc__, run)
+    p = add_model_command(sub, "score", "score pairs of texts", __doc__, run, quantize=True)
     p.add_argument("--a", help="left text of one pair")
     p.add_argument("--b", help="right text of one pair")
     p.add_argument("--a-file", help="read the left text of one pair from this UTF-8 file (e.g. a headline)")
@@ -52,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError("give either both --a TEXT (or --a-file) and --b TEXT (or --b-file), or --pairs FILE")
     bars = progress_bars(args)
     if args.pairs is None:
-        cols = score_texts(args.model, [a], [b], batch_size=args.batch_size, device=args.device)
+        cols = score_texts(args.model, [a], [b], batch_size=args.batch_size, device=args.device, quantize=args.quantize)
         print("  ".join(f"{k}: {v[0]}" for k, v in cols.items()))
         return 0
     n = score_file(
@@ -62,6 +62,7 @@ def run(args: argparse.Namespace) -> int:
         batch_size=args.batch_size,
         show_progress=bars,
         device=args.device,
+        quantize=args.quantize,
         **data_kwargs(args),
     )
     if args.out:
