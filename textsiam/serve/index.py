@@ -1,4 +1,5 @@
-"""A search index folder (written by ``textsiam encode``) and exact top-k search over it.
+"""A search index folder (written by ``textsiam search``, textsiam/index/store.py) checked strictly for serving, and
+exact top-k over it with the search command's own chunked search (textsiam/index/exact.py).
 
 The folder holds ``index.json`` (``{"model", "side", "similarity", "count", "dim"}``), ``embeddings.npy``
 (float32, ``(count, dim)``, read without pickle) and ``ids.json`` (a list of ``count`` strings).
@@ -14,6 +15,7 @@ import numpy as np
 import torch
 
 from textsiam.errors import ConfigError, DataError
+from textsiam.index.exact import exact_top_k
 from textsiam.layers.similarity import Similarity, build_similarity
 
 
@@ -33,13 +35,12 @@ class SearchIndex:
         return "left" if self.side == "right" else "right"
 
     def top_k(self, queries: torch.Tensor, k: int) -> list[list[dict]]:
-        """Exact top-``k`` items per query ``(n, dim)``: ``[[{"id", "score"}, ...], ...]``, best first."""
-        k = min(k, len(self.ids))
-        scores = self.similarity.pairwise(queries.to(self.embeddings), self.embeddings)  # (n, count)
-        values, idx = torch.topk(scores, k, dim=1)
+        """Exact top-``k`` items per query ``(n, dim)``: ``[[{"id", "score"}, ...], ...]``, best first. The same chunked
+        search as ``textsiam search`` (no queries x corpus matrix)."""
+        scores, positions = exact_top_k(queries.float(), self.embeddings, self.meta["similarity"], k)
         return [
-            [{"id": self.ids[j], "score": float(s)} for s, j in zip(row_v.tolist(), row_i.tolist())]
-            for row_v, row_i in zip(values, idx)
+            [{"id": self.ids[j], "score": float(v)} for v, j in zip(row_v, row_i)]
+            for row_v, row_i in zip(scores.tolist(), positions.tolist())
         ]
 
 
