@@ -3,7 +3,7 @@
 # Tests that need ../shared/data find it through TEXTSIAM_DATA (default ../shared/data) and skip when absent.
 set -uo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/install.sh "pretrained,glove,vision,dev,serve" || exit 1
+bash scripts/install.sh "pretrained,glove,vision,ann,dev,serve" || exit 1
 .venv/bin/python -m pytest -q "$@"
 rc=$?
 if [ "$rc" -eq 5 ]; then

@@ -28,10 +28,27 @@ ALLOWED: dict[str, set[str]] = {
     "models": GROUND | {"layers", "encoders", "eval"},
     "losses": GROUND | {"layers"},
     "data": GROUND,
-    "train": GROUND | {"layers", "encoders", "models", "losses", "data", "eval"},
+    "distributed": GROUND,  # the torchrun process group (torch only)
+    "train": GROUND | {"layers", "encoders", "models", "losses", "data", "eval", "distributed"},
+    "index": GROUND | {"layers", "encoders", "models", "data", "distributed"},  # encode files, search, faiss
     "api": GROUND | {"layers", "encoders", "models", "losses", "data", "eval", "train"},
-    "cli": GROUND | {"layers", "encoders", "models", "losses", "data", "eval", "train", "api", "textsiam", "serve"},
-    "serve": GROUND | {"layers", "encoders", "models", "losses", "data", "eval", "train", "api", "textsiam"},
+    "cli": GROUND
+    | {
+        "layers",
+        "encoders",
+        "models",
+        "losses",
+        "data",
+        "eval",
+        "train",
+        "api",
+        "textsiam",
+        "index",
+        "distributed",
+        "serve",
+    },
+    "serve": GROUND | {"layers", "encoders", "models", "losses", "data", "eval", "train", "api", "textsiam", "index"},
+    "__main__": {"cli"},  # python -m textsiam
     "textsiam": GROUND,  # the package facade (textsiam/__init__.py): the rest only lazily, by module name
 }
 ROOT_NAMES_ANYWHERE = {"__version__"}

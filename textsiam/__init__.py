@@ -33,6 +33,11 @@ _API = {
     "digit_pairs": "textsiam.data",
     "PairData": "textsiam.data",
     "select_threshold": "textsiam.eval",
+    "search": "textsiam.index",
+    "build_index": "textsiam.index",
+    "load_index": "textsiam.index",
+    "encode_file": "textsiam.index",
+    "quantize": "textsiam.models.quantize",
     "Decision": "textsiam.eval",
 }
 

@@ -42,11 +42,15 @@ __all__ = [
 ]
 
 
-def _model(model: PairModel | str | Path, device: str | None) -> PairModel:
+def _model(model: PairModel | str | Path, device: str | None, quantize: str | None = None) -> PairModel:
     from textsiam.models.io import create_model
+    from textsiam.models.quantize import quantize as quantized
 
     built = model if isinstance(model, PairModel) else create_model(model)
-    return built.to(resolve_device(device)) if device is not None else built
+    if quantize is not None and device is not None and resolve_device(device).type != "cpu":
+        raise ConfigError(f"int8 quantization runs on the CPU; drop --device {device} or --quantize {quantize}")
+    built = built.to(resolve_device(device)) if device is not None else built
+    return quantized(built, quantize)  # an int8 CPU copy when asked (textsiam.models.quantize)
 
 
 def _data(data: PairData | str | Path, read: dict[str, Any]) -> PairData:
@@ -75,6 +79,7 @@ def evaluate(
     *,
     device: str | None = None,
     report: str | Path | None = None,
+    quantize: str | None = None,
     **read: Any,
 ) -> tuple[dict[str, Any], np.ndarray]:
     """Metrics of ``model`` on labelled ``data`` and the scores. Binary data also gets the at-threshold metrics
@@ -89,7 +94,7 @@ def evaluate(
     if device is not None:
         resolve_device(device)
     data = _data(data, read)
-    name, model = str(model), _model(model, device)
+    name, model = str(model), _model(model, device, quantize)
     outputs = model.pair_outputs(data.a, data.b, batch_size=batch_size, show_progress=show_progress)
     scores = (model.head.binary_score(outputs) if model.classes else outputs).numpy()
     decision = model.decision if data.label_kind == "binary" else None
@@ -194,6 +199,7 @@ def score_file(
     show_progress: bool = False,
     *,
     device: str | None = None,
+    quantize: str | None = None,
     **read: Any,
 ) -> int:
     """Score every pair of a file and write a TSV (to ``out``, or standard output when None) with the input's
@@ -206,7 +212,7 @@ def score_file(
     if device is not None:
         resolve_device(device)
     data = _data(pairs, read)
-    model = _model(model, device)
+    model = _model(model, device, quantize)
     a, b = data.a, data.b  # each property access rebuilds the column: read once
     scores = score_pairs(model, a, b, batch_size=batch_size, show_progress=show_progress)
     header, rows = _input_columns(pairs, data, a, b, read)
@@ -237,11 +243,12 @@ def score_texts(
     batch_size: int = 64,
     *,
     device: str | None = None,
+    quantize: str | None = None,
 ) -> dict[str, list[str]]:
     """The columns ``score_file`` writes (score, match, probability) for the pairs ``zip(a, b)``; a model with a
     multi-class head adds ``class``."""
     _check_batch_size(batch_size)
-    built = _model(model, device)
+    built = _model(model, device, quantize)
     if not built.classes:
         return decision_columns(built.decision, score_pairs(built, a, b, batch_size=batch_size))
     logits = built.pair_outputs(a, b, batch_size=batch_size)

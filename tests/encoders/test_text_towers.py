@@ -100,6 +100,18 @@ def test_hf_truncate_warns_once_with_the_count(tiny_bert_dir):
     assert encoder.long_text.inputs_cut == 3
 
 
+def test_hf_encode_batches_truncate_warn_and_pad_right_like_collate(tiny_bert_dir):
+    encoder = HfTextEncoder(str(tiny_bert_dir), max_length=8)
+    encoder.tokenizer.padding_side = "left"  # encode cuts each batch's columns off the right: padding must be there
+    model = TwinModel(encoder).eval()
+    texts = ["a man plays the guitar in the park with a dog and a cat", "a dog", "the cat sat on the mat"]
+    with pytest.warns(UserWarning, match="longer than max_length=8"):
+        fast = model.encode(texts, batch_size=2)  # one tokenizer call, batches sorted by token count
+    with torch.no_grad():
+        one_by_one = torch.cat([model.embed(encoder.collate([t])) for t in texts])
+    torch.testing.assert_close(fast, one_by_one, atol=1e-5, rtol=1e-5)
+
+
 def test_hf_chunk_pools_overlapping_windows(tiny_bert_dir):
     chunked = HfTextEncoder(str(tiny_bert_dir), max_length=8, long_text="chunk", chunk_overlap=2).eval()
     plain = HfTextEncoder(str(tiny_bert_dir), max_length=8).eval()

@@ -25,13 +25,24 @@ def test_a_good_index_loads_and_ranks_exactly(good):
     assert index.query_side == "left" and hits[0][0] == {"id": "b", "score": pytest.approx(1.0)}
 
 
+def test_an_index_saved_by_the_search_command_loads_with_its_row_number_ids(tmp_path):
+    from textsiam.index.store import Index, save_index
+
+    folder = save_index(Index(np.eye(3, 4, dtype=np.float32), [0, 1, 2], "m", "cosine"), tmp_path / "idx")
+    index = load_index(folder)
+    assert index.top_k(torch.eye(3, 4)[[2]], 1) == [[{"id": 2, "score": pytest.approx(1.0)}]]
+
+
 @pytest.mark.parametrize(
     "damage, words",
     [
         (lambda d: (d / "ids.json").unlink(), "ids.json: missing"),
         (lambda d: (d / "index.json").write_text("{"), "index.json: not valid JSON"),
         (lambda d: (d / "index.json").write_text("[]"), "must be an object with side"),
-        (lambda d: (d / "ids.json").write_text('["a", 2, "c"]'), "ids.json: must be a JSON list of strings"),
+        (
+            lambda d: (d / "ids.json").write_text('["a", 2, "c"]'),
+            "ids.json: must be a JSON list of strings or",
+        ),
         (lambda d: (d / "ids.json").write_text('["a"]'), "1 ids do not match"),
         (lambda d: np.save(d / "embeddings.npy", np.ones((3, 5))), "shape (3, 5)"),
         (lambda d: np.save(d / "embeddings.npy", np.array([{"x": 1}] * 3)), "not a readable .npy array"),

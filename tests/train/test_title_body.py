@@ -12,8 +12,9 @@ from textsiam.data import read_pairs
 from textsiam.encoders import LstmEncoder, MlpEncoder, TfidfEncoder
 from textsiam.errors import ConfigError
 from textsiam.models import PseudoSiameseModel, TwinModel, load_model
+from textsiam.models.base import to_device
 from textsiam.train import TrainConfig, Trainer
-from textsiam.train.towers import param_groups
+from textsiam.train.towers import SideEmbedder, param_groups
 
 STANCE_HEAD = {
     "name": "pair-classifier",
@@ -73,6 +74,27 @@ def test_lstm_title_tower_beside_a_frozen_body_tower(corpus, tmp_path):
     )
     log = (tmp_path / "train_log.jsonl").read_text()
     assert '"type": "fit_vocabulary"' in log and '"left"' in log
+
+
+def test_side_embedder_without_cache_runs_every_step_through_the_given_net(corpus):
+    train, _ = corpus  # under torchrun the trainer passes the DDP-wrapped model and no cache
+    model = PseudoSiameseModel(LstmEncoder(min_count=1), LstmEncoder(min_count=1), projection_dim=8).eval()
+    model.fit_vocabulary(train.a, train.b)
+    model.right.requires_grad_(False)
+    assert set(SideEmbedder(model, torch.device("cpu"), train.a).caches) == {"right"}  # default: frozen is cached
+    calls = []
+
+    class Spy(torch.nn.Module):
+        def forward(self, fa, fb):
+            calls.append(len(fa["input_ids"]))
+            return model(fa, fb)
+
+    embedder = SideEmbedder(model, torch.device("cpu"), train.a, net=Spy(), cache=False)
+    a, b = train.a[:4], train.b[:4]
+    u, v = embedder(a, b)
+    assert embedder.caches == {} and calls == [4]
+    cpu = torch.device("cpu")
+    torch.testing.assert_close(v, model.embed(to_device(model.right.collate(b), cpu), "right"))
 
 
 def test_tower_lr_multipliers_make_their_own_param_groups():

@@ -18,7 +18,7 @@ from textsiam.cli.common import (
 
 def register(sub) -> None:
     data = "labelled pairs: a file, or e.g. digits:test"
-    p = add_model_command(sub, "evaluate", "evaluate a model on labelled pairs", __doc__, run, data=data)
+    p = add_model_command(sub, "evaluate", "evaluate a model on labelled pairs", __doc__, run, data=data, quantize=True)
     p.add_argument("--json", help="write the metrics as a flat JSON object to this file")
     p.add_argument("--report", help="write report.html and its plots into this folder")
 
@@ -32,6 +32,7 @@ def run(args: argparse.Namespace) -> int:
         batch_size=args.batch_size,
         show_progress=progress_bars(args),
         device=args.device,
+        quantize=args.quantize,
         report=args.report,
         **data_kwargs(args),
     )

@@ -11,7 +11,7 @@ from textsiam.cli.common import add_model_command, data_kwargs, progress_bars
 
 
 def register(sub) -> None:
-    p = add_model_command(sub, "score", "score pairs of texts or images", __doc__, run, pair_count=False)
+    p = add_model_command(sub, "score", "score pairs of texts or images", __doc__, run, quantize=True, pair_count=False)
     p.add_argument("--a", help="left text of one pair")
     p.add_argument("--b", help="right text of one pair")
     p.add_argument("--a-file", help="read the left text of one pair from this UTF-8 file (e.g. a headline)")
@@ -61,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
         )
     bars = progress_bars(args)
     if args.pairs is None:
-        cols = score_texts(args.model, [a], [b], batch_size=args.batch_size, device=args.device)
+        cols = score_texts(args.model, [a], [b], batch_size=args.batch_size, device=args.device, quantize=args.quantize)
         print("  ".join(f"{k}: {v[0]}" for k, v in cols.items()))
         return 0
     n = score_file(
@@ -71,6 +71,7 @@ def run(args: argparse.Namespace) -> int:
         batch_size=args.batch_size,
         show_progress=bars,
         device=args.device,
+        quantize=args.quantize,
         **data_kwargs(args),
     )
     if args.out:

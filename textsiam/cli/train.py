@@ -103,6 +103,7 @@ class _Default:
 
 def run(args: argparse.Namespace) -> int:
     from textsiam.api import fit
+    from textsiam.distributed import context
 
     options = {k: v for k, v in vars(args).items() if k not in ("func", "command", "config", "resume", "quiet")}
     bars = progress_bars(args)
@@ -114,6 +115,8 @@ def run(args: argparse.Namespace) -> int:
         echo=lambda line: print(line, file=sys.stderr),
         **options,
     )
+    if not context().is_main:  # under torchrun rank 0 reports
+        return 0
     print_metrics({k: v for k, v in result.summary.items() if v is not None})
     if result.decision is not None:
         d = result.decision

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -33,6 +34,15 @@ class Encoder(nn.Module):
     def item_length(self, item: Any) -> int:
         """A cheap size estimate of one raw item, used to group batches by length."""
         return 1
+
+    def batches(self, items: Sequence[Any], batch_size: int) -> Iterator[tuple[torch.Tensor, dict[str, torch.Tensor]]]:
+        """Inference batches ``(positions in items, collated features)``, longest items first to cut padding.
+
+        Every position appears once; callers write each batch's output at its positions (input order)."""
+        order = torch.as_tensor(np.argsort([-self.item_length(x) for x in items], kind="stable"))
+        for start in range(0, len(items), batch_size):
+            idx = order[start : start + batch_size]
+            yield idx, self.collate([items[i] for i in idx.tolist()])
 
     def count(self, features: dict[str, torch.Tensor]) -> int:
         """How many items a collated batch holds (rows, unless a tower splits items into several rows)."""

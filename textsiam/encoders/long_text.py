@@ -55,6 +55,7 @@ class LongText:
             return_overflowing_tokens=True,
             padding=True,
             return_tensors="pt",
+            padding_side="right",  # the width cut below and HfTextEncoder.batches keep the leading columns
         )
         owner = enc.pop("overflow_to_sample_mapping")  # (windows,), ascending
         first = torch.ones_like(owner, dtype=torch.bool)

@@ -104,7 +104,8 @@ class PairModel(nn.Module):
 
     @property
     def device(self) -> torch.device:
-        for tensor in (*self.parameters(), *self.buffers()):  # a tf-idf twin has buffers but no parameters
+        # a tf-idf twin has buffers but no parameters; an int8-quantized MLP has neither left: CPU
+        for tensor in (*self.parameters(), *self.buffers()):
             return tensor.device
         return torch.device("cpu")
 
@@ -113,7 +114,7 @@ class PairModel(nn.Module):
     def encode(
         self, items: Sequence[Any], side: str = "left", batch_size: int = 64, show_progress: bool = False
     ) -> torch.Tensor:
-        """Embed raw items (texts, images) with one tower; returns a CPU float tensor ``(n, dim)``.
+        """Embed raw items (texts, images) with one tower; returns a CPU float tensor ``(n, dim)`` in input order.
 
         ``items`` is a list (or array) of items; a bare string is refused rather than read as its characters. Each
         distinct text is encoded once (see :mod:`textsiam.models.cache`).
@@ -124,24 +125,27 @@ class PairModel(nn.Module):
     def _encode_unique(
         self, items: Sequence[Any], side: str, batch_size: int, show_progress: bool
     ) -> tuple[torch.Tensor, np.ndarray]:
-        """``(embeddings of the distinct items, index of each item's row)``."""
+        """``(embeddings of the distinct items, index of each item's row)``.
+
+        The tower batches the distinct items itself (a text tower tokenizes them in one call and groups equal token
+        counts, so padding is small); each batch's output is written straight to its rows of the table."""
         tower = self.tower(side)
         checks.positive_int("encode", "batch_size", batch_size)
         self.check_items(items, side)
         distinct, inverse = unique_items(items)
+        table = torch.empty(len(distinct), self.embedding_dim)
+        if not distinct:
+            return table, inverse
         was_training = self.training
         self.eval()
-        order = np.argsort([-tower.item_length(x) for x in distinct], kind="stable")  # long first: less padding
-        chunks = []
-        steps = range(0, len(distinct), batch_size)
-        for start in tqdm(steps, desc=f"encode {side}", disable=not show_progress, unit="batch"):
-            batch = [distinct[i] for i in order[start : start + batch_size]]
-            feats = to_device(tower.collate(batch), self.device)
-            chunks.append(self.embed(feats, side).float().cpu())
-        self.train(was_training)
-        if not chunks:
-            return torch.empty(0, self.embedding_dim), inverse
-        return torch.cat(chunks)[torch.as_tensor(np.argsort(order))], inverse  # back to distinct order
+        try:
+            with tqdm(total=len(distinct), desc=f"encode {side}", disable=not show_progress, unit="item") as bar:
+                for idx, feats in tower.batches(distinct, batch_size):
+                    table[idx] = self.embed(to_device(feats, self.device), side).float().cpu()  # (batch, dim)
+                    bar.update(len(idx))
+        finally:
+            self.train(was_training)
+        return table, inverse
 
     def check_items(self, items: Sequence[Any], side: str = "left") -> None:
         """A DataError naming the side and tower for input this tower cannot take (a bare string, None, '')."""

@@ -20,6 +20,13 @@ TOWER_KEYS = {"twin": ("encoder",), "pseudo": ("left", "right")}  # config key =
 
 def save_model(model: nn.Module, folder: str | Path) -> Path:
     """Save a PairModel so that ``load_model(folder)`` rebuilds it through the registry, without pickles."""
+    if getattr(model, "quantized", None):
+        from textsiam.errors import ConfigError
+
+        raise ConfigError(
+            f"this model is {model.quantized}-quantized, an inference-only copy; save the float model instead "
+            "and quantize it after loading (quantize=/--quantize)"
+        )
     folder = Path(folder)
     make_folder(folder)
     config: dict[str, Any] = {"textsiam_version": VERSION, **model.get_config()}

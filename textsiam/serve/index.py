@@ -1,7 +1,9 @@
-"""A search index folder (written by ``textsiam encode``) and exact top-k search over it.
+"""A search index folder (written by ``textsiam search``, textsiam/index/store.py) checked strictly for serving, and
+exact top-k over it with the search command's own chunked search (textsiam/index/exact.py).
 
 The folder holds ``index.json`` (``{"model", "side", "similarity", "count", "dim"}``), ``embeddings.npy``
-(float32, ``(count, dim)``, read without pickle) and ``ids.json`` (a list of ``count`` strings).
+(float32, ``(count, dim)``, read without pickle) and ``ids.json`` (a list of ``count`` strings, or of integers:
+the row numbers `textsiam search` writes by default).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import numpy as np
 import torch
 
 from textsiam.errors import ConfigError, DataError
+from textsiam.index.exact import exact_top_k
 from textsiam.layers.similarity import Similarity, build_similarity
 
 
@@ -22,7 +25,7 @@ class SearchIndex:
     """Embeddings of ``count`` items encoded with one tower (``side``), their ids, and the similarity to rank by."""
 
     embeddings: torch.Tensor  # (count, dim)
-    ids: list[str]
+    ids: list[str] | list[int]
     side: str
     similarity: Similarity
     meta: dict
@@ -33,14 +36,17 @@ class SearchIndex:
         return "left" if self.side == "right" else "right"
 
     def top_k(self, queries: torch.Tensor, k: int) -> list[list[dict]]:
-        """Exact top-``k`` items per query ``(n, dim)``: ``[[{"id", "score"}, ...], ...]``, best first."""
-        k = min(k, len(self.ids))
-        scores = self.similarity.pairwise(queries.to(self.embeddings), self.embeddings)  # (n, count)
-        values, idx = torch.topk(scores, k, dim=1)
+        """Exact top-``k`` items per query ``(n, dim)``: ``[[{"id", "score"}, ...], ...]``, best first. The same chunked
+        search as ``textsiam search`` (no queries x corpus matrix)."""
+        scores, positions = exact_top_k(queries.float(), self.embeddings, self.meta["similarity"], k)
         return [
-            [{"id": self.ids[j], "score": float(s)} for s, j in zip(row_v.tolist(), row_i.tolist())]
-            for row_v, row_i in zip(values, idx)
+            [{"id": self.ids[j], "score": float(v)} for v, j in zip(row_v, row_i)]
+            for row_v, row_i in zip(scores.tolist(), positions.tolist())
         ]
+
+
+def _all(values: list, kind: type) -> bool:
+    return all(isinstance(v, kind) and not isinstance(v, bool) for v in values)
 
 
 def _read_json(path: Path) -> object:
@@ -61,8 +67,8 @@ def load_index(folder: str | Path) -> SearchIndex:
     if meta["side"] not in ("left", "right"):
         raise DataError(f"side must be 'left' or 'right', got {meta['side']!r}", path=str(folder / "index.json"))
     ids = _read_json(folder / "ids.json")
-    if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
-        raise DataError("must be a JSON list of strings", path=str(folder / "ids.json"))
+    if not isinstance(ids, list) or not (_all(ids, str) or _all(ids, int)):
+        raise DataError("must be a JSON list of strings or a list of integers", path=str(folder / "ids.json"))
     path = folder / "embeddings.npy"
     try:
         matrix = np.load(path, allow_pickle=False)

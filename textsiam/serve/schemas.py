@@ -50,7 +50,7 @@ class SearchRequest(_Strict):
 
 
 class Hit(BaseModel):
-    id: str
+    id: str | int
     score: float
 
 

@@ -147,6 +147,7 @@ def fit(
     import yaml
 
     from textsiam.atomic import atomic_write_text, make_folder
+    from textsiam.distributed import context
     from textsiam.models.io import create_model, load_model
     from textsiam.train.trainer import Trainer
 
@@ -156,27 +157,30 @@ def fit(
         options = {**options, "model": built.get_config()}
     run, cfg = resolve_settings({**options, "train": train, "out": out}, config)
     check_run(run, cfg)
+    main = context(cfg.device).is_main  # under torchrun, ranks > 0 train but write and say nothing
+    say = say if main else (lambda _: None)
     out_dir = Path(run["out"])
     train_data, dev_data, carved = _load_pairs(run, cfg.seed)
     make_folder(out_dir)
-    dev_split = _save_dev_split(dev_data, out_dir) if carved else None
+    dev_split = _save_dev_split(dev_data, out_dir) if carved and main else None
     if carved:
         say(
             f"carved {len(dev_data)} dev pairs off the training pairs"
             + (f"; saved to {dev_split}" if dev_split else "")
         )
     settings = {**{k: v for k, v in run.items() if v is not None}, **cfg.to_dict()}
-    atomic_write_text(out_dir / "train_config.yaml", yaml.safe_dump(settings, sort_keys=False))
+    if main:
+        atomic_write_text(out_dir / "train_config.yaml", yaml.safe_dump(settings, sort_keys=False))
     model = built if built is not None else create_model(run["model"] or run["preset"], seed=cfg.seed)
     say(f"training on {len(train_data)} pairs" + (f", dev {len(dev_data)} pairs" if dev_data else ""))
     trainer = Trainer(model, cfg, train_data, dev_data, out_dir, show_progress=show_progress, epoch_lines=epoch_lines)
     summary = trainer.train(resume)
     decision = None
-    if run["threshold_strategy"]:
+    if run["threshold_strategy"] and main:
         best = load_model(out_dir)  # the saved best epoch
         decision = tune_decision(best, dev_data, run["threshold_strategy"], calibrate=run["calibrate"])
         decision.to_json(out_dir / "decision.json")
-    if not run["keep_checkpoint"]:
+    if not run["keep_checkpoint"] and main:
         checkpoint.clear(out_dir)
     return FitResult(
         out_dir, summary, settings, len(train_data), len(dev_data) if dev_data else None, carved, dev_split, decision

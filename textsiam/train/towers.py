@@ -54,9 +54,18 @@ def param_groups(model: PairModel, lr: float, weight_decay: float, towers: dict[
 class SideEmbedder:
     """Embeds one training batch side; a tower that does not train is run once per distinct text (cached)."""
 
-    def __init__(self, model: PairModel, device: torch.device, sample: Sequence[Any]) -> None:
-        self.model, self.device = model, device
-        texts = bool(sample) and isinstance(sample[0], str)
+    def __init__(
+        self,
+        model: PairModel,
+        device: torch.device,
+        sample: Sequence[Any],
+        net: torch.nn.Module | None = None,
+        cache: bool = True,
+    ) -> None:
+        """``net``: the module whose forward embeds both sides when nothing is cached (the model wrapped for
+        data-parallel training; default the model); ``cache=False`` runs every tower every step."""
+        self.model, self.device, self.net = model, device, net if net is not None else model
+        texts = cache and bool(sample) and isinstance(sample[0], str)
         self.caches = {
             side: TowerCache(self._computer(side))
             for side in ("left", "right")
@@ -98,7 +107,7 @@ class SideEmbedder:
         if not self.caches:  # the model's own forward (a twin runs both sides in one pass)
             fa = to_device(model.left.collate(a), self.device)
             fb = to_device(model.right.collate(b), self.device)
-            return model(fa, fb)
+            return self.net(fa, fb)
         return self._side(a, "left"), self._side(b, "right")
 
     def _side(self, items: Sequence[Any], side: str) -> torch.Tensor:

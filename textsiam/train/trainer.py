@@ -28,6 +28,7 @@ from textsiam.models.io import save_model
 from textsiam.train import checkpoint
 from textsiam.train.config import TrainConfig
 from textsiam.train.device import resolve_device
+from textsiam.train.distributed import DataParallel
 from textsiam.train.evaluation import evaluate_scores, pick_metric
 from textsiam.train.towers import SideEmbedder, apply_freeze, param_groups
 
@@ -98,6 +99,18 @@ def truncate_log(path: Path, step: int) -> None:
     atomic_write_text(path, "".join(kept))
 
 
+def _data_parallel(trainer: Trainer, device: str) -> DataParallel:
+    """Join a torchrun process group if there is one; ranks other than 0 neither evaluate nor write nor print."""
+    from textsiam.distributed import context
+
+    ctx = context(device)
+    if ctx.active:
+        trainer.device = ctx.device(device)
+        if not ctx.is_main:
+            trainer.out_dir, trainer.dev_data, trainer.show_progress = None, None, False
+    return DataParallel(ctx)
+
+
 class Trainer:
     """Fine-tune a PairModel on pairs. ``out_dir`` receives the best model, ``train_log.jsonl`` and checkpoints.
 
@@ -120,9 +133,11 @@ class Trainer:
             raise ConfigError(f"{train_data.source}: training needs a label column; none was found")
         self.model, self.config, self.train_data, self.dev_data = model, config, train_data, dev_data
         self.out_dir = Path(out_dir) if out_dir else None
+        self._read_dir = self.out_dir
         self.show_progress = show_progress
         self.epoch_lines = show_progress if epoch_lines is None else epoch_lines
         self.device = resolve_device(config.device)
+        self.parallel = _data_parallel(self, config.device)
         self.loss_fn = build_loss(config.loss, **config.loss_args)
         if self.loss_fn.takes == "scores" and model.head is None:
             raise ConfigError(f"loss {config.loss!r} trains a learned head; this model has none (set 'head')")
@@ -154,7 +169,8 @@ class Trainer:
     def _loss(self, a: list, b: list, labels: torch.Tensor) -> torch.Tensor:
         model = self.model
         with torch.autocast("cuda", dtype=torch.bfloat16, enabled=self.config.amp and self.device.type == "cuda"):
-            u, v = self._embedder(a, b)  # (batch, dim) each; towers that do not train come from a cache
+            u, v = self._embedder(a, b)  # (piece, dim) each; towers that do not train come from a cache
+        u, v = self.parallel.gather(u, v)  # (batch, dim) each: the whole global batch under torchrun
         u, v = u.float(), v.float()
         if self.loss_fn.takes == "logits":  # labels are class indices
             return self.loss_fn(model.head(u, v), labels)
@@ -183,8 +199,12 @@ class Trainer:
             return self._fit_only(resume)
         model.to(self.device)
         self.loss_fn.to(self.device)
-        draws_pairs = hasattr(self.train_data, "epoch_pairs")  # image towers keep their own caches (augmentation)
-        self._embedder = SideEmbedder(model, self.device, [] if draws_pairs else a_all)
+        net = self.parallel.wrap(model)  # DistributedDataParallel under torchrun, else the model itself
+        # under torchrun every step goes through the wrapped forward (no tower cache), so gradients are synced;
+        # image data draws new pairs each epoch and its towers keep their own caches (augmented views)
+        draws_pairs = hasattr(self.train_data, "epoch_pairs")
+        cache = not self.parallel.ctx.active and not draws_pairs
+        self._embedder = SideEmbedder(model, self.device, a_all, net=net, cache=cache)
         per_epoch = getattr(self.train_data, "epoch_size", lambda in_batch: len(self.train_data))(self.loss_fn.in_batch)
         total = math.ceil(per_epoch / cfg.batch_size) * cfg.epochs
         optimizer = _optimizer(model, cfg, self.loss_fn)
@@ -200,7 +220,9 @@ class Trainer:
             bar = tqdm(batches, desc=f"epoch {epoch}/{cfg.epochs}", disable=not self.show_progress, unit="batch")
             epoch_loss = torch.zeros((), device=self.device)  # summed on the device: no sync per step
             for idx in bar:
-                loss = self._loss([a_all[i] for i in idx], [b_all[i] for i in idx], labels_all[idx].to(self.device))
+                piece = self.parallel.shard(idx)  # this rank's rows (all of them in one process)
+                labels = labels_all[idx].to(self.device)
+                loss = self._loss([a_all[i] for i in piece], [b_all[i] for i in piece], labels)
                 epoch_loss += loss.detach() * len(idx)
                 if not torch.isfinite(loss):  # checked before the update, so the weights stay finite
                     raise TrainingDivergedError(
@@ -283,9 +305,10 @@ class Trainer:
     def _start(self, resume: bool, optimizer, scheduler) -> tuple[int, int]:
         """(first epoch, step) of this run: from the checkpoint when resuming, else a clean output folder."""
         if resume:
-            if self.out_dir is None or not checkpoint.exists(self.out_dir):
-                raise ConfigError(f"nothing to resume: no checkpoint in {self.out_dir}; run without --resume")
-            state = checkpoint.load(self.out_dir, self.model, optimizer, scheduler, self.config.to_dict())
+            folder = self.out_dir or self._read_dir  # ranks > 0 under torchrun read the checkpoint but write nothing
+            if folder is None or not checkpoint.exists(folder):
+                raise ConfigError(f"nothing to resume: no checkpoint in {folder}; run without --resume")
+            state = checkpoint.load(folder, self.model, optimizer, scheduler, self.config.to_dict())
             self.best = state.get("best")
             truncate_log(self.out_dir / "train_log.jsonl", state["step"])
             return state["epoch"] + 1, state["step"]

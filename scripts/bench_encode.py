@@ -1,0 +1,204 @@
+"""Encode speed: textsiam (fp32 and int8) vs sentence-transformers on the 2,758 sentences of STS-B test with
+all-MiniLM-L6-v2, same batch size, whole runs alternated A B C A B C ..., each run in its own process (so peak RSS
+is that run's alone). Reports sentences/s, the ratio to sentence-transformers, peak RSS, the largest absolute
+difference between textsiam's and sentence-transformers' (normalised) embeddings, the int8 path's STS-B test
+Spearman next to fp32's, and the fraction of the issue's fp32 matmul peak (127 GFLOP/s on 2 cores; MiniLM-L6 costs
+about 21 MFLOP per token). ``--growth`` adds encode time and peak RSS for N streamed sentences (STS-B repeated).
+
+    python scripts/bench_encode.py --repeats 3 --out runs/bench_encode.json
+    python scripts/bench_encode.py --repeats 0 --growth 1000 10000 100000 [--growth-model DIR]
+
+sentence-transformers is imported only here, in a benchmark script, never by the textsiam package.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+SIDES = ("textsiam", "sentence-transformers", "textsiam-int8")
+MFLOP_PER_TOKEN, PEAK_GFLOPS = 21.0, 127.0
+
+
+def stsb_test(data: str, limit: int | None = None) -> tuple[list[str], list[str], np.ndarray]:
+    from textsiam.data import read_pairs
+
+    test = read_pairs(Path(data) / "sts-test.csv", limit=limit)
+    return list(test.a), list(test.b), np.asarray(test.labels)
+
+
+def _peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
+
+
+def worker(side: str, args: argparse.Namespace) -> dict:
+    """One timed run in this process: load, warm up on 64 sentences, encode all; embeddings saved to args.save."""
+    import torch
+
+    a, b, _ = stsb_test(args.data, args.limit)
+    sentences = a + b
+    if side == "sentence-transformers":
+        from sentence_transformers import SentenceTransformer
+
+        from textsiam.encoders.pretrained import resolve_pretrained
+
+        st = SentenceTransformer(str(resolve_pretrained("all-MiniLM-L6-v2")), device="cpu")
+
+        def encode(texts):
+            return st.encode(texts, batch_size=args.batch_size, convert_to_numpy=True)
+    else:
+        from textsiam.models.quantize import load_for_inference
+
+        model = load_for_inference("minilm-twin", "int8" if side == "textsiam-int8" else None)
+
+        def encode(texts):  # normalised like the sentence-transformers pipeline (its last module is Normalize)
+            return torch.nn.functional.normalize(model.encode(texts, batch_size=args.batch_size), dim=-1).numpy()
+
+    encode(sentences[:64])
+    start = time.perf_counter()
+    emb = encode(sentences)
+    seconds = time.perf_counter() - start
+    np.save(args.save, emb.astype(np.float32))
+    return {"side": side, "seconds": seconds, "sentences_per_s": len(sentences) / seconds, "peak_rss_mb": _peak_mb()}
+
+
+def growth_worker(n: int, args: argparse.Namespace) -> dict:
+    """Stream N sentences (STS-B test repeated) from a text file through encode_file into a .npy."""
+    from textsiam.index import encode_file
+    from textsiam.models.quantize import load_for_inference
+
+    a, b, _ = stsb_test(args.data)
+    pool = a + b
+    with tempfile.TemporaryDirectory() as tmp:
+        src = Path(tmp) / "texts.txt"
+        with open(src, "w") as f:
+            for i in range(n):
+                f.write(pool[i % len(pool)] + "\n")
+        model = load_for_inference(args.growth_model, args.quantize)
+        base = _peak_mb()
+        start = time.perf_counter()
+        encode_file(model, src, Path(tmp) / "out.npy", batch_size=args.batch_size)
+        seconds = time.perf_counter() - start
+    return {"n": n, "seconds": seconds, "sentences_per_s": n / seconds, "peak_rss_mb": _peak_mb(), "loaded_mb": base}
+
+
+def _spawn(flag: list[str], args: argparse.Namespace, save: str) -> dict:
+    cmd = [sys.executable, __file__, *flag, "--data", args.data, "--batch-size", str(args.batch_size), "--save", save]
+    cmd += ["--limit", str(args.limit)] if args.limit else []
+    if args.quantize:
+        cmd += ["--quantize", args.quantize]
+    cmd += ["--growth-model", args.growth_model]
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "TOKENIZERS_PARALLELISM": "false"}
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise SystemExit(f"{' '.join(cmd)} failed:\n{done.stderr[-3000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def _spearman(emb: np.ndarray, gold: np.ndarray) -> float:
+    from scipy.stats import spearmanr
+
+    n = len(gold)
+    return float(spearmanr(np.sum(emb[:n] * emb[n:], axis=1), gold).statistic)  # rows are unit length: cosine
+
+
+def _tokens(args: argparse.Namespace) -> int:
+    from transformers import AutoTokenizer
+
+    from textsiam.encoders.pretrained import resolve_pretrained
+
+    a, b, _ = stsb_test(args.data, args.limit)
+    tok = AutoTokenizer.from_pretrained(resolve_pretrained("all-MiniLM-L6-v2"))
+    return int(sum(len(ids) for ids in tok(a + b, truncation=True, max_length=256)["input_ids"]))
+
+
+def compare(args: argparse.Namespace, tmp: str) -> dict:
+    runs: dict[str, list[dict]] = {s: [] for s in args.sides}
+    for r in range(args.repeats):
+        for side in args.sides:
+            result = _spawn(["--worker", side], args, f"{tmp}/{side}.npy")
+            runs[side].append(result)
+            print(f"run {r + 1} {side:24} {result['sentences_per_s']:8.1f} sent/s  peak {result['peak_rss_mb']:.0f} MB")
+    _, _, gold = stsb_test(args.data, args.limit)
+    tokens = _tokens(args)
+    summary = {"sentences": 2 * len(gold), "tokens": tokens, "batch_size": args.batch_size, "runs": runs}
+    st = statistics.median(x["sentences_per_s"] for x in runs["sentence-transformers"])
+    emb = {side: np.load(f"{tmp}/{side}.npy") for side in args.sides}
+    for side in args.sides:
+        speed = statistics.median(x["sentences_per_s"] for x in runs[side])
+        summary[side] = {
+            "median_sentences_per_s": speed,
+            "ratio_to_st": speed / st,
+            "ratios_per_round": [
+                x["sentences_per_s"] / y["sentences_per_s"] for x, y in zip(runs[side], runs["sentence-transformers"])
+            ],  # fmt: skip
+            "peak_rss_mb": max(x["peak_rss_mb"] for x in runs[side]),
+            "gflops": speed * tokens / summary["sentences"] * MFLOP_PER_TOKEN / 1000,
+            "test_spearman": _spearman(emb[side], gold),
+            "max_abs_diff_to_st": float(np.abs(emb[side] - emb["sentence-transformers"]).max()),
+        }
+        summary[side]["fraction_of_peak"] = summary[side]["gflops"] / PEAK_GFLOPS
+    return summary
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--data", default=os.environ.get("TEXTSIAM_DATA", str(ROOT.parent / "shared" / "data")) + "/stsb")
+    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--limit", type=int, help="only the first N test pairs (2N sentences): a quick, noisier run")
+    p.add_argument("--repeats", type=int, default=3, help="rounds of A B C (0: skip the comparison)")
+    p.add_argument("--sides", nargs="+", default=list(SIDES), choices=SIDES)
+    p.add_argument("--growth", type=int, nargs="*", default=[], help="streamed sentence counts, e.g. 1000 10000")
+    p.add_argument("--quantize", choices=["int8"], help="growth runs: quantized model")
+    p.add_argument("--growth-model", default="minilm-twin", help="growth runs: model name or folder")
+    p.add_argument("--out", default="runs/bench_encode.json")
+    p.add_argument("--worker", choices=SIDES, help=argparse.SUPPRESS)
+    p.add_argument("--growth-worker", type=int, help=argparse.SUPPRESS)
+    p.add_argument("--save", help=argparse.SUPPRESS)
+    args = p.parse_args()
+    if args.worker:
+        print(json.dumps(worker(args.worker, args)))
+        return
+    if args.growth_worker:
+        print(json.dumps(growth_worker(args.growth_worker, args)))
+        return
+    results: dict = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        if args.repeats:
+            if "sentence-transformers" not in args.sides:
+                raise SystemExit("the comparison needs sentence-transformers among --sides")
+            results["compare"] = compare(args, tmp)
+            _print_compare(results["compare"], args.sides)
+        for n in args.growth:
+            g = _spawn(["--growth-worker", str(n)], args, f"{tmp}/g.npy")
+            results.setdefault("growth", []).append(g)
+            print(f"growth {n:7d}: {g['seconds']:8.1f} s  {g['sentences_per_s']:7.1f} sent/s  "
+                  f"peak {g['peak_rss_mb']:.0f} MB (after loading {g['loaded_mb']:.0f} MB)")  # fmt: skip
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(json.dumps(results, indent=2) + "\n")
+
+
+def _print_compare(summary: dict, sides: list[str]) -> None:
+    print(f"\n{summary['sentences']} sentences, {summary['tokens']} tokens, batch {summary['batch_size']}")
+    head = ("side", "sent/s", "x ST", "peak MB", "GFLOP/s", "of peak", "spearman", "max|d|")
+    print(f"{head[0]:24}" + "".join(f" {h:>9}" for h in head[1:]))
+    keys = ("median_sentences_per_s", "ratio_to_st", "peak_rss_mb", "gflops", "fraction_of_peak", "test_spearman")
+    for side in sides:
+        s = summary[side]
+        cells = [f"{s[k]:9.4f}" if k == "test_spearman" else f"{s[k]:9.2f}" for k in keys]
+        print(f"{side:24} " + " ".join(cells) + f" {s['max_abs_diff_to_st']:9.2e}")
+
+
+if __name__ == "__main__":
+    main()

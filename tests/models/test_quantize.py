@@ -1,0 +1,55 @@
+from __future__ import annotations
+
+import pytest
+import torch
+import torch.ao.nn.quantized.dynamic as nnqd
+import torch.nn.functional as F
+from fixtures import needs_minilm
+
+from textsiam.errors import ConfigError
+from textsiam.models import create_model
+from textsiam.models.quantize import has_vnni, is_quantized, quantize
+
+TEXTS = ["a man plays the guitar", "a dog runs in the park", "two children read a book", "the cat eats food"]
+
+
+def test_int8_replaces_every_linear_and_leaves_the_original_alone(tiny_bert_dir, tmp_path):
+    model = create_model(str(tiny_bert_dir), projection_dim=16)
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    q = quantize(model, "int8")
+    linears = [m for m in q.modules() if type(m) is torch.nn.Linear]
+    dynamic = [m for m in q.modules() if isinstance(m, nnqd.Linear)]
+    assert all(type(m).__name__ == ("FullRangeDynamicLinear" if has_vnni() else "Linear") for m in dynamic)
+    assert not linears and len(dynamic) == sum(type(m) is torch.nn.Linear for m in model.modules())
+    assert is_quantized(q) and not is_quantized(model) and quantize(model, None) is model
+    assert all(torch.equal(v, model.state_dict()[k]) for k, v in before.items())
+    cos = F.cosine_similarity(q.encode(TEXTS), model.encode(TEXTS))
+    assert bool((cos > 0.99).all()), cos
+    with pytest.raises(ConfigError, match="inference-only"):
+        q.save(tmp_path / "q")
+    with pytest.raises(ConfigError, match="int8"):
+        quantize(model, "int4")
+
+
+@needs_minilm
+@pytest.mark.slow
+def test_int8_minilm_embeddings_stay_close_to_float():
+    model = create_model("minilm-twin")
+    texts = TEXTS + ["a woman is slicing an onion", "a plane is taking off", "the stock market fell sharply today"]
+    cos = F.cosine_similarity(quantize(model, "int8").encode(texts), model.encode(texts))
+    assert bool((cos > 0.985).all()), cos
+
+
+def test_a_vector_tower_is_quantized_without_text_calibration():
+    import numpy as np
+
+    from textsiam.encoders import MlpEncoder
+    from textsiam.models import TwinModel
+    from textsiam.models.quantize import SmoothedLinear
+
+    torch.manual_seed(0)
+    model = TwinModel(MlpEncoder(in_features=8, hidden=16, n_layers=2, dropout=0.0))
+    items = [np.random.default_rng(i).random(8).astype(np.float32) for i in range(6)]
+    q = quantize(model, "int8")
+    assert not any(isinstance(m, SmoothedLinear) for m in q.modules())
+    assert bool((F.cosine_similarity(q.encode(items), model.encode(items)) > 0.99).all())

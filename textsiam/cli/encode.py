@@ -1,0 +1,46 @@
+"""``textsiam encode``: embed every text of a file (one per line, or one column of a csv/tsv/jsonl/parquet file)
+into OUT.npy (float32, rows x dim) or OUT.parquet (an ``embedding`` column); row i of the output is row i of the
+input. The input is streamed in chunks, so memory stays flat however long the file is; the output appears only
+when complete. Under ``torchrun --nproc_per_node N -m textsiam encode ...`` each process encodes a contiguous
+share of the rows and one output is written, in input order."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from textsiam.cli.common import MODEL_HELP, add_command, add_quantize_flag
+
+
+def register(sub) -> None:
+    p = add_command(sub, "encode", "embed a file of texts", __doc__, run)
+    p.add_argument("--model", required=True, help=MODEL_HELP)
+    p.add_argument("--input", required=True, help="texts: one per line, or a csv/tsv/jsonl/parquet file (--column)")
+    p.add_argument("--output", required=True, help="OUT.npy or OUT.parquet")
+    p.add_argument("--side", choices=["left", "right"], default="left", help="tower (pseudo-siamese models)")
+    p.add_argument("--column", help="column holding the texts (tabular input; default: text, sentence, ...)")
+    p.add_argument("--format", help="input format when the suffix does not say: lines, csv, tsv, jsonl, parquet")
+    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_quantize_flag(p)
+
+
+def run(args: argparse.Namespace) -> int:
+    from textsiam.distributed import context
+    from textsiam.index import encode_file
+    from textsiam.models.quantize import load_for_inference
+
+    model = load_for_inference(args.model, args.quantize)
+    rows = encode_file(
+        model,
+        args.input,
+        args.output,
+        side=args.side,
+        batch_size=args.batch_size,
+        column=args.column,
+        format=args.format,
+        show_progress=not args.quiet,
+    )
+    if context().is_main:
+        print(f"wrote {rows} x {model.embedding_dim} embeddings to {args.output}", file=sys.stderr)
+    return 0

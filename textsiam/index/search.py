@@ -1,0 +1,136 @@
+"""Build an index from a corpus and search it: the library side of ``textsiam search`` and ``textsiam.search``.
+
+Queries go through the model's left tower and the corpus through its right tower (the same module for a twin, two
+different towers for a pseudo-siamese model); results rank the corpus by the model's similarity, best first.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from textsiam.atomic import atomic_write
+from textsiam.data.texts import read_texts
+from textsiam.errors import ConfigError, DataError
+from textsiam.index.arrays import write_npy_stream
+from textsiam.index.encode import DEFAULT_CHUNK, embed_chunks
+from textsiam.index.exact import exact_top_k
+from textsiam.index.store import Index, load_index, write_meta
+from textsiam.models.base import PairModel
+
+INDEX_TYPES = ("exact", "faiss")
+
+
+def check_searchable(model: PairModel) -> str:
+    """The model's similarity name, or a ConfigError for a model that scores pairs with a learned head."""
+    if model.head is not None:
+        raise ConfigError(
+            f"this model scores a pair with a learned head ({model.score_name}) over both embeddings, not with a "
+            "similarity between them: there is no vector space to search, and exact search would have to run the "
+            "head on every (query, corpus) pair. Search with a model that compares embeddings (cosine, dot, "
+            "euclidean, manhattan), or score a short candidate list with `textsiam score`"
+        )
+    return model.similarity_name
+
+
+def build_index(
+    model: PairModel,
+    corpus: str | os.PathLike | Sequence[str],
+    folder: str | os.PathLike | None = None,
+    *,
+    model_name: str = "",
+    batch_size: int = 64,
+    column: str | None = None,
+    id_column: str | None = None,
+    format: str | None = None,
+    show_progress: bool = False,
+) -> Index:
+    """Encode ``corpus`` (a file, streamed, or a list of texts) with the right tower; saved to ``folder`` if given."""
+    similarity = check_searchable(model)
+    if not isinstance(corpus, str | os.PathLike):
+        emb = model.encode(list(corpus), side="right", batch_size=batch_size, show_progress=show_progress).numpy()
+        emb = _nonempty(emb, "corpus")
+        index = Index(emb, list(range(len(emb))), model_name, similarity)
+        if folder is not None:
+            from textsiam.index.store import save_index
+
+            save_index(index, folder)
+        return index
+    read = {"column": column, "format": format}
+    ids = read_texts(corpus, id_column=id_column, **read)[1] if id_column else None
+    chunks = embed_chunks(model, corpus, side="right", batch_size=batch_size, chunk_size=DEFAULT_CHUNK, **read)
+    if folder is None:
+        parts = list(chunks)
+        emb = np.concatenate(parts) if parts else np.empty((0, model.embedding_dim), np.float32)
+        return Index(_nonempty(emb, corpus), ids if ids is not None else list(range(len(emb))), model_name, similarity)
+    folder = Path(folder)
+    rows: list[int] = []
+    atomic_write(folder / "embeddings.npy", lambda tmp: rows.append(write_npy_stream(tmp, chunks, model.embedding_dim)))
+    ids = ids if ids is not None else list(range(rows[0]))
+    if rows[0] == 0:
+        raise DataError("the corpus holds no texts; an index needs at least one", path=str(corpus))
+    meta = {"model": model_name, "side": "right", "similarity": similarity, "count": rows[0]}
+    write_meta(folder, {**meta, "dim": model.embedding_dim}, ids)
+    return load_index(folder)
+
+
+def _nonempty(emb: np.ndarray, corpus: Any) -> np.ndarray:
+    if len(emb) == 0:
+        raise DataError("the corpus holds no texts; an index needs at least one", path=str(corpus))
+    return emb
+
+
+def search(
+    model: PairModel,
+    queries: Sequence[str],
+    corpus: Index | str | os.PathLike | Sequence[str],
+    top_k: int = 10,
+    *,
+    batch_size: int = 64,
+    show_progress: bool = False,
+) -> list[list[dict[str, Any]]]:
+    """The ``top_k`` corpus entries for each query, best first: ``[[{"id": ..., "score": ...}, ...], ...]``.
+
+    ``corpus`` is an :class:`Index` (``load_index(folder)``), an index folder, a corpus file, or a list of texts.
+    """
+    index = _as_index(model, corpus, batch_size)
+    check_searchable(model)
+    if index.similarity != model.similarity_name:
+        raise ConfigError(
+            f"the index ranks by {index.similarity!r} but the model compares by {model.similarity_name!r}; "
+            "rebuild the index with this model"
+        )
+    q = model.encode(list(queries), side="left", batch_size=batch_size, show_progress=show_progress).numpy()
+    if q.shape[1] != index.embeddings.shape[1]:
+        raise ConfigError(f"the model embeds in {q.shape[1]} dimensions, the index holds {index.embeddings.shape[1]}")
+    scores, positions = search_embeddings(index, q, top_k)
+    return hits(index, scores, positions)
+
+
+def search_embeddings(index: Index, queries: np.ndarray, top_k: int) -> tuple[np.ndarray, np.ndarray]:
+    """``(scores, positions)`` of the top_k rows for each query embedding: exact, or the faiss index if loaded."""
+    if index.ann is not None:
+        from textsiam.index.ann import faiss_search
+
+        return faiss_search(index.ann, index.similarity, queries, top_k)
+    return exact_top_k(queries, index.embeddings, index.similarity, top_k)
+
+
+def hits(index: Index, scores: np.ndarray, positions: np.ndarray) -> list[list[dict[str, Any]]]:
+    ids = index.ids
+    return [
+        [{"id": ids[p], "score": float(s)} for s, p in zip(row_s, row_p) if p >= 0]
+        for row_s, row_p in zip(scores.tolist(), positions.tolist())
+    ]
+
+
+def _as_index(model: PairModel, corpus: Any, batch_size: int) -> Index:
+    if isinstance(corpus, Index):
+        return corpus
+    if isinstance(corpus, str | os.PathLike) and Path(corpus).is_dir():
+        return load_index(corpus)
+    return build_index(model, corpus, batch_size=batch_size)
