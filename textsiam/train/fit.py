@@ -31,30 +31,6 @@ from textsiam.train.decide import check_decision_names, tune_decision
 from textsiam.train.device import resolve_device
 from textsiam.train.names import check_name
 
-RUN_KEYS = (
-    "preset",
-    "model",
-    "train",
-    "dev",
-    "out",
-    "dev_fraction",
-    "format",
-    "text_a",
-    "text_b",
-    "label",
-    "limit",
-    "label_range",
-    "bodies",
-    "split",
-    "pairs",
-    "skip_bad_rows",
-    "hard_negatives",
-    "threshold_strategy",
-    "calibrate",
-    "keep_checkpoint",
-)
-"""Settings of a run besides the TrainConfig fields; a YAML config file may set both."""
-
 _DATA_KEYS = (
     "format",
     "text_a",
@@ -67,8 +43,24 @@ _DATA_KEYS = (
     "pairs",
     "skip_bad_rows",
 )
+"""Options passed to ``load_data`` for the training and the dev pairs."""
 _TRAIN_ONLY_KEYS = ("hard_negatives",)
 """Data options that apply to the training pairs only (dev pairs are never mined)."""
+
+RUN_KEYS = (
+    "preset",
+    "model",
+    "train",
+    "dev",
+    "out",
+    "dev_fraction",
+    *_DATA_KEYS,
+    *_TRAIN_ONLY_KEYS,
+    "threshold_strategy",
+    "calibrate",
+    "keep_checkpoint",
+)
+"""Settings of a run besides the TrainConfig fields; a YAML config file may set both."""
 
 
 @dataclass
