@@ -33,6 +33,12 @@ def write_corpus(folder: Path, prefix: str = "train", n_bodies: int = 24, n_stan
         words = " ".join(rng.choice(TOPICS[topic].split(), size=3))
         marker = MARKERS.get(stance, str(rng.choice(list(MARKERS.values()))))
         stances.append((f"Source {marker} {words}", bodies[i][0], stance))
+    return write_fnc_files(folder, prefix, stances, bodies)
+
+
+def write_fnc_files(folder: Path, prefix: str, stances: list, bodies: list) -> Path:
+    """Write ``(Headline, Body ID, Stance)`` and ``(Body ID, articleBody)`` rows as FNC-1 csv files; returns the stances
+    path."""
     for name, header, rows in (
         (f"{prefix}_bodies.csv", ["Body ID", "articleBody"], bodies),
         (f"{prefix}_stances.csv", ["Headline", "Body ID", "Stance"], stances),

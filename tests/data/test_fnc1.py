@@ -6,6 +6,7 @@ import csv
 
 import numpy as np
 import pytest
+from title_body import write_fnc_files
 
 from textsiam.api import load_data
 from textsiam.data import detect_format, read_pairs
@@ -22,15 +23,7 @@ STANCES = [
 
 
 def write_fnc(folder, prefix="train", stances=STANCES, bodies=BODIES):
-    for name, header, rows in (
-        (f"{prefix}_bodies.csv", ["Body ID", "articleBody"], bodies),
-        (f"{prefix}_stances.csv", ["Headline", "Body ID", "Stance"], stances),
-    ):
-        with open(folder / name, "w", newline="", encoding="utf-8") as f:
-            writer = csv.writer(f)
-            writer.writerow(header)
-            writer.writerows(rows)
-    return folder / f"{prefix}_stances.csv"
+    return write_fnc_files(folder, prefix, stances, bodies)
 
 
 def test_reader_joins_bodies_by_id_with_multiline_fields(tmp_path):
