@@ -308,7 +308,7 @@ class Trainer:
             folder = self.out_dir or self._read_dir  # ranks > 0 under torchrun read the checkpoint but write nothing
             if folder is None or not checkpoint.exists(folder):
                 raise ConfigError(f"nothing to resume: no checkpoint in {folder}; run without --resume")
-            state = checkpoint.load(folder, self.model, optimizer, scheduler, self.config.to_dict())
+            state = checkpoint.load(folder, self.model, optimizer, scheduler, self.config.to_dict(), self.loss_fn)
             self.best = state.get("best")
             truncate_log(self.out_dir / "train_log.jsonl", state["step"])
             return state["epoch"] + 1, state["step"]
@@ -357,6 +357,7 @@ class Trainer:
                 optimizer,
                 scheduler,
                 {"epoch": epoch, "step": step, "best": self.best, "config": self.config.to_dict()},
+                self.loss_fn,
             )
 
     def _epoch_line(self, epoch: int, dev: str) -> None:
