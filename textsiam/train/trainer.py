@@ -267,8 +267,12 @@ class Trainer:
         return summary
 
     def _prepare_towers(self, a: list, b: list) -> None:
-        """Fit tower vocabularies on the training texts (once), then freeze the towers the config freezes."""
+        """Fit tower vocabularies on the training texts (once), and a closed-form model (ridge-map) on the training
+        pairs, then freeze the towers the config freezes."""
         self._fit_info = self.model.fit_vocabulary(a, b)  # logged once the output folder is clean (_start)
+        fit = getattr(self.model, "fit_closed_form", None)
+        if fit is not None:
+            self._fit_info = {**(self._fit_info or {}), "closed_form": fit(self.train_data)}
         if self._fit_info and self.show_progress:
             tqdm.write(f"fitted tower vocabularies on the training texts: {self._fit_info}")
         apply_freeze(self.model, self.config.towers)
