@@ -128,7 +128,12 @@ RECIPES: dict[str, dict[str, Any]] = {
             "projection_dim": 4,
             "head": {"name": "mlp-head", "args": {"hidden": 3}},
         },
-        "ridge-map": lambda: {"left": _mlp(6), "right": _mlp(6, hidden=5), "prior_weight": 0.0},  # closed form
+        "ridge-map": lambda: {  # closed form, without the class prior (an MLP tower has no classes)
+            "left": _mlp(6),
+            "right": _mlp(6, hidden=5),
+            "prior_weight": 0.0,
+            "class_match_weight": 0.0,
+        },
     },
     "presets": {
         "digits-mlp-twin": {"a": _vectors(3, 64), "b": _vectors(3, 64, seed=1)},

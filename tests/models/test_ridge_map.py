@@ -38,7 +38,7 @@ def _fitted(tiny_bert_dir, tmp_path, **kw):
 
 
 def _brute_force(model, images, texts, cohort_images, cohort_texts):
-    """cos(map, t) + w cos(prior, t), standardised against the cohorts both ways, averaged."""
+    """cos(map, t) + w cos(prior, t) + w' BC(p, q), standardised against the cohorts both ways, averaged."""
     left, right = model._tower_outputs(images, "left"), model._tower_outputs(texts, "right")
     ci, ct = model._tower_outputs(cohort_images, "left"), model._tower_outputs(cohort_texts, "right")
 
@@ -48,7 +48,9 @@ def _brute_force(model, images, texts, cohort_images, cohort_texts):
         p = torch.softmax(x[:, 1280:] / model.prior_temperature, dim=-1)
         prior = F.normalize(p @ model.names, dim=-1)
         t = F.normalize(t, dim=-1)
-        return z @ t.T + model.prior_weight * (prior @ t.T)
+        q = torch.softmax(t @ model.names.T / model.text_class_temperature, dim=-1)
+        overlap = torch.stack([(p_i[None, :] * q).sqrt().sum(-1) for p_i in p])  # Bhattacharyya coefficient
+        return z @ t.T + model.prior_weight * (prior @ t.T) + model.class_match_weight * overlap
 
     s = raw(left, right)  # (images, texts)
     against_images = raw(ci, right)  # (cohort images, texts)
@@ -59,7 +61,7 @@ def _brute_force(model, images, texts, cohort_images, cohort_texts):
 
 
 def test_scores_are_the_cohort_normalised_map_plus_prior(tiny_bert_dir, tmp_path):
-    model, data, summary = _fitted(tiny_bert_dir, tmp_path, prior_weight=0.5)
+    model, data, summary = _fitted(tiny_bert_dir, tmp_path, prior_weight=0.5, class_match_weight=0.3)
     assert not any(p.requires_grad for p in model.parameters())  # closed form: nothing trains
     caps = data.images
     assert summary["epochs"] == 0 and model.get_config()["cohort_images"] == len(caps.refs) == 6
@@ -71,7 +73,9 @@ def test_scores_are_the_cohort_normalised_map_plus_prior(tiny_bert_dir, tmp_path
 
 
 def test_the_map_fits_its_training_captions_and_survives_save_load(tiny_bert_dir, tmp_path):
-    model, data, _ = _fitted(tiny_bert_dir, tmp_path, ridge=1e-4, prior_weight=0.0, score_norm=False)
+    model, data, _ = _fitted(
+        tiny_bert_dir, tmp_path, ridge=1e-4, prior_weight=0.0, class_match_weight=0.0, score_norm=False
+    )
     caps = data.images
     u, v = model.encode(caps.refs, "left"), model.encode(caps.captions, "right")
     best = (u @ v.T).argmax(dim=0).numpy()  # each caption's best image
@@ -85,7 +89,7 @@ def test_bad_settings_are_config_errors(tiny_bert_dir):
     with pytest.raises(ConfigError, match="similarity 'dot'"):
         _model(tiny_bert_dir, similarity="cosine")
     with pytest.raises(ConfigError, match="class logits"):
-        RidgeMapModel(MlpEncoder(in_features=4), TfidfEncoder(max_features=8), prior_weight=1.0)
+        RidgeMapModel(MlpEncoder(in_features=4), TfidfEncoder(max_features=8), class_match_weight=0.5)
     with pytest.raises(ConfigError, match="ridge must be"):
         _model(tiny_bert_dir, ridge=0)
     with pytest.raises(ConfigError, match="prompt must contain"):

@@ -8,7 +8,9 @@ For caption-image matching with very few training images (COCO mini: 64), where 
 - optional class prior (a zero-shot bridge): an image tower with classifier logits (``efficientnet-lite0`` with
   ``class_logits``) gives class probabilities ``p`` (softmax at ``prior_temperature``); the text tower embeds
   ``prompt`` with each class name, so ``norm(p @ names)`` is a second guess of the caption embedding;
-  the pair score is ``cos(z, t) + prior_weight * cos(prior, t)``;
+  a caption's class distribution is ``q = softmax(t . names / text_class_temperature)``; the pair score is
+  ``cos(z, t) + prior_weight * cos(prior, t) + class_match_weight * sum(sqrt(p * q))`` (the last term is the
+  Bhattacharyya coefficient of the image's and the caption's class distributions);
 - optional cohort score normalisation (``score_norm``, "s-norm" from speaker verification): the raw score of a
   pair is standardised against the training images (for its caption) and the training captions (for its
   image), and the two z-scores are averaged, so one threshold fits every caption and image.
@@ -50,6 +52,8 @@ class RidgeMapModel(PairModel):
         ridge: the ridge penalty per training row (lambda = ridge * rows), on standardised image features.
         prior_weight: weight of the class prior's cosine (0: no prior; needs a left tower with ``class_names``).
         prior_temperature: softmax temperature of the class logits.
+        class_match_weight: weight of the class-distribution overlap of image and caption (0: none).
+        text_class_temperature: softmax temperature of a caption's cosines to the class-name embeddings.
         prompt: the text embedded for each class name (``{}`` is the name).
         score_norm: cohort score normalisation against the training images and captions.
         cohort_images, cohort_texts: cohort sizes, set by fitting (saved so a model folder rebuilds its buffers).
@@ -59,6 +63,8 @@ class RidgeMapModel(PairModel):
         "ridge",
         "prior_weight",
         "prior_temperature",
+        "class_match_weight",
+        "text_class_temperature",
         "prompt",
         "score_norm",
         "cohort_images",
@@ -74,6 +80,8 @@ class RidgeMapModel(PairModel):
         ridge: float = 0.1,
         prior_weight: float = 1.0,
         prior_temperature: float = 0.7,
+        class_match_weight: float = 0.7,
+        text_class_temperature: float = 0.05,
         prompt: str = "a photo of a {}.",
         score_norm: bool = True,
         cohort_images: int = 0,
@@ -94,12 +102,15 @@ class RidgeMapModel(PairModel):
             _positive_float("prior_weight", prior_weight, True),
         )
         self.prior_temperature, self.prompt = _positive_float("prior_temperature", prior_temperature), prompt
+        self.class_match_weight = _positive_float("class_match_weight", class_match_weight, zero_ok=True)
+        self.text_class_temperature = _positive_float("text_class_temperature", text_class_temperature)
         self.score_norm = bool(score_norm)
-        self.n_classes = len(left.class_names()) if self.prior_weight and hasattr(left, "class_names") else 0
-        if self.prior_weight and not self.n_classes:
+        uses_classes = bool(self.prior_weight or self.class_match_weight)
+        self.n_classes = len(left.class_names()) if uses_classes and hasattr(left, "class_names") else 0
+        if uses_classes and not self.n_classes:
             raise ConfigError(
-                f"ridge-map prior_weight {prior_weight} needs a left tower with class logits "
-                "(efficientnet-lite0 with class_logits=true); set prior_weight 0 otherwise"
+                f"ridge-map prior_weight {prior_weight} / class_match_weight {class_match_weight} need a left tower "
+                "with class logits (efficientnet-lite0 with class_logits=true); set both to 0 otherwise"
             )
         feats, text = left.dim - self.n_classes, right.dim
         self.register_buffer("mean", torch.zeros(feats))
@@ -115,7 +126,8 @@ class RidgeMapModel(PairModel):
 
     @property
     def raw_dim(self) -> int:
-        return self.right_encoder.dim * (2 if self.n_classes else 1)
+        prior = self.right_encoder.dim if self.prior_weight else 0
+        return self.right_encoder.dim + prior + (self.n_classes if self.class_match_weight else 0)
 
     @property
     def embedding_dim(self) -> int:
@@ -125,13 +137,19 @@ class RidgeMapModel(PairModel):
     def _raw(self, x: torch.Tensor, side: str) -> torch.Tensor:
         if side == "right":
             t = F.normalize(x, dim=-1)  # (batch, text_dim)
-            return torch.cat([t, t], dim=-1) if self.n_classes else t
+            parts = [t, t] if self.prior_weight else [t]
+            if self.class_match_weight:  # the caption's class distribution, square-rooted
+                parts.append(torch.softmax(t @ self.names.T / self.text_class_temperature, dim=-1).sqrt())
+            return torch.cat(parts, dim=-1)
         feats = x[:, : self.weight.shape[0]]
-        z = F.normalize(((feats - self.mean) / self.std) @ self.weight, dim=-1)  # (batch, text_dim)
-        if not self.n_classes:
-            return z
-        p = torch.softmax(x[:, self.weight.shape[0] :] / self.prior_temperature, dim=-1)  # (batch, classes)
-        return torch.cat([z, self.prior_weight * F.normalize(p @ self.names, dim=-1)], dim=-1)
+        parts = [F.normalize(((feats - self.mean) / self.std) @ self.weight, dim=-1)]  # (batch, text_dim)
+        if self.n_classes:
+            p = torch.softmax(x[:, self.weight.shape[0] :] / self.prior_temperature, dim=-1)  # (batch, classes)
+            if self.prior_weight:
+                parts.append(self.prior_weight * F.normalize(p @ self.names, dim=-1))
+            if self.class_match_weight:
+                parts.append(self.class_match_weight * p.sqrt())
+        return torch.cat(parts, dim=-1)
 
     def project(self, x: torch.Tensor, side: str = "left") -> torch.Tensor:
         raw = self._raw(x, side)  # (batch, raw_dim)
@@ -192,6 +210,8 @@ class RidgeMapModel(PairModel):
             "ridge": self.ridge,
             "prior_weight": self.prior_weight,
             "prior_temperature": self.prior_temperature,
+            "class_match_weight": self.class_match_weight,
+            "text_class_temperature": self.text_class_temperature,
             "prompt": self.prompt,
             "score_norm": self.score_norm,
             "cohort_images": len(self.cohort_left),
