@@ -1,9 +1,9 @@
 """One registry mechanism for every kind of named component.
 
 Encoders, poolers, similarities, heads, pair models, losses, file readers, embedded datasets, presets, threshold
-strategies and calibrators are all looked up by name through a :class:`Registry`. Registering stores the name
-(``name_of`` is the reverse lookup) and optional metadata keywords (``meta``). A duplicate name is an error; an
-unknown name raises a :class:`~textsiam.errors.ConfigError` that lists the valid names and the closest match.
+strategies, calibrators and export formats are all looked up by name through a :class:`Registry`. Registering stores
+the name (``name_of`` is the reverse lookup) and optional metadata keywords (``meta``). A duplicate name is an error;
+an unknown name raises a :class:`~textsiam.errors.ConfigError` that lists the valid names and the closest match.
 
 Each registry knows the subpackage that fills it (``home``) and imports it on the first lookup, so
 ``LOSSES.get("cosent")`` works whatever has been imported before. Each subpackage imports all its modules
@@ -160,6 +160,8 @@ STRATEGIES = Registry("strategies", "strategy", "textsiam.eval")
 """Threshold strategies (youden, max-f1, ...): :class:`textsiam.eval.threshold.ThresholdStrategy` objects."""
 CALIBRATORS = Registry("calibrators", "calibrator", "textsiam.eval")
 """Score -> probability calibrators (platt, isotonic)."""
+EXPORTERS = Registry("exporters", "export format", "textsiam.models")
+"""``textsiam export --format``: folders other tools load (sentence-transformers, hf): ``models/export.py``."""
 
 ALL_REGISTRIES: dict[str, Registry] = {
     r.kind: r
@@ -175,5 +177,6 @@ ALL_REGISTRIES: dict[str, Registry] = {
         PRESETS,
         STRATEGIES,
         CALIBRATORS,
+        EXPORTERS,
     )
 }
