@@ -132,9 +132,14 @@ def import_submodules(package: str) -> None:
 
 def constructor_config(obj: Any) -> dict[str, Any]:
     """The keyword arguments of ``type(obj).__init__``, read back from ``obj``'s attributes of the same names
-    (sklearn's ``get_params``): what ``REGISTRY.build(name, **config)`` needs to rebuild ``obj``."""
+    (sklearn's ``get_params``): what ``REGISTRY.build(name, **config)`` needs to rebuild ``obj``. Private keywords
+    (``_vocab``: state a loader passes back from saved assets) are not config."""
     params = inspect.signature(type(obj).__init__).parameters
-    return {name: getattr(obj, name) for name, p in params.items() if name != "self" and p.kind in _KEYWORDS}
+    return {
+        name: getattr(obj, name)
+        for name, p in params.items()
+        if name != "self" and not name.startswith("_") and p.kind in _KEYWORDS
+    }
 
 
 _KEYWORDS = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
@@ -163,20 +168,5 @@ CALIBRATORS = Registry("calibrators", "calibrator", "textsiam.eval")
 EXPORTERS = Registry("exporters", "export format", "textsiam.models")
 """``textsiam export --format``: folders other tools load (sentence-transformers, hf): ``models/export.py``."""
 
-ALL_REGISTRIES: dict[str, Registry] = {
-    r.kind: r
-    for r in (
-        ENCODERS,
-        POOLERS,
-        SIMILARITIES,
-        HEADS,
-        PAIR_MODELS,
-        LOSSES,
-        READERS,
-        DATASETS,
-        PRESETS,
-        STRATEGIES,
-        CALIBRATORS,
-        EXPORTERS,
-    )
-}
+ALL_REGISTRIES: dict[str, Registry] = {r.kind: r for r in list(globals().values()) if isinstance(r, Registry)}
+"""kind -> registry, for every registry above in the order they are declared (``textsiam list``, contract tests)."""

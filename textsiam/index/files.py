@@ -31,7 +31,7 @@ def search_files(
     index_type: str = "exact",
     ann_kind: str = "hnsw",
     batch_size: int = 64,
-    quantization: str | None = None,
+    quantize: str | None = None,
     show_progress: bool = False,
 ) -> int:
     """Search ``corpus`` (or the saved index in ``index_dir``) for every query; returns the number of queries."""
@@ -39,7 +39,7 @@ def search_files(
         raise ConfigError("say what to search: --corpus FILE (encoded now), or --index DIR (a saved index)")
     if top_k < 1:
         raise ConfigError(f"--top-k must be >= 1, got {top_k}")
-    model = load_for_inference(model_name, quantization)
+    model = load_for_inference(model_name, quantize)
     if corpus is not None:
         index = build_index(
             model, corpus, index_dir, model_name=model_name, batch_size=batch_size, column=column,
