@@ -41,6 +41,7 @@ def test_only_a_fully_frozen_text_tower_owns_an_output_cache(tiny_bert_dir):
 
 def test_frozen_text_tower_cache_is_exact(tiny_bert_dir):
     frozen = HfTextEncoder(str(tiny_bert_dir), trainable_layers=0)
+    frozen.cache_outputs(True)  # as in a training run
     full = HfTextEncoder(str(tiny_bert_dir)).eval()
     cached = frozen(frozen.collate(TEXTS))
     assert set(frozen.output_cache.store) == set(TEXTS)
@@ -62,11 +63,15 @@ def test_efficientnet_partial_finetuning_and_exact_cache(image_files):
     assert not part.backbone._bn0.training and part.backbone._bn1.training  # frozen BatchNorm stays in eval
     full = EfficientNetLite0Encoder(trainable_layers=18, image={"size": 64})  # same pretrained weights, no cache
     part.eval(), full.eval()
+    part.cache_outputs(True)  # as in a training run
     with torch.no_grad():
         expected = full(full.collate(files))
         torch.testing.assert_close(part(part.collate(files)), expected, atol=1e-4, rtol=1e-4)
         assert len(part._cache) == 3
         torch.testing.assert_close(part(part.collate(files)), expected, atol=1e-4, rtol=1e-4)  # from the cache
+        part.cache_outputs(False)  # the run is over: nothing kept, nothing added
+        torch.testing.assert_close(part(part.collate(files)), expected, atol=1e-4, rtol=1e-4)
+        assert len(part._cache) == 0
 
 
 @needs_vision

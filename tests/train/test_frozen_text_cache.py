@@ -23,18 +23,25 @@ PAIRS = [
 ]
 
 
-def _frozen_text_tower(tiny_bert_dir) -> tuple[HfTextEncoder, list[int]]:
-    """A frozen tiny-BERT tower and the row counts of every forward call of its transformer."""
+def _frozen_text_tower(tiny_bert_dir) -> tuple[HfTextEncoder, list[int], list[set[str]]]:
+    """A frozen tiny-BERT tower, the row counts of every forward call of its transformer, and the texts its cache
+    held each time the cache was switched off (the end of a training run)."""
     tower = HfTextEncoder(str(tiny_bert_dir), trainable_layers=0)
     calls: list[int] = []
-    forward = tower.transformer.forward
+    held: list[set[str]] = []
+    forward, cache_outputs = tower.transformer.forward, tower.cache_outputs
 
     def counting(*args, **kwargs):
         calls.append(int(kwargs["input_ids"].shape[0]))  # (rows, seq): one row per text
         return forward(*args, **kwargs)
 
-    tower.transformer.forward = counting
-    return tower, calls
+    def recording(on: bool) -> None:
+        if not on:
+            held.append(set(tower.output_cache.store))
+        cache_outputs(on)
+
+    tower.transformer.forward, tower.cache_outputs = counting, recording
+    return tower, calls, held
 
 
 def _pairs(tmp_path, rows) -> object:
@@ -44,7 +51,7 @@ def _pairs(tmp_path, rows) -> object:
 
 
 def test_text_training_with_dev_runs_each_distinct_text_once(tiny_bert_dir, tmp_path):
-    tower, calls = _frozen_text_tower(tiny_bert_dir)
+    tower, calls, held = _frozen_text_tower(tiny_bert_dir)
     (tmp_path / "t").mkdir(), (tmp_path / "d").mkdir()
     train, dev = _pairs(tmp_path / "t", PAIRS[:4] * 3), _pairs(tmp_path / "d", PAIRS[2:])
     torch.manual_seed(0)
@@ -53,14 +60,25 @@ def test_text_training_with_dev_runs_each_distinct_text_once(tiny_bert_dir, tmp_
     trainer.train()
     assert trainer._embedder.caches["right"] is tower.output_cache  # one cache, not a second copy
     distinct = set(train.b) | set(dev.b)
-    assert sum(calls) == len(distinct) == len(tower.output_cache)  # 3 epochs of steps + 3 dev passes
+    assert sum(calls) == len(distinct) and held == [distinct]  # 3 epochs of steps + 3 dev passes
+    assert len(tower.output_cache) == 0  # dropped at the end of the run
+
+
+def test_frozen_tower_keeps_nothing_outside_a_training_run(tiny_bert_dir):
+    """A served or predicting model sees new texts all the time: its memory must not grow with them."""
+    tower, calls, _ = _frozen_text_tower(tiny_bert_dir)
+    texts = [a for a, _, _ in PAIRS]
+    first = tower(tower.collate(texts))
+    again = tower(tower.collate(texts))
+    assert len(tower.output_cache) == 0 and sum(calls) == 2 * len(texts)
+    torch.testing.assert_close(first, again)
 
 
 @pytest.mark.parametrize("loss", ["infonce", "contrastive"])
 def test_image_text_training_runs_each_distinct_caption_once(tiny_bert_dir, tmp_path, loss):
     """Image-caption pairs are drawn anew each epoch (no trainer-side cache): the tower's own cache still serves
     the steps, and the dev captions are scored from it each epoch."""
-    tower, calls = _frozen_text_tower(tiny_bert_dir)
+    tower, calls, held = _frozen_text_tower(tiny_bert_dir)
     data = read_pairs(make_coco(tmp_path / "coco", n_images=6), format="coco", split="train2017")
     train, dev = data.split(0.34, seed=0)
     torch.manual_seed(0)
@@ -71,5 +89,5 @@ def test_image_text_training_runs_each_distinct_caption_once(tiny_bert_dir, tmp_
     trainer = Trainer(model, cfg, train, dev, None, False)
     trainer.train()
     assert set(trainer._embedder.caches) == {"right"} and trainer._embedder.caches["right"] is tower.output_cache
-    assert set(dev.b) <= set(tower.output_cache.store)
-    assert sum(calls) == len(tower.output_cache)  # each caption drawn or scored ran through the tower once
+    assert len(held) == 1 and set(dev.b) <= held[0]
+    assert sum(calls) == len(held[0])  # each caption drawn or scored ran through the tower once

@@ -71,6 +71,8 @@ class SideEmbedder:
         wrapped for data-parallel training; default the model); ``cache=False`` runs every step through ``net``
         (a tower's own cache still serves its ``collate`` there)."""
         self.model, self.device, self.net = model, device, net if net is not None else model
+        for side in ("left", "right"):  # frozen parts keep their outputs for this run (close() drops them)
+            model.tower(side).cache_outputs(True)
         texts = cache and bool(sample) and isinstance(sample[0], str)
         self.caches: dict[str, OutputCache] = {}
         for side in ("left", "right"):
@@ -96,6 +98,13 @@ class SideEmbedder:
             return tower(to_device(tower.collate(texts), self.device))
 
         return compute
+
+    def close(self) -> None:
+        """End of the run: the towers drop their cached outputs and keep nothing from now on."""
+        for side in ("left", "right"):
+            self.model.tower(side).cache_outputs(False)
+        for cache in self.caches.values():
+            cache.store.clear()
 
     def static_towers_to_eval(self) -> None:
         """Towers that do not train run without dropout (call after ``model.train()``)."""
