@@ -250,6 +250,7 @@ class Trainer:
                     bar.set_postfix(loss=f"{loss.item():.4f}")
             self._end_epoch(epoch, step, optimizer, scheduler, epoch_loss.item() / max(1, len(labels_all)))
         elapsed = time.perf_counter() - t0
+        self._embedder.close()
         self._restore_best()
         summary = {
             "epochs": cfg.epochs,
