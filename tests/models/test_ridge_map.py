@@ -25,10 +25,10 @@ def _model(tiny_bert_dir, **kw) -> RidgeMapModel:
     return RidgeMapModel(image, TfidfEncoder(max_features=64), **kw)
 
 
-def _fitted(tiny_bert_dir, tmp_path, **kw):
-    read = load_data(make_coco(tmp_path / "coco", n_images=6), format="coco", split="train2017").images
-    words = ["cat dog", "bird fish", "horse cow", "sun moon", "tree leaf", "car bus"]  # tf-idf needs real words
-    colours = ["red", "green", "blue", "black", "white"]
+def _fitted(tiny_bert_dir, tmp_path, n_images=6, **kw):
+    read = load_data(make_coco(tmp_path / "coco", n_images=n_images), format="coco", split="train2017").images
+    words = ["cat dog", "bird fish", "horse cow", "sun moon", "tree leaf", "car bus", "hat shoe", "pen ink"]
+    colours = ["red", "green", "blue", "black", "white"]  # tf-idf needs real words
     captions = [f"{words[i]} {colours[k % 5]}" for k, i in enumerate(read.caption_image)]
     data = pairs_from_collection(CaptionSet(read.refs, captions, read.caption_image))
     model = _model(tiny_bert_dir, **kw)
@@ -61,7 +61,7 @@ def _brute_force(model, images, texts, cohort_images, cohort_texts):
 
 
 def test_scores_are_the_cohort_normalised_map_plus_prior(tiny_bert_dir, tmp_path):
-    model, data, summary = _fitted(tiny_bert_dir, tmp_path, prior_weight=0.5, class_match_weight=0.3)
+    model, data, summary = _fitted(tiny_bert_dir, tmp_path, prior_weight=0.5, class_match_weight=0.3, cv_folds=0)
     assert not any(p.requires_grad for p in model.parameters())  # closed form: nothing trains
     caps = data.images
     assert summary["epochs"] == 0 and model.get_config()["cohort_images"] == len(caps.refs) == 6
@@ -74,7 +74,7 @@ def test_scores_are_the_cohort_normalised_map_plus_prior(tiny_bert_dir, tmp_path
 
 def test_the_map_fits_its_training_captions_and_survives_save_load(tiny_bert_dir, tmp_path):
     model, data, _ = _fitted(
-        tiny_bert_dir, tmp_path, ridge=1e-4, prior_weight=0.0, class_match_weight=0.0, score_norm=False
+        tiny_bert_dir, tmp_path, ridge=1e-4, prior_weight=0.0, class_match_weight=0.0, score_norm=False, cv_folds=0
     )
     caps = data.images
     u, v = model.encode(caps.refs, "left"), model.encode(caps.captions, "right")

@@ -15,6 +15,12 @@ For caption-image matching with very few training images (COCO mini: 64), where 
   pair is standardised against the training images (for its caption) and the training captions (for its
   image), and the two z-scores are averaged, so one threshold fits every caption and image.
 
+The weights are chosen honestly by default: ``cv_folds``-fold cross-validation over the training images
+(:mod:`textsiam.models.ridge_cv`) over ``cv_grid`` (default :data:`~textsiam.models.ridge_cv.DEFAULT_GRID`),
+then a refit on all training images with the winner, whose weights the saved config then holds; ``cv_folds`` 0
+keeps the configured weights. With ``threshold_from_cv`` the winner's out-of-fold match pairs (scores of images
+the fold model never saw) are kept with the model and join the dev pairs when a threshold is tuned.
+
 All of it is a dot product of per-side embeddings (``similarity`` "dot"): the left embedding is
 ``0.5 * [u / su, u, -mu_u / su, 1]`` and the right one ``[v, v / sv, 1, -mu_v / sv]``, where ``u``, ``v`` are the
 raw embeddings and ``mu``, ``s`` the mean and standard deviation of a side's scores against the other side's
@@ -35,6 +41,7 @@ from textsiam.encoders.base import Encoder
 from textsiam.errors import ConfigError, DataError
 from textsiam.models.base import PairModel, to_device
 from textsiam.models.cache import unique_items
+from textsiam.models.ridge_cv import DEFAULT_GRID, GRID_KEYS, METRICS, check_grid, cross_validate
 from textsiam.registry import PAIR_MODELS
 
 
@@ -56,7 +63,14 @@ class RidgeMapModel(PairModel):
         text_class_temperature: softmax temperature of a caption's cosines to the class-name embeddings.
         prompt: the text embedded for each class name (``{}`` is the name).
         score_norm: cohort score normalisation against the training images and captions.
-        cohort_images, cohort_texts: cohort sizes, set by fitting (saved so a model folder rebuilds its buffers).
+        cv_folds: folds of the cross-validation over the training images that chooses the weights (0: none, keep
+            the weights above).
+        cv_grid: option -> values to search (options from ``ridge_cv.GRID_KEYS``; left-out options keep their value
+            above); None: ``ridge_cv.DEFAULT_GRID``.
+        cv_metric: "mrr" (mean reciprocal rank) or "r@1", averaged over caption->image and image->caption.
+        threshold_from_cv: keep the winner's out-of-fold match pairs; threshold tuning adds them to the dev pairs.
+        cohort_images, cohort_texts, cv_pairs: sizes set by fitting (saved so a model folder rebuilds its buffers).
+        cv_result: set by fitting: the cross-validation's chosen setting and scores (a record; changes nothing).
     """
 
     config_keys = (
@@ -69,6 +83,12 @@ class RidgeMapModel(PairModel):
         "score_norm",
         "cohort_images",
         "cohort_texts",
+        "cv_folds",
+        "cv_grid",
+        "cv_metric",
+        "threshold_from_cv",
+        "cv_pairs",
+        "cv_result",
     )
 
     def __init__(
@@ -86,6 +106,12 @@ class RidgeMapModel(PairModel):
         score_norm: bool = True,
         cohort_images: int = 0,
         cohort_texts: int = 0,
+        cv_folds: int = 5,
+        cv_grid: dict[str, list[float]] | None = None,
+        cv_metric: str = "mrr",
+        threshold_from_cv: bool = True,
+        cv_pairs: int = 0,
+        cv_result: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(similarity=similarity, head=head)
         if similarity != "dot" or head is not None:
@@ -105,12 +131,18 @@ class RidgeMapModel(PairModel):
         self.class_match_weight = _positive_float("class_match_weight", class_match_weight, zero_ok=True)
         self.text_class_temperature = _positive_float("text_class_temperature", text_class_temperature)
         self.score_norm = bool(score_norm)
-        uses_classes = bool(self.prior_weight or self.class_match_weight)
-        self.n_classes = len(left.class_names()) if uses_classes and hasattr(left, "class_names") else 0
+        self._set_cv(cv_folds, cv_grid, cv_metric, threshold_from_cv)
+        class_weights = [self.prior_weight, self.class_match_weight]
+        if self.cv_folds:
+            class_weights += [*self.cv_grid.get("prior_weight", []), *self.cv_grid.get("class_match_weight", [])]
+        uses_classes = any(class_weights)
+        # a tower's class logits are split off its features whether or not a weight uses them (never map features)
+        self.n_classes = len(left.class_names()) if getattr(left, "class_logits", False) else 0
         if uses_classes and not self.n_classes:
             raise ConfigError(
-                f"ridge-map prior_weight {prior_weight} / class_match_weight {class_match_weight} need a left tower "
-                "with class logits (efficientnet-lite0 with class_logits=true); set both to 0 otherwise"
+                f"ridge-map prior_weight {prior_weight} / class_match_weight {class_match_weight} (and their cv_grid "
+                "values) need a left tower with class logits (efficientnet-lite0 with class_logits=true); set them "
+                "to 0 (cv_grid: {'prior_weight': [0], 'class_match_weight': [0]}) otherwise"
             )
         feats, text = left.dim - self.n_classes, right.dim
         self.register_buffer("mean", torch.zeros(feats))
@@ -120,6 +152,18 @@ class RidgeMapModel(PairModel):
         raw = self.raw_dim
         self.register_buffer("cohort_left", torch.zeros(int(cohort_images), raw))
         self.register_buffer("cohort_right", torch.zeros(int(cohort_texts), raw))
+        self.register_buffer("cv_scores", torch.zeros(int(cv_pairs)))  # out-of-fold match pairs (threshold_from_cv)
+        self.register_buffer("cv_labels", torch.zeros(int(cv_pairs)))
+        self.cv_summary = cv_result  # the last fit's cross-validation (chosen weights, scores), saved for the user
+
+    def _set_cv(self, folds: Any, grid: Any, metric: Any, threshold_from_cv: Any) -> None:
+        if isinstance(folds, bool) or not isinstance(folds, int) or folds < 0 or folds == 1:
+            raise ConfigError(f"ridge-map cv_folds must be 0 (no cross-validation) or an integer >= 2, got {folds!r}")
+        if metric not in METRICS:
+            raise ConfigError(f"ridge-map cv_metric must be one of {list(METRICS)}, got {metric!r}")
+        self.cv_folds, self.cv_metric = folds, metric
+        self.cv_grid = check_grid(DEFAULT_GRID if grid is None else grid)
+        self.threshold_from_cv = bool(threshold_from_cv)
 
     left = property(lambda self: self.left_encoder, doc="The image tower.")
     right = property(lambda self: self.right_encoder, doc="The text tower, whose space the images are mapped to.")
@@ -178,27 +222,65 @@ class RidgeMapModel(PairModel):
 
     @torch.no_grad()
     def fit_closed_form(self, data: Any) -> dict[str, Any]:
-        """Fit mean/std, the ridge map, the class-name embeddings and the cohorts on the matching training pairs."""
+        """Choose the weights by cross-validation over the training images (unless ``cv_folds`` is 0), then fit
+        mean/std, the ridge map, the class-name embeddings and the cohorts on all matching training pairs."""
         keep = np.flatnonzero(np.asarray(data.labels, dtype=float) >= 0.5)
         if keep.size < 2:
             raise DataError("a ridge-map model needs at least 2 matching (label 1) image-caption training pairs")
-        a, b = [data.a[i] for i in keep], [data.b[i] for i in keep]
-        images, image_row = unique_items(a)
-        texts, text_row = unique_items(b)
+        images, image_row = unique_items([data.a[i] for i in keep])
+        texts, text_row = unique_items([data.b[i] for i in keep])
         left, right = self._tower_outputs(images, "left"), self._tower_outputs(texts, "right")
-        feats = left[:, : self.weight.shape[0]].double()
-        self.mean.copy_(feats.mean(0).float())
-        self.std.copy_((feats.std(0) + 1e-6).float() if len(images) > 1 else torch.ones_like(self.std))
-        x = ((feats - self.mean.double()) / self.std.double())[image_row]  # (rows, feats)
-        y = F.normalize(right.double(), dim=-1)[text_row]  # (rows, text_dim)
-        gram = x.T @ x + self.ridge * len(x) * torch.eye(x.shape[1], dtype=x.dtype)
-        self.weight.copy_(torch.linalg.solve(gram, x.T @ y).float())
+        image_row, text_row = np.asarray(image_row), np.asarray(text_row)
         if self.n_classes:
             prompts = [self.prompt.format(name) for name in self.left.class_names()]
             self.names.copy_(F.normalize(self._tower_outputs(prompts, "right"), dim=-1))
+        info: dict[str, Any] = {}
+        if self.cv_folds:
+            result = cross_validate(self, left, right, image_row, text_row)
+            self.set_weights(result.best)
+            self.cv_summary = info["cv"] = result.summary(self.cv_folds, self.cv_metric)
+            if self.threshold_from_cv:
+                self.cv_scores = torch.as_tensor(result.held_out_scores, dtype=torch.float32)
+                self.cv_labels = torch.as_tensor(result.held_out_labels, dtype=torch.float32)
+        self.fit_map(left, right, image_row, text_row)
+        self.set_cohorts(left, right)
+        return {
+            "rows": len(keep),
+            "images": len(images),
+            "texts": len(texts),
+            "ridge_lambda": self.ridge * len(keep),
+        } | info
+
+    def fit_map(self, left: torch.Tensor, right: torch.Tensor, image_row: np.ndarray, text_row: np.ndarray) -> None:
+        """Standardisation and ridge map from the tower outputs of the images in ``image_row`` (one row per pair)."""
+        used = np.unique(image_row)
+        feats = left[:, : self.weight.shape[0]].double()
+        mean = feats[used].mean(0)
+        std = feats[used].std(0) + 1e-6 if len(used) > 1 else torch.ones_like(mean)
+        self.mean.copy_(mean.float())
+        self.std.copy_(std.float())
+        x = ((feats - mean) / std)[image_row]  # (rows, feats)
+        y = F.normalize(right.double(), dim=-1)[text_row]  # (rows, text_dim)
+        # dual form (rows << features): W = X^T (X X^T + lambda I)^-1 Y, equal to (X^T X + lambda I)^-1 X^T Y
+        gram = x @ x.T + self.ridge * len(x) * torch.eye(len(x), dtype=x.dtype)
+        self.weight.copy_((x.T @ torch.linalg.solve(gram, y)).float())
+
+    def set_weights(self, setting: dict[str, float]) -> None:
+        """Set the score's weights and temperatures (a cross-validation setting; see ``ridge_cv.GRID_KEYS``)."""
+        for key in GRID_KEYS:
+            setattr(self, key, float(setting[key]))
+
+    def set_cohorts(self, left: torch.Tensor, right: torch.Tensor) -> None:
+        """The score-normalisation cohorts: raw embeddings of these tower outputs (training images / captions)."""
         self.cohort_left = self._raw(left, "left")
         self.cohort_right = self._raw(right, "right")
-        return {"rows": len(x), "images": len(images), "texts": len(texts), "ridge_lambda": self.ridge * len(x)}
+
+    def held_out_pairs(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """Out-of-fold match pairs' (scores, labels) from the weights' cross-validation, for threshold tuning: held-out
+        scores (the fold model never saw these images), not training pairs. None without them."""
+        if not (self.threshold_from_cv and len(self.cv_labels)):
+            return None
+        return self.cv_scores.numpy().astype(float), self.cv_labels.numpy().astype(float)
 
     def get_config(self) -> dict[str, Any]:
         return {
@@ -216,4 +298,10 @@ class RidgeMapModel(PairModel):
             "score_norm": self.score_norm,
             "cohort_images": len(self.cohort_left),
             "cohort_texts": len(self.cohort_right),
+            "cv_folds": self.cv_folds,
+            "cv_grid": self.cv_grid,
+            "cv_metric": self.cv_metric,
+            "threshold_from_cv": self.threshold_from_cv,
+            "cv_pairs": len(self.cv_labels),
+            **({"cv_result": self.cv_summary} if self.cv_summary else {}),
         }

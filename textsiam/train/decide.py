@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from textsiam.data import PairData
 from textsiam.errors import ConfigError
 from textsiam.eval.decision import Decision, fit_decision
@@ -24,18 +26,28 @@ def tune_decision(
     """Choose a threshold (and optionally a calibrator) on held-out ``data``; sets and returns ``model.decision``.
 
     The decision's metrics are k-fold held-out estimates (``cv`` folds over ``data``: chosen on k-1 folds, measured
-    on the last), so they are not the optimistic in-sample numbers; ``bootstrap`` adds confidence intervals."""
+    on the last), so they are not the optimistic in-sample numbers; ``bootstrap`` adds confidence intervals.
+
+    A model with ``held_out_pairs()`` (ridge-map fitted with cross-validation and ``threshold_from_cv``) adds its
+    out-of-fold training match pairs to ``data``'s pairs: each was scored by a fold model that never saw its images,
+    so they are held-out scores (training pairs scored by the final model never are: it fits them)."""
     check_decision_names(strategy, calibrate)
     if data.label_kind != "binary":
         raise ConfigError(f"{data.source}: threshold tuning needs binary 0/1 labels, this data is {data.label_kind!r}")
     scores = model.similarity_scores(data.a, data.b, batch_size=batch_size, show_progress=show_progress)
+    labels = np.asarray(data.labels, dtype=float)
+    fingerprint = data.fingerprint()
+    held_out = getattr(model, "held_out_pairs", lambda: None)()
+    if held_out is not None:  # out-of-fold pairs of a cross-validated closed-form fit (ridge-map): held-out scores
+        scores, labels = np.concatenate([np.asarray(scores, dtype=float), held_out[0]]), np.r_[labels, held_out[1]]
+        fingerprint = {**fingerprint, "plus_out_of_fold_training_pairs": len(held_out[1])}
     model.decision = fit_decision(
         scores,
-        data.labels,
+        labels,
         strategy,
         target=target,
         calibrate=calibrate,
-        data=data.fingerprint(),
+        data=fingerprint,
         score_name=model.score_name,
         cv=cv,
         bootstrap=bootstrap,
