@@ -8,7 +8,9 @@ pairs, mean +- sd over seeds, next to random ranking. Prints a table and writes 
 
 Variants change the coco-effnet-minilm preset's towers/recipe (see VARIANTS); other presets (the closed-form
 coco-effnet-minilm-ridge) run as they are; every run goes through textsiam's own reader, Trainer,
-tune_threshold and evaluate. Frozen towers cache their outputs inside the encoders (exact, see their docs).
+tune_threshold and evaluate (a ridge-map model also reports the accuracy at a threshold from the dev pairs
+alone, next to the default dev + out-of-fold training pairs, and the weights its cross-validation chose).
+Frozen towers cache their outputs inside the encoders (exact, see their docs).
 """
 
 from __future__ import annotations
@@ -80,11 +82,21 @@ def run_seed(args: argparse.Namespace, seed: int) -> dict:
     t0 = time.perf_counter()
     Trainer(model, TrainConfig.from_dict(recipe), train, dev, show_progress=False).train()
     seconds = time.perf_counter() - t0
-    tune_threshold(model, dev, "max-accuracy")
     val = load_data(args.data, format="coco", split="val2017", seed=seed)
+    extra = {}
+    if getattr(model, "held_out_pairs", lambda: None)() is not None:  # ridge-map: also the dev-pairs-only threshold
+        model.threshold_from_cv = False
+        tune_threshold(model, dev, "max-accuracy")
+        extra = {"threshold_dev_only": model.decision.threshold}
+        extra["accuracy_dev_only"] = float(evaluate(model, val)[0]["accuracy"])
+        model.threshold_from_cv = True
+    tune_threshold(model, dev, "max-accuracy")
     metrics, _ = evaluate(model, val)
     row = {k: float(metrics[k]) for k in KEYS}
     row.update(seed=seed, train_seconds=seconds, threshold=model.decision.threshold, dev_images=len(dev.images))
+    row.update(extra)
+    if getattr(model, "cv_summary", None):  # the weights cross-validation chose on the training images
+        row.update(cv_chosen=model.cv_summary["chosen"], cv_score=model.cv_summary["chosen_score"])
     row.update(gallery_images=metrics["gallery_images"], gallery_captions=metrics["gallery_captions"])
     print(json.dumps(row), flush=True)
     return row

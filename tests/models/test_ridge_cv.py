@@ -13,12 +13,12 @@ from PIL import Image
 
 from textsiam.api import load_data, tune_threshold
 from textsiam.data.images import CaptionSet, pairs_from_collection
-from textsiam.encoders import EfficientNetLite0Encoder, TfidfEncoder
+from textsiam.encoders import EfficientNetLite0Encoder, MlpEncoder, TfidfEncoder
 from textsiam.errors import ConfigError, DataError
 from textsiam.eval.decision import fit_decision
 from textsiam.models import load_model
 from textsiam.models.cache import unique_items
-from textsiam.models.ridge_cv import image_folds, retrieval_score
+from textsiam.models.ridge_cv import DEFAULT_GRID, image_folds, retrieval_score
 from textsiam.models.ridge_map import RidgeMapModel
 from textsiam.train import TrainConfig, Trainer
 
@@ -154,6 +154,10 @@ def test_bad_cv_settings_are_config_errors():
         _model(None, cv_grid={"prior_weight": []})
     with pytest.raises(ConfigError, match="cv_metric must be one of"):
         _model(None, cv_metric="auc")
+    mlp = dict(left=MlpEncoder(in_features=4), right=TfidfEncoder(max_features=8), prior_weight=0, class_match_weight=0)
+    assert RidgeMapModel(**mlp).cv_grid == {"ridge": DEFAULT_GRID["ridge"]}  # no class logits: no class terms
+    with pytest.raises(ConfigError, match="need a left tower with class logits"):
+        RidgeMapModel(**mlp, cv_grid={"class_match_weight": [0.0, 1.0]})
 
 
 def test_too_few_training_images_for_the_folds_is_a_data_error(tmp_path):

@@ -30,9 +30,9 @@ GRID_KEYS = ("ridge", "prior_weight", "prior_temperature", "class_match_weight",
 DEFAULT_GRID: dict[str, list[float]] = {
     "ridge": [0.03, 0.1, 0.3],
     "prior_weight": [0.0, 0.5, 1.0, 1.5],
-    "prior_temperature": [0.5, 0.7, 1.0],
-    "class_match_weight": [0.0, 0.35, 0.7, 1.0],
-    "text_class_temperature": [0.03, 0.05, 0.1],
+    "prior_temperature": [0.7, 1.0, 1.5],
+    "class_match_weight": [0.0, 1.0, 2.0, 4.0, 8.0, 16.0],
+    "text_class_temperature": [0.03, 0.05, 0.1, 0.2],
 }
 METRICS = ("mrr", "r@1")
 

@@ -66,7 +66,7 @@ class RidgeMapModel(PairModel):
         cv_folds: folds of the cross-validation over the training images that chooses the weights (0: none, keep
             the weights above).
         cv_grid: option -> values to search (options from ``ridge_cv.GRID_KEYS``; left-out options keep their value
-            above); None: ``ridge_cv.DEFAULT_GRID``.
+            above); None: ``ridge_cv.DEFAULT_GRID`` (its ridge values alone for a left tower without class logits).
         cv_metric: "mrr" (mean reciprocal rank) or "r@1", averaged over caption->image and image->caption.
         threshold_from_cv: keep the winner's out-of-fold match pairs; threshold tuning adds them to the dev pairs.
         cohort_images, cohort_texts, cv_pairs: sizes set by fitting (saved so a model folder rebuilds its buffers).
@@ -131,6 +131,8 @@ class RidgeMapModel(PairModel):
         self.class_match_weight = _positive_float("class_match_weight", class_match_weight, zero_ok=True)
         self.text_class_temperature = _positive_float("text_class_temperature", text_class_temperature)
         self.score_norm = bool(score_norm)
+        if cv_grid is None and not getattr(left, "class_logits", False):  # the default grid, less the class terms
+            cv_grid = {"ridge": DEFAULT_GRID["ridge"]}
         self._set_cv(cv_folds, cv_grid, cv_metric, threshold_from_cv)
         class_weights = [self.prior_weight, self.class_match_weight]
         if self.cv_folds:
