@@ -120,8 +120,10 @@ def run(args: argparse.Namespace) -> int:
     print_metrics({k: v for k, v in result.summary.items() if v is not None})
     if result.decision is not None:
         d = result.decision
+        oof = (d.data or {}).get("plus_out_of_fold_training_pairs")  # ridge-map with threshold_from_cv
+        pairs = f"{result.dev_pairs} dev pairs" + (f" + {oof} out-of-fold training pairs" if oof else "")
         print(
-            f"decision threshold {d.threshold:.4f} ({d.strategy}) on {result.dev_pairs} dev pairs; held-out "
+            f"decision threshold {d.threshold:.4f} ({d.strategy}) on {pairs}; held-out "
             f"accuracy {d.metrics['accuracy']:.4f}, F1 {d.metrics['f1']:.4f}"
         )
     print(f"model saved to {result.out}")
