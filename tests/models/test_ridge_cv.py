@@ -70,11 +70,12 @@ def test_folds_are_by_image_seeded_and_hold_two_or_more():
 
 def _by_hand_cv_score(model, data, setting, folds):
     """Mean reciprocal rank both ways on each held-out fold, from a fresh cv_folds=0 model fitted on the other
-    folds' pairs only (sharing the fitted towers), pooled over folds."""
+    folds' pairs only (sharing the fitted towers), pooled over folds; and each fold's held-out (own image,
+    caption) scores."""
     keep = [i for i, y in enumerate(data.labels) if y >= 0.5]
     images, image_of_pair = unique_items([data.a[i] for i in keep])
     fold = image_folds(len(images), folds)
-    t2i, i2t, n_captions = [], [], 0
+    t2i, i2t, n_captions, positives = [], [], 0, []
     for f in range(folds):
         train = [i for i, r in zip(keep, image_of_pair, strict=True) if fold[r] != f]
         fitted = RidgeMapModel(model.left, model.right, cv_folds=0, ridge=model.ridge, **setting)
@@ -85,6 +86,7 @@ def _by_hand_cv_score(model, data, setting, folds):
         caps = [(data.b[i], out.index(data.a[i])) for i in keep if data.a[i] in out]
         s = fitted.similarity_scores([im for im in out for _ in caps], [c for _ in out for c, _ in caps])
         s = s.reshape(len(out), len(caps))
+        positives.append(np.array([s[own, k] for k, (_, own) in enumerate(caps)]))
         for k, (_, own) in enumerate(caps):
             t2i.append(1 / (1 + (s[:, k] > s[own, k]).sum()))
         for i in range(len(out)):
@@ -92,7 +94,7 @@ def _by_hand_cv_score(model, data, setting, folds):
             i2t.append(1 / (1 + (np.delete(s[i], mine) > s[i, mine].max()).sum()))
         n_captions += len(caps)
     assert n_captions == len(keep)  # every training caption was held out exactly once
-    return 0.5 * (np.mean(t2i) + np.mean(i2t))
+    return 0.5 * (np.mean(t2i) + np.mean(i2t)), positives
 
 
 def test_cv_scores_each_setting_on_held_out_folds_and_refits_the_winner(tmp_path):
@@ -100,10 +102,16 @@ def test_cv_scores_each_setting_on_held_out_folds_and_refits_the_winner(tmp_path
     summary = model.cv_summary
     assert summary["settings"] == 4 and summary["folds"] == 3 and len(summary["top"]) == 4
     assert len({round(r["score"], 6) for r in summary["top"]}) > 1  # the settings do differ on held-out folds
+    positives = {}
     for row in summary["top"]:
         setting = {k: row[k] for k in ("prior_weight", "class_match_weight")}
-        assert row["score"] == pytest.approx(_by_hand_cv_score(model, data, setting, 3), abs=1e-6)
+        score, positives[tuple(setting.values())] = _by_hand_cv_score(model, data, setting, 3)
+        assert row["score"] == pytest.approx(score, abs=1e-6)
     best = max(summary["top"], key=lambda r: r["score"])
+    # the kept out-of-fold pairs are the winner's fold models' scores: per fold, its positives then its negatives
+    oof, labels = model.held_out_pairs()
+    own = positives[(best["prior_weight"], best["class_match_weight"])]
+    np.testing.assert_allclose(oof[labels == 1], np.concatenate(own), atol=1e-4)
     assert summary["chosen_score"] == best["score"]
     assert (model.prior_weight, model.class_match_weight) == (best["prior_weight"], best["class_match_weight"])
     # the winner is refitted on every training image: its cohort is all 8 images and their distinct captions
