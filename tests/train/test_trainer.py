@@ -205,3 +205,25 @@ def test_explicit_grouping_with_an_in_batch_loss_warns_and_is_obeyed(digits):
 def test_non_string_for_a_string_option_is_a_clear_config_error(field, value):
     with pytest.raises(ConfigError, match=f"TrainConfig.{field} must be a string"):
         TrainConfig(**{field: value})
+
+
+def test_a_transformer_twin_tokenizes_its_training_texts_once_and_groups_pairs_by_tokens(tiny_bert_dir, tmp_path):
+    from textsiam.data import read_pairs
+
+    rng = np.random.default_rng(0)
+    words = ["cat", "dog", "runs", "eats", "the", "a", "food", "after"]
+    texts = [" ".join(rng.choice(words, rng.integers(1, 12))) for _ in range(80)]
+    path = tmp_path / "pairs.tsv"
+    path.write_text("text_a\ttext_b\tlabel\n" + "".join(f"{texts[i]}\t{texts[i + 40]}\t{i % 2}\n" for i in range(40)))
+    train = read_pairs(path)
+    model = create_model(str(tiny_bert_dir))
+    calls = []
+    tokenize = model.encoder.long_text.tokenize
+    model.encoder.long_text.tokenize = lambda tok, texts: calls.append(len(texts)) or tokenize(tok, texts)
+    trainer = Trainer(model, _cfg(loss="cosine", epochs=3, batch_size=4), train, show_progress=False)
+    summary = trainer.train()
+    assert summary["steps"] == 30 and summary["batches"] == "length-grouped"
+    assert calls == [len(set(train.a)), len(set(train.b))]  # once per side for 30 steps, each distinct text once
+    tokens = [[int(model.encoder.collate([t])["attention_mask"].sum()) for t in side] for side in (train.a, train.b)]
+    _, _, lengths = trainer._epoch_data(1)
+    assert lengths.tolist() == np.maximum(*tokens).tolist()  # a twin pads both sides to the longer one

@@ -19,6 +19,7 @@ from textsiam.encoders.base import Encoder
 from textsiam.encoders.dense import build_dense_stack
 from textsiam.encoders.freezing import OutputCache, freeze_transformer
 from textsiam.encoders.long_text import CHUNK_OWNER, LongText
+from textsiam.encoders.prepared import Prepared, TokenTable
 from textsiam.encoders.pretrained import check_transformer_folder, resolve_pretrained
 from textsiam.encoders.st_folder import StLayout, read_st_folder
 from textsiam.errors import ConfigError
@@ -108,8 +109,19 @@ class HfTextEncoder(Encoder):
         self.check_items(items)
         if self.trainable_layers == 0:  # frozen: each text's output is computed once and cached (exact)
             return {"frozen": self._cache.lookup(items, self._frozen_forward)}
-        texts = [t.lower() for t in items] if self.lowercase else list(items)
-        return self.long_text.tokenize(self.tokenizer, texts)
+        return self.long_text.tokenize(self.tokenizer, self._cased(items))
+
+    def prepare(self, items: Sequence[str]) -> Prepared:
+        """Tokenize every distinct text once (a :class:`TokenTable`); batches then only pad their rows. A frozen
+        tower (cached outputs) and ``long_text: chunk`` (several windows per text) collate per batch instead."""
+        if self.trainable_layers == 0 or self.long_text.mode == "chunk":
+            return super().prepare(items)
+        self.check_items(items)
+        pad = {"input_ids": self.tokenizer.pad_token_id or 0, "token_type_ids": self.tokenizer.pad_token_type_id}
+        return TokenTable(items, lambda texts: self.long_text.tokenize(self.tokenizer, self._cased(texts)), pad)
+
+    def _cased(self, texts: Sequence[str]) -> list[str]:
+        return [t.lower() for t in texts] if self.lowercase else list(texts)
 
     def count(self, features: dict[str, torch.Tensor]) -> int:
         if "frozen" in features:
@@ -126,8 +138,9 @@ class HfTextEncoder(Encoder):
         if self.long_text.mode == "chunk":
             yield from super().batches(items, batch_size)
             return
-        texts = [t.lower() for t in items] if self.lowercase else list(items)
-        feats = self.long_text.tokenize(self.tokenizer, texts)  # (n, longest), right-padded; warns when cutting
+        feats = self.long_text.tokenize(
+            self.tokenizer, self._cased(items)
+        )  # (n, longest), right-padded; warns when cutting
         lengths = feats["attention_mask"].sum(1)  # (n,)
         order = torch.argsort(lengths, descending=True, stable=True)
         for start in range(0, len(items), batch_size):
@@ -156,7 +169,7 @@ class HfTextEncoder(Encoder):
     def _frozen_forward(self, texts: list[str]) -> torch.Tensor:
         was_training = self.training
         self.eval()
-        tokens = self.long_text.tokenize(self.tokenizer, [t.lower() for t in texts] if self.lowercase else texts)
+        tokens = self.long_text.tokenize(self.tokenizer, self._cased(texts))
         device = next(self.transformer.parameters()).device
         out = self.forward({k: v.to(device) for k, v in tokens.items()})
         self.train(was_training)

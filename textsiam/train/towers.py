@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from textsiam.encoders.prepared import Prepared
 from textsiam.errors import ConfigError
 from textsiam.models.base import PairModel, to_device
 from textsiam.models.cache import TowerCache, tower_is_static
@@ -102,15 +103,26 @@ class SideEmbedder:
         self.static_towers_to_eval()
         return torch.cat(scores).numpy()
 
+    def prepare(self, a: Sequence[Any], b: Sequence[Any]) -> tuple[Prepared, Prepared]:
+        """Both sides' items made ready once for the epoch's batches (a text tower tokenizes them all now); a
+        cached side keeps its raw items, which are the cache's keys."""
+        return tuple(  # type: ignore[return-value]
+            Prepared(self.model.tower(side), items) if side in self.caches else self.model.tower(side).prepare(items)
+            for side, items in (("left", a), ("right", b))
+        )
+
+    def rows(self, left: Prepared, right: Prepared, rows: Sequence[int]) -> tuple[torch.Tensor, torch.Tensor]:
+        """Embeddings ``(len(rows), dim)`` of both sides of the pairs at ``rows`` of the prepared items."""
+        if not self.caches:  # the model's own forward (a twin runs both sides in one pass)
+            fa, fb = to_device(left.features(rows), self.device), to_device(right.features(rows), self.device)
+            return self.net(fa, fb)
+        return self._side(left, rows, "left"), self._side(right, rows, "right")
+
     def __call__(self, a: Sequence[Any], b: Sequence[Any]) -> tuple[torch.Tensor, torch.Tensor]:
         model = self.model
-        if not self.caches:  # the model's own forward (a twin runs both sides in one pass)
-            fa = to_device(model.left.collate(a), self.device)
-            fb = to_device(model.right.collate(b), self.device)
-            return self.net(fa, fb)
-        return self._side(a, "left"), self._side(b, "right")
+        return self.rows(Prepared(model.left, a), Prepared(model.right, b), range(len(a)))
 
-    def _side(self, items: Sequence[Any], side: str) -> torch.Tensor:
+    def _side(self, prepared: Prepared, rows: Sequence[int], side: str) -> torch.Tensor:
         if side in self.caches:
-            return self.model.project(self.caches[side].get(items, self.device), side)
-        return self.model.embed(to_device(self.model.tower(side).collate(items), self.device), side)
+            return self.model.project(self.caches[side].get(prepared.take(rows), self.device), side)
+        return self.model.embed(to_device(prepared.features(rows), self.device), side)
