@@ -7,7 +7,10 @@ RSS is its own), and the runs alternate textsiam, sentence-transformers, textsia
 the ratio is taken per round and its median reported, so load that changes during the benchmark hits both sides.
 
     python scripts/bench_sts_finetune.py --rounds 3 --out runs/bench_sts_finetune.json      # full: 5,749 pairs
-    python scripts/bench_sts_finetune.py --limit 800 --rounds 2 --test-limit 300             # short check
+    python scripts/bench_sts_finetune.py --sample 800 --rounds 2 --test-limit 300            # short check
+
+``--limit N`` takes the file's first N pairs, which are all short image captions (little padding for either side);
+``--sample N`` takes N random pairs, the same mix of captions, news and forum sentences as the full set.
 
 sentence-transformers is imported only here, in a benchmark script, never by the textsiam package
 (``pip install -e '.[bench]'``).
@@ -107,6 +110,8 @@ def worker(side: str, args: argparse.Namespace) -> dict:
     if args.threads:
         torch.set_num_threads(args.threads)
     train = read_pairs(Path(args.data) / "sts-train.csv", limit=args.limit)
+    if args.sample:  # a random sample keeps the genre mix (the file starts with short image captions)
+        train = train.select(np.sort(np.random.default_rng(0).choice(len(train), args.sample, replace=False)))
     test = read_pairs(Path(args.data) / "sts-test.csv", limit=args.test_limit)
     torch.manual_seed(args.seed)
     np.random.seed(args.seed)
@@ -117,7 +122,13 @@ def worker(side: str, args: argparse.Namespace) -> dict:
 
 def _spawn(side: str, args: argparse.Namespace) -> dict:
     cmd = [sys.executable, __file__, "--worker", side, "--data", args.data, "--seed", str(args.seed), "--quiet"]
-    for flag, value in (("--limit", args.limit), ("--test-limit", args.test_limit), ("--threads", args.threads)):
+    options = {
+        "--limit": args.limit,
+        "--sample": args.sample,
+        "--test-limit": args.test_limit,
+        "--threads": args.threads,
+    }
+    for flag, value in options.items():
         cmd += [flag, str(value)] if value else []
     cmd += ["--tmp", args.tmp] + (["--no-grouping"] if args.no_grouping else [])
     env = {**os.environ, "PYTHONPATH": str(ROOT), "TOKENIZERS_PARALLELISM": "false"}
@@ -174,6 +185,7 @@ def main() -> None:
     p.add_argument("--rounds", type=int, default=3, help="alternated rounds (each: one run per side)")
     p.add_argument("--sides", nargs="+", default=list(SIDES), choices=SIDES)
     p.add_argument("--limit", type=int, default=None, help="train on the first N pairs only (short check)")
+    p.add_argument("--sample", type=int, default=None, help="train on a random N-pair sample (short check)")
     p.add_argument("--test-limit", type=int, default=None, help="score the first N test pairs only (short check)")
     p.add_argument("--threads", type=int, default=None, help="torch threads per run (default: torch's)")
     p.add_argument("--no-grouping", action="store_true", help="textsiam: random batches, not length-grouped")
