@@ -5,6 +5,8 @@ Recipe (the issue's): cosine-similarity loss, 1 epoch, batch 16, lr 2e-5, linear
 AdamW (weight decay 0.01 for both), gradient clipping at 1.0, seed 0. Each run is its own process (so its peak
 RSS is its own), and the runs alternate textsiam, sentence-transformers, textsiam, ... for ``--rounds`` rounds;
 the ratio is taken per round and its median reported, so load that changes during the benchmark hits both sides.
+Each run also reports pairs per CPU second (``time.process_time`` around the training call only): with
+``--threads 1`` on a machine shared with other jobs, that ratio does not depend on how much of a core each run got.
 
     python scripts/bench_sts_finetune.py --rounds 3 --out runs/bench_sts_finetune.json      # full: 5,749 pairs
     python scripts/bench_sts_finetune.py --sample 800 --rounds 2 --test-limit 300            # short check
@@ -54,12 +56,15 @@ def run_textsiam(train, test, args) -> dict:
         group_by_length=not args.no_grouping,
         save_checkpoints=False,
     )
+    cpu = time.process_time()
     summary = Trainer(model, cfg, train, None, None, show_progress=not args.quiet).train()
+    cpu = time.process_time() - cpu
     scores = model.similarity_scores(test.a, test.b)
     return {
         "train_seconds": summary["train_seconds"],
         "pairs_per_second": summary["pairs_per_second"],
         "test_spearman": float(spearmanr(scores, test.labels).statistic),
+        "cpu_seconds": cpu,
     }
 
 
@@ -89,9 +94,9 @@ def run_sentence_transformers(train, test, args) -> dict:
         use_cpu=True,
     )
     trainer = SentenceTransformerTrainer(model=model, args=targs, train_dataset=ds, loss=CosineSimilarityLoss(model))
-    t0 = time.perf_counter()
+    t0, cpu = time.perf_counter(), time.process_time()
     trainer.train()
-    seconds = time.perf_counter() - t0
+    seconds, cpu = time.perf_counter() - t0, time.process_time() - cpu
     ea = model.encode(test.a, batch_size=64, convert_to_tensor=True)
     eb = model.encode(test.b, batch_size=64, convert_to_tensor=True)
     scores = torch.nn.functional.cosine_similarity(ea, eb).cpu().numpy()
@@ -99,6 +104,7 @@ def run_sentence_transformers(train, test, args) -> dict:
         "train_seconds": seconds,
         "pairs_per_second": len(train) / seconds,
         "test_spearman": float(spearmanr(scores, test.labels).statistic),
+        "cpu_seconds": cpu,
     }
 
 
@@ -116,6 +122,7 @@ def worker(side: str, args: argparse.Namespace) -> dict:
     torch.manual_seed(args.seed)
     np.random.seed(args.seed)
     result = RUNNERS[side](train, test, args)
+    result["pairs_per_cpu_second"] = len(train) / result["cpu_seconds"]
     result |= {"side": side, "train_pairs": len(train), "test_pairs": len(test), "threads": torch.get_num_threads()}
     return result | {"peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
 
@@ -145,11 +152,13 @@ def compare(args: argparse.Namespace) -> dict:
             res = _spawn(side, args)
             runs[side].append(res)
             print(f"round {r + 1} {side:22} {res['pairs_per_second']:7.2f} pairs/s  {res['train_seconds']:7.1f} s  "
+                  f"{res['pairs_per_cpu_second']:7.2f} pairs/CPU-s  "
                   f"Spearman {res['test_spearman']:.4f}  peak {res['peak_rss_mb']:.0f} MB", flush=True)  # fmt: skip
     summary: dict = {"args": {k: v for k, v in vars(args).items() if k != "worker"}, "runs": runs}
     for side in args.sides:
         summary[side] = {
             "median_pairs_per_second": statistics.median(x["pairs_per_second"] for x in runs[side]),
+            "median_pairs_per_cpu_second": statistics.median(x["pairs_per_cpu_second"] for x in runs[side]),
             "test_spearman": runs[side][0]["test_spearman"],  # the same every round: same seed, same data
             "peak_rss_mb": max(x["peak_rss_mb"] for x in runs[side]),
         }
@@ -160,6 +169,9 @@ def compare(args: argparse.Namespace) -> dict:
         ]
         summary["ratio_per_round"] = per_round
         summary["ratio_median"] = statistics.median(per_round)
+        ts, st = runs["textsiam"], runs["sentence-transformers"]
+        summary["cpu_ratio_per_round"] = [x["pairs_per_cpu_second"] / y["pairs_per_cpu_second"] for x, y in zip(ts, st)]
+        summary["cpu_ratio_median"] = statistics.median(summary["cpu_ratio_per_round"])
         summary["spearman_diff"] = (
             summary["textsiam"]["test_spearman"] - summary["sentence-transformers"]["test_spearman"]
         )
@@ -167,14 +179,16 @@ def compare(args: argparse.Namespace) -> dict:
 
 
 def _print(summary: dict, sides: list[str]) -> None:
-    print(f"\n{'framework':24} {'test spearman':>14} {'pairs/s':>9} {'peak MB':>8}")
+    print(f"\n{'framework':24} {'test spearman':>14} {'pairs/s':>9} {'pairs/CPU-s':>12} {'peak MB':>8}")
     for side in sides:
         s = summary[side]
-        print(f"{side:24} {s['test_spearman']:14.4f} {s['median_pairs_per_second']:9.2f} {s['peak_rss_mb']:8.0f}")
+        print(f"{side:24} {s['test_spearman']:14.4f} {s['median_pairs_per_second']:9.2f} "
+              f"{s['median_pairs_per_cpu_second']:12.2f} {s['peak_rss_mb']:8.0f}")  # fmt: skip
     if "ratio_median" in summary:
         rounds = ", ".join(f"{r:.2f}" for r in summary["ratio_per_round"])
         print(f"throughput ratio textsiam / sentence-transformers: median {summary['ratio_median']:.2f} "
-              f"(per round {rounds}); Spearman difference {summary['spearman_diff']:+.4f}")  # fmt: skip
+              f"(per round {rounds}); per CPU second: median {summary['cpu_ratio_median']:.2f}; "
+              f"Spearman difference {summary['spearman_diff']:+.4f}")  # fmt: skip
 
 
 def main() -> None:
