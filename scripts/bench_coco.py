@@ -52,8 +52,10 @@ def share_frozen_caches(model) -> None:
     across seeds (only trainable layers differ between seeds); a tower with trainable units keeps its own cache."""
     for side in ("left", "right"):
         tower = model.tower(side)
-        if getattr(tower, "trainable_layers", None) == 0 and hasattr(tower, "_cache"):
-            tower._cache = _SHARED.setdefault(side, tower._cache)
+        if getattr(tower, "trainable_layers", None) != 0:
+            continue
+        name = "output_cache" if hasattr(tower, "output_cache") else "_cache"  # the text tower's / the image tower's
+        setattr(tower, name, _SHARED.setdefault(side, getattr(tower, name)))
 
 
 def run_seed(args: argparse.Namespace, seed: int) -> dict:

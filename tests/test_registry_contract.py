@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pytest
 import torch
-from fixtures import make_coco, make_mnist, needs_glove, needs_minilm, needs_vision, write_images
+from fixtures import make_coco, make_mnist, make_tiny_bert, needs_glove, needs_minilm, needs_vision, write_images
 
 from textsiam.data import ReadOptions, read_pairs
 from textsiam.errors import ConfigError
@@ -113,6 +113,8 @@ JSONL = "".join(
 #   readers: {"write": folder -> path of a small file, "expected_labels": [...], "args": read_pairs kwargs}
 #   datasets: kwargs giving a small split
 #   strategies: {"target": the target= value, None for strategies without one}
+#   exporters: {"create": create_model kwargs for a tiny-BERT twin, "dropped": what dropped_parts reports}; textsiam
+#       reads the exported folder back (a sentence-transformers or transformers layout) and must embed the same
 RECIPES: dict[str, dict[str, Any]] = {
     "poolers": {"mean": {}, "cls": {}, "max": {}},
     "similarities": {"cosine": {}, "euclidean": {}, "manhattan": {}, "dot": {}},
@@ -174,6 +176,10 @@ RECIPES: dict[str, dict[str, Any]] = {
         "precision-at-recall": {"target": 0.6},
     },
     "calibrators": {"platt": {}, "isotonic": {}},
+    "exporters": {
+        "sentence-transformers": {"create": {"projection_dim": 4, "encoder_args": {"pooling": "cls"}}, "dropped": []},
+        "hf": {"create": {}, "dropped": ["mean pooling"]},
+    },
 }
 
 
@@ -342,6 +348,27 @@ def run_calibrator(registry, name: str, recipe: dict, tmp_path: Path) -> None:
     np.testing.assert_array_equal(calibrator_from_dict(saved).predict_proba(grid), probs)
 
 
+def _folder(path: Path) -> Path:
+    path.mkdir(parents=True)
+    return path
+
+
+def run_exporter(registry, name: str, recipe: dict, tmp_path: Path) -> None:
+    from textsiam.models.export import Exporter, dropped_parts, export_model
+
+    assert isinstance(registry.build(name), Exporter) and registry.name_of(registry.build(name)) == name
+    model = create_model(str(make_tiny_bert(_folder(tmp_path / "bert"))), seed=0, **recipe["create"]).eval()
+    with torch.no_grad():
+        for p in model.parameters():  # away from the saved initial weights: the export must carry the trained ones
+            p.add_(0.05 * torch.randn_like(p))
+    out = export_model(model, tmp_path / "out", format=_json(name))
+    again = create_model(str(out)).eval()  # textsiam reads both layouts back
+    torch.testing.assert_close(again.encode(TEXTS_A), model.encode(TEXTS_A), atol=1e-5, rtol=0)
+    assert dropped_parts(model, name) == recipe["dropped"]
+    with pytest.raises(ConfigError, match="already exists and is not an empty folder"):
+        export_model(model, out, format=name)
+
+
 RUNNERS: dict[str, Callable[..., None]] = {
     "poolers": run_pooler,
     "similarities": run_similarity,
@@ -352,6 +379,7 @@ RUNNERS: dict[str, Callable[..., None]] = {
     "datasets": run_dataset,
     "strategies": run_strategy,
     "calibrators": run_calibrator,
+    "exporters": run_exporter,
 }
 OWN_CONTRACT = {"encoders": "tests/encoders/test_encoders.py", "losses": "tests/losses/test_losses_contract.py"}
 

@@ -71,6 +71,14 @@ class Encoder(nn.Module):
         towers without such state do nothing.
         """
 
+    def cache_outputs(self, on: bool) -> None:
+        """Keep (``on``) or drop (``off``, which also frees them) per-item outputs of frozen parts.
+
+        The trainer switches this on for the length of a training run, where the same texts and images come back
+        every epoch; everywhere else (``encode``, ``predict``, a served model) nothing is kept, so memory does not
+        grow with every new input. Towers without frozen parts do nothing.
+        """
+
     def get_config(self) -> dict[str, Any]:
         """The constructor keyword arguments; by default read back from the attributes of the same names."""
         return constructor_config(self)

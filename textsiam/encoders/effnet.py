@@ -49,9 +49,10 @@ class EfficientNetLite0Encoder(Encoder):
 
     ``trainable_layers`` of the 18 units (stem, 16 blocks, head conv) are fine-tuned, counted from the top: 0 freezes
     the tower, 1 trains the head conv, 3 the head and the last two blocks, 18 everything. Frozen units stay in
-    eval mode (BatchNorm statistics fixed). Their output for an image reference is computed once and cached when
-    ``cache_features``: exact, since frozen units are deterministic; with ``augment`` in the ``image`` config and
-    ``views`` > 0, training draws one of ``views`` fixed augmented views per image, so those are cached too
+    eval mode (BatchNorm statistics fixed). During a training run their output for an image reference is
+    computed once and cached when ``cache_features`` (outside a run nothing is kept): exact, since frozen units
+    are deterministic; with ``augment`` in the ``image`` config and ``views`` > 0, training draws one of ``views``
+    fixed augmented views per image, so those are cached too
     (``views`` 0: a fresh augmentation every time, nothing cached in training).
     """
 
@@ -86,6 +87,7 @@ class EfficientNetLite0Encoder(Encoder):
             for p in _params(unit):
                 p.requires_grad_(False)
         self._cache: dict[tuple[str, int], torch.Tensor] = {}
+        self._caching = False  # on during a training run only (cache_outputs)
         self._rng = np.random.default_rng(0)
         self.train(self.training)  # frozen units to eval mode from the start
 
@@ -122,10 +124,15 @@ class EfficientNetLite0Encoder(Encoder):
                 feats = self._run(self.frozen_units, pixels.to(device), pooled=not self.trainable_units).cpu()
             fresh = dict(zip(missing, feats))
             for i in missing:
-                if keys[i] is not None and self.cache_features:
+                if keys[i] is not None and self.cache_features and self._caching:
                     self._cache[keys[i]] = fresh[i]
         rows = [fresh[i] if i in missing else self._cache[k] for i, k in enumerate(keys)]
         return {"frozen": torch.stack(rows)}
+
+    def cache_outputs(self, on: bool) -> None:
+        self._caching = on
+        if not on:
+            self._cache.clear()
 
     def _key(self, item: Any) -> tuple[str, int] | None:
         if not isinstance(item, str):

@@ -72,7 +72,11 @@ class HfTextEncoder(Encoder):
         window = min(self.max_length, positions)
         self.long_text = LongText(long_text, chunk_overlap, chunk_pooling, max_chunks, window)
         self.dense = build_dense_stack(layout.dense if dense is None and layout else dense or [], self.pooled_dim)
-        self.trainable_layers, self._cache = trainable_layers, OutputCache()
+        self.trainable_layers = trainable_layers
+        # frozen: during a training run each text's output is computed once and kept (exact); the trainer uses
+        # this same cache. Outside a run (cache_outputs off) nothing is kept.
+        self.output_cache = OutputCache(self._frozen_forward) if trainable_layers == 0 else None
+        self._caching = False
         if trainable_layers is not None:
             freeze_transformer(self.transformer, trainable_layers)
             self.dense.requires_grad_(trainable_layers > 0)
@@ -107,8 +111,8 @@ class HfTextEncoder(Encoder):
 
     def collate(self, items: Sequence[str]) -> dict[str, torch.Tensor]:
         self.check_items(items)
-        if self.trainable_layers == 0:  # frozen: each text's output is computed once and cached (exact)
-            return {"frozen": self._cache.lookup(items, self._frozen_forward)}
+        if self.output_cache is not None and self._caching:
+            return {"frozen": self.output_cache.get(items)}
         return self.long_text.tokenize(self.tokenizer, self._cased(items))
 
     def prepare(self, items: Sequence[str]) -> Prepared:
@@ -165,6 +169,11 @@ class HfTextEncoder(Encoder):
 
     def item_length(self, item: str) -> int:
         return len(item)
+
+    def cache_outputs(self, on: bool) -> None:
+        self._caching = on and self.output_cache is not None
+        if not on and self.output_cache is not None:
+            self.output_cache.store.clear()
 
     def _frozen_forward(self, texts: list[str]) -> torch.Tensor:
         was_training = self.training

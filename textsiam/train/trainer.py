@@ -229,6 +229,8 @@ class Trainer:
             step, seen = self._epoch(epoch, step)
             pairs_seen += seen
         elapsed = time.perf_counter() - t0
+        self._embedder.close()
+        self._sides = None  # the prepared (tokenized) training items are not kept past the run
         self._restore_best()
         summary = {
             "epochs": cfg.epochs,
