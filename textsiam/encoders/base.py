@@ -42,6 +42,11 @@ class Encoder(nn.Module):
         costly per-item work (tokenizing) does that work here, once."""
         return Prepared(self, items)
 
+    def checkpoint_layers(self, on: bool) -> None:
+        """Recompute (``on``) the tower's layer activations in the backward pass instead of keeping them: the same
+        gradients with less peak memory, for a step on a large batch. Towers without layers to recompute do
+        nothing."""
+
     def batches(self, items: Sequence[Any], batch_size: int) -> Iterator[tuple[torch.Tensor, dict[str, torch.Tensor]]]:
         """Inference batches ``(positions in items, collated features)``, longest items first to cut padding.
 

@@ -7,12 +7,14 @@ model rebuilds exactly without reading the original folder again.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import torch
 import torch.nn.functional as F
+from torch.utils.checkpoint import checkpoint
 
 from textsiam.encoders import checks
 from textsiam.encoders.base import Encoder
@@ -123,6 +125,18 @@ class HfTextEncoder(Encoder):
         self.check_items(items)
         pad = {"input_ids": self.tokenizer.pad_token_id or 0, "token_type_ids": self.tokenizer.pad_token_type_id}
         return TokenTable(items, lambda texts: self.long_text.tokenize(self.tokenizer, self._cased(texts)), pad)
+
+    def checkpoint_layers(self, on: bool) -> None:
+        """Per-layer activation checkpointing of the transformer (non-reentrant ``torch.utils.checkpoint``, which
+        restores the RNG state, so dropout masks and gradients are the ones without it). Switched per step, hence
+        the model's own switch rather than ``gradient_checkpointing_enable`` (which adds an embedding hook each
+        call); a model without that switch is left as it is."""
+        switch = getattr(self.transformer, "_set_gradient_checkpointing", None)
+        if switch is None or not getattr(self.transformer, "supports_gradient_checkpointing", False):
+            return
+        if on != getattr(self, "_checkpointing", False):
+            switch(enable=on, gradient_checkpointing_func=functools.partial(checkpoint, use_reentrant=False))
+            self._checkpointing = on
 
     def _cased(self, texts: Sequence[str]) -> list[str]:
         return [t.lower() for t in texts] if self.lowercase else list(texts)

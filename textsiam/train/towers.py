@@ -67,11 +67,13 @@ class SideEmbedder:
         sample: Sequence[Any],
         net: torch.nn.Module | None = None,
         cache: bool = True,
+        checkpoint_tokens: int | None = None,
     ) -> None:
         """``net``: the module whose forward embeds both sides when steps do not take cached outputs (the model
         wrapped for data-parallel training; default the model); ``cache=False`` runs every step through ``net``
         (a tower's own cache still serves its ``collate`` there)."""
         self.model, self.device, self.net = model, device, net if net is not None else model
+        self.checkpoint_tokens = checkpoint_tokens
         for side in ("left", "right"):  # frozen parts keep their outputs for this run (close() drops them)
             model.tower(side).cache_outputs(True)
         texts = cache and bool(sample) and isinstance(sample[0], str)
@@ -100,10 +102,19 @@ class SideEmbedder:
 
         return compute
 
+    def _checkpoint(self, *features: dict[str, torch.Tensor]) -> None:
+        """Recompute layer activations in the backward for a step with more than ``checkpoint_tokens`` padded token
+        slots (the few batches of the longest texts set the peak memory of a length-grouped epoch)."""
+        slots = sum(f["input_ids"].numel() for f in features if "input_ids" in f)
+        on = self.checkpoint_tokens is not None and slots > self.checkpoint_tokens
+        for side in ("left", "right"):
+            self.model.tower(side).checkpoint_layers(on)
+
     def close(self) -> None:
         """End of the run: the towers drop their cached outputs and keep nothing from now on."""
         for side in ("left", "right"):
             self.model.tower(side).cache_outputs(False)
+            self.model.tower(side).checkpoint_layers(False)
         for cache in self.caches.values():
             cache.store.clear()
 
@@ -149,6 +160,7 @@ class SideEmbedder:
         """Embeddings ``(len(rows), dim)`` of both sides of the pairs at ``rows`` of the prepared items."""
         if not self.steps_cached:  # the model's own forward (a twin runs both sides in one pass)
             fa, fb = to_device(left.features(rows), self.device), to_device(right.features(rows), self.device)
+            self._checkpoint(fa, fb)
             return self.net(fa, fb)
         return self._side(left, rows, "left"), self._side(right, rows, "right")
 

@@ -206,7 +206,9 @@ class Trainer:
         # image data draws new pairs each epoch and its towers keep their own caches (augmented views)
         draws_pairs = hasattr(self.train_data, "epoch_pairs")
         cache = not self.parallel.ctx.active and not draws_pairs
-        self._embedder = SideEmbedder(model, self.device, self.train_data.a, net=net, cache=cache)
+        self._embedder = SideEmbedder(
+            model, self.device, self.train_data.a, net=net, cache=cache, checkpoint_tokens=cfg.checkpoint_tokens
+        )
         self._sides: tuple[Prepared, Prepared] | None = None
         per_epoch = getattr(self.train_data, "epoch_size", lambda in_batch: len(self.train_data))(self.loss_fn.in_batch)
         self._total = math.ceil(per_epoch / cfg.batch_size) * cfg.epochs
