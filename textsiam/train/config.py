@@ -66,7 +66,7 @@ class TrainConfig:
     towers: dict[str, Any] = field(default_factory=dict)  # per tower: {"freeze": bool, "lr_multiplier": float}
     # a step with more padded token slots than this recomputes its layer activations in the backward (same
     # gradients, less peak memory: the batch of the longest texts sets a length-grouped epoch's peak); null = never
-    checkpoint_tokens: int | None = 1024
+    checkpoint_tokens: int | None = 1280
 
     def __post_init__(self) -> None:
         for f in dataclasses.fields(self):  # YAML reads "2e-5" as a string: coerce numbers, refuse the rest
