@@ -252,3 +252,38 @@ def test_steps_above_the_token_budget_recompute_activations_with_the_same_gradie
     assert grads[0].keys() == grads[1].keys()
     for name in grads[0]:
         torch.testing.assert_close(grads[0][name], grads[1][name], rtol=1e-5, atol=1e-7, msg=name)
+
+
+def test_resume_restores_the_learned_infonce_temperature(digits, tmp_path, monkeypatch):
+    """The loss's own weights (InfoNCE's learnable temperature) travel with the checkpoint: a resumed run ends
+    with the same temperature and weights as one that was never interrupted."""
+    train, dev = digits
+    cfg = _cfg(loss="infonce", epochs=3, lr=5e-2, save_checkpoints=True)
+    torch.manual_seed(0)
+    init = _weights(create_model("digits-mlp-twin"))
+
+    def fresh():
+        model = create_model("digits-mlp-twin")
+        model.load_state_dict(init)
+        return model
+
+    straight_model = fresh()
+    straight = Trainer(straight_model, cfg, train, dev, tmp_path / "a", show_progress=False)
+    straight.train()
+    original = Trainer._end_epoch
+
+    def interrupt_after_epoch_2(self, epoch, *args):
+        original(self, epoch, *args)
+        if epoch == 2:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(Trainer, "_end_epoch", interrupt_after_epoch_2)
+    with pytest.raises(KeyboardInterrupt):
+        Trainer(fresh(), cfg, train, dev, tmp_path / "b", show_progress=False).train()
+    monkeypatch.setattr(Trainer, "_end_epoch", original)
+    resumed = Trainer(fresh(), cfg, train, dev, tmp_path / "b", show_progress=False)
+    resumed.train(resume=True)
+    assert abs(straight.loss_fn.scale - 1 / 0.07) > 0.1  # the temperature did move
+    assert resumed.loss_fn.scale == pytest.approx(straight.loss_fn.scale, rel=1e-6)
+    final_a, final_b = _weights(straight_model), _weights(resumed.model)
+    assert all(torch.equal(final_a[k], final_b[k]) for k in final_a)

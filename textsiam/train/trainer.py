@@ -286,8 +286,12 @@ class Trainer:
         return step, seen
 
     def _prepare_towers(self, a: list, b: list) -> None:
-        """Fit tower vocabularies on the training texts (once), then freeze the towers the config freezes."""
+        """Fit tower vocabularies on the training texts (once), and a closed-form model (ridge-map) on the training
+        pairs, then freeze the towers the config freezes."""
         self._fit_info = self.model.fit_vocabulary(a, b)  # logged once the output folder is clean (_start)
+        fit = getattr(self.model, "fit_closed_form", None)
+        if fit is not None:
+            self._fit_info = {**(self._fit_info or {}), "closed_form": fit(self.train_data)}
         if self._fit_info and self.show_progress:
             tqdm.write(f"fitted tower vocabularies on the training texts: {self._fit_info}")
         apply_freeze(self.model, self.config.towers)
@@ -327,7 +331,7 @@ class Trainer:
             folder = self.out_dir or self._read_dir  # ranks > 0 under torchrun read the checkpoint but write nothing
             if folder is None or not checkpoint.exists(folder):
                 raise ConfigError(f"nothing to resume: no checkpoint in {folder}; run without --resume")
-            state = checkpoint.load(folder, self.model, optimizer, scheduler, self.config.to_dict())
+            state = checkpoint.load(folder, self.model, optimizer, scheduler, self.config.to_dict(), self.loss_fn)
             self.best = state.get("best")
             truncate_log(self.out_dir / "train_log.jsonl", state["step"])
             return state["epoch"] + 1, state["step"]
@@ -376,6 +380,7 @@ class Trainer:
                 optimizer,
                 scheduler,
                 {"epoch": epoch, "step": step, "best": self.best, "config": self.config.to_dict()},
+                self.loss_fn,
             )
 
     def _epoch_line(self, epoch: int, dev: str) -> None:
