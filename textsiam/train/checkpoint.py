@@ -17,7 +17,7 @@ from textsiam.errors import ConfigError
 from textsiam.models.base import PairModel
 
 # Settings that may change between an interrupted run and its resumption without changing the result.
-_FREE_TO_CHANGE = {"device", "amp", "log_every", "eval_batch_size", "save_checkpoints"}
+_FREE_TO_CHANGE = {"device", "amp", "log_every", "eval_batch_size", "save_checkpoints", "checkpoint_tokens"}
 
 
 def _dir(out_dir: Path) -> Path:

@@ -14,6 +14,7 @@ import numpy as np
 import torch
 
 from textsiam.encoders.freezing import OutputCache
+from textsiam.encoders.prepared import Prepared
 from textsiam.errors import ConfigError
 from textsiam.models.base import PairModel, to_device
 from textsiam.models.cache import tower_is_static
@@ -66,11 +67,13 @@ class SideEmbedder:
         sample: Sequence[Any],
         net: torch.nn.Module | None = None,
         cache: bool = True,
+        checkpoint_tokens: int | None = None,
     ) -> None:
         """``net``: the module whose forward embeds both sides when steps do not take cached outputs (the model
         wrapped for data-parallel training; default the model); ``cache=False`` runs every step through ``net``
         (a tower's own cache still serves its ``collate`` there)."""
         self.model, self.device, self.net = model, device, net if net is not None else model
+        self.checkpoint_tokens = checkpoint_tokens
         for side in ("left", "right"):  # frozen parts keep their outputs for this run (close() drops them)
             model.tower(side).cache_outputs(True)
         texts = cache and bool(sample) and isinstance(sample[0], str)
@@ -99,10 +102,19 @@ class SideEmbedder:
 
         return compute
 
+    def _checkpoint(self, *features: dict[str, torch.Tensor]) -> None:
+        """Recompute layer activations in the backward for a step with more than ``checkpoint_tokens`` padded token
+        slots (the few batches of the longest texts set the peak memory of a length-grouped epoch)."""
+        slots = sum(f["input_ids"].numel() for f in features if "input_ids" in f)
+        on = self.checkpoint_tokens is not None and slots > self.checkpoint_tokens
+        for side in ("left", "right"):
+            self.model.tower(side).checkpoint_layers(on)
+
     def close(self) -> None:
         """End of the run: the towers drop their cached outputs and keep nothing from now on."""
         for side in ("left", "right"):
             self.model.tower(side).cache_outputs(False)
+            self.model.tower(side).checkpoint_layers(False)
         for cache in self.caches.values():
             cache.store.clear()
 
@@ -134,15 +146,29 @@ class SideEmbedder:
             return self.model.project(self.caches[side].get(items, self.device), side).float().cpu()
         return self.model.encode(items, side, batch_size)
 
+    def prepare(self, a: Sequence[Any], b: Sequence[Any]) -> tuple[Prepared, Prepared]:
+        """Both sides' items made ready once for the epoch's batches (a text tower tokenizes them all now); a side
+        whose steps take cached outputs keeps its raw items, which are the cache's keys."""
+        return tuple(  # type: ignore[return-value]
+            Prepared(self.model.tower(side), items)
+            if self.steps_cached and side in self.caches
+            else self.model.tower(side).prepare(items)
+            for side, items in (("left", a), ("right", b))
+        )
+
+    def rows(self, left: Prepared, right: Prepared, rows: Sequence[int]) -> tuple[torch.Tensor, torch.Tensor]:
+        """Embeddings ``(len(rows), dim)`` of both sides of the pairs at ``rows`` of the prepared items."""
+        if not self.steps_cached:  # the model's own forward (a twin runs both sides in one pass)
+            fa, fb = to_device(left.features(rows), self.device), to_device(right.features(rows), self.device)
+            self._checkpoint(fa, fb)
+            return self.net(fa, fb)
+        return self._side(left, rows, "left"), self._side(right, rows, "right")
+
     def __call__(self, a: Sequence[Any], b: Sequence[Any]) -> tuple[torch.Tensor, torch.Tensor]:
         model = self.model
-        if not self.steps_cached:  # the model's own forward (a twin runs both sides in one pass)
-            fa = to_device(model.left.collate(a), self.device)
-            fb = to_device(model.right.collate(b), self.device)
-            return self.net(fa, fb)
-        return self._side(a, "left"), self._side(b, "right")
+        return self.rows(Prepared(model.left, a), Prepared(model.right, b), range(len(a)))
 
-    def _side(self, items: Sequence[Any], side: str) -> torch.Tensor:
+    def _side(self, prepared: Prepared, rows: Sequence[int], side: str) -> torch.Tensor:
         if side in self.caches:
-            return self.model.project(self.caches[side].get(items, self.device), side)
-        return self.model.embed(to_device(self.model.tower(side).collate(items), self.device), side)
+            return self.model.project(self.caches[side].get(prepared.take(rows), self.device), side)
+        return self.model.embed(to_device(prepared.features(rows), self.device), side)
