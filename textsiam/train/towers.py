@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-import numpy as np
 import torch
 
 from textsiam.errors import ConfigError
@@ -86,21 +85,22 @@ class SideEmbedder:
         for side in self.caches:
             self.model.tower(side).eval()
 
-    def dev_scores(self, a: Sequence[Any], b: Sequence[Any], batch_size: int) -> np.ndarray:
-        """``model.similarity_scores`` on dev pairs, with the static towers' outputs taken from the cache."""
+    def dev_outputs(self, a: Sequence[Any], b: Sequence[Any], batch_size: int) -> torch.Tensor:
+        """``model.pair_outputs`` on dev pairs (scores, or a multi-class head's logits), with the static towers'
+        outputs taken from the cache."""
         model = self.model
         if not self.caches:
-            return model.similarity_scores(a, b, batch_size)
+            return model.pair_outputs(a, b, batch_size)
         was_training = model.training
         model.eval()
         with torch.inference_mode():
-            scores = [
-                model.score(*self(a[i : i + batch_size], b[i : i + batch_size])).float().cpu()
+            outputs = [
+                model.compare(*self(a[i : i + batch_size], b[i : i + batch_size])).float().cpu()
                 for i in range(0, len(a), batch_size)
             ]
         model.train(was_training)
         self.static_towers_to_eval()
-        return torch.cat(scores).numpy()
+        return torch.cat(outputs)
 
     def __call__(self, a: Sequence[Any], b: Sequence[Any]) -> tuple[torch.Tensor, torch.Tensor]:
         model = self.model
