@@ -121,6 +121,29 @@ def subsample(data: PairData, n: int | None, seed: int = 0) -> PairData:
     return data.select(np.sort(np.random.default_rng(seed).choice(len(data), n, replace=False)))
 
 
+def write_fnc_split(data: PairData, folder: Path, prefix: str) -> Path:
+    """Write ``data`` as FNC-1 ``{prefix}_stances.csv`` + ``{prefix}_bodies.csv`` (the reader reads them back
+    unchanged: same pairs, order, stances and Body IDs), for the CLI runs on the same splits."""
+    import csv
+    import io
+
+    from textsiam.atomic import atomic_write_text
+
+    def table(header: tuple[str, ...], rows: Any) -> str:
+        buf = io.StringIO()
+        writer = csv.writer(buf, lineterminator="\n")
+        writer.writerow(header)
+        writer.writerows(rows)
+        return buf.getvalue()
+
+    groups = data.dataset["group"]
+    bodies = dict(zip(groups, data.b))
+    atomic_write_text(folder / f"{prefix}_bodies.csv", table(("Body ID", "articleBody"), bodies.items()))
+    stances = zip(data.a, groups, data.class_labels)
+    atomic_write_text(folder / f"{prefix}_stances.csv", table(("Headline", "Body ID", "Stance"), stances))
+    return folder / f"{prefix}_stances.csv"
+
+
 def _build(spec: str | dict[str, Any], seed: int = 0) -> PairModel:
     return create_model(spec, seed=seed) if isinstance(spec, str) else build_model(spec)
 
@@ -177,10 +200,22 @@ def main() -> None:
     p.add_argument("--out", help="save trained models under this folder")
     p.add_argument("--json", help="write the rows here")
     p.add_argument("--saved", help="evaluate this saved model folder as the (single) --models entry, no training")
+    p.add_argument(
+        "--write-splits",
+        metavar="DIR",
+        help="write train_all (trainall_*.csv) and dev (dev_*.csv) as FNC-1 files into DIR for the CLI, then exit",
+    )
     args = p.parse_args()
     data = read_pairs(Path(args.data) / "train_stances.csv", limit=args.limit)
     parts = split(data)
     print({k: len(v) for k, v in parts.items()}, flush=True)
+    if args.write_splits:
+        from textsiam.atomic import make_folder
+
+        folder = make_folder(Path(args.write_splits))
+        for prefix, part in (("trainall", parts["train_all"]), ("dev", parts["dev"])):
+            print(write_fnc_split(part, folder, prefix))
+        return
     rows = []
     for name in args.models:
         row = run_model(name, parts, Path(args.out) if args.out else None, Path(args.saved) if args.saved else None)
