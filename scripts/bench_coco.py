@@ -4,8 +4,10 @@ pairs, mean +- sd over seeds, next to random ranking. Prints a table and writes 
 
     python scripts/bench_coco.py --seeds 0 1 2 3 4 --json runs/bench_coco.json
     python scripts/bench_coco.py --variant frozen-baseline --seeds 0 1 2 3 4
+    python scripts/bench_coco.py --preset coco-effnet-minilm-ridge --seeds 0 1 2 3 4
 
-Variants change the preset's towers/recipe (see VARIANTS); every run goes through textsiam's own reader, Trainer,
+Variants change the coco-effnet-minilm preset's towers/recipe (see VARIANTS); other presets (the closed-form
+coco-effnet-minilm-ridge) run as they are; every run goes through textsiam's own reader, Trainer,
 tune_threshold and evaluate. Frozen towers cache their outputs inside the encoders (exact, see their docs).
 """
 
@@ -30,9 +32,15 @@ VARIANTS = {
 }
 
 
-def model_config(variant: str, trainable_layers: int | None, text_layers: int | None) -> tuple[dict, dict]:
-    preset = preset_config("coco-effnet-minilm")
+def model_config(
+    variant: str, trainable_layers: int | None, text_layers: int | None, name: str = "coco-effnet-minilm"
+) -> tuple[dict, dict]:
+    preset = preset_config(name)
     config, train = preset["model"], preset["train"]
+    if name != "coco-effnet-minilm":
+        if variant != "preset":
+            raise SystemExit(f"--variant applies to the coco-effnet-minilm preset, not {name}")
+        return config, train
     change = copy.deepcopy(VARIANTS[variant])
     left = config["left"]["args"]
     left["image"].update(change.get("left", {}).pop("image", {}))
@@ -52,14 +60,16 @@ def share_frozen_caches(model) -> None:
     across seeds (only trainable layers differ between seeds); a tower with trainable units keeps its own cache."""
     for side in ("left", "right"):
         tower = model.tower(side)
-        if getattr(tower, "trainable_layers", None) == 0 and hasattr(tower, "_cache"):
-            tower._cache = _SHARED.setdefault(side, tower._cache)
+        if getattr(tower, "trainable_layers", None) != 0:
+            continue
+        name = "output_cache" if hasattr(tower, "output_cache") else "_cache"  # the text tower's / the image tower's
+        setattr(tower, name, _SHARED.setdefault(side, getattr(tower, name)))
 
 
 def run_seed(args: argparse.Namespace, seed: int) -> dict:
     import torch
 
-    config, train_defaults = model_config(args.variant, args.trainable_layers, args.text_layers)
+    config, train_defaults = model_config(args.variant, args.trainable_layers, args.text_layers, args.preset)
     data = load_data(args.data, format="coco", split="train2017", seed=seed)
     train, dev = data.split(args.dev_fraction, seed=seed)
     torch.manual_seed(seed)
@@ -83,6 +93,7 @@ def run_seed(args: argparse.Namespace, seed: int) -> dict:
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--data", default=str(Path(__file__).resolve().parents[2] / "shared" / "data" / "coco_mini"))
+    p.add_argument("--preset", default="coco-effnet-minilm", help="coco-effnet-minilm or coco-effnet-minilm-ridge")
     p.add_argument("--variant", choices=sorted(VARIANTS), default="preset")
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
     p.add_argument("--epochs", type=int)
@@ -95,7 +106,8 @@ def main() -> None:
     rows = [run_seed(args, seed) for seed in args.seeds]
     summary = {k: (float(np.mean([r[k] for r in rows])), float(np.std([r[k] for r in rows]))) for k in KEYS}
     n = rows[0]["gallery_images"]
-    print(f"\nvariant {args.variant}, {len(rows)} seeds, gallery {n} images / {rows[0]['gallery_captions']} captions")
+    gallery = f"gallery {n} images / {rows[0]['gallery_captions']} captions"
+    print(f"\n{args.preset} variant {args.variant}, {len(rows)} seeds, {gallery}")
     for k in KEYS:
         mean, sd = summary[k]
         rand = {"1": 100 / n, "5": 500 / n, "10": 1000 / n}.get(k.split("@")[-1]) if "@" in k else None

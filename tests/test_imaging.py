@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import gzip
+import os
 
 import numpy as np
 import pytest
 from fixtures import write_idx
+from PIL import Image
 
+from textsiam import imaging
 from textsiam.errors import DataError
 from textsiam.imaging import clear_cache, decode_image_file, idx_ref, load_image, read_idx
 
@@ -41,6 +44,20 @@ def test_decode_modes_and_cache(image_files):
     first = load_image(rgb)
     assert load_image(rgb) is first  # decoded once
     assert not first.flags.writeable
+
+
+def test_image_cache_is_bounded_and_sees_rewritten_files(image_files, monkeypatch):
+    """A long-running service sees new files all the time: the cache keeps a byte budget, oldest out first."""
+    files = image_files(3, size=(10, 10), mode="RGB")  # 300 bytes each when decoded
+    clear_cache()
+    monkeypatch.setattr(imaging, "CACHE_BYTES", 650)
+    first = [load_image(f) for f in files]
+    assert load_image(files[2]) is first[2] and load_image(files[1]) is first[1]  # the two newest stay
+    assert load_image(files[0]) is not first[0]  # pushed out by the budget, decoded again
+    np.testing.assert_array_equal(load_image(files[0]), first[0])
+    Image.new("RGB", (4, 4), (9, 9, 9)).save(files[1], format="PNG")
+    os.utime(files[1], ns=(1, 1))  # a different mtime whatever the file system's resolution
+    assert load_image(files[1]).shape == (4, 4, 3)  # the rewritten file is decoded again
 
 
 @pytest.mark.parametrize(

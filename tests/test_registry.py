@@ -49,6 +49,7 @@ SINGULARS = {
     "presets": "preset",
     "strategies": "strategy",
     "calibrators": "calibrator",
+    "exporters": "export format",
 }
 
 
@@ -151,7 +152,7 @@ FRESH_IMPORTS = {
         ],
     ),
     "textsiam.models": (
-        ("pair_models", "presets", "encoders", "similarities", "heads"),
+        ("pair_models", "presets", "encoders", "similarities", "heads", "exporters"),
         [
             "from textsiam.models import create_model",
             "model = create_model('digits-mlp-twin', seed=0)",

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pytest
 import torch
-from fixtures import make_coco, make_mnist, needs_glove, needs_minilm, needs_vision, write_images
+from fixtures import make_coco, make_mnist, make_tiny_bert, needs_glove, needs_minilm, needs_vision, write_images
 
 from textsiam.data import ReadOptions, read_pairs
 from textsiam.errors import ConfigError
@@ -113,6 +113,8 @@ JSONL = "".join(
 #   readers: {"write": folder -> path of a small file, "expected_labels": [...], "args": read_pairs kwargs}
 #   datasets: kwargs giving a small split
 #   strategies: {"target": the target= value, None for strategies without one}
+#   exporters: {"create": create_model kwargs for a tiny-BERT twin, "dropped": what dropped_parts reports}; textsiam
+#       reads the exported folder back (a sentence-transformers or transformers layout) and must embed the same
 RECIPES: dict[str, dict[str, Any]] = {
     "poolers": {"mean": {}, "cls": {}, "max": {}},
     "similarities": {"cosine": {}, "euclidean": {}, "manhattan": {}, "dot": {}},
@@ -128,6 +130,12 @@ RECIPES: dict[str, dict[str, Any]] = {
             "projection_dim": 4,
             "head": {"name": "mlp-head", "args": {"hidden": 3}},
         },
+        "ridge-map": lambda: {  # closed form, without the class prior (an MLP tower has no classes)
+            "left": _mlp(6),
+            "right": _mlp(6, hidden=5),
+            "prior_weight": 0.0,
+            "class_match_weight": 0.0,
+        },
     },
     "presets": {
         "digits-mlp-twin": {"a": _vectors(3, 64), "b": _vectors(3, 64, seed=1)},
@@ -135,6 +143,11 @@ RECIPES: dict[str, dict[str, Any]] = {
         "mnist-mlp-twin": {"a": _vectors(3, 784), "b": _vectors(3, 784, seed=1)},
         "mnist-cnn-twin": {"a": _vectors(3, 784), "b": _vectors(3, 784, seed=1)},
         "coco-effnet-minilm": {
+            "a": list(np.random.default_rng(0).integers(0, 256, (3, 40, 50, 3), dtype=np.uint8)),
+            "b": TEXTS_B,
+            "marks": [needs_minilm, needs_vision],
+        },
+        "coco-effnet-minilm-ridge": {
             "a": list(np.random.default_rng(0).integers(0, 256, (3, 40, 50, 3), dtype=np.uint8)),
             "b": TEXTS_B,
             "marks": [needs_minilm, needs_vision],
@@ -174,6 +187,10 @@ RECIPES: dict[str, dict[str, Any]] = {
         "precision-at-recall": {"target": 0.6},
     },
     "calibrators": {"platt": {}, "isotonic": {}},
+    "exporters": {
+        "sentence-transformers": {"create": {"projection_dim": 4, "encoder_args": {"pooling": "cls"}}, "dropped": []},
+        "hf": {"create": {}, "dropped": ["mean pooling"]},
+    },
 }
 
 
@@ -231,7 +248,8 @@ def run_pair_model(registry, name: str, recipe: Callable[[], dict], tmp_path: Pa
     u, v = model(model.left.collate(a), model.right.collate(b))
     scores = model.score(u, v)
     assert scores.shape == (4,) and torch.isfinite(scores).all()
-    scores.sum().backward()
+    if scores.requires_grad:  # a closed-form model (ridge-map) has nothing to train
+        scores.sum().backward()
     assert all(torch.isfinite(p.grad).all() for p in model.parameters() if p.grad is not None)
     config = model.get_config()
     assert config["pair_model"] == name == PAIR_MODELS.name_of(model)
@@ -342,6 +360,27 @@ def run_calibrator(registry, name: str, recipe: dict, tmp_path: Path) -> None:
     np.testing.assert_array_equal(calibrator_from_dict(saved).predict_proba(grid), probs)
 
 
+def _folder(path: Path) -> Path:
+    path.mkdir(parents=True)
+    return path
+
+
+def run_exporter(registry, name: str, recipe: dict, tmp_path: Path) -> None:
+    from textsiam.models.export import Exporter, dropped_parts, export_model
+
+    assert isinstance(registry.build(name), Exporter) and registry.name_of(registry.build(name)) == name
+    model = create_model(str(make_tiny_bert(_folder(tmp_path / "bert"))), seed=0, **recipe["create"]).eval()
+    with torch.no_grad():
+        for p in model.parameters():  # away from the saved initial weights: the export must carry the trained ones
+            p.add_(0.05 * torch.randn_like(p))
+    out = export_model(model, tmp_path / "out", format=_json(name))
+    again = create_model(str(out)).eval()  # textsiam reads both layouts back
+    torch.testing.assert_close(again.encode(TEXTS_A), model.encode(TEXTS_A), atol=1e-5, rtol=0)
+    assert dropped_parts(model, name) == recipe["dropped"]
+    with pytest.raises(ConfigError, match="already exists and is not an empty folder"):
+        export_model(model, out, format=name)
+
+
 RUNNERS: dict[str, Callable[..., None]] = {
     "poolers": run_pooler,
     "similarities": run_similarity,
@@ -352,6 +391,7 @@ RUNNERS: dict[str, Callable[..., None]] = {
     "datasets": run_dataset,
     "strategies": run_strategy,
     "calibrators": run_calibrator,
+    "exporters": run_exporter,
 }
 OWN_CONTRACT = {"encoders": "tests/encoders/test_encoders.py", "losses": "tests/losses/test_losses_contract.py"}
 

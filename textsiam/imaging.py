@@ -2,7 +2,9 @@
 
 An image is referred to by a string: a file path (``.../000000000139.jpg``) or an item of an IDX file
 (``.../t10k-images-idx3-ubyte.gz#17``). Readers store these references in pair data; image encoders resolve them
-here, so each image is decoded once per run however many pairs and epochs use it. Every failure is a
+here, so each image is decoded once per run however many pairs and epochs use it. The cache holds at most
+``CACHE_BYTES`` of decoded pixels (least recently used go first), so a long-running service that sees new image
+files all the time stays flat, and a file rewritten on disk is decoded again. Every failure is a
 :class:`~textsiam.errors.DataError` naming the file. Nothing here imports torch or other textsiam modules.
 """
 
@@ -13,6 +15,7 @@ import gzip
 import hashlib
 import os
 import struct
+from collections import OrderedDict
 from pathlib import Path
 
 import numpy as np
@@ -68,24 +71,45 @@ def file_sha256(path: str) -> str:
     return h.hexdigest()
 
 
-_CACHE: dict[str, np.ndarray] = {}
+CACHE_BYTES = 1 << 30  # decoded pixels kept per process: ~1,100 COCO-size photos, every MNIST digit many times
+_CACHE: OrderedDict[str, tuple[int | None, np.ndarray]] = OrderedDict()  # ref -> (file mtime_ns, pixels)
+_cached_bytes = 0
 
 
 def load_image(ref: str) -> np.ndarray:
     """A uint8 array ``(H, W)`` (greyscale) or ``(H, W, 3)`` (colour) for a file path or an IDX reference.
 
-    Decoded once per process and cached; the cached array is read-only.
+    Decoded once and cached while it fits ``CACHE_BYTES`` and its file is unchanged; the array is read-only.
     """
-    image = _CACHE.get(ref)
-    if image is None:
-        image = _decode(ref)
-        image.setflags(write=False)
-        _CACHE[ref] = image
+    global _cached_bytes
+    stamp = _mtime(ref)
+    hit = _CACHE.get(ref)
+    if hit is not None and hit[0] == stamp:
+        _CACHE.move_to_end(ref)
+        return hit[1]
+    image = _decode(ref)
+    image.setflags(write=False)
+    if hit is not None:
+        _cached_bytes -= _CACHE.pop(ref)[1].nbytes
+    _CACHE[ref] = (stamp, image)
+    _cached_bytes += image.nbytes
+    while _cached_bytes > CACHE_BYTES and len(_CACHE) > 1:
+        _cached_bytes -= _CACHE.popitem(last=False)[1][1].nbytes
     return image
 
 
+def _mtime(ref: str) -> int | None:
+    """A file's modification time (None for an IDX item, whose file is read once per process)."""
+    try:
+        return os.stat(ref).st_mtime_ns
+    except OSError:
+        return None
+
+
 def clear_cache() -> None:
+    global _cached_bytes
     _CACHE.clear()
+    _cached_bytes = 0
 
 
 def _decode(ref: str) -> np.ndarray:

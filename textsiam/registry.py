@@ -1,9 +1,9 @@
 """One registry mechanism for every kind of named component.
 
 Encoders, poolers, similarities, heads, pair models, losses, file readers, embedded datasets, presets, threshold
-strategies and calibrators are all looked up by name through a :class:`Registry`. Registering stores the name
-(``name_of`` is the reverse lookup) and optional metadata keywords (``meta``). A duplicate name is an error; an
-unknown name raises a :class:`~textsiam.errors.ConfigError` that lists the valid names and the closest match.
+strategies, calibrators and export formats are all looked up by name through a :class:`Registry`. Registering stores
+the name (``name_of`` is the reverse lookup) and optional metadata keywords (``meta``). A duplicate name is an error;
+an unknown name raises a :class:`~textsiam.errors.ConfigError` that lists the valid names and the closest match.
 
 Each registry knows the subpackage that fills it (``home``) and imports it on the first lookup, so
 ``LOSSES.get("cosent")`` works whatever has been imported before. Each subpackage imports all its modules
@@ -132,9 +132,14 @@ def import_submodules(package: str) -> None:
 
 def constructor_config(obj: Any) -> dict[str, Any]:
     """The keyword arguments of ``type(obj).__init__``, read back from ``obj``'s attributes of the same names
-    (sklearn's ``get_params``): what ``REGISTRY.build(name, **config)`` needs to rebuild ``obj``."""
+    (sklearn's ``get_params``): what ``REGISTRY.build(name, **config)`` needs to rebuild ``obj``. Private keywords
+    (``_vocab``: state a loader passes back from saved assets) are not config."""
     params = inspect.signature(type(obj).__init__).parameters
-    return {name: getattr(obj, name) for name, p in params.items() if name != "self" and p.kind in _KEYWORDS}
+    return {
+        name: getattr(obj, name)
+        for name, p in params.items()
+        if name != "self" and not name.startswith("_") and p.kind in _KEYWORDS
+    }
 
 
 _KEYWORDS = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
@@ -160,20 +165,8 @@ STRATEGIES = Registry("strategies", "strategy", "textsiam.eval")
 """Threshold strategies (youden, max-f1, ...): :class:`textsiam.eval.threshold.ThresholdStrategy` objects."""
 CALIBRATORS = Registry("calibrators", "calibrator", "textsiam.eval")
 """Score -> probability calibrators (platt, isotonic)."""
+EXPORTERS = Registry("exporters", "export format", "textsiam.models")
+"""``textsiam export --format``: folders other tools load (sentence-transformers, hf): ``models/export.py``."""
 
-ALL_REGISTRIES: dict[str, Registry] = {
-    r.kind: r
-    for r in (
-        ENCODERS,
-        POOLERS,
-        SIMILARITIES,
-        HEADS,
-        PAIR_MODELS,
-        LOSSES,
-        READERS,
-        DATASETS,
-        PRESETS,
-        STRATEGIES,
-        CALIBRATORS,
-    )
-}
+ALL_REGISTRIES: dict[str, Registry] = {r.kind: r for r in list(globals().values()) if isinstance(r, Registry)}
+"""kind -> registry, for every registry above in the order they are declared (``textsiam list``, contract tests)."""

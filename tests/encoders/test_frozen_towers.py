@@ -7,6 +7,7 @@ import torch
 from fixtures import needs_vision
 
 from textsiam.encoders import EfficientNetLite0Encoder, HfTextEncoder
+from textsiam.encoders.freezing import OutputCache
 from textsiam.errors import ConfigError
 
 TEXTS = ["a man plays the guitar", "a dog runs in the park", "the cat eats"]
@@ -20,11 +21,30 @@ def test_text_tower_trainable_layers(tiny_bert_dir):
         HfTextEncoder(str(tiny_bert_dir), trainable_layers=3)
 
 
+def test_output_cache_computes_each_text_once_in_batches():
+    calls = []
+
+    def compute(texts):
+        calls.append(list(texts))
+        return torch.tensor([[float(len(t))] for t in texts])
+
+    cache = OutputCache(compute, batch_size=2)
+    assert cache.get(["ab", "abc", "ab"]).squeeze(-1).tolist() == [2.0, 3.0, 2.0]
+    assert cache.get(["abc", "abcd", "a", "ab"]).squeeze(-1).tolist() == [3.0, 4.0, 1.0, 2.0]
+    assert calls == [["ab", "abc"], ["abcd", "a"]] and len(cache) == 4
+
+
+def test_only_a_fully_frozen_text_tower_owns_an_output_cache(tiny_bert_dir):
+    assert HfTextEncoder(str(tiny_bert_dir), trainable_layers=1).output_cache is None
+    assert HfTextEncoder(str(tiny_bert_dir)).output_cache is None
+
+
 def test_frozen_text_tower_cache_is_exact(tiny_bert_dir):
     frozen = HfTextEncoder(str(tiny_bert_dir), trainable_layers=0)
+    frozen.cache_outputs(True)  # as in a training run
     full = HfTextEncoder(str(tiny_bert_dir)).eval()
     cached = frozen(frozen.collate(TEXTS))
-    assert set(frozen._cache.store) == set(TEXTS)
+    assert set(frozen.output_cache.store) == set(TEXTS)
     torch.testing.assert_close(cached, full(full.collate(TEXTS)), atol=1e-5, rtol=1e-5)
     torch.testing.assert_close(frozen(frozen.collate(TEXTS[::-1])), cached.flip(0))
 
@@ -43,11 +63,15 @@ def test_efficientnet_partial_finetuning_and_exact_cache(image_files):
     assert not part.backbone._bn0.training and part.backbone._bn1.training  # frozen BatchNorm stays in eval
     full = EfficientNetLite0Encoder(trainable_layers=18, image={"size": 64})  # same pretrained weights, no cache
     part.eval(), full.eval()
+    part.cache_outputs(True)  # as in a training run
     with torch.no_grad():
         expected = full(full.collate(files))
         torch.testing.assert_close(part(part.collate(files)), expected, atol=1e-4, rtol=1e-4)
         assert len(part._cache) == 3
         torch.testing.assert_close(part(part.collate(files)), expected, atol=1e-4, rtol=1e-4)  # from the cache
+        part.cache_outputs(False)  # the run is over: nothing kept, nothing added
+        torch.testing.assert_close(part(part.collate(files)), expected, atol=1e-4, rtol=1e-4)
+        assert len(part._cache) == 0
 
 
 @needs_vision

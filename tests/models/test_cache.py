@@ -1,4 +1,4 @@
-"""Evaluation encodes each distinct text once; the tower-output cache computes each text once."""
+"""Evaluation encodes each distinct text once (the tower-output cache: tests/encoders/test_frozen_towers.py)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import torch
 
 from textsiam.encoders import TfidfEncoder
 from textsiam.models import TwinModel
-from textsiam.models.cache import TowerCache, unique_items
+from textsiam.models.cache import unique_items
 
 
 def test_unique_items_round_trips():
@@ -34,16 +34,3 @@ def test_similarity_scores_encode_each_distinct_text_once():
     assert sorted(encoder.seen) == sorted(["headline one", "headline two", "one body text", "another body"])
     u, v = model.encode(a), model.encode(b)
     np.testing.assert_allclose(scores, torch.nn.functional.cosine_similarity(u, v).numpy(), atol=1e-6)
-
-
-def test_tower_cache_computes_each_text_once():
-    calls = []
-
-    def compute(texts):
-        calls.extend(texts)
-        return torch.tensor([[float(len(t))] for t in texts])
-
-    cache = TowerCache(compute, batch_size=2)
-    assert cache.get(["ab", "abc", "ab"]).squeeze(-1).tolist() == [2.0, 3.0, 2.0]
-    assert cache.get(["abc", "abcd"]).squeeze(-1).tolist() == [3.0, 4.0]
-    assert calls == ["ab", "abc", "abcd"] and len(cache) == 3

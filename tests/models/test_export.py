@@ -83,9 +83,7 @@ def test_export_refuses_what_it_cannot_write(tiny_bert_dir, tmp_path):
     textsiam.export(head, tmp_path / "c", format="hf")  # the transformer alone is fine
     with pytest.raises(ConfigError, match="already exists and is not an empty folder"):
         textsiam.export(head, tmp_path / "c", format="hf")
-    with pytest.raises(
-        ConfigError, match=r"unknown export format 'onnx'; choose one of \['hf', 'sentence-transformers'\]"
-    ):
+    with pytest.raises(ConfigError, match=r"unknown export format 'onnx'\. Valid exporters: hf, sentence-transformers"):
         textsiam.export(head, tmp_path / "d", format="onnx")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["c"]  # nothing half-written left behind
 

@@ -53,3 +53,36 @@ def test_a_vector_tower_is_quantized_without_text_calibration():
     q = quantize(model, "int8")
     assert not any(isinstance(m, SmoothedLinear) for m in q.modules())
     assert bool((F.cosine_similarity(q.encode(items), model.encode(items)) > 0.99).all())
+
+
+def test_smoothing_scales_the_linear_itself_and_keeps_its_output():
+    from textsiam.models.quantize import SmoothedLinear
+
+    torch.manual_seed(0)
+    linear = torch.nn.Linear(6, 4)
+    x = torch.randn(3, 6)
+    expected = linear(x).detach()
+    scale = torch.rand(6) + 0.5
+    smoothed = SmoothedLinear(linear, scale)
+    assert smoothed.linear is linear  # no second copy of the weights while a model is converted
+    torch.testing.assert_close(smoothed(x), expected)
+
+
+def test_calibration_maxima_are_the_largest_absolute_inputs_of_each_linear(tiny_bert_dir):
+    from textsiam.models.quantize import _input_maxima
+
+    model = create_model(str(tiny_bert_dir)).eval()
+    seen: dict = {}
+
+    def record(module, inputs, _output):
+        x = inputs[0].detach().abs().reshape(-1, inputs[0].shape[-1]).amax(0)
+        seen[module] = torch.maximum(seen[module], x) if module in seen else x
+
+    hooks = [m.register_forward_hook(record) for m in model.modules() if type(m) is torch.nn.Linear]
+    model.encode(TEXTS)
+    for h in hooks:
+        h.remove()
+    amax = _input_maxima(model, ["left"], TEXTS)
+    assert set(amax) == set(seen) and seen
+    for module, value in seen.items():
+        torch.testing.assert_close(amax[module], value, rtol=0, atol=0)

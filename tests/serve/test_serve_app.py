@@ -13,8 +13,8 @@ from fastapi.testclient import TestClient  # noqa: E402
 
 from textsiam.errors import ConfigError  # noqa: E402
 from textsiam.eval.decision import fit_decision  # noqa: E402
+from textsiam.index.store import load_index  # noqa: E402
 from textsiam.serve import create_app  # noqa: E402
-from textsiam.serve.index import load_index  # noqa: E402
 
 A, B = TEXTS[:4], TEXTS[4:]
 

@@ -9,8 +9,8 @@ import pytest
 pytest.importorskip("fastapi", reason="the serve extra is not installed (pip install '.[serve]')")
 from fastapi.testclient import TestClient  # noqa: E402
 
+from textsiam.index.store import load_index  # noqa: E402
 from textsiam.serve import Limits, create_app  # noqa: E402
-from textsiam.serve.index import load_index  # noqa: E402
 
 LIMITS = Limits(max_items=4, max_chars=50, max_body_bytes=20_000, max_k=5)
 OK = {"a": "a man plays", "b": "a dog runs"}

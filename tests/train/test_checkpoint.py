@@ -43,3 +43,20 @@ def test_a_pickled_or_damaged_optimizer_file_is_refused(tmp_path, content, messa
         torch.save(content, optim)  # a full pickle: weights_only loading must refuse the Namespace
     with pytest.raises(ConfigError, match=rf"optim.pt .*{message}.*without --resume"):
         checkpoint.load(tmp_path, model, optimizer, scheduler, {"lr": 1e-3})
+
+
+def test_the_loss_weights_round_trip_and_their_absence_is_refused(tmp_path):
+    from textsiam.losses import build_loss
+
+    model = create_model("digits-mlp-twin", seed=0)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: 1.0)
+    loss = build_loss("infonce", temperature=0.05)
+    checkpoint.save(tmp_path / "a", model, optimizer, scheduler, {"config": {}, "epoch": 1}, loss)
+    restored = build_loss("infonce", temperature=0.5)
+    checkpoint.load(tmp_path / "a", model, optimizer, scheduler, {}, restored)
+    assert restored.scale == pytest.approx(20.0)
+    checkpoint.save(tmp_path / "b", model, optimizer, scheduler, {"config": {}, "epoch": 1})  # no loss weights
+    with pytest.raises(ConfigError, match="lacks the loss's own weights"):
+        checkpoint.load(tmp_path / "b", model, optimizer, scheduler, {}, build_loss("infonce"))
+    checkpoint.load(tmp_path / "b", model, optimizer, scheduler, {}, build_loss("contrastive"))  # nothing to restore

@@ -67,10 +67,13 @@ def test_lstm_title_tower_beside_a_frozen_body_tower(corpus, tmp_path):
     model = PseudoSiameseModel(LstmEncoder(embedding_dim=8, hidden=8, min_count=1), body, projection_dim=8)
     cfg = TrainConfig(loss="online-contrastive", epochs=2, batch_size=16, lr=1e-3, towers={"right": {"freeze": True}})
     trainer = Trainer(model, cfg, train, None, tmp_path, show_progress=False)
+    rows, forward = [], body.forward
+    body.forward = lambda features: rows.append(len(features["input_ids"])) or forward(features)
     trainer.train()
     assert model.left.vocab is not None and body.vocab.tokens == vocab
     assert all(torch.equal(v, body.state_dict()[k]) for k, v in frozen.items())  # frozen: unchanged
-    assert len(trainer._embedder.caches["right"]) == len(set(train.b))  # each body through the tower once
+    assert sum(rows) == len(set(train.b))  # 2 epochs: each body through the tower once
+    assert len(trainer._embedder.caches["right"]) == 0  # and nothing kept after the run
     dev_a, dev_b = train.a[:40], train.b[:40]
     np.testing.assert_allclose(  # dev scores through the cache = the model's own scoring
         trainer._embedder.dev_outputs(dev_a, dev_b, 16).numpy(), model.similarity_scores(dev_a, dev_b), atol=1e-5

@@ -205,3 +205,85 @@ def test_explicit_grouping_with_an_in_batch_loss_warns_and_is_obeyed(digits):
 def test_non_string_for_a_string_option_is_a_clear_config_error(field, value):
     with pytest.raises(ConfigError, match=f"TrainConfig.{field} must be a string"):
         TrainConfig(**{field: value})
+
+
+def test_a_transformer_twin_tokenizes_its_training_texts_once_and_groups_pairs_by_tokens(tiny_bert_dir, tmp_path):
+    from textsiam.data import read_pairs
+
+    rng = np.random.default_rng(0)
+    words = ["cat", "dog", "runs", "eats", "the", "a", "food", "after"]
+    texts = [" ".join(rng.choice(words, rng.integers(1, 12))) for _ in range(80)]
+    path = tmp_path / "pairs.tsv"
+    path.write_text("text_a\ttext_b\tlabel\n" + "".join(f"{texts[i]}\t{texts[i + 40]}\t{i % 2}\n" for i in range(40)))
+    train = read_pairs(path)
+    model = create_model(str(tiny_bert_dir))
+    calls = []
+    tokenize = model.encoder.long_text.tokenize
+    model.encoder.long_text.tokenize = lambda tok, texts: calls.append(len(texts)) or tokenize(tok, texts)
+    trainer = Trainer(model, _cfg(loss="cosine", epochs=3, batch_size=4), train, show_progress=False)
+    summary = trainer.train()
+    assert summary["steps"] == 30 and summary["batches"] == "length-grouped"
+    assert calls == [len(set(train.a)), len(set(train.b))]  # once per side for 30 steps, each distinct text once
+    tokens = [[int(model.encoder.collate([t])["attention_mask"].sum()) for t in side] for side in (train.a, train.b)]
+    _, _, lengths = trainer._epoch_data(1)
+    assert lengths.tolist() == np.maximum(*tokens).tolist()  # a twin pads both sides to the longer one
+
+
+@pytest.mark.parametrize("tokens", [None, 10_000, 1])
+def test_steps_above_the_token_budget_recompute_activations_with_the_same_gradients(tiny_bert_dir, tokens):
+    from textsiam.train.towers import SideEmbedder
+
+    a = ["the cat eats the food", "a dog runs after the cat", "the dog"]
+    b = ["a cat and a dog", "the cat runs", "a dog eats the food and the cat runs after it"]
+    grads, runs = [], {}
+    for budget in (None, tokens):  # reference without checkpointing, then the budget under test
+        torch.manual_seed(0)
+        model = create_model(str(tiny_bert_dir)).train()  # dropout on: recomputation must reuse its masks
+        layer = model.encoder.transformer.encoder.layer[0].attention
+        calls = []
+        layer.register_forward_pre_hook(lambda *_, calls=calls: calls.append(1))  # recomputing may stop early
+        embedder = SideEmbedder(model, torch.device("cpu"), a, checkpoint_tokens=budget)
+        torch.manual_seed(1)
+        u, v = embedder.rows(*embedder.prepare(a, b), range(len(a)))
+        (u * v).sum().backward()
+        runs[budget] = len(calls)
+        grads.append({n: p.grad.clone() for n, p in model.named_parameters() if p.grad is not None})
+    assert runs[None] == 1 and runs[tokens] == (2 if tokens == 1 else 1)  # recomputed in the backward when above
+    assert grads[0].keys() == grads[1].keys()
+    for name in grads[0]:
+        torch.testing.assert_close(grads[0][name], grads[1][name], rtol=1e-5, atol=1e-7, msg=name)
+
+
+def test_resume_restores_the_learned_infonce_temperature(digits, tmp_path, monkeypatch):
+    """The loss's own weights (InfoNCE's learnable temperature) travel with the checkpoint: a resumed run ends
+    with the same temperature and weights as one that was never interrupted."""
+    train, dev = digits
+    cfg = _cfg(loss="infonce", epochs=3, lr=5e-2, save_checkpoints=True)
+    torch.manual_seed(0)
+    init = _weights(create_model("digits-mlp-twin"))
+
+    def fresh():
+        model = create_model("digits-mlp-twin")
+        model.load_state_dict(init)
+        return model
+
+    straight_model = fresh()
+    straight = Trainer(straight_model, cfg, train, dev, tmp_path / "a", show_progress=False)
+    straight.train()
+    original = Trainer._end_epoch
+
+    def interrupt_after_epoch_2(self, epoch, *args):
+        original(self, epoch, *args)
+        if epoch == 2:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(Trainer, "_end_epoch", interrupt_after_epoch_2)
+    with pytest.raises(KeyboardInterrupt):
+        Trainer(fresh(), cfg, train, dev, tmp_path / "b", show_progress=False).train()
+    monkeypatch.setattr(Trainer, "_end_epoch", original)
+    resumed = Trainer(fresh(), cfg, train, dev, tmp_path / "b", show_progress=False)
+    resumed.train(resume=True)
+    assert abs(straight.loss_fn.scale - 1 / 0.07) > 0.1  # the temperature did move
+    assert resumed.loss_fn.scale == pytest.approx(straight.loss_fn.scale, rel=1e-6)
+    final_a, final_b = _weights(straight_model), _weights(resumed.model)
+    assert all(torch.equal(final_a[k], final_b[k]) for k in final_a)

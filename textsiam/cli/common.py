@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import inspect
 import sys
+from collections.abc import Callable
 from typing import Any
 
 from textsiam.registry import READERS, Registry
@@ -129,6 +131,15 @@ def add_quantize_flag(p: argparse.ArgumentParser) -> None:
         default=None,
         help="CPU inference with int8 Linear layers (dynamic quantization): faster, slightly different scores",
     )
+
+
+def call_with_flags(fn: Callable[..., Any], args: argparse.Namespace, **given: Any) -> Any:
+    """``fn(**given)`` plus every parsed flag named like one of ``fn``'s parameters: a command's flags carry the
+    library's parameter names, so each is passed on without being listed twice. ``given`` holds the rest (a loaded
+    model, values derived from flags, the data-reading keywords of :func:`data_kwargs`)."""
+    params = inspect.signature(fn).parameters
+    flags = {name: getattr(args, name) for name in params if name not in given and hasattr(args, name)}
+    return fn(**flags, **given)
 
 
 def data_kwargs(args: argparse.Namespace) -> dict[str, Any]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from textsiam.cli.common import MODEL_HELP, add_command, add_quantize_flag
+from textsiam.cli.common import MODEL_HELP, add_command, add_quantize_flag, call_with_flags
 
 
 def register(sub) -> None:
@@ -31,16 +31,7 @@ def run(args: argparse.Namespace) -> int:
     from textsiam.models.quantize import load_for_inference
 
     model = load_for_inference(args.model, args.quantize)
-    rows = encode_file(
-        model,
-        args.input,
-        args.output,
-        side=args.side,
-        batch_size=args.batch_size,
-        column=args.column,
-        format=args.format,
-        show_progress=not args.quiet,
-    )
+    rows = call_with_flags(encode_file, args, model=model, show_progress=not args.quiet)
     if context().is_main:
         print(f"wrote {rows} x {model.embedding_dim} embeddings to {args.output}", file=sys.stderr)
     return 0

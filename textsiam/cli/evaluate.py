@@ -8,6 +8,7 @@ import argparse
 
 from textsiam.cli.common import (
     add_model_command,
+    call_with_flags,
     data_kwargs,
     print_classes,
     print_metrics,
@@ -30,16 +31,7 @@ def register(sub) -> None:
 def run(args: argparse.Namespace) -> int:
     from textsiam.api import evaluate
 
-    metrics, _ = evaluate(
-        args.model,
-        args.data,
-        batch_size=args.batch_size,
-        show_progress=progress_bars(args),
-        device=args.device,
-        quantize=args.quantize,
-        report=args.report,
-        **data_kwargs(args),
-    )
+    metrics, _ = call_with_flags(evaluate, args, show_progress=progress_bars(args), **data_kwargs(args))
     metrics = {"data": str(args.data), **metrics}
     print_metrics(metrics)
     if "classes" in metrics:

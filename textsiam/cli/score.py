@@ -7,7 +7,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from textsiam.cli.common import add_model_command, data_kwargs, progress_bars
+from textsiam.cli.common import add_model_command, call_with_flags, data_kwargs, progress_bars
 
 
 def register(sub) -> None:
@@ -61,19 +61,10 @@ def run(args: argparse.Namespace) -> int:
         )
     bars = progress_bars(args)
     if args.pairs is None:
-        cols = score_texts(args.model, [a], [b], batch_size=args.batch_size, device=args.device, quantize=args.quantize)
+        cols = call_with_flags(score_texts, args, a=[a], b=[b])
         print("  ".join(f"{k}: {v[0]}" for k, v in cols.items()))
         return 0
-    n = score_file(
-        args.model,
-        args.pairs,
-        args.out,
-        batch_size=args.batch_size,
-        show_progress=bars,
-        device=args.device,
-        quantize=args.quantize,
-        **data_kwargs(args),
-    )
+    n = call_with_flags(score_file, args, show_progress=bars, **data_kwargs(args))
     if args.out:
         print(f"wrote {n} scored pairs to {args.out}", file=sys.stderr)
     return 0

@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from textsiam.cli.common import MODEL_HELP, add_command, add_quantize_flag
+from textsiam.cli.common import MODEL_HELP, add_command, add_quantize_flag, call_with_flags
 
 
 def register(sub) -> None:
@@ -16,13 +16,15 @@ def register(sub) -> None:
     p.add_argument("--model", required=True, help=MODEL_HELP)
     p.add_argument("--queries", required=True, help="query texts: one per line, or a csv/tsv/jsonl/parquet file")
     p.add_argument("--corpus", help="corpus texts (same formats); encoded now, saved to --index DIR if given")
-    p.add_argument("--index", help="index folder: written from --corpus, or reused when --corpus is absent")
+    p.add_argument(
+        "--index", dest="index_dir", metavar="DIR", help="index folder: written from --corpus, or reused without it"
+    )
     p.add_argument("--top-k", type=int, default=10)
     p.add_argument("--output", required=True, help="OUT.jsonl")
     p.add_argument("--column", help="text column of tabular query/corpus files")
     p.add_argument("--id-column", help="corpus column whose values are the result ids (default: row numbers)")
     p.add_argument("--index-type", choices=["exact", "faiss"], default="exact", help="faiss: approximate (ann extra)")
-    p.add_argument("--ann", choices=["hnsw", "ivf"], default="hnsw", help="faiss index kind")
+    p.add_argument("--ann", dest="ann_kind", choices=["hnsw", "ivf"], default="hnsw", help="faiss index kind")
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     add_quantize_flag(p)
@@ -31,20 +33,6 @@ def register(sub) -> None:
 def run(args: argparse.Namespace) -> int:
     from textsiam.index.files import search_files
 
-    n = search_files(
-        model_name=args.model,
-        queries=args.queries,
-        corpus=args.corpus,
-        index_dir=args.index,
-        output=args.output,
-        top_k=args.top_k,
-        column=args.column,
-        id_column=args.id_column,
-        index_type=args.index_type,
-        ann_kind=args.ann,
-        batch_size=args.batch_size,
-        quantization=args.quantize,
-        show_progress=not args.quiet,
-    )
+    n = call_with_flags(search_files, args, model_name=args.model, show_progress=not args.quiet)
     print(f"wrote the top {args.top_k} of {n} queries to {args.output}", file=sys.stderr)
     return 0

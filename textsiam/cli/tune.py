@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import argparse
 
-from textsiam.cli.common import add_model_command, data_kwargs, print_metrics, progress_bars
+from textsiam.cli.common import add_model_command, call_with_flags, data_kwargs, print_metrics, progress_bars
 from textsiam.registry import CALIBRATORS, STRATEGIES
 
 
@@ -36,21 +36,8 @@ def register(sub) -> None:
 def run(args: argparse.Namespace) -> int:
     from textsiam.api import tune_threshold
 
-    decision = tune_threshold(
-        args.model,
-        args.data,
-        args.strategy,
-        target=args.target,
-        calibrate=args.calibrate,
-        cv=args.cv,
-        bootstrap=args.bootstrap,
-        seed=args.seed,
-        batch_size=args.batch_size,
-        show_progress=progress_bars(args),
-        device=args.device,
-        save_to=args.out,
-        **data_kwargs(args),
-    )
+    bars, read = progress_bars(args), data_kwargs(args)
+    decision = call_with_flags(tune_threshold, args, show_progress=bars, save_to=args.out, **read)
     print_metrics({"strategy": decision.strategy, "threshold": decision.threshold, **decision.metrics})
     for name, (low, high) in decision.metrics.get("bootstrap_ci", {}).items():
         print(f"  95% CI {name}: [{low:.4f}, {high:.4f}]")

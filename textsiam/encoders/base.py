@@ -10,6 +10,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from textsiam.encoders.prepared import Prepared
 from textsiam.registry import ENCODERS, constructor_config
 
 
@@ -34,6 +35,17 @@ class Encoder(nn.Module):
     def item_length(self, item: Any) -> int:
         """A cheap size estimate of one raw item, used to group batches by length."""
         return 1
+
+    def prepare(self, items: Sequence[Any]) -> Prepared:
+        """Training items made ready once for many batches: ``prepare(items).features(rows)`` equals
+        ``collate([items[i] for i in rows])``. The default keeps the items and collates per batch; a tower with
+        costly per-item work (tokenizing) does that work here, once."""
+        return Prepared(self, items)
+
+    def checkpoint_layers(self, on: bool) -> None:
+        """Recompute (``on``) the tower's layer activations in the backward pass instead of keeping them: the same
+        gradients with less peak memory, for a step on a large batch. Towers without layers to recompute do
+        nothing."""
 
     def batches(self, items: Sequence[Any], batch_size: int) -> Iterator[tuple[torch.Tensor, dict[str, torch.Tensor]]]:
         """Inference batches ``(positions in items, collated features)``, longest items first to cut padding.
@@ -62,6 +74,14 @@ class Encoder(nn.Module):
 
         The trainer calls it once, on the training texts of this tower's side, when ``is_fitted`` is False;
         towers without such state do nothing.
+        """
+
+    def cache_outputs(self, on: bool) -> None:
+        """Keep (``on``) or drop (``off``, which also frees them) per-item outputs of frozen parts.
+
+        The trainer switches this on for the length of a training run, where the same texts and images come back
+        every epoch; everywhere else (``encode``, ``predict``, a served model) nothing is kept, so memory does not
+        grow with every new input. Towers without frozen parts do nothing.
         """
 
     def get_config(self) -> dict[str, Any]:

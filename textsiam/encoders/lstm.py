@@ -54,7 +54,7 @@ class LstmEncoder(Encoder):
         if glove and embedding_dim != 50:
             raise ConfigError(f"glove=True gives 50-d vectors; set embedding_dim=50 (got {embedding_dim})")
         self.vocab_size, self.min_count, self.embedding_dim = vocab_size, min_count, embedding_dim
-        self.hidden, self.layers, self.dropout_p, self.pooling = hidden, layers, dropout, pooling
+        self.hidden, self.layers, self.dropout, self.pooling = hidden, layers, dropout, pooling
         self.max_length, self.glove, self.lowercase = max_length, glove, lowercase
         self.vocab: Vocabulary | None = _vocab
         self.embedding = nn.Embedding(len(_vocab) if _vocab else 2, embedding_dim, padding_idx=0)
@@ -62,7 +62,7 @@ class LstmEncoder(Encoder):
             embedding_dim, hidden, num_layers=layers, bidirectional=True, batch_first=True,
             dropout=dropout if layers > 1 else 0.0,
         )  # fmt: skip
-        self.dropout = nn.Dropout(dropout)
+        self.drop = nn.Dropout(dropout)
         self.pooler = POOLERS.build(pooling)
 
     @property
@@ -109,26 +109,12 @@ class LstmEncoder(Encoder):
 
     def forward(self, features: dict[str, torch.Tensor]) -> torch.Tensor:
         ids, mask = features["input_ids"], features["attention_mask"]
-        x = self.dropout(self.embedding(ids))  # (batch, seq, emb)
+        x = self.drop(self.embedding(ids))  # (batch, seq, emb)
         lengths = mask.sum(1).clamp(min=1).cpu()
         packed = pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False)
         out, _ = self.lstm(packed)
         out, _ = pad_packed_sequence(out, batch_first=True, total_length=ids.shape[1])  # (batch, seq, 2*hidden)
-        return self.pooler(self.dropout(out), mask)  # (batch, 2*hidden)
-
-    def get_config(self) -> dict[str, Any]:
-        return {
-            "vocab_size": self.vocab_size,
-            "min_count": self.min_count,
-            "embedding_dim": self.embedding_dim,
-            "hidden": self.hidden,
-            "layers": self.layers,
-            "dropout": self.dropout_p,
-            "pooling": self.pooling,
-            "max_length": self.max_length,
-            "glove": self.glove,
-            "lowercase": self.lowercase,
-        }
+        return self.pooler(self.drop(out), mask)  # (batch, 2*hidden)
 
     def save_assets(self, folder: Path) -> None:
         folder.mkdir(parents=True, exist_ok=True)

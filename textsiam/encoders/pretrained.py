@@ -7,15 +7,14 @@ network access (it fails here, offline, with a message that says so and what to 
 
 from __future__ import annotations
 
-import hashlib
 import importlib
 import importlib.util
 import json
 from dataclasses import dataclass
-from functools import cache
 from pathlib import Path
 
 from textsiam.errors import ModelNotFoundError
+from textsiam.imaging import file_sha256
 
 
 @dataclass(frozen=True)
@@ -39,15 +38,6 @@ PACKAGED = {
 _ALIASES = {alias: key for key, p in PACKAGED.items() for alias in (key, p.hub_id)}
 
 
-@cache
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def _packaged_folder(name: str) -> Path:
     spec = PACKAGED[_ALIASES[name]]
     if importlib.util.find_spec(spec.package) is None:
@@ -59,7 +49,7 @@ def _packaged_folder(name: str) -> Path:
     weights = folder / "model.safetensors"
     if not weights.exists():
         raise ModelNotFoundError(f"{spec.pip_name} is installed but {weights} is missing; reinstall the package")
-    digest = _sha256(weights)
+    digest = file_sha256(str(weights))
     if digest != spec.sha256:
         raise ModelNotFoundError(
             f"{weights} has sha256 {digest}, expected {spec.sha256} ({spec.hub_id}); "

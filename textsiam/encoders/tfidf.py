@@ -114,16 +114,6 @@ class TfidfEncoder(Encoder):
     def forward(self, features: dict[str, torch.Tensor]) -> torch.Tensor:
         return features["tfidf"]
 
-    def get_config(self) -> dict[str, Any]:
-        return {
-            "max_features": self.max_features,
-            "min_df": self.min_df,
-            "ngram_max": self.ngram_max,
-            "sublinear_tf": self.sublinear_tf,
-            "stop_words": self.stop_words,
-            "lowercase": self.lowercase,
-        }
-
     def save_assets(self, folder: Path) -> None:
         if self.vocabulary_ is None or self.idf_ is None:
             raise ConfigError("an unfitted tfidf tower has nothing to save; fit it on training texts first")

@@ -26,9 +26,10 @@ def pairwise_scores(similarity: str, q: torch.Tensor, c: torch.Tensor) -> torch.
 
 
 def _prepare(similarity: str, x: np.ndarray | torch.Tensor) -> torch.Tensor:
-    t = (
-        torch.from_numpy(np.array(x, dtype=np.float32)) if isinstance(x, np.ndarray) else x.float()
-    )  # a copy: memmaps are read-only
+    if isinstance(x, np.ndarray):  # an in-memory float32 array is used as is; a memmap (read-only) is copied
+        shared = x.dtype == np.float32 and x.flags.writeable and x.flags.c_contiguous
+        x = torch.from_numpy(x if shared else np.array(x, dtype=np.float32))
+    t = x.float()
     return F.normalize(t, dim=-1) if similarity == "cosine" else t
 
 

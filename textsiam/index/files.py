@@ -12,7 +12,7 @@ from typing import Any
 from textsiam.atomic import atomic_write
 from textsiam.data.texts import iter_text_chunks
 from textsiam.errors import ConfigError
-from textsiam.index.search import build_index, hits, search_embeddings
+from textsiam.index.search import build_index, top_k_hits
 from textsiam.index.store import Index, load_index, write_meta
 from textsiam.models.base import PairModel
 from textsiam.models.quantize import load_for_inference
@@ -31,7 +31,7 @@ def search_files(
     index_type: str = "exact",
     ann_kind: str = "hnsw",
     batch_size: int = 64,
-    quantization: str | None = None,
+    quantize: str | None = None,
     show_progress: bool = False,
 ) -> int:
     """Search ``corpus`` (or the saved index in ``index_dir``) for every query; returns the number of queries."""
@@ -39,7 +39,7 @@ def search_files(
         raise ConfigError("say what to search: --corpus FILE (encoded now), or --index DIR (a saved index)")
     if top_k < 1:
         raise ConfigError(f"--top-k must be >= 1, got {top_k}")
-    model = load_for_inference(model_name, quantization)
+    model = load_for_inference(model_name, quantize)
     if corpus is not None:
         index = build_index(
             model, corpus, index_dir, model_name=model_name, batch_size=batch_size, column=column,
@@ -62,7 +62,7 @@ def _write_results(
     with open(tmp, "w", encoding="utf-8") as f:
         for texts, ids in iter_text_chunks(queries, column=column):
             q = model.encode(texts, side="left", batch_size=batch_size).numpy()
-            for qid, text, found in zip(ids, texts, hits(index, *search_embeddings(index, q, top_k))):
+            for qid, text, found in zip(ids, texts, top_k_hits(index, q, top_k)):
                 f.write(json.dumps({"query_id": qid, "query": text, "results": found}, ensure_ascii=False) + "\n")
             n += len(texts)
     return n

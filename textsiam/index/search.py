@@ -19,7 +19,7 @@ from textsiam.errors import ConfigError, DataError
 from textsiam.index.arrays import write_npy_stream
 from textsiam.index.encode import DEFAULT_CHUNK, embed_chunks
 from textsiam.index.exact import exact_top_k
-from textsiam.index.store import Index, load_index, write_meta
+from textsiam.index.store import Index, ids_are_valid, load_index, write_meta
 from textsiam.models.base import PairModel
 
 INDEX_TYPES = ("exact", "faiss")
@@ -61,7 +61,7 @@ def build_index(
             save_index(index, folder)
         return index
     read = {"column": column, "format": format}
-    ids = read_texts(corpus, id_column=id_column, **read)[1] if id_column else None
+    ids = _read_ids(corpus, id_column, read) if id_column else None
     chunks = embed_chunks(model, corpus, side="right", batch_size=batch_size, chunk_size=DEFAULT_CHUNK, **read)
     if folder is None:
         parts = list(chunks)
@@ -76,6 +76,20 @@ def build_index(
     meta = {"model": model_name, "side": "right", "similarity": similarity, "count": rows[0]}
     write_meta(folder, {**meta, "dim": model.embedding_dim}, ids)
     return load_index(folder)
+
+
+def _read_ids(corpus: str | os.PathLike, id_column: str, read: dict[str, Any]) -> list[Any]:
+    """The id column's values, checked before encoding: an index's ids are all strings or all integers."""
+    ids = read_texts(corpus, id_column=id_column, **read)[1]
+    if not ids_are_valid(ids):
+        kinds = sorted({type(v).__name__ for v in ids})
+        raise DataError(
+            f"an index's ids must be all strings or all integers, this id column holds {', '.join(kinds)}; "
+            "pick an id column of one kind",
+            path=str(corpus),
+            column=id_column,
+        )
+    return ids
 
 
 def _nonempty(emb: np.ndarray, corpus: Any) -> np.ndarray:
@@ -107,8 +121,7 @@ def search(
     q = model.encode(list(queries), side="left", batch_size=batch_size, show_progress=show_progress).numpy()
     if q.shape[1] != index.embeddings.shape[1]:
         raise ConfigError(f"the model embeds in {q.shape[1]} dimensions, the index holds {index.embeddings.shape[1]}")
-    scores, positions = search_embeddings(index, q, top_k)
-    return hits(index, scores, positions)
+    return top_k_hits(index, q, top_k)
 
 
 def search_embeddings(index: Index, queries: np.ndarray, top_k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -118,6 +131,11 @@ def search_embeddings(index: Index, queries: np.ndarray, top_k: int) -> tuple[np
 
         return faiss_search(index.ann, index.similarity, queries, top_k)
     return exact_top_k(queries, index.embeddings, index.similarity, top_k)
+
+
+def top_k_hits(index: Index, queries: np.ndarray, top_k: int) -> list[list[dict[str, Any]]]:
+    """The ``top_k`` ``{"id", "score"}`` hits of each query embedding, best first (exact, or faiss if loaded)."""
+    return hits(index, *search_embeddings(index, queries, top_k))
 
 
 def hits(index: Index, scores: np.ndarray, positions: np.ndarray) -> list[list[dict[str, Any]]]:

@@ -18,7 +18,8 @@ from typing import Any
 import numpy as np
 
 from textsiam.atomic import atomic_write, write_json
-from textsiam.errors import ConfigError, DataError
+from textsiam.errors import DataError, shown
+from textsiam.registry import SIMILARITIES
 
 INDEX_FILES = ("index.json", "embeddings.npy", "ids.json")
 
@@ -39,6 +40,11 @@ class Index:
     def meta(self) -> dict[str, Any]:
         count, dim = (int(n) for n in self.embeddings.shape)
         return {"model": self.model, "side": self.side, "similarity": self.similarity, "count": count, "dim": dim}
+
+    @property
+    def query_side(self) -> str:
+        """Queries go through the other tower: an index of right-side items is searched with left-side queries."""
+        return "left" if self.side == "right" else "right"
 
     def __len__(self) -> int:
         return int(self.embeddings.shape[0])
@@ -69,20 +75,75 @@ def _save_npy(tmp: str, array: np.ndarray) -> None:
 
 
 def load_index(folder: str | os.PathLike, mmap: bool = True) -> Index:
-    """Read an index folder; the embeddings are memory-mapped unless ``mmap=False``."""
+    """Read and check an index folder (the embeddings memory-mapped unless ``mmap=False``); every inconsistency is a
+    DataError naming the file and the fix."""
     folder = Path(folder)
-    if not is_index(folder):
-        missing = [n for n in INDEX_FILES if not (folder / n).is_file()]
-        raise ConfigError(f"{folder} is not a textsiam index (missing {missing}); build one with --corpus FILE")
-    meta = json.loads((folder / "index.json").read_text())
-    ids = json.loads((folder / "ids.json").read_text())
-    embeddings = np.load(folder / "embeddings.npy", mmap_mode="r" if mmap else None, allow_pickle=False)
-    if embeddings.ndim != 2 or embeddings.shape != (meta.get("count"), meta.get("dim")) or len(ids) != len(embeddings):
+    meta = _read_json(folder / "index.json")
+    _check_meta(meta, folder / "index.json")
+    ids = _read_json(folder / "ids.json")
+    if not isinstance(ids, list) or not ids_are_valid(ids):
         raise DataError(
-            f"embeddings.npy has shape {embeddings.shape}, ids.json {len(ids)} ids and index.json says "
-            f"count={meta.get('count')}, dim={meta.get('dim')}; rebuild the index",
-            path=str(folder),
+            f"must be a JSON list of strings or a list of integers; {_REBUILD}", path=str(folder / "ids.json")
         )
-    core = {k: meta[k] for k in ("model", "similarity", "side")}
+    embeddings = _read_npy(folder / "embeddings.npy", mmap)
+    _check_rows(embeddings, ids, meta, folder / "embeddings.npy")
+    core = {"model": meta.get("model", ""), "similarity": meta["similarity"], "side": meta["side"]}
     extra = {k: v for k, v in meta.items() if k not in (*core, "count", "dim")}
     return Index(embeddings, ids, **core, extra=extra)
+
+
+def ids_are_valid(ids: list[Any]) -> bool:
+    """Index ids are all strings or all integers (what ``ids.json`` may hold and the service answers with)."""
+    return all(_is(v, str) for v in ids) or all(_is(v, int) for v in ids)
+
+
+_REBUILD = "rebuild the index with `textsiam search --corpus FILE --index DIR`"
+_REQUIRED = ("side", "similarity", "count", "dim")
+
+
+def _is(value: Any, kind: type) -> bool:
+    return isinstance(value, kind) and not isinstance(value, bool)
+
+
+def _check_present(path: Path) -> None:
+    if not path.is_file():
+        raise DataError(f"missing; an index folder needs {', '.join(INDEX_FILES)}; {_REBUILD}", path=str(path))
+
+
+def _read_json(path: Path) -> Any:
+    _check_present(path)
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise DataError(f"not valid JSON ({err}); {_REBUILD}", path=str(path)) from None
+
+
+def _check_meta(meta: Any, path: Path) -> None:
+    if not isinstance(meta, dict) or not set(_REQUIRED) <= set(meta):
+        raise DataError(f"must be an object with {', '.join(_REQUIRED)}; {_REBUILD}", path=str(path))
+    if meta["side"] not in ("left", "right"):
+        raise DataError(f"side must be 'left' or 'right', got {shown(meta['side'])}; {_REBUILD}", path=str(path))
+    if not _is(meta["count"], int) or not _is(meta["dim"], int):
+        raise DataError(
+            f"count and dim must be integers, got {shown(meta['count'])}, {shown(meta['dim'])}; {_REBUILD}",
+            path=str(path),
+        )
+    if meta["similarity"] not in SIMILARITIES:
+        raise DataError(f"{SIMILARITIES.unknown_message(meta['similarity'])} {_REBUILD}", path=str(path))
+
+
+def _check_rows(embeddings: np.ndarray, ids: list[Any], meta: dict[str, Any], path: Path) -> None:
+    expected = (meta["count"], meta["dim"])
+    if embeddings.ndim != 2 or embeddings.shape != expected or len(ids) != meta["count"]:
+        message = f"shape {embeddings.shape} and {len(ids)} ids do not match index.json (count, dim) = {expected}"
+        raise DataError(f"{message}; {_REBUILD}", path=str(path))
+    if meta["count"] == 0:
+        raise DataError(f"the index is empty; {_REBUILD}", path=str(path))
+
+
+def _read_npy(path: Path, mmap: bool) -> np.ndarray:
+    _check_present(path)
+    try:
+        return np.load(path, mmap_mode="r" if mmap else None, allow_pickle=False)
+    except (OSError, ValueError) as err:
+        raise DataError(f"not a readable .npy array ({err}); {_REBUILD}", path=str(path)) from None

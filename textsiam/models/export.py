@@ -20,12 +20,8 @@ from textsiam.encoders.hf import HfTextEncoder
 from textsiam.errors import ConfigError
 from textsiam.models.base import PairModel
 from textsiam.models.saving import VERSION
+from textsiam.registry import EXPORTERS
 
-EXPORT_FORMATS = {
-    "sentence-transformers": "a folder SentenceTransformer(OUT) loads: transformer, pooling, Dense, Normalize, "
-    "projection",
-    "hf": "the transformer and tokenizer only, for transformers.AutoModel.from_pretrained(OUT)",
-}
 _ACTIVATION_CLASSES = {
     "tanh": "torch.nn.modules.activation.Tanh",
     "identity": "torch.nn.modules.linear.Identity",
@@ -37,8 +33,9 @@ _ST_SIMILARITIES = {"cosine", "dot", "euclidean", "manhattan"}  # same names, sa
 
 
 def export_model(model: PairModel | str | Path, out: str | Path, format: str = "sentence-transformers") -> Path:
-    """Write ``model`` (a PairModel, or a name/folder for ``create_model``) to ``out`` in ``format``."""
-    check_format(format)
+    """Write ``model`` (a PairModel, or a name/folder for ``create_model``) to ``out`` in ``format`` (an EXPORTERS
+    name)."""
+    exporter = EXPORTERS.build(format)
     if not isinstance(model, PairModel):
         from textsiam.models.io import create_model
 
@@ -47,37 +44,69 @@ def export_model(model: PairModel | str | Path, out: str | Path, format: str = "
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise ConfigError(f"--out {out} already exists and is not an empty folder; choose a new folder or remove it")
     towers = _towers(model)
-    if format == "sentence-transformers" and model.head is not None:
-        raise ConfigError(
-            f"this model scores pairs with a learned head ({model.score_name}), which has no sentence-transformers "
-            "module; the export would compare embeddings differently. Export with --format hf for the transformer"
-        )
+    exporter.check(model)
     with atomic_folder(out) as tmp:
         for sub, (tower, projection) in towers.items():
-            folder = tmp / sub
-            _write_hf(tower, folder)
-            if format == "sentence-transformers":
-                _write_st_modules(tower, projection, folder, model.similarity_name)
+            exporter.write(tower, projection, tmp / sub, model.similarity_name)
     return out
 
 
-def check_format(format: str) -> None:
-    if format not in EXPORT_FORMATS:
-        raise ConfigError(f"unknown export format {format!r}; choose one of {sorted(EXPORT_FORMATS)}")
-
-
 def dropped_parts(model: PairModel, format: str) -> list[str]:
-    """What an export in ``format`` leaves out (the hf format keeps only the transformer)."""
-    if format != "hf":
+    """What an export in ``format`` leaves out of ``model`` (the hf format keeps only the transformer)."""
+    return EXPORTERS.build(format).dropped(model)
+
+
+class Exporter:
+    """Writes one transformer tower (and its projection) as a folder another tool loads.
+
+    ``check`` refuses a model the format cannot hold before anything is written; ``dropped`` names what the format
+    leaves out (printed by ``textsiam export``). A twin's tower goes to ``OUT``, a pseudo model's to ``OUT/left``,
+    ``OUT/right``."""
+
+    def check(self, model: PairModel) -> None:
+        """Raise a ConfigError naming the fix if ``model`` cannot be exported in this format."""
+
+    def write(self, tower: HfTextEncoder, projection: nn.Linear | None, folder: Path, similarity: str) -> None:
+        raise NotImplementedError
+
+    def dropped(self, model: PairModel) -> list[str]:
         return []
-    parts = []
-    for sub, (tower, projection) in _towers(model).items():
-        where = f" ({sub} tower)" if sub else ""
-        parts += [f"{tower.pooling_name} pooling{where}"]
-        parts += [f"{len(tower.dense)} Dense layer(s){where}"] if len(tower.dense) else []
-        parts += [f"normalisation{where}"] if tower.normalize else []
-        parts += [f"the projection{where}"] if projection is not None else []
-    return parts + ([f"the learned head {model.score_name}"] if model.head is not None else [])
+
+
+@EXPORTERS.register("sentence-transformers")
+class SentenceTransformersExporter(Exporter):
+    """A folder SentenceTransformer(OUT) loads: transformer, pooling, Dense, Normalize, projection."""
+
+    def check(self, model: PairModel) -> None:
+        if model.head is not None:
+            raise ConfigError(
+                f"this model scores pairs with a learned head ({model.score_name}), which has no sentence-transformers "
+                "module; the export would compare embeddings differently. Export with --format hf for the transformer"
+            )
+        for tower, _ in _towers(model).values():
+            _pooling_config(tower)
+
+    def write(self, tower: HfTextEncoder, projection: nn.Linear | None, folder: Path, similarity: str) -> None:
+        _write_hf(tower, folder)
+        _write_st_modules(tower, projection, folder, similarity)
+
+
+@EXPORTERS.register("hf")
+class HfExporter(Exporter):
+    """The transformer and tokenizer only, for transformers.AutoModel.from_pretrained(OUT)."""
+
+    def write(self, tower: HfTextEncoder, projection: nn.Linear | None, folder: Path, similarity: str) -> None:
+        _write_hf(tower, folder)
+
+    def dropped(self, model: PairModel) -> list[str]:
+        parts = []
+        for sub, (tower, projection) in _towers(model).items():
+            where = f" ({sub} tower)" if sub else ""
+            parts += [f"{tower.pooling_name} pooling{where}"]
+            parts += [f"{len(tower.dense)} Dense layer(s){where}"] if len(tower.dense) else []
+            parts += [f"normalisation{where}"] if tower.normalize else []
+            parts += [f"the projection{where}"] if projection is not None else []
+        return parts + ([f"the learned head {model.score_name}"] if model.head is not None else [])
 
 
 def _towers(model: PairModel) -> dict[str, tuple[HfTextEncoder, nn.Linear | None]]:

@@ -50,14 +50,15 @@ def build_model(config: dict[str, Any], folder: Path | None = None) -> PairModel
     kind = config.get("pair_model")
     if kind not in TOWER_KEYS:
         raise ConfigError(f"config 'pair_model' must be one of {sorted(TOWER_KEYS)}, got {kind!r}")
-    unknown = sorted(set(config) - _MODEL_KEYS - set(TOWER_KEYS[kind]))
+    own = set(getattr(PAIR_MODELS.get(kind), "config_keys", ()))  # a model kind's own options (ridge-map)
+    unknown = sorted(set(config) - _MODEL_KEYS - own - set(TOWER_KEYS[kind]))
     if unknown:
-        raise ConfigError(f"unknown {kind} model config key(s) {unknown}; expected {sorted(_MODEL_KEYS)}")
+        raise ConfigError(f"unknown {kind} model config key(s) {unknown}; expected {sorted(_MODEL_KEYS | own)}")
     missing = [k for k in TOWER_KEYS[kind] if k not in config]
     if missing:
         raise ConfigError(f"a {kind} model config needs {list(TOWER_KEYS[kind])}; missing {missing}")
     towers = {k: build_encoder(config[k], folder / k if folder else None) for k in TOWER_KEYS[kind]}
-    extra = {k: config[k] for k in ("similarity", "head", "projection_dim") if config.get(k) is not None}
+    extra = {k: config[k] for k in ("similarity", "head", "projection_dim", *sorted(own)) if config.get(k) is not None}
     return PAIR_MODELS.get(kind)(**towers, **extra)
 
 

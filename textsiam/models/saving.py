@@ -15,7 +15,11 @@ from torch import nn
 from textsiam.atomic import atomic_write, make_folder, write_json
 
 VERSION = "0.1.0"
-TOWER_KEYS = {"twin": ("encoder",), "pseudo": ("left", "right")}  # config key = tower attribute = asset folder
+TOWER_KEYS = {
+    "twin": ("encoder",),
+    "pseudo": ("left", "right"),
+    "ridge-map": ("left", "right"),
+}  # config key = tower attribute = asset folder
 
 
 def save_model(model: nn.Module, folder: str | Path) -> Path:

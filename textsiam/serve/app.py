@@ -9,22 +9,22 @@ from fastapi import FastAPI
 
 from textsiam import __version__
 from textsiam.errors import ConfigError, DataError
+from textsiam.index.store import Index
 from textsiam.models.base import PairModel
 from textsiam.serve.batcher import Batcher
 from textsiam.serve.http_errors import BodyGuard, install_error_handlers
-from textsiam.serve.index import SearchIndex
 from textsiam.serve.limits import Limits
 
 
 class Service:
     """What the routes share: the model, its name, the batcher, the optional search index and the limits."""
 
-    def __init__(self, model: PairModel, name: str, limits: Limits, index: SearchIndex | None) -> None:
+    def __init__(self, model: PairModel, name: str, limits: Limits, index: Index | None) -> None:
         self.model, self.name, self.limits, self.index = model, name, limits, index
         self.batcher = Batcher(model, limits)
 
 
-def check_servable(model: PairModel, index: SearchIndex | None) -> None:
+def check_servable(model: PairModel, index: Index | None) -> None:
     """Text towers only; an index must match the model's embedding size and be searchable by a similarity."""
     for side in ("left", "right"):
         try:
@@ -44,7 +44,7 @@ def check_servable(model: PairModel, index: SearchIndex | None) -> None:
 
 
 def create_app(
-    model: PairModel, *, name: str = "textsiam-model", limits: Limits | None = None, index: SearchIndex | None = None
+    model: PairModel, *, name: str = "textsiam-model", limits: Limits | None = None, index: Index | None = None
 ) -> FastAPI:
     """The ASGI app serving ``model``. Run it with uvicorn, or use ``fastapi.testclient.TestClient(app)``."""
     limits = limits or Limits()

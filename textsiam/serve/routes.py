@@ -9,6 +9,7 @@ import torch
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
+from textsiam.index.search import top_k_hits
 from textsiam.serve import schemas as s
 from textsiam.serve.app import Service, model_info
 from textsiam.serve.limits import ApiError, check_count, check_text, check_texts
@@ -126,7 +127,9 @@ async def search(body: s.SearchRequest, request: Request) -> JSONResponse:
     if body.k > service.limits.max_k:
         raise ApiError(413, f"k={body.k} is over the limit of {service.limits.max_k}", "k")
     left, right = (body.queries, []) if index.query_side == "left" else ([], body.queries)
-    results = await service.batcher.submit(left, right, lambda u, v: index.top_k(u if len(u) else v, body.k))
+    results = await service.batcher.submit(
+        left, right, lambda u, v: top_k_hits(index, (u if len(u) else v).float().cpu().numpy(), body.k)
+    )
     return JSONResponse({"results": results})
 
 

@@ -28,18 +28,18 @@ def serve(
     import torch
 
     from textsiam.errors import ConfigError
+    from textsiam.index.store import load_index
     from textsiam.models.io import create_model
     from textsiam.serve.app import create_app
-    from textsiam.serve.index import load_index
 
     if threads is not None:
         if threads < 1:
             raise ConfigError(f"threads must be a positive integer, got {threads}")
         torch.set_num_threads(threads)
+    search_index = load_index(index, mmap=False) if index else None  # held in memory; checked before the model loads
     pair_model = create_model(model)
     if device:
         pair_model.to(device)
-    search_index = load_index(index) if index else None
     name = Path(model).name if Path(model).is_dir() else model
     app = create_app(pair_model, name=name, limits=limits, index=search_index)
     uvicorn.run(app, host=host, port=port, log_level=log_level, workers=1, timeout_graceful_shutdown=5)

@@ -17,7 +17,7 @@ from textsiam.errors import ConfigError
 from textsiam.models.base import PairModel
 
 # Settings that may change between an interrupted run and its resumption without changing the result.
-_FREE_TO_CHANGE = {"device", "amp", "log_every", "eval_batch_size", "save_checkpoints"}
+_FREE_TO_CHANGE = {"device", "amp", "log_every", "eval_batch_size", "save_checkpoints", "checkpoint_tokens"}
 
 
 def _dir(out_dir: Path) -> Path:
@@ -45,8 +45,13 @@ def clear(out_dir: Path) -> None:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def save(out_dir: Path, model: PairModel, optimizer, scheduler, state: dict[str, Any]) -> None:
-    """Write the checkpoint into a temp folder, then swap it in, so a crash never leaves a half checkpoint."""
+def save(
+    out_dir: Path, model: PairModel, optimizer, scheduler, state: dict[str, Any], loss: torch.nn.Module | None = None
+) -> None:
+    """Write the checkpoint into a temp folder, then swap it in, so a crash never leaves a half checkpoint.
+
+    ``loss``: a loss with weights of its own (InfoNCE's learnable temperature); they are saved beside the
+    optimizer state and restored by :func:`load`."""
     final, tmp, old = _dir(out_dir), Path(out_dir) / ".checkpoint.tmp", _old(out_dir)
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
@@ -55,6 +60,7 @@ def save(out_dir: Path, model: PairModel, optimizer, scheduler, state: dict[str,
         "optimizer": optimizer.state_dict(),
         "scheduler": scheduler.state_dict(),
         "torch_rng": torch.get_rng_state(),
+        "loss": loss.state_dict() if loss is not None else {},
     }
     torch.save(extra, tmp / "optim.pt")
     (tmp / "state.json").write_text(json.dumps(state, indent=2))
@@ -65,8 +71,11 @@ def save(out_dir: Path, model: PairModel, optimizer, scheduler, state: dict[str,
     shutil.rmtree(old, ignore_errors=True)
 
 
-def load(out_dir: Path, model: PairModel, optimizer, scheduler, config: dict[str, Any]) -> dict[str, Any]:
-    """Restore model, optimizer, scheduler and RNG; refuse a checkpoint made with another recipe or model."""
+def load(
+    out_dir: Path, model: PairModel, optimizer, scheduler, config: dict[str, Any], loss: torch.nn.Module | None = None
+) -> dict[str, Any]:
+    """Restore model, optimizer, scheduler, RNG and the loss's own weights (when ``loss`` has any); refuse a
+    checkpoint made with another recipe or model."""
     folder = _current(out_dir)
     state = json.loads((folder / "state.json").read_text())
     saved = state.get("config", {})
@@ -85,7 +94,22 @@ def load(out_dir: Path, model: PairModel, optimizer, scheduler, config: dict[str
     optimizer.load_state_dict(extra["optimizer"])
     scheduler.load_state_dict(extra["scheduler"])
     torch.set_rng_state(extra["torch_rng"])
+    _load_loss(loss, extra.get("loss") or {}, folder)
     return state
+
+
+def _load_loss(loss: torch.nn.Module | None, saved: dict[str, Any], folder: Path) -> None:
+    if loss is None or not loss.state_dict():
+        return
+    if not saved:
+        raise ConfigError(
+            f"{folder} lacks the loss's own weights (e.g. a learnable temperature), so resuming would restart them; "
+            "start a new run without --resume"
+        )
+    try:
+        loss.load_state_dict(saved)
+    except RuntimeError as err:
+        raise ConfigError(f"{folder} holds the weights of another loss: {str(err)[:300]}") from None
 
 
 def _read_optim(path: Path) -> dict[str, Any]:

@@ -64,6 +64,9 @@ class TrainConfig:
     amp: bool = False  # bfloat16 autocast on CUDA
     save_checkpoints: bool = True  # a resumable checkpoint after every epoch
     towers: dict[str, Any] = field(default_factory=dict)  # per tower: {"freeze": bool, "lr_multiplier": float}
+    # a step with more padded token slots than this recomputes its layer activations in the backward (same
+    # gradients, less peak memory: the batch of the longest texts sets a length-grouped epoch's peak); null = never
+    checkpoint_tokens: int | None = 1280
 
     def __post_init__(self) -> None:
         for f in dataclasses.fields(self):  # YAML reads "2e-5" as a string: coerce numbers, refuse the rest
@@ -89,6 +92,9 @@ class TrainConfig:
             raise ConfigError(
                 f"TrainConfig.group_by_length must be true, false or null (auto), got {self.group_by_length!r}"
             )
+        ct = self.checkpoint_tokens
+        if ct is not None and (isinstance(ct, bool) or not isinstance(ct, int) or ct < 1):
+            raise ConfigError(f"TrainConfig.checkpoint_tokens must be a positive integer or null (never), got {ct!r}")
         check_tower_options(self.towers)
         if not isinstance(self.loss_args, dict):
             raise ConfigError(f"TrainConfig.loss_args must be a mapping, got {self.loss_args!r}")

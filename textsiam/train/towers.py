@@ -12,9 +12,11 @@ from typing import Any
 
 import torch
 
+from textsiam.encoders.freezing import OutputCache
+from textsiam.encoders.prepared import Prepared
 from textsiam.errors import ConfigError
 from textsiam.models.base import PairModel, to_device
-from textsiam.models.cache import TowerCache, tower_is_static
+from textsiam.models.cache import tower_is_static
 
 
 def tower_modules(model: PairModel) -> dict[str, torch.nn.Module]:
@@ -51,7 +53,11 @@ def param_groups(model: PairModel, lr: float, weight_decay: float, towers: dict[
 
 
 class SideEmbedder:
-    """Embeds one training batch side; a tower that does not train is run once per distinct text (cached)."""
+    """Embeds one training batch side; a tower that does not train is run once per distinct text (cached).
+
+    One cache per tower: a tower that caches its own outputs (a frozen transformer's ``output_cache``) is looked up
+    in that cache, so its training steps, its dev scoring and its ``collate`` share one store; other static text
+    towers get an :class:`OutputCache` here (one per tower: a twin's two sides share it)."""
 
     def __init__(
         self,
@@ -60,16 +66,31 @@ class SideEmbedder:
         sample: Sequence[Any],
         net: torch.nn.Module | None = None,
         cache: bool = True,
+        checkpoint_tokens: int | None = None,
     ) -> None:
-        """``net``: the module whose forward embeds both sides when nothing is cached (the model wrapped for
-        data-parallel training; default the model); ``cache=False`` runs every tower every step."""
+        """``net``: the module whose forward embeds both sides when steps do not take cached outputs (the model
+        wrapped for data-parallel training; default the model); ``cache=False`` runs every step through ``net``
+        (a tower's own cache still serves its ``collate`` there)."""
         self.model, self.device, self.net = model, device, net if net is not None else model
+        self.checkpoint_tokens = checkpoint_tokens
+        for side in ("left", "right"):  # frozen parts keep their outputs for this run (close() drops them)
+            model.tower(side).cache_outputs(True)
         texts = cache and bool(sample) and isinstance(sample[0], str)
-        self.caches = {
-            side: TowerCache(self._computer(side))
-            for side in ("left", "right")
-            if texts and tower_is_static(model.tower(side))
-        }
+        self.caches: dict[str, OutputCache] = {}
+        for side in ("left", "right"):
+            found = self._cache_for(side, texts)
+            if found is not None:
+                self.caches[side] = found
+        self.steps_cached = cache and bool(self.caches)
+
+    def _cache_for(self, side: str, texts: bool) -> OutputCache | None:
+        tower = self.model.tower(side)
+        if side == "right" and tower is self.model.left:  # a twin: both sides share one cache
+            return self.caches.get("left")
+        own = getattr(tower, "output_cache", None)
+        if own is not None:  # the tower caches itself: the trainer uses that same cache
+            return own
+        return OutputCache(self._computer(side)) if texts and tower_is_static(tower) else None
 
     def _computer(self, side: str):
         tower = self.model.tower(side)
@@ -79,6 +100,22 @@ class SideEmbedder:
             return tower(to_device(tower.collate(texts), self.device))
 
         return compute
+
+    def _checkpoint(self, *features: dict[str, torch.Tensor]) -> None:
+        """Recompute layer activations in the backward for a step with more than ``checkpoint_tokens`` padded token
+        slots (the few batches of the longest texts set the peak memory of a length-grouped epoch)."""
+        slots = sum(f["input_ids"].numel() for f in features if "input_ids" in f)
+        on = self.checkpoint_tokens is not None and slots > self.checkpoint_tokens
+        for side in ("left", "right"):
+            self.model.tower(side).checkpoint_layers(on)
+
+    def close(self) -> None:
+        """End of the run: the towers drop their cached outputs and keep nothing from now on."""
+        for side in ("left", "right"):
+            self.model.tower(side).cache_outputs(False)
+            self.model.tower(side).checkpoint_layers(False)
+        for cache in self.caches.values():
+            cache.store.clear()
 
     def static_towers_to_eval(self) -> None:
         """Towers that do not train run without dropout (call after ``model.train()``)."""
@@ -94,23 +131,44 @@ class SideEmbedder:
         was_training = model.training
         model.eval()
         with torch.inference_mode():
+            u, v = self._dev_side(a, "left", batch_size), self._dev_side(b, "right", batch_size)
             outputs = [
-                model.compare(*self(a[i : i + batch_size], b[i : i + batch_size])).float().cpu()
+                model.compare(u[i : i + batch_size].to(self.device), v[i : i + batch_size].to(self.device)).float().cpu()
                 for i in range(0, len(a), batch_size)
             ]
         model.train(was_training)
         self.static_towers_to_eval()
         return torch.cat(outputs)
 
+    def _dev_side(self, items: Sequence[Any], side: str, batch_size: int) -> torch.Tensor:
+        """Embeddings ``(n, dim)`` on the CPU: from the cache, or ``model.encode`` (each distinct item once)."""
+        if side in self.caches:
+            return self.model.project(self.caches[side].get(items, self.device), side).float().cpu()
+        return self.model.encode(items, side, batch_size)
+
+    def prepare(self, a: Sequence[Any], b: Sequence[Any]) -> tuple[Prepared, Prepared]:
+        """Both sides' items made ready once for the epoch's batches (a text tower tokenizes them all now); a side
+        whose steps take cached outputs keeps its raw items, which are the cache's keys."""
+        return tuple(  # type: ignore[return-value]
+            Prepared(self.model.tower(side), items)
+            if self.steps_cached and side in self.caches
+            else self.model.tower(side).prepare(items)
+            for side, items in (("left", a), ("right", b))
+        )
+
+    def rows(self, left: Prepared, right: Prepared, rows: Sequence[int]) -> tuple[torch.Tensor, torch.Tensor]:
+        """Embeddings ``(len(rows), dim)`` of both sides of the pairs at ``rows`` of the prepared items."""
+        if not self.steps_cached:  # the model's own forward (a twin runs both sides in one pass)
+            fa, fb = to_device(left.features(rows), self.device), to_device(right.features(rows), self.device)
+            self._checkpoint(fa, fb)
+            return self.net(fa, fb)
+        return self._side(left, rows, "left"), self._side(right, rows, "right")
+
     def __call__(self, a: Sequence[Any], b: Sequence[Any]) -> tuple[torch.Tensor, torch.Tensor]:
         model = self.model
-        if not self.caches:  # the model's own forward (a twin runs both sides in one pass)
-            fa = to_device(model.left.collate(a), self.device)
-            fb = to_device(model.right.collate(b), self.device)
-            return self.net(fa, fb)
-        return self._side(a, "left"), self._side(b, "right")
+        return self.rows(Prepared(model.left, a), Prepared(model.right, b), range(len(a)))
 
-    def _side(self, items: Sequence[Any], side: str) -> torch.Tensor:
+    def _side(self, prepared: Prepared, rows: Sequence[int], side: str) -> torch.Tensor:
         if side in self.caches:
-            return self.model.project(self.caches[side].get(items, self.device), side)
-        return self.model.embed(to_device(self.model.tower(side).collate(items), self.device), side)
+            return self.model.project(self.caches[side].get(prepared.take(rows), self.device), side)
+        return self.model.embed(to_device(prepared.features(rows), self.device), side)

@@ -20,6 +20,7 @@ from tqdm.auto import tqdm
 
 from textsiam.atomic import atomic_write_text, make_folder, write_json
 from textsiam.data import PairData, length_grouped_batches
+from textsiam.encoders.prepared import Prepared
 from textsiam.errors import ConfigError, TrainingDivergedError
 from textsiam.eval.threshold import select_threshold
 from textsiam.losses import build_loss
@@ -166,10 +167,10 @@ class Trainer:
         order = np.random.default_rng(seed).permutation(len(lengths)).tolist()
         return [order[i : i + cfg.batch_size] for i in range(0, len(order), cfg.batch_size)]
 
-    def _loss(self, a: list, b: list, labels: torch.Tensor) -> torch.Tensor:
+    def _loss(self, sides: tuple[Prepared, Prepared], rows: list[int], labels: torch.Tensor) -> torch.Tensor:
         model = self.model
         with torch.autocast("cuda", dtype=torch.bfloat16, enabled=self.config.amp and self.device.type == "cuda"):
-            u, v = self._embedder(a, b)  # (piece, dim) each; towers that do not train come from a cache
+            u, v = self._embedder.rows(*sides, rows)  # (piece, dim) each; towers that do not train come from a cache
         u, v = self.parallel.gather(u, v)  # (batch, dim) each: the whole global batch under torchrun
         u, v = u.float(), v.float()
         if self.loss_fn.takes == "logits":  # labels are class indices
@@ -178,25 +179,26 @@ class Trainer:
             return self.loss_fn(model.score(u, v), labels)
         return self.loss_fn(u, v, labels)
 
-    def _epoch_data(self, epoch: int) -> tuple[torch.Tensor, list, list, list[int]]:
-        """Labels, left items, right items and lengths of this epoch's pairs (image data may draw new pairs)."""
+    def _epoch_data(self, epoch: int) -> tuple[torch.Tensor, tuple[Prepared, Prepared], np.ndarray]:
+        """Labels, both sides' prepared items and the pair lengths of this epoch (image data may draw new pairs).
+
+        The training texts are prepared (tokenized) once, before the first epoch. A pair's length is its longer
+        side's for a twin (both sides share one padded batch) and the sum of its sides' otherwise."""
         data = self.train_data
         if hasattr(data, "epoch_pairs"):
             data = data.epoch_pairs(epoch, self.model, in_batch=self.loss_fn.in_batch)
-        a_all, b_all = data.a, data.b
-        lengths = [self.model.left.item_length(a) + self.model.right.item_length(b) for a, b in zip(a_all, b_all)]
-        return self._labels(data), a_all, b_all, lengths
+            self._sides = None
+        if self._sides is None:
+            self._sides = self._embedder.prepare(data.a, data.b)
+        left, right = self._sides
+        twin = self.model.left is self.model.right
+        lengths = np.maximum(left.lengths, right.lengths) if twin else left.lengths + right.lengths
+        return self._labels(data), self._sides, lengths
 
-    # -- main loop ------------------------------------------------------------------------------------------------
-    def train(self, resume: bool = False) -> dict[str, Any]:
-        """Run all epochs (continuing from the last checkpoint if ``resume``); returns a summary dict."""
+    def _setup(self, resume: bool = False) -> tuple[int, int]:
+        """Towers fitted and frozen, model on the device, the step embedder, optimizer and schedule; returns the
+        (first epoch, step) to start from. ``self.optimizer`` and ``self.scheduler`` are set."""
         cfg, model = self.config, self.model
-        seed_everything(cfg.seed)
-        model.decision = None  # a threshold tuned for the old weights does not fit the new ones
-        a_all, b_all = self.train_data.a, self.train_data.b
-        self._prepare_towers(a_all, b_all)
-        if not any(p.requires_grad for p in model.parameters()):
-            return self._fit_only(resume)
         model.to(self.device)
         self.loss_fn.to(self.device)
         net = self.parallel.wrap(model)  # DistributedDataParallel under torchrun, else the model itself
@@ -204,52 +206,33 @@ class Trainer:
         # image data draws new pairs each epoch and its towers keep their own caches (augmented views)
         draws_pairs = hasattr(self.train_data, "epoch_pairs")
         cache = not self.parallel.ctx.active and not draws_pairs
-        self._embedder = SideEmbedder(model, self.device, a_all, net=net, cache=cache)
+        self._embedder = SideEmbedder(
+            model, self.device, self.train_data.a, net=net, cache=cache, checkpoint_tokens=cfg.checkpoint_tokens
+        )
+        self._sides: tuple[Prepared, Prepared] | None = None
         per_epoch = getattr(self.train_data, "epoch_size", lambda in_batch: len(self.train_data))(self.loss_fn.in_batch)
-        total = math.ceil(per_epoch / cfg.batch_size) * cfg.epochs
-        optimizer = _optimizer(model, cfg, self.loss_fn)
-        scheduler = _linear_warmup(optimizer, int(cfg.warmup_ratio * total), total)
-        start_epoch, step = self._start(resume, optimizer, scheduler)
+        self._total = math.ceil(per_epoch / cfg.batch_size) * cfg.epochs
+        self.optimizer = _optimizer(model, cfg, self.loss_fn)
+        self.scheduler = _linear_warmup(self.optimizer, int(cfg.warmup_ratio * self._total), self._total)
+        return self._start(resume, self.optimizer, self.scheduler)
+
+    # -- main loop ------------------------------------------------------------------------------------------------
+    def train(self, resume: bool = False) -> dict[str, Any]:
+        """Run all epochs (continuing from the last checkpoint if ``resume``); returns a summary dict."""
+        cfg, model = self.config, self.model
+        seed_everything(cfg.seed)
+        model.decision = None  # a threshold tuned for the old weights does not fit the new ones
+        self._prepare_towers(self.train_data.a, self.train_data.b)
+        if not any(p.requires_grad for p in model.parameters()):
+            return self._fit_only(resume)
+        start_epoch, step = self._setup(resume)
         t0, pairs_seen = time.perf_counter(), 0
         for epoch in range(start_epoch, cfg.epochs + 1):
-            self._epoch_start, self._epoch_loss = time.perf_counter(), math.nan
-            labels_all, a_all, b_all, lengths = self._epoch_data(epoch)
-            model.train()
-            self._embedder.static_towers_to_eval()
-            batches = self._epoch_batches(epoch, lengths)
-            bar = tqdm(batches, desc=f"epoch {epoch}/{cfg.epochs}", disable=not self.show_progress, unit="batch")
-            epoch_loss = torch.zeros((), device=self.device)  # summed on the device: no sync per step
-            for idx in bar:
-                piece = self.parallel.shard(idx)  # this rank's rows (all of them in one process)
-                labels = labels_all[idx].to(self.device)
-                loss = self._loss([a_all[i] for i in piece], [b_all[i] for i in piece], labels)
-                epoch_loss += loss.detach() * len(idx)
-                if not torch.isfinite(loss):  # checked before the update, so the weights stay finite
-                    raise TrainingDivergedError(
-                        f"loss became {loss.item()} at epoch {epoch}, step {step + 1}; lower --lr or check the labels"
-                    )
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                if cfg.max_grad_norm:
-                    torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.max_grad_norm)
-                optimizer.step()
-                scheduler.step()
-                step += 1
-                pairs_seen += len(idx)
-                self._epoch_loss = loss.item()
-                if step % cfg.log_every == 0 or step == total:
-                    self._log(
-                        {
-                            "type": "step",
-                            "epoch": epoch,
-                            "step": step,
-                            "loss": loss.item(),
-                            "lr": scheduler.get_last_lr()[0],
-                        }
-                    )
-                    bar.set_postfix(loss=f"{loss.item():.4f}")
-            self._end_epoch(epoch, step, optimizer, scheduler, epoch_loss.item() / max(1, len(labels_all)))
+            step, seen = self._epoch(epoch, step)
+            pairs_seen += seen
         elapsed = time.perf_counter() - t0
+        self._embedder.close()
+        self._sides = None  # the prepared (tokenized) training items are not kept past the run
         self._restore_best()
         summary = {
             "epochs": cfg.epochs,
@@ -266,9 +249,49 @@ class Trainer:
             write_json(self.out_dir / "train_summary.json", summary)
         return summary
 
+    def _epoch(self, epoch: int, step: int) -> tuple[int, int]:
+        """One epoch of steps (then dev evaluation and checkpoint); returns (step, pairs seen)."""
+        cfg, model, optimizer, scheduler = self.config, self.model, self.optimizer, self.scheduler
+        self._epoch_start = time.perf_counter()
+        labels_all, sides, lengths = self._epoch_data(epoch)
+        model.train()
+        self._embedder.static_towers_to_eval()
+        batches = self._epoch_batches(epoch, lengths)
+        bar = tqdm(batches, desc=f"epoch {epoch}/{cfg.epochs}", disable=not self.show_progress, unit="batch")
+        epoch_loss = torch.zeros((), device=self.device)  # summed on the device: no sync per step
+        loss, seen = torch.full((), math.nan), 0
+        for idx in bar:
+            piece = self.parallel.shard(idx)  # this rank's rows (all of them in one process)
+            loss = self._loss(sides, piece, labels_all[idx].to(self.device))
+            epoch_loss += loss.detach() * len(idx)
+            if not torch.isfinite(loss):  # checked before the update, so the weights stay finite
+                raise TrainingDivergedError(
+                    f"loss became {loss.item()} at epoch {epoch}, step {step + 1}; lower --lr or check the labels"
+                )
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            if cfg.max_grad_norm:
+                torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.max_grad_norm)
+            optimizer.step()
+            scheduler.step()
+            step, seen = step + 1, seen + len(idx)
+            if step % cfg.log_every == 0 or step == self._total:
+                value = loss.item()
+                self._log(
+                    {"type": "step", "epoch": epoch, "step": step, "loss": value, "lr": scheduler.get_last_lr()[0]}
+                )
+                bar.set_postfix(loss=f"{value:.4f}")
+        self._epoch_loss = loss.item()
+        self._end_epoch(epoch, step, optimizer, scheduler, epoch_loss.item() / max(1, len(labels_all)))
+        return step, seen
+
     def _prepare_towers(self, a: list, b: list) -> None:
-        """Fit tower vocabularies on the training texts (once), then freeze the towers the config freezes."""
+        """Fit tower vocabularies on the training texts (once), and a closed-form model (ridge-map) on the training
+        pairs, then freeze the towers the config freezes."""
         self._fit_info = self.model.fit_vocabulary(a, b)  # logged once the output folder is clean (_start)
+        fit = getattr(self.model, "fit_closed_form", None)
+        if fit is not None:
+            self._fit_info = {**(self._fit_info or {}), "closed_form": fit(self.train_data)}
         if self._fit_info and self.show_progress:
             tqdm.write(f"fitted tower vocabularies on the training texts: {self._fit_info}")
         apply_freeze(self.model, self.config.towers)
@@ -308,7 +331,7 @@ class Trainer:
             folder = self.out_dir or self._read_dir  # ranks > 0 under torchrun read the checkpoint but write nothing
             if folder is None or not checkpoint.exists(folder):
                 raise ConfigError(f"nothing to resume: no checkpoint in {folder}; run without --resume")
-            state = checkpoint.load(folder, self.model, optimizer, scheduler, self.config.to_dict())
+            state = checkpoint.load(folder, self.model, optimizer, scheduler, self.config.to_dict(), self.loss_fn)
             self.best = state.get("best")
             truncate_log(self.out_dir / "train_log.jsonl", state["step"])
             return state["epoch"] + 1, state["step"]
@@ -357,6 +380,7 @@ class Trainer:
                 optimizer,
                 scheduler,
                 {"epoch": epoch, "step": step, "best": self.best, "config": self.config.to_dict()},
+                self.loss_fn,
             )
 
     def _epoch_line(self, epoch: int, dev: str) -> None:

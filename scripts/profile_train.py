@@ -1,0 +1,104 @@
+"""Where a training step's time goes: the STS-B recipe (minilm-twin, cosine loss, batch 16, AdamW, clipping 1.0)
+split into its stages, timed with ``time.perf_counter`` over ``--steps`` steps, then ``torch.profiler`` over a few
+steps for the top operators by self CPU time.
+
+    python scripts/profile_train.py --steps 40 --profile-steps 8
+
+Stages: ``batch`` (the pairs' pre-tokenized ids gathered and padded, one tensor per side),
+``forward`` (both sides through the shared encoder + loss), ``backward``, ``clip`` (gradient-norm clipping),
+``optimizer`` (fused AdamW + scheduler), ``zero_grad``. Run with the threads you want to measure
+(``OMP_NUM_THREADS``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+from collections import defaultdict
+from pathlib import Path
+
+import torch
+from torch.profiler import ProfilerActivity, profile
+
+from textsiam.data import read_pairs
+from textsiam.models import create_model
+from textsiam.train import TrainConfig, Trainer
+
+
+class Stages:
+    """Accumulates wall seconds per stage."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = defaultdict(float)
+        self._t = time.perf_counter()
+
+    def mark(self, name: str) -> None:
+        now = time.perf_counter()
+        self.seconds[name] += now - self._t
+        self._t = now
+
+
+def run_steps(trainer: Trainer, epoch: tuple, batches: list[list[int]], stages: Stages | None) -> None:
+    """The trainer's step, stage by stage (the same calls as ``Trainer._epoch``'s loop)."""
+    model, cfg = trainer.model, trainer.config
+    labels_all, (left, right), _ = epoch
+    embedder = trainer._embedder
+    for idx in batches:
+        stages and stages.mark("other")
+        fa, fb = left.features(idx), right.features(idx)
+        labels = labels_all[idx]
+        stages and stages.mark("batch")
+        u, v = embedder.net(fa, fb)
+        loss = trainer.loss_fn(u, v, labels)
+        stages and stages.mark("forward")
+        trainer.optimizer.zero_grad(set_to_none=True)
+        stages and stages.mark("zero_grad")
+        loss.backward()
+        stages and stages.mark("backward")
+        torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.max_grad_norm)
+        stages and stages.mark("clip")
+        trainer.optimizer.step()
+        trainer.scheduler.step()
+        stages and stages.mark("optimizer")
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--data", default=os.environ.get("TEXTSIAM_DATA", "../shared/data") + "/stsb")
+    p.add_argument("--steps", type=int, default=40)
+    p.add_argument("--profile-steps", type=int, default=8)
+    p.add_argument("--rows", type=int, default=20)
+    args = p.parse_args()
+    train = read_pairs(Path(args.data) / "sts-train.csv")
+    model = create_model("minilm-twin")
+    cfg = TrainConfig(loss="cosine", batch_size=16, lr=2e-5, save_checkpoints=False)
+    trainer = Trainer(model, cfg, train, show_progress=False)
+    t0 = time.perf_counter()
+    trainer._setup()
+    epoch = trainer._epoch_data(1)  # prepares (tokenizes) the training texts once
+    print(f"setup: optimizer, pre-tokenizing {len(train)} pairs once: {time.perf_counter() - t0:.2f} s")
+    batches = trainer._epoch_batches(1, epoch[2])
+    model.train()
+    run_steps(trainer, epoch, batches[:3], None)  # warm-up
+    work = batches[3 : 3 + args.steps]
+    stages = Stages()
+    t0 = time.perf_counter()
+    run_steps(trainer, epoch, work, stages)
+    total = time.perf_counter() - t0
+    left, right = epoch[1]
+    masks = [trainer.model.encoder.merge(left.features(b), right.features(b))["attention_mask"] for b in work]
+    tokens, slots = sum(int(m.sum()) for m in masks), sum(m.numel() for m in masks)
+    pairs = sum(len(b) for b in work)
+    print(f"{len(work)} steps, {pairs} pairs, {total:.2f} s, {pairs / total:.1f} pairs/s, "
+          f"{tokens} tokens in {slots} padded slots ({100 * (1 - tokens / slots):.1f}% padding)")  # fmt: skip
+    for name, sec in sorted(stages.seconds.items(), key=lambda kv: -kv[1]):
+        print(f"  {name:10} {sec:8.3f} s  {100 * sec / total:5.1f}%  {1000 * sec / len(work):7.1f} ms/step")
+    if args.profile_steps:
+        with profile(activities=[ProfilerActivity.CPU]) as prof:
+            run_steps(trainer, epoch, batches[3 : 3 + args.profile_steps], None)
+        print(prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=args.rows))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,219 @@
+"""Ridge map: image features mapped into a frozen text tower's own space in closed form, no gradient training.
+
+For caption-image matching with very few training images (COCO mini: 64), where trained projections overfit:
+
+- the text tower (MiniLM) keeps its space; captions are its L2-normalised embeddings ``t``;
+- image features (standardised on the training images) are mapped to that space by ridge regression onto the
+  embeddings of their captions (every (image, caption) training pair is one row): ``z = norm(W x)``;
+- optional class prior (a zero-shot bridge): an image tower with classifier logits (``efficientnet-lite0`` with
+  ``class_logits``) gives class probabilities ``p`` (softmax at ``prior_temperature``); the text tower embeds
+  ``prompt`` with each class name, so ``norm(p @ names)`` is a second guess of the caption embedding;
+  a caption's class distribution is ``q = softmax(t . names / text_class_temperature)``; the pair score is
+  ``cos(z, t) + prior_weight * cos(prior, t) + class_match_weight * sum(sqrt(p * q))`` (the last term is the
+  Bhattacharyya coefficient of the image's and the caption's class distributions);
+- optional cohort score normalisation (``score_norm``, "s-norm" from speaker verification): the raw score of a
+  pair is standardised against the training images (for its caption) and the training captions (for its
+  image), and the two z-scores are averaged, so one threshold fits every caption and image.
+
+All of it is a dot product of per-side embeddings (``similarity`` "dot"): the left embedding is
+``0.5 * [u / su, u, -mu_u / su, 1]`` and the right one ``[v, v / sv, 1, -mu_v / sv]``, where ``u``, ``v`` are the
+raw embeddings and ``mu``, ``s`` the mean and standard deviation of a side's scores against the other side's
+cohort. So ``encode``, ranking and search work unchanged. ``textsiam train`` fits the model (the trainer calls
+:meth:`RidgeMapModel.fit_closed_form` on the training pairs; dev pairs only pick the threshold).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from textsiam.encoders.base import Encoder
+from textsiam.errors import ConfigError, DataError
+from textsiam.models.base import PairModel, to_device
+from textsiam.models.cache import unique_items
+from textsiam.registry import PAIR_MODELS
+
+
+def _positive_float(name: str, value: Any, zero_ok: bool = False) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not (value >= 0 if zero_ok else value > 0):
+        raise ConfigError(f"ridge-map model: {name} must be a number {'>=' if zero_ok else '>'} 0, got {value!r}")
+    return float(value)
+
+
+@PAIR_MODELS.register("ridge-map")
+class RidgeMapModel(PairModel):
+    """Image tower (left) mapped into the frozen text tower's (right) space by ridge regression; see the module doc.
+
+    Args:
+        ridge: the ridge penalty per training row (lambda = ridge * rows), on standardised image features.
+        prior_weight: weight of the class prior's cosine (0: no prior; needs a left tower with ``class_names``).
+        prior_temperature: softmax temperature of the class logits.
+        class_match_weight: weight of the class-distribution overlap of image and caption (0: none).
+        text_class_temperature: softmax temperature of a caption's cosines to the class-name embeddings.
+        prompt: the text embedded for each class name (``{}`` is the name).
+        score_norm: cohort score normalisation against the training images and captions.
+        cohort_images, cohort_texts: cohort sizes, set by fitting (saved so a model folder rebuilds its buffers).
+    """
+
+    config_keys = (
+        "ridge",
+        "prior_weight",
+        "prior_temperature",
+        "class_match_weight",
+        "text_class_temperature",
+        "prompt",
+        "score_norm",
+        "cohort_images",
+        "cohort_texts",
+    )
+
+    def __init__(
+        self,
+        left: Encoder,
+        right: Encoder,
+        similarity: str = "dot",
+        head: dict[str, Any] | None = None,
+        ridge: float = 0.1,
+        prior_weight: float = 1.0,
+        prior_temperature: float = 0.7,
+        class_match_weight: float = 0.7,
+        text_class_temperature: float = 0.05,
+        prompt: str = "a photo of a {}.",
+        score_norm: bool = True,
+        cohort_images: int = 0,
+        cohort_texts: int = 0,
+    ) -> None:
+        super().__init__(similarity=similarity, head=head)
+        if similarity != "dot" or head is not None:
+            raise ConfigError(
+                f"ridge-map model scores by its own dot product: similarity 'dot', no head; got {similarity!r}"
+            )
+        if left is right:
+            raise ConfigError("ridge-map towers must be two different modules (an image tower and a text tower)")
+        if not isinstance(prompt, str) or "{}" not in prompt:
+            raise ConfigError(f"ridge-map model: prompt must contain {{}} for the class name, got {prompt!r}")
+        self.left_encoder, self.right_encoder = left.requires_grad_(False), right.requires_grad_(False)  # never trained
+        self.ridge, self.prior_weight = (
+            _positive_float("ridge", ridge),
+            _positive_float("prior_weight", prior_weight, True),
+        )
+        self.prior_temperature, self.prompt = _positive_float("prior_temperature", prior_temperature), prompt
+        self.class_match_weight = _positive_float("class_match_weight", class_match_weight, zero_ok=True)
+        self.text_class_temperature = _positive_float("text_class_temperature", text_class_temperature)
+        self.score_norm = bool(score_norm)
+        uses_classes = bool(self.prior_weight or self.class_match_weight)
+        self.n_classes = len(left.class_names()) if uses_classes and hasattr(left, "class_names") else 0
+        if uses_classes and not self.n_classes:
+            raise ConfigError(
+                f"ridge-map prior_weight {prior_weight} / class_match_weight {class_match_weight} need a left tower "
+                "with class logits (efficientnet-lite0 with class_logits=true); set both to 0 otherwise"
+            )
+        feats, text = left.dim - self.n_classes, right.dim
+        self.register_buffer("mean", torch.zeros(feats))
+        self.register_buffer("std", torch.ones(feats))
+        self.register_buffer("weight", torch.zeros(feats, text))
+        self.register_buffer("names", torch.zeros(self.n_classes, text))
+        raw = self.raw_dim
+        self.register_buffer("cohort_left", torch.zeros(int(cohort_images), raw))
+        self.register_buffer("cohort_right", torch.zeros(int(cohort_texts), raw))
+
+    left = property(lambda self: self.left_encoder, doc="The image tower.")
+    right = property(lambda self: self.right_encoder, doc="The text tower, whose space the images are mapped to.")
+
+    @property
+    def raw_dim(self) -> int:
+        prior = self.right_encoder.dim if self.prior_weight else 0
+        return self.right_encoder.dim + prior + (self.n_classes if self.class_match_weight else 0)
+
+    @property
+    def embedding_dim(self) -> int:
+        return 2 * self.raw_dim + 2 if self.score_norm else self.raw_dim
+
+    # -- embeddings ---------------------------------------------------------------------------------------------
+    def _raw(self, x: torch.Tensor, side: str) -> torch.Tensor:
+        if side == "right":
+            t = F.normalize(x, dim=-1)  # (batch, text_dim)
+            parts = [t, t] if self.prior_weight else [t]
+            if self.class_match_weight:  # the caption's class distribution, square-rooted
+                parts.append(torch.softmax(t @ self.names.T / self.text_class_temperature, dim=-1).sqrt())
+            return torch.cat(parts, dim=-1)
+        feats = x[:, : self.weight.shape[0]]
+        parts = [F.normalize(((feats - self.mean) / self.std) @ self.weight, dim=-1)]  # (batch, text_dim)
+        if self.n_classes:
+            p = torch.softmax(x[:, self.weight.shape[0] :] / self.prior_temperature, dim=-1)  # (batch, classes)
+            if self.prior_weight:
+                parts.append(self.prior_weight * F.normalize(p @ self.names, dim=-1))
+            if self.class_match_weight:
+                parts.append(self.class_match_weight * p.sqrt())
+        return torch.cat(parts, dim=-1)
+
+    def project(self, x: torch.Tensor, side: str = "left") -> torch.Tensor:
+        raw = self._raw(x, side)  # (batch, raw_dim)
+        if not self.score_norm:
+            return raw
+        cohort = self.cohort_right if side == "left" else self.cohort_left
+        one = raw.new_ones(len(raw), 1)
+        if len(cohort) > 1:
+            scores = raw @ cohort.T  # (batch, cohort): this side against the other side's cohort
+            mu, sd = scores.mean(dim=1, keepdim=True), scores.std(dim=1, keepdim=True).clamp_min(1e-6)
+        else:  # not fitted yet (like any untrained model, its scores mean nothing): the raw score
+            mu, sd = 0 * one, one
+        if side == "left":
+            return 0.5 * torch.cat([raw / sd, raw, -mu / sd, one], dim=-1)
+        return torch.cat([raw, raw / sd, one, -mu / sd], dim=-1)
+
+    # -- fitting ------------------------------------------------------------------------------------------------
+    @torch.no_grad()
+    def _tower_outputs(self, items: Sequence[Any], side: str, batch_size: int = 64) -> torch.Tensor:
+        tower = self.tower(side)
+        tower.eval()
+        out = torch.empty(len(items), tower.dim)
+        for idx, feats in tower.batches(list(items), batch_size):
+            out[idx] = tower(to_device(feats, self.device)).float().cpu()
+        return out
+
+    @torch.no_grad()
+    def fit_closed_form(self, data: Any) -> dict[str, Any]:
+        """Fit mean/std, the ridge map, the class-name embeddings and the cohorts on the matching training pairs."""
+        keep = np.flatnonzero(np.asarray(data.labels, dtype=float) >= 0.5)
+        if keep.size < 2:
+            raise DataError("a ridge-map model needs at least 2 matching (label 1) image-caption training pairs")
+        a, b = [data.a[i] for i in keep], [data.b[i] for i in keep]
+        images, image_row = unique_items(a)
+        texts, text_row = unique_items(b)
+        left, right = self._tower_outputs(images, "left"), self._tower_outputs(texts, "right")
+        feats = left[:, : self.weight.shape[0]].double()
+        self.mean.copy_(feats.mean(0).float())
+        self.std.copy_((feats.std(0) + 1e-6).float() if len(images) > 1 else torch.ones_like(self.std))
+        x = ((feats - self.mean.double()) / self.std.double())[image_row]  # (rows, feats)
+        y = F.normalize(right.double(), dim=-1)[text_row]  # (rows, text_dim)
+        gram = x.T @ x + self.ridge * len(x) * torch.eye(x.shape[1], dtype=x.dtype)
+        self.weight.copy_(torch.linalg.solve(gram, x.T @ y).float())
+        if self.n_classes:
+            prompts = [self.prompt.format(name) for name in self.left.class_names()]
+            self.names.copy_(F.normalize(self._tower_outputs(prompts, "right"), dim=-1))
+        self.cohort_left = self._raw(left, "left")
+        self.cohort_right = self._raw(right, "right")
+        return {"rows": len(x), "images": len(images), "texts": len(texts), "ridge_lambda": self.ridge * len(x)}
+
+    def get_config(self) -> dict[str, Any]:
+        return {
+            "pair_model": "ridge-map",
+            "left": self.left_encoder.spec(),
+            "right": self.right_encoder.spec(),
+            "similarity": self.similarity_name,
+            "head": self.head_spec,
+            "ridge": self.ridge,
+            "prior_weight": self.prior_weight,
+            "prior_temperature": self.prior_temperature,
+            "class_match_weight": self.class_match_weight,
+            "text_class_temperature": self.text_class_temperature,
+            "prompt": self.prompt,
+            "score_norm": self.score_norm,
+            "cohort_images": len(self.cohort_left),
+            "cohort_texts": len(self.cohort_right),
+        }
