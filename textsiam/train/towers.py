@@ -132,10 +132,8 @@ class SideEmbedder:
         model.eval()
         with torch.inference_mode():
             u, v = self._dev_side(a, "left", batch_size), self._dev_side(b, "right", batch_size)
-            outputs = [
-                model.compare(u[i : i + batch_size].to(self.device), v[i : i + batch_size].to(self.device)).float().cpu()
-                for i in range(0, len(a), batch_size)
-            ]
+            pieces = [(u[i : i + batch_size], v[i : i + batch_size]) for i in range(0, len(a), batch_size)]
+            outputs = [model.compare(pu.to(self.device), pv.to(self.device)).float().cpu() for pu, pv in pieces]
         model.train(was_training)
         self.static_towers_to_eval()
         return torch.cat(outputs)
