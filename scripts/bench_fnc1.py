@@ -19,6 +19,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from textsiam.data import PairData, read_pairs  # noqa: E402
@@ -38,7 +40,8 @@ def minilm(**args: Any) -> dict[str, Any]:
     return {"name": "hf-transformer", "args": {**MINILM["args"], **args}}
 
 
-# name -> (model config or preset, TrainConfig fields or None for "nothing to train")
+# name -> (model config or preset, TrainConfig fields or None for "nothing to train"); ``train_pairs`` among the
+# fields trains on a seeded random sample of that many train pairs (CPU budget), the val/dev protocol unchanged.
 MODELS: dict[str, tuple[str | dict[str, Any], dict[str, Any] | None]] = {
     "tfidf-twin": ("tfidf-twin", None),
     "minilm-zero-shot": ("minilm-twin", None),
@@ -68,6 +71,29 @@ MODELS: dict[str, tuple[str | dict[str, Any], dict[str, Any] | None]] = {
         },
         {"loss": "cross-entropy", "epochs": 10, "batch_size": 64, "lr": 1e-3, "warmup_ratio": 0.05},
     ),
+    "minilm-twin-finetuned": (
+        "minilm-twin",
+        {
+            "loss": "online-contrastive",
+            "epochs": 1,
+            "batch_size": 16,
+            "lr": 2e-5,
+            "warmup_ratio": 0.1,
+            "train_pairs": 2400,
+        },
+    ),
+    "minilm-pseudo-frozen-body": (
+        "minilm-pseudo",
+        {
+            "loss": "online-contrastive",
+            "epochs": 1,
+            "batch_size": 32,
+            "lr": 1e-3,  # the projections; the title tower at 1e-3 * 0.02 = 2e-5
+            "warmup_ratio": 0.1,
+            "towers": {"left": {"lr_multiplier": 0.02}, "right": {"freeze": True}},
+            "train_pairs": 16000,
+        },
+    ),
     "title-lstm-body-minilm-frozen": (
         "title-lstm-body-minilm",
         {
@@ -86,6 +112,36 @@ def split(data: PairData) -> dict[str, PairData]:
     rest, dev = data.split(0.2, seed=OFFICIAL_SPLIT_SEED)
     train, val = rest.split(0.1, seed=0)
     return {"train_all": rest, "train": train, "val": val, "dev": dev}
+
+
+def subsample(data: PairData, n: int | None, seed: int = 0) -> PairData:
+    """A seeded random sample of ``n`` pairs (all of them when ``n`` is None or not smaller)."""
+    if n is None or n >= len(data):
+        return data
+    return data.select(np.sort(np.random.default_rng(seed).choice(len(data), n, replace=False)))
+
+
+def write_fnc_split(data: PairData, folder: Path, prefix: str) -> Path:
+    """Write ``data`` as FNC-1 ``{prefix}_stances.csv`` + ``{prefix}_bodies.csv`` (the reader reads them back
+    unchanged: same pairs, order, stances and Body IDs), for the CLI runs on the same splits."""
+    import csv
+    import io
+
+    from textsiam.atomic import atomic_write_text
+
+    def table(header: tuple[str, ...], rows: Any) -> str:
+        buf = io.StringIO()
+        writer = csv.writer(buf, lineterminator="\n")
+        writer.writerow(header)
+        writer.writerows(rows)
+        return buf.getvalue()
+
+    groups = data.dataset["group"]
+    bodies = dict(zip(groups, data.b))
+    atomic_write_text(folder / f"{prefix}_bodies.csv", table(("Body ID", "articleBody"), bodies.items()))
+    stances = zip(data.a, groups, data.class_labels)
+    atomic_write_text(folder / f"{prefix}_stances.csv", table(("Headline", "Body ID", "Stance"), stances))
+    return folder / f"{prefix}_stances.csv"
 
 
 def _build(spec: str | dict[str, Any], seed: int = 0) -> PairModel:
@@ -113,8 +169,11 @@ def run_model(name: str, parts: dict[str, PairData], out_dir: Path | None, saved
         _, row["train_seconds"] = _timed(lambda: model.fit_vocabulary(tune.a, tune.b))
     else:
         tune = parts["val"]
-        cfg = TrainConfig(**train_fields, device="cpu", save_checkpoints=False)
-        trainer = Trainer(model, cfg, parts["train"], parts["val"], out_dir / name if out_dir else None, False)
+        fields = dict(train_fields)
+        train = subsample(parts["train"], fields.pop("train_pairs", None))
+        row["train_pairs"] = len(train)
+        cfg = TrainConfig(**fields, device="cpu", save_checkpoints=False)
+        trainer = Trainer(model, cfg, train, parts["val"], out_dir / name if out_dir else None, False)
         summary, row["train_seconds"] = _timed(trainer.train)
         row["train_config"] = cfg.to_dict()
         row["best_val"] = summary.get("best_value")
@@ -141,10 +200,22 @@ def main() -> None:
     p.add_argument("--out", help="save trained models under this folder")
     p.add_argument("--json", help="write the rows here")
     p.add_argument("--saved", help="evaluate this saved model folder as the (single) --models entry, no training")
+    p.add_argument(
+        "--write-splits",
+        metavar="DIR",
+        help="write train_all (trainall_*.csv) and dev (dev_*.csv) as FNC-1 files into DIR for the CLI, then exit",
+    )
     args = p.parse_args()
     data = read_pairs(Path(args.data) / "train_stances.csv", limit=args.limit)
     parts = split(data)
     print({k: len(v) for k, v in parts.items()}, flush=True)
+    if args.write_splits:
+        from textsiam.atomic import make_folder
+
+        folder = make_folder(Path(args.write_splits))
+        for prefix, part in (("trainall", parts["train_all"]), ("dev", parts["dev"])):
+            print(write_fnc_split(part, folder, prefix))
+        return
     rows = []
     for name in args.models:
         row = run_model(name, parts, Path(args.out) if args.out else None, Path(args.saved) if args.saved else None)

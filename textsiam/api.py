@@ -86,6 +86,7 @@ def evaluate(
     (accuracy, F1, precision, recall) when the model carries a tuned decision, and the Brier score and expected
     calibration error when that decision is calibrated. ``report`` writes report.html and its plots there."""
     from textsiam.eval.calibration import brier_score, expected_calibration_error
+    from textsiam.eval.classes import class_report, predicted_classes
     from textsiam.train.evaluation import evaluate_scores
 
     _check_batch_size(batch_size)
@@ -107,7 +108,8 @@ def evaluate(
     if isinstance(getattr(data, "images", None), CaptionSet):
         metrics.update(retrieval(model, data.images, batch_size=batch_size))
     if model.classes and "class" in data.dataset.column_names:
-        metrics["classes"] = _class_report(model.classes, data.class_labels, outputs)
+        pred = predicted_classes(outputs.numpy(), model.classes)
+        metrics["classes"] = class_report(data.class_labels, pred, model.classes)
     if report is not None:
         _write_report(report, model, data, scores, name, metrics.get("classes"))
     return metrics, scores
@@ -152,17 +154,6 @@ def rank(
         scores = similarity_matrix(model, list(candidates), [query], batch_size)[:, 0]
     order = np.argsort(-scores, kind="stable")
     return [(int(i), float(scores[i])) for i in order]
-
-
-def _class_report(classes: list[str], gold: list[str], logits) -> dict[str, Any]:
-    """Per-class P/R/F1 and the confusion matrix of a multi-class head (+ the FNC-1 score for its stances)."""
-    from textsiam.eval.classes import FNC_CLASSES, class_metrics, fnc_score
-
-    pred = [classes[i] for i in logits.argmax(dim=-1).tolist()]
-    report = class_metrics(gold, pred, classes)
-    if set(classes) == set(FNC_CLASSES):
-        report |= fnc_score(gold, pred)
-    return report
 
 
 def _write_report(

@@ -122,3 +122,20 @@ def test_train_log_curves_leave_out_counts(tmp_path):
     )
     parsed = read_train_log(log)
     assert set(parsed["evals"]) == {"roc_auc"} and parsed["evals"]["roc_auc"] == ([1.0, 2.0], [0.84, 0.86])
+
+
+def test_class_section_comes_before_the_errors_with_its_confusion_heatmap(tmp_path):
+    from textsiam.eval.classes import class_report
+
+    scores, labels = _binary(n=8, seed=4)
+    gold = ["unrelated", "discuss", "agree", "disagree", "unrelated", "agree", "discuss", "unrelated"]
+    pred = ["unrelated", "agree", "agree", "discuss", "discuss", "agree", "discuss", "unrelated"]
+    classes = class_report(gold, pred, ["unrelated", "discuss", "agree", "disagree"])
+    body = "A long news body. " * 100  # 1,800 characters: cut in the errors table
+    html = write_report(
+        tmp_path, scores, labels, graded=False, texts_a=["headline"] * 8, texts_b=[body] * 8, classes=classes
+    ).read_text()
+    assert html.index("Classes (multi-class head)") < html.index("Most confident errors")
+    assert (tmp_path / "class_confusion.png").read_bytes().startswith(b"\x89PNG")
+    assert "gold disagree" in html and "fnc_relative" in html
+    assert body not in html and "[1,800 characters]" in html

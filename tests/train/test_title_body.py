@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 import torch
 from title_body import write_corpus
 
 from textsiam.api import evaluate
-from textsiam.data import read_pairs
+from textsiam.data import PairData, read_pairs
 from textsiam.encoders import LstmEncoder, MlpEncoder, TfidfEncoder
-from textsiam.errors import ConfigError
+from textsiam.errors import ConfigError, DataError
+from textsiam.eval.classes import fnc_score
 from textsiam.models import PseudoSiameseModel, TwinModel, load_model
 from textsiam.models.base import to_device
 from textsiam.train import TrainConfig, Trainer
@@ -73,7 +76,7 @@ def test_lstm_title_tower_beside_a_frozen_body_tower(corpus, tmp_path):
     assert len(trainer._embedder.caches["right"]) == 0  # and nothing kept after the run
     dev_a, dev_b = train.a[:40], train.b[:40]
     np.testing.assert_allclose(  # dev scores through the cache = the model's own scoring
-        trainer._embedder.dev_scores(dev_a, dev_b, 16), model.similarity_scores(dev_a, dev_b), atol=1e-5
+        trainer._embedder.dev_outputs(dev_a, dev_b, 16).numpy(), model.similarity_scores(dev_a, dev_b), atol=1e-5
     )
     log = (tmp_path / "train_log.jsonl").read_text()
     assert '"type": "fit_vocabulary"' in log and '"left"' in log
@@ -126,3 +129,63 @@ def test_cross_entropy_needs_a_class_head(corpus):
     train, _ = corpus
     with pytest.raises(ConfigError, match="cross-entropy trains a multi-class head"):
         Trainer(TwinModel(TfidfEncoder()), TrainConfig(loss="cross-entropy"), train, show_progress=False)
+
+
+def _stance_model(head: dict = STANCE_HEAD) -> PseudoSiameseModel:
+    torch.manual_seed(0)
+    return PseudoSiameseModel(TfidfEncoder(max_features=64), TfidfEncoder(max_features=64), 16, head=head)
+
+
+STANCE_CFG = {"loss": "cross-entropy", "batch_size": 16, "lr": 1e-2, "warmup_ratio": 0.0}
+
+
+def test_stance_head_epoch_is_chosen_by_the_fnc_score_on_dev(corpus, tmp_path):
+    train, dev = corpus
+    model = _stance_model()
+    summary = Trainer(model, TrainConfig(**STANCE_CFG, epochs=4), train, dev, tmp_path, show_progress=False).train()
+    evals = [json.loads(line) for line in (tmp_path / "train_log.jsonl").read_text().splitlines()]
+    evals = [r["metrics"] for r in evals if r["type"] == "eval"]
+    assert len(evals) == 4 and {"fnc_relative", "macro_f1", "class_accuracy", "roc_auc"} <= set(evals[0])
+    assert summary["best_metric"] == "fnc_relative"
+    assert summary["best_value"] == max(m["fnc_relative"] for m in evals)
+    pred = model.predict_classes(dev.a, dev.b)  # the model left in memory is the best epoch's
+    assert fnc_score(dev.class_labels, pred)["fnc_relative"] == pytest.approx(summary["best_value"])
+
+
+@pytest.mark.parametrize(("eval_metric", "best_epoch"), [(None, 2), ("roc_auc", 1)])
+def test_stance_head_epoch_follows_the_chosen_metric(corpus, monkeypatch, eval_metric, best_epoch):
+    import textsiam.train.evaluation as evaluation_module
+
+    train, dev = corpus
+    real_report, fnc, auc = evaluation_module.class_report, iter([0.5, 0.9, 0.6]), iter([0.99, 0.5, 0.7])
+    states = []
+
+    def scripted_report(gold, pred, classes):  # epoch 2 has the best FNC score ...
+        states.append({k: v.clone() for k, v in model.state_dict().items()})
+        return real_report(gold, pred, classes) | {"fnc_relative": next(fnc)}
+
+    monkeypatch.setattr(evaluation_module, "class_report", scripted_report)
+    monkeypatch.setattr(evaluation_module, "evaluate_scores", lambda s, d: {"roc_auc": next(auc)})  # ... epoch 1 AUC
+    model = _stance_model()
+    cfg = TrainConfig(**STANCE_CFG, epochs=3, eval_metric=eval_metric)
+    summary = Trainer(model, cfg, train, dev, show_progress=False).train()
+    assert summary["best_metric"] == (eval_metric or "fnc_relative")
+    assert all(torch.equal(model.state_dict()[k], v) for k, v in states[best_epoch - 1].items())
+
+
+def test_selection_metrics_of_a_multi_class_head(corpus):
+    train, dev = corpus
+    cfg = TrainConfig(**STANCE_CFG, eval_metric="spearman")
+    with pytest.raises(ConfigError, match=r"'spearman' does not apply to a multi-class head .*'fnc_relative'"):
+        Trainer(_stance_model(), cfg, train, dev, show_progress=False)
+    three = {"name": "pair-classifier", "args": {"classes": ["x", "y", "z"], "negative": "x", "hidden": 8}}
+    cfg = TrainConfig(**STANCE_CFG, eval_metric="fnc_relative")
+    with pytest.raises(ConfigError, match=r"use one of \('macro_f1', 'class_accuracy', 'roc_auc'"):
+        Trainer(_stance_model(three), cfg, train, dev, show_progress=False)
+    no_negative = {"name": "pair-classifier", "args": {**STANCE_HEAD["args"], "negative": None}}
+    with pytest.raises(ConfigError, match=r"use one of \('fnc_relative', 'macro_f1', 'class_accuracy'\)$"):
+        Trainer(_stance_model(no_negative), TrainConfig(**STANCE_CFG, eval_metric="roc_auc"), train, dev)
+    assert Trainer(_stance_model(no_negative), TrainConfig(**STANCE_CFG), train, dev).metric == "fnc_relative"
+    no_class = PairData(dev.dataset.remove_columns("class"), source="dev.tsv")
+    with pytest.raises(DataError, match="no class column"):
+        Trainer(_stance_model(), TrainConfig(**STANCE_CFG), train, no_class)

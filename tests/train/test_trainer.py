@@ -102,7 +102,7 @@ def test_bad_configuration_is_rejected(digits):
 
 
 def test_python_model_ends_on_the_best_epoch_and_forgets_old_decisions(digits, tmp_path, monkeypatch):
-    import textsiam.train.trainer as trainer_module
+    import textsiam.train.evaluation as evaluation_module
     from textsiam.eval import fit_decision
 
     train, dev = digits
@@ -117,7 +117,7 @@ def test_python_model_ends_on_the_best_epoch_and_forgets_old_decisions(digits, t
         states.append({k: v.clone() for k, v in model.state_dict().items()})
         return {"n": len(data), "roc_auc": next(values)}
 
-    monkeypatch.setattr(trainer_module, "evaluate_scores", fake_scores)
+    monkeypatch.setattr(evaluation_module, "evaluate_scores", fake_scores)
     summary = Trainer(model, _cfg(epochs=4), train, dev, tmp_path, show_progress=False).train()
     assert summary["best_value"] == 0.9 and model.decision is None
     assert not (tmp_path / "decision.json").exists()

@@ -20,7 +20,11 @@ from textsiam.cli.common import (
 def register(sub) -> None:
     data = "labelled pairs: a file, or e.g. digits:test"
     p = add_model_command(sub, "evaluate", "evaluate a model on labelled pairs", __doc__, run, data=data, quantize=True)
-    p.add_argument("--json", help="write the metrics as a flat JSON object to this file")
+    p.add_argument(
+        "--json",
+        help="write the metrics as a JSON object to this file (a multi-class head's per-class metrics, confusion "
+        "matrix and FNC score under 'classes')",
+    )
     p.add_argument("--report", help="write report.html and its plots into this folder")
 
 

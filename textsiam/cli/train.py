@@ -60,7 +60,9 @@ def register(sub) -> None:
         flag = p.add_argument(f"--{name.replace('_', '-')}", type=kind, help=f"{text} %(train_default)s")
         flag.train_default = _Default(name)
     p.add_argument(
-        "--eval-metric", help="dev metric that picks the best epoch (default: spearman for graded, roc_auc for binary)"
+        "--eval-metric",
+        help="dev metric that picks the best epoch (default: spearman for graded, roc_auc for binary; a multi-class "
+        "head: fnc_relative for the FNC-1 stances, else macro_f1; class_accuracy, roc_auc also)",
     )
     p.add_argument("--amp", action="store_true", default=None, help="bfloat16 autocast on CUDA (default: off)")
     p.add_argument(

@@ -58,3 +58,29 @@ def fnc_score(gold: Sequence[str], pred: Sequence[str]) -> dict[str, float]:
                 score += 0.75
     best = sum(1.0 if g in FNC_RELATED else 0.25 for g in gold)
     return {"fnc_score": score, "fnc_max": best, "fnc_relative": score / best}
+
+
+def is_fnc(classes: Sequence[str]) -> bool:
+    """True when ``classes`` are the four FNC-1 stances (in any order): the FNC score applies."""
+    return set(classes) == set(FNC_CLASSES)
+
+
+CLASS_SELECTION = ("macro_f1", "class_accuracy")
+"""Class metrics of any multi-class head that can pick the best epoch (higher = better)."""
+
+
+def class_selection_metrics(classes: Sequence[str]) -> tuple[str, ...]:
+    """The class metrics that can pick a multi-class head's best epoch, the default first: the FNC score for the
+    FNC-1 stances (what the task is scored by), else macro F1."""
+    return (("fnc_relative",) if is_fnc(classes) else ()) + CLASS_SELECTION
+
+
+def predicted_classes(logits: Any, classes: Sequence[str]) -> list[str]:
+    """The class name with the highest logit per row of ``(n, len(classes))`` logits (array or tensor)."""
+    return [classes[i] for i in np.asarray(logits).argmax(axis=-1).tolist()]
+
+
+def class_report(gold: Sequence[str], pred: Sequence[str], classes: Sequence[str]) -> dict[str, Any]:
+    """:func:`class_metrics`, plus :func:`fnc_score` when the classes are the FNC-1 stances."""
+    report = class_metrics(gold, pred, classes)
+    return report | fnc_score(gold, pred) if is_fnc(classes) else report

@@ -127,14 +127,20 @@ def reliability_png(curve: dict, brier: float, ece: float) -> bytes:
 
 def confusion_png(tp: int, fp: int, tn: int, fn: int) -> bytes:
     """2x2 confusion matrix at the threshold (rows: true class, columns: predicted)."""
-    fig, ax = _axes(4.2, 3.8)
-    cells = np.array([[tn, fp], [fn, tp]])
+    return matrix_png([[tn, fp], [fn, tp]], ["non-match", "match"], "Confusion matrix")
+
+
+def matrix_png(cells, classes: list[str], title: str) -> bytes:
+    """A confusion matrix of any size as a heatmap with its counts (rows: true class, columns: predicted)."""
+    cells = np.asarray(cells)
+    n = len(classes)
+    fig, ax = _axes(max(4.2, 1.1 * n + 2), max(3.8, 1.0 * n + 1.6))
     ax.imshow(cells, cmap="Blues")
     for (r, c), v in np.ndenumerate(cells):
         ax.text(c, r, str(v), ha="center", va="center", fontsize=14, color="white" if v > cells.max() / 2 else "black")
-    ax.set_xticks([0, 1], ["non-match", "match"])
-    ax.set_yticks([0, 1], ["non-match", "match"])
-    ax.set(xlabel="predicted", ylabel="true", title="Confusion matrix")
+    ax.set_xticks(range(n), classes)
+    ax.set_yticks(range(n), classes)
+    ax.set(xlabel="predicted", ylabel="true", title=title)
     return _png(fig)
 
 

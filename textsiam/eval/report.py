@@ -39,6 +39,7 @@ figure { margin: 0; } img { max-width: 100%; border: 1px solid #eee; }
 p.note { background: #fff8e1; border-left: 4px solid #f0b400; padding: .5em .8em; }
 """
 _TOP_ERRORS = 10
+_TEXT_CHARS = 300
 
 
 def _fmt(value) -> str:
@@ -90,6 +91,11 @@ def _class_section(page: _Page, m: dict) -> None:
         _table(per_class, ("class", "precision", "recall", "F1", "support")),
         "<p>Confusion matrix: rows are gold classes, columns predicted.</p>",
         _table(matrix, ("", *(f"pred {c}" for c in names))),
+        page.image(
+            "class_confusion",
+            plots.matrix_png(m["confusion_matrix"]["rows_gold_cols_predicted"], names, "Class confusion matrix"),
+            "Class confusion matrix",
+        ),
     )
 
 
@@ -100,6 +106,13 @@ def _check_texts(texts, n: int, name: str) -> list[str] | None:
     if len(texts) != n:
         raise DataError(f"{name} must have one text per score, got {len(texts)} texts for {n} scores")
     return texts
+
+
+def _shorten(text: str) -> str:
+    """A long text (a news body) cut to its first ``_TEXT_CHARS`` characters, saying how long it was."""
+    if len(text) <= _TEXT_CHARS:
+        return text
+    return f"{text[:_TEXT_CHARS].rstrip()} ... [{len(text):,} characters]"
 
 
 def _errors_table(s, y, threshold, texts_a, texts_b, which: str) -> str:
@@ -113,9 +126,7 @@ def _errors_table(s, y, threshold, texts_a, texts_b, which: str) -> str:
     if idx.size == 0:
         return "<p>None.</p>"
     header = ("pair", "score") + (("text a",) if texts_a else ()) + (("text b",) if texts_b else ())
-    rows = [
-        (int(i), float(s[i])) + ((texts_a[i],) if texts_a else ()) + ((texts_b[i],) if texts_b else ()) for i in idx
-    ]
+    rows = [(int(i), float(s[i]), *(_shorten(t[i]) for t in (texts_a, texts_b) if t)) for i in idx]
     return _table(rows, header)
 
 
@@ -130,7 +141,8 @@ def _decision_rows(decision: Decision) -> list[tuple]:
     return rows
 
 
-def _binary_sections(page: _Page, s, labels, decision: Decision | None, texts_a, texts_b) -> None:
+def _binary_sections(page: _Page, s, labels, decision: Decision | None) -> tuple[np.ndarray, float]:
+    """Metrics and plots; returns the 0/1 labels and the threshold the errors are listed at."""
     y = check_binary_labels(labels, s.shape[0])
     if decision is None:
         threshold = select_threshold(s, y, "youden").threshold
@@ -167,6 +179,10 @@ def _binary_sections(page: _Page, s, labels, decision: Decision | None, texts_a,
         curve = reliability_curve(probs, y)
         figures.append(page.image("reliability", plots.reliability_png(curve, m["brier"], m["ece"]), "Reliability"))
     page.add("Plots", f'<div class="grid">{"".join(figures)}</div>')
+    return y, threshold
+
+
+def _errors_section(page: _Page, s, y, threshold: float, texts_a, texts_b) -> None:
     page.add(
         "Most confident errors",
         f"<h3>False positives (highest scores among non-matches, top {_TOP_ERRORS})</h3>",
@@ -268,11 +284,13 @@ def write_report(
     if graded:
         _graded_sections(page, s, labels)
     else:
-        _binary_sections(page, s, labels, decision, texts_a, texts_b)
+        y, threshold = _binary_sections(page, s, labels, decision)
+    if classes is not None:  # a multi-class head's own result comes before the binary errors
+        _class_section(page, classes)
+    if not graded:
+        _errors_section(page, s, y, threshold, texts_a, texts_b)
     if images_a is not None and not graded:
         _pair_grid_section(page, s, labels, decision, images_a, images_b, texts_b, score_name)
-    if classes is not None:
-        _class_section(page, classes)
     if train_log is not None:
         _training_section(page, Path(train_log))
     doc = (

@@ -168,13 +168,14 @@ class PairModel(nn.Module):
         self.eval()
         step = max(1, 4 * batch_size)
         out = [
-            self._compare(u[ia[s : s + step]].to(self.device), v[ib[s : s + step]].to(self.device)).float().cpu()
+            self.compare(u[ia[s : s + step]].to(self.device), v[ib[s : s + step]].to(self.device)).float().cpu()
             for s in range(0, len(a), step)  # pairs in slices: (pairs, dim) of wide tf-idf vectors stays small
         ]
         self.train(was_training)
         return torch.cat(out) if out else torch.empty(0)
 
-    def _compare(self, u: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+    def compare(self, u: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+        """Embeddings of pairs -> ``(n,)`` scores, or ``(n, classes)`` logits of a multi-class head."""
         return self.head(u, v) if self.classes else self.score(u, v)
 
     def similarity_scores(

@@ -57,7 +57,7 @@ class TrainConfig:
     max_grad_norm: float = 1.0
     seed: int = 0
     group_by_length: bool | None = None  # None: random batches for in-batch losses, length-grouped for the rest
-    eval_metric: str | None = None  # None: spearman for graded dev data, roc_auc for binary
+    eval_metric: str | None = None  # None: spearman graded, roc_auc binary, multi-class head: fnc_relative / macro_f1
     eval_batch_size: int = 64
     log_every: int = 10
     device: str = "auto"  # "auto" -> cuda if available, else cpu

@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-import numpy as np
 import torch
 
 from textsiam.encoders.freezing import OutputCache
@@ -123,22 +122,21 @@ class SideEmbedder:
         for side in self.caches:
             self.model.tower(side).eval()
 
-    def dev_scores(self, a: Sequence[Any], b: Sequence[Any], batch_size: int) -> np.ndarray:
-        """``model.similarity_scores`` on dev pairs, with the static towers' outputs taken from the cache."""
+    def dev_outputs(self, a: Sequence[Any], b: Sequence[Any], batch_size: int) -> torch.Tensor:
+        """``model.pair_outputs`` on dev pairs (scores, or a multi-class head's logits), with the static towers'
+        outputs taken from the cache."""
         model = self.model
         if not self.caches:
-            return model.similarity_scores(a, b, batch_size)
+            return model.pair_outputs(a, b, batch_size)
         was_training = model.training
         model.eval()
         with torch.inference_mode():
             u, v = self._dev_side(a, "left", batch_size), self._dev_side(b, "right", batch_size)
-            scores = [
-                model.score(u[i : i + batch_size].to(self.device), v[i : i + batch_size].to(self.device)).float().cpu()
-                for i in range(0, len(a), batch_size)
-            ]
+            pieces = [(u[i : i + batch_size], v[i : i + batch_size]) for i in range(0, len(a), batch_size)]
+            outputs = [model.compare(pu.to(self.device), pv.to(self.device)).float().cpu() for pu, pv in pieces]
         model.train(was_training)
         self.static_towers_to_eval()
-        return torch.cat(scores).numpy()
+        return torch.cat(outputs)
 
     def _dev_side(self, items: Sequence[Any], side: str, batch_size: int) -> torch.Tensor:
         """Embeddings ``(n, dim)`` on the CPU: from the cache, or ``model.encode`` (each distinct item once)."""

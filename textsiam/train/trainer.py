@@ -30,7 +30,7 @@ from textsiam.train import checkpoint
 from textsiam.train.config import TrainConfig
 from textsiam.train.device import resolve_device
 from textsiam.train.distributed import DataParallel
-from textsiam.train.evaluation import evaluate_scores, pick_metric
+from textsiam.train.evaluation import evaluate_outputs, pick_metric
 from textsiam.train.towers import SideEmbedder, apply_freeze, param_groups
 
 
@@ -154,7 +154,7 @@ class Trainer:
             )
         _warn_distance_mismatch(self.loss_fn, model)
         self.group_by_length = _resolve_grouping(config.group_by_length, self.loss_fn, config.loss)
-        self.metric = pick_metric(config.eval_metric, dev_data) if dev_data is not None else None
+        self.metric = pick_metric(config.eval_metric, dev_data, model) if dev_data is not None else None
         self.best: float | None = None
         self._best_state: dict[str, torch.Tensor] | None = None
 
@@ -313,8 +313,8 @@ class Trainer:
             raise ConfigError("this model has no trainable parameters, so there is nothing to resume")
         self._start(False, None, None)
         if self.dev_data is not None:
-            scores = self.model.similarity_scores(self.dev_data.a, self.dev_data.b, self.config.eval_batch_size)
-            metrics = evaluate_scores(scores, self.dev_data)
+            outputs = self.model.pair_outputs(self.dev_data.a, self.dev_data.b, self.config.eval_batch_size)
+            metrics, _ = evaluate_outputs(outputs, self.dev_data, self.model)
             self._log({"type": "eval", "epoch": 0, "step": 0, "metrics": metrics})
             self.best = float(metrics[self.metric])
         if self.out_dir:
@@ -356,10 +356,10 @@ class Trainer:
     def _end_epoch(self, epoch: int, step: int, optimizer, scheduler, train_loss: float) -> None:
         record: dict[str, Any] = {"type": "epoch", "epoch": epoch, "step": step, "train_loss": train_loss}
         if self.dev_data is not None:
-            scores = self._embedder.dev_scores(self.dev_data.a, self.dev_data.b, self.config.eval_batch_size)
-            metrics = evaluate_scores(scores, self.dev_data)
+            outputs = self._embedder.dev_outputs(self.dev_data.a, self.dev_data.b, self.config.eval_batch_size)
+            metrics, scores = evaluate_outputs(outputs, self.dev_data, self.model)
             self._log({"type": "eval", "epoch": epoch, "step": step, "metrics": metrics})
-            if self.dev_data.label_kind == "binary":  # the seed's curve: pair accuracy per epoch
+            if scores is not None and self.dev_data.label_kind == "binary":  # the seed's curve: accuracy per epoch
                 chosen = select_threshold(scores, self.dev_data.labels, "youden")  # in-sample: for the curve only
                 record["dev_pair_accuracy"] = chosen.metrics["accuracy"]
         self._log(record)
