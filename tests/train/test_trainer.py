@@ -58,19 +58,21 @@ def test_same_seed_same_weights_other_seed_differs(digits):
     assert not all(torch.equal(runs[0][k], runs[2][k]) for k in runs[0])
 
 
-def test_resume_after_interrupt_reaches_the_same_weights(digits, tmp_path, monkeypatch):
-    train, dev = digits
+def _same_start(name: str = "digits-mlp-twin"):
+    """A factory of models that all start from one random initialisation (seed 0)."""
     torch.manual_seed(0)
-    init = _weights(create_model("digits-mlp-twin"))
+    init = _weights(create_model(name))
 
     def fresh():
-        model = create_model("digits-mlp-twin")
+        model = create_model(name)
         model.load_state_dict(init)
         return model
 
-    straight = fresh()
-    Trainer(straight, _cfg(epochs=3), train, dev, tmp_path / "a", show_progress=False).train()
+    return fresh
 
+
+def _interrupt_after_epoch_2(monkeypatch, trainer: Trainer) -> None:
+    """Run ``trainer`` until a KeyboardInterrupt right after epoch 2's checkpoint."""
     original = Trainer._end_epoch
 
     def interrupt_after_epoch_2(self, epoch, *args):
@@ -80,8 +82,18 @@ def test_resume_after_interrupt_reaches_the_same_weights(digits, tmp_path, monke
 
     monkeypatch.setattr(Trainer, "_end_epoch", interrupt_after_epoch_2)
     with pytest.raises(KeyboardInterrupt):
-        Trainer(fresh(), _cfg(epochs=3), train, dev, tmp_path / "b", show_progress=False).train()
+        trainer.train()
     monkeypatch.setattr(Trainer, "_end_epoch", original)
+
+
+def test_resume_after_interrupt_reaches_the_same_weights(digits, tmp_path, monkeypatch):
+    train, dev = digits
+    fresh = _same_start()
+    straight = fresh()
+    Trainer(straight, _cfg(epochs=3), train, dev, tmp_path / "a", show_progress=False).train()
+    _interrupt_after_epoch_2(
+        monkeypatch, Trainer(fresh(), _cfg(epochs=3), train, dev, tmp_path / "b", show_progress=False)
+    )
     resumed = create_model("digits-mlp-twin")  # different random init: everything must come from the checkpoint
     summary = Trainer(resumed, _cfg(epochs=3), train, dev, tmp_path / "b", show_progress=False).train(resume=True)
     assert summary["steps"] == 3 * int(np.ceil(len(train) / 64))
@@ -259,28 +271,11 @@ def test_resume_restores_the_learned_infonce_temperature(digits, tmp_path, monke
     with the same temperature and weights as one that was never interrupted."""
     train, dev = digits
     cfg = _cfg(loss="infonce", epochs=3, lr=5e-2, save_checkpoints=True)
-    torch.manual_seed(0)
-    init = _weights(create_model("digits-mlp-twin"))
-
-    def fresh():
-        model = create_model("digits-mlp-twin")
-        model.load_state_dict(init)
-        return model
-
+    fresh = _same_start()
     straight_model = fresh()
     straight = Trainer(straight_model, cfg, train, dev, tmp_path / "a", show_progress=False)
     straight.train()
-    original = Trainer._end_epoch
-
-    def interrupt_after_epoch_2(self, epoch, *args):
-        original(self, epoch, *args)
-        if epoch == 2:
-            raise KeyboardInterrupt
-
-    monkeypatch.setattr(Trainer, "_end_epoch", interrupt_after_epoch_2)
-    with pytest.raises(KeyboardInterrupt):
-        Trainer(fresh(), cfg, train, dev, tmp_path / "b", show_progress=False).train()
-    monkeypatch.setattr(Trainer, "_end_epoch", original)
+    _interrupt_after_epoch_2(monkeypatch, Trainer(fresh(), cfg, train, dev, tmp_path / "b", show_progress=False))
     resumed = Trainer(fresh(), cfg, train, dev, tmp_path / "b", show_progress=False)
     resumed.train(resume=True)
     assert abs(straight.loss_fn.scale - 1 / 0.07) > 0.1  # the temperature did move
