@@ -54,20 +54,6 @@ def model_config(
     return config, train
 
 
-_SHARED: dict[str, object] = {}
-
-
-def share_frozen_caches(model) -> None:
-    """Every seed builds the same frozen pretrained units, so their per-image / per-caption outputs are shared
-    across seeds (only trainable layers differ between seeds); a tower with trainable units keeps its own cache."""
-    for side in ("left", "right"):
-        tower = model.tower(side)
-        if getattr(tower, "trainable_layers", None) != 0:
-            continue
-        name = "output_cache" if hasattr(tower, "output_cache") else "_cache"  # the text tower's / the image tower's
-        setattr(tower, name, _SHARED.setdefault(side, getattr(tower, name)))
-
-
 def run_seed(args: argparse.Namespace, seed: int) -> dict:
     import torch
 
@@ -76,7 +62,6 @@ def run_seed(args: argparse.Namespace, seed: int) -> dict:
     train, dev = data.split(args.dev_fraction, seed=seed)
     torch.manual_seed(seed)
     model = build_model(config)
-    share_frozen_caches(model)
     recipe = {**train_defaults, "seed": seed, "save_checkpoints": False}
     recipe.update({k: v for k, v in (("epochs", args.epochs), ("lr", args.lr)) if v is not None})
     t0 = time.perf_counter()
