@@ -251,7 +251,7 @@ def test_steps_above_the_token_budget_recompute_activations_with_the_same_gradie
     for budget in (None, tokens):  # reference without checkpointing, then the budget under test
         torch.manual_seed(0)
         model = create_model(str(tiny_bert_dir)).train()  # dropout on: recomputation must reuse its masks
-        layer = model.encoder.transformer.encoder.layer[0].attention
+        layer = model.encoder.transformer.encoder.layer[0].intermediate  # both forward paths call it
         calls = []
         layer.register_forward_pre_hook(lambda *_, calls=calls: calls.append(1))  # recomputing may stop early
         embedder = SideEmbedder(model, torch.device("cpu"), a, checkpoint_tokens=budget)

@@ -21,6 +21,7 @@ from textsiam.encoders.base import Encoder
 from textsiam.encoders.dense import build_dense_stack
 from textsiam.encoders.freezing import OutputCache, freeze_transformer
 from textsiam.encoders.long_text import CHUNK_OWNER, LongText
+from textsiam.encoders.packed_bert import packable, packed_forward
 from textsiam.encoders.prepared import Prepared, TokenTable
 from textsiam.encoders.pretrained import check_transformer_folder, resolve_pretrained
 from textsiam.encoders.st_folder import StLayout, read_st_folder
@@ -30,6 +31,7 @@ from textsiam.registry import ENCODERS, POOLERS
 
 _OWNER = "hf-transformer encoder"
 _PLAIN = StLayout(transformer_dir=Path())  # the defaults for a plain transformers folder
+_PACKED_INPUTS = {"input_ids", "attention_mask", "token_type_ids"}
 
 
 @ENCODERS.register("hf-transformer")
@@ -84,6 +86,8 @@ class HfTextEncoder(Encoder):
             self.dense.requires_grad_(trainable_layers > 0)
         if dense is None and layout and layout.dense:
             _load_dense_weights(self.dense, layout.dense_weights)
+        # training steps of a plain BERT run unpadded (packed_bert); everything else takes the transformer's forward
+        self._packs = packable(self.transformer) and self.long_text.mode == "truncate" and trainable_layers != 0
 
     def _resolve(self, st: StLayout | None, pooling, normalize, max_length, lowercase) -> None:
         layout = st or _PLAIN
@@ -203,13 +207,22 @@ class HfTextEncoder(Encoder):
             return features["frozen"]
         owner = features.get(CHUNK_OWNER)
         inputs = {k: v for k, v in features.items() if k != CHUNK_OWNER}
-        tokens = self.transformer(**inputs).last_hidden_state  # (rows, seq, hidden); rows = windows when chunked
+        tokens = self._hidden(inputs)  # (rows, seq, hidden); rows = windows when chunked
         x = self.pooler(tokens, inputs["attention_mask"])  # (rows, hidden)
         if owner is not None:
             x = self.long_text.pool_windows(x, owner)  # (batch, hidden)
         for layer in self.dense:
             x = layer(x)  # (batch, out_features)
         return F.normalize(x, dim=-1) if self.normalize else x
+
+    def _hidden(self, inputs: dict[str, torch.Tensor]) -> torch.Tensor:
+        """The transformer's last hidden states ``(rows, seq, hidden)``: packed (no work on padding) for a training
+        step of a plain BERT model, the transformer's own forward otherwise."""
+        if self._packs and self.training and torch.is_grad_enabled() and set(inputs) <= _PACKED_INPUTS:
+            ids, mask = inputs["input_ids"], inputs["attention_mask"]
+            checkpointing = getattr(self, "_checkpointing", False)
+            return packed_forward(self.transformer, ids, mask, inputs.get("token_type_ids"), checkpointing)
+        return self.transformer(**inputs).last_hidden_state
 
     def get_config(self) -> dict[str, Any]:
         return {

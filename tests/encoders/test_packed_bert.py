@@ -1,0 +1,125 @@
+"""The packed (unpadded) training forward of BERT towers: same outputs and gradients as the transformer's own forward,
+the same gradients with per-layer recomputation, and the transformer's forward for everything it does not cover."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+import torch
+from fixtures import needs_minilm
+
+import textsiam.encoders.hf as hf_module
+from textsiam.encoders import HfTextEncoder
+
+TEXTS = ["the cat", "a dog runs after the cat and eats the food", "the dog eats", "a cat and a dog run"]
+
+
+def _features(encoder: HfTextEncoder) -> dict[str, torch.Tensor]:
+    """A batch of mixed lengths with a second segment (token type 1) in two rows."""
+    features = encoder.collate(TEXTS)
+    assert features["attention_mask"].sum(1).unique().numel() == len(TEXTS)  # all lengths differ: real padding
+    features["token_type_ids"][1, 4:8] = 1
+    features["token_type_ids"][3, 2:5] = 1
+    return features
+
+
+def _no_dropout(encoder: HfTextEncoder) -> HfTextEncoder:
+    for module in encoder.modules():
+        if isinstance(module, torch.nn.Dropout):
+            module.p = 0.0
+    return encoder.train()
+
+
+def _run(encoder: HfTextEncoder, features: dict[str, torch.Tensor], packed: bool, monkeypatch) -> tuple:
+    """Pooled outputs and parameter gradients of one forward + backward, packed or the transformer's own."""
+    monkeypatch.setattr(encoder, "_packs", packed)
+    encoder.zero_grad(set_to_none=True)
+    out = encoder(features)
+    weights = torch.linspace(-1.0, 1.0, out.numel()).view_as(out)  # a loss that weighs every output differently
+    (out * weights).sum().backward()
+    grads = {n: p.grad.clone() for n, p in encoder.named_parameters() if p.grad is not None}
+    return out.detach(), grads
+
+
+def _assert_same(encoder: HfTextEncoder, monkeypatch, atol: float) -> None:
+    features = _features(encoder)
+    out_hf, grads_hf = _run(encoder, features, False, monkeypatch)
+    out_packed, grads_packed = _run(encoder, features, True, monkeypatch)
+    torch.testing.assert_close(out_packed, out_hf, rtol=0, atol=1e-5)
+    assert "transformer.embeddings.token_type_embeddings.weight" in grads_packed
+    # BertModel's own pooler (CLS dense + tanh) is not used by the tower: no gradient on either path
+    assert grads_hf.keys() == grads_packed.keys()
+    assert not any("transformer.pooler" in n for n in grads_packed)
+    for name, grad in grads_hf.items():  # float32 summation order differs: rows are summed in another grouping
+        torch.testing.assert_close(grads_packed[name], grad, rtol=1e-4, atol=atol, msg=name)
+
+
+def test_packed_forward_matches_the_transformer_in_outputs_and_gradients(tiny_bert_dir, monkeypatch):
+    encoder = _no_dropout(HfTextEncoder(str(tiny_bert_dir)))
+    assert encoder._packs
+    _assert_same(encoder, monkeypatch, atol=1e-6)
+
+
+@needs_minilm
+def test_packed_minilm_matches_the_transformer_in_outputs_and_gradients(monkeypatch):
+    encoder = _no_dropout(HfTextEncoder("all-MiniLM-L6-v2"))
+    _assert_same(encoder, monkeypatch, atol=1e-6)
+
+
+def test_packed_recomputation_gives_the_same_gradients_with_dropout_on(tiny_bert_dir):
+    encoder = HfTextEncoder(str(tiny_bert_dir)).train()  # dropout on: recomputation must reuse its masks
+    features = _features(encoder)
+    runs, grads = [], []
+    encoder.transformer.encoder.layer[0].intermediate.register_forward_pre_hook(lambda *_: runs.append(1))
+    for on in (False, True):
+        encoder.checkpoint_layers(on)
+        encoder.zero_grad(set_to_none=True)
+        torch.manual_seed(3)
+        encoder(features).sum().backward()
+        grads.append({n: p.grad.clone() for n, p in encoder.named_parameters() if p.grad is not None})
+    assert len(runs) == 3  # once without recomputation, twice (forward + backward) with it
+    for name, grad in grads[0].items():
+        torch.testing.assert_close(grads[1][name], grad, rtol=1e-5, atol=1e-7, msg=name)
+
+
+def _refuse_packing(monkeypatch) -> None:
+    def refuse(*args, **kwargs):
+        raise AssertionError("packed forward used")
+
+    monkeypatch.setattr(hf_module, "packed_forward", refuse)
+
+
+def test_only_training_steps_of_a_plain_bert_truncating_tower_are_packed(tiny_bert_dir, monkeypatch):
+    features = _features(HfTextEncoder(str(tiny_bert_dir)))
+    _refuse_packing(monkeypatch)
+    plain = HfTextEncoder(str(tiny_bert_dir)).train()
+    with pytest.raises(AssertionError, match="packed forward used"):
+        plain(features)
+    with torch.no_grad():
+        plain(features)  # no gradients: the transformer's forward
+    plain.eval()(features)  # evaluation
+    chunked = HfTextEncoder(str(tiny_bert_dir), max_length=8, long_text="chunk", chunk_overlap=2).train()
+    assert chunked(chunked.collate(TEXTS)).requires_grad
+    frozen = HfTextEncoder(str(tiny_bert_dir), trainable_layers=0).train()
+    assert not frozen._packs
+
+
+def test_a_non_bert_transformer_takes_its_own_forward(tiny_bert_dir, tmp_path, monkeypatch):
+    from transformers import RobertaConfig, RobertaModel
+
+    folder = tmp_path / "tiny-roberta"
+    folder.mkdir()
+    for path in Path(tiny_bert_dir).iterdir():
+        if "token" in path.name or path.name == "vocab.txt":
+            shutil.copy(path, folder / path.name)
+    config = RobertaConfig(
+        vocab_size=200, hidden_size=32, num_hidden_layers=1, num_attention_heads=2, intermediate_size=64,
+        max_position_embeddings=70, pad_token_id=0, type_vocab_size=2,
+    )  # fmt: skip
+    RobertaModel(config).save_pretrained(folder)
+    _refuse_packing(monkeypatch)
+    encoder = HfTextEncoder(str(folder)).train()
+    assert not encoder._packs
+    assert encoder(encoder.collate(TEXTS)).requires_grad

@@ -1,0 +1,94 @@
+"""Unpadded ("packed") training forward of a plain BERT model, on the model's own parameters.
+
+Token-grouped training batches still carry padding (STS-B: 187,422 padded slots for 165,628 real tokens per epoch),
+and every Linear, LayerNorm, GELU and dropout of ``BertModel`` runs on the padded slots too. Here the embeddings and
+every per-token layer run on the real tokens only (``(n, hidden)``, ``n`` = real tokens of the batch); attention alone
+goes through the padded ``(batch, heads, length, head_dim)`` layout (scattered there and gathered back). The
+parameters are the model's own modules and ``nn.Parameter`` objects (no copies), so the optimizer, saving and
+data-parallel wrapping see the same tensors. (Query, key and value as one matrix product with the three weights
+concatenated was measured too and gave nothing on CPU at 1 or 2 threads: docs/benchmarks.md.)
+
+The output equals ``BertModel(...).last_hidden_state`` at the real tokens (zeros at padding; pooling masks them),
+and the pooler layer of ``BertModel`` is not run (its output is not used by the tower).
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.utils.checkpoint import checkpoint
+
+
+def packable(model: nn.Module) -> bool:
+    """Whether ``model`` is a plain BERT encoder this forward reproduces: ``BertModel`` with absolute positions, no
+    decoder / cross-attention and no feed-forward chunking."""
+    from transformers import BertModel
+
+    config = getattr(model, "config", None)
+    return (
+        isinstance(model, BertModel)
+        and config.model_type == "bert"
+        and getattr(config, "position_embedding_type", "absolute") == "absolute"
+        and not config.is_decoder
+        and not config.add_cross_attention
+        and not config.chunk_size_feed_forward
+    )
+
+
+def packed_forward(
+    model: nn.Module,
+    input_ids: torch.Tensor,
+    attention_mask: torch.Tensor,
+    token_type_ids: torch.Tensor | None = None,
+    checkpointing: bool = False,
+) -> torch.Tensor:
+    """Last hidden states ``(batch, length, hidden)`` of a :func:`packable` BERT model, zeros at padding.
+
+    ``input_ids``, ``attention_mask``, ``token_type_ids``: ``(batch, length)``. Positions are column indices, as in
+    ``BertModel``. ``checkpointing`` recomputes each layer's activations in the backward (non-reentrant
+    ``torch.utils.checkpoint``, which restores the RNG state: the same dropout masks, the same gradients)."""
+    batch, length = input_ids.shape
+    keep = attention_mask.reshape(-1).nonzero().squeeze(1)  # (n,) flat indices of the real tokens
+    x = _embed(model.embeddings, input_ids, token_type_ids, keep, length)  # (n, hidden)
+    mask = attention_mask.bool()[:, None, None, :]  # (batch, 1, 1, length): True = attend
+    for layer in model.encoder.layer:
+        args = (layer, x, keep, mask, batch, length)
+        x = checkpoint(_layer, *args, use_reentrant=False) if checkpointing else _layer(*args)
+    return _scatter(x, keep, batch * length).view(batch, length, -1)
+
+
+def _embed(
+    emb: nn.Module, input_ids: torch.Tensor, token_type_ids: torch.Tensor | None, keep: torch.Tensor, length: int
+) -> torch.Tensor:
+    """Word + token-type + position embeddings of the real tokens, LayerNorm, dropout: ``(n, hidden)``."""
+    positions = keep % length  # column index = absolute position
+    types = token_type_ids.reshape(-1)[keep] if token_type_ids is not None else torch.zeros_like(positions)
+    x = emb.word_embeddings(input_ids.reshape(-1)[keep]) + emb.token_type_embeddings(types)
+    x = x + emb.position_embeddings(positions)
+    return emb.dropout(emb.LayerNorm(x))
+
+
+def _scatter(x: torch.Tensor, keep: torch.Tensor, slots: int) -> torch.Tensor:
+    """Packed rows ``(n, width)`` into ``(slots, width)`` zeros at ``keep``."""
+    return x.new_zeros(slots, x.shape[1]).index_copy(0, keep, x)
+
+
+def _layer(
+    layer: nn.Module, x: torch.Tensor, keep: torch.Tensor, mask: torch.Tensor, batch: int, length: int
+) -> torch.Tensor:
+    """One ``BertLayer`` on packed tokens ``(n, hidden)``: query, key and value on the packed rows, attention in the
+    padded layout, then the layer's own output, intermediate and output modules (Linear, dropout, residual,
+    LayerNorm, activation) on the packed rows."""
+    attn = layer.attention.self
+    heads, size = attn.num_attention_heads, attn.attention_head_size
+
+    def padded(t: torch.Tensor) -> torch.Tensor:  # (n, hidden) -> (batch, heads, length, head_dim)
+        return _scatter(t, keep, batch * length).view(batch, length, heads, size).transpose(1, 2)
+
+    q, k, v = padded(attn.query(x)), padded(attn.key(x)), padded(attn.value(x))
+    p = attn.dropout.p if attn.training else 0.0
+    ctx = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=p, scale=attn.scaling)
+    ctx = ctx.transpose(1, 2).reshape(batch * length, heads * size)[keep]  # (n, hidden)
+    h = layer.attention.output(ctx, x)
+    return layer.output(layer.intermediate(h), h)
