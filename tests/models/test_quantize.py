@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import os
+
 import pytest
 import torch
 import torch.ao.nn.quantized.dynamic as nnqd
@@ -86,3 +88,31 @@ def test_calibration_maxima_are_the_largest_absolute_inputs_of_each_linear(tiny_
     assert set(amax) == set(seen) and seen
     for module, value in seen.items():
         torch.testing.assert_close(amax[module], value, rtol=0, atol=0)
+
+
+def _private_dirty_kb(path_end: str) -> int:
+    """Private (copied-on-write) resident kB of this process's mappings of files whose path ends with path_end."""
+    total, current = 0, ""
+    for line in open("/proc/self/smaps"):
+        fields = line.split()
+        if fields and "-" in fields[0] and len(fields) >= 5 and ":" not in fields[0]:
+            current = fields[5] if len(fields) >= 6 else ""
+        elif fields and fields[0] == "Private_Dirty:" and current.endswith(path_end):
+            total += int(fields[1])
+    return total
+
+
+@needs_minilm
+@pytest.mark.slow
+@pytest.mark.skipif(not os.path.exists("/proc/self/smaps"), reason="reads Linux's /proc/self/smaps")
+def test_in_place_int8_gives_back_the_mapped_pages_of_the_replaced_weights():
+    """transformers memory-maps model.safetensors; smoothing writes into the Linear weights there (private copies of
+    ~41 MB of pages for MiniLM-L6). After quantizing in place those pages are dropped, and the model's output is
+    the one of quantizing an unmapped copy (no page that a live tensor uses was dropped)."""
+    texts = TEXTS + ["a woman is slicing an onion", "the stock market fell sharply today"]
+    copy_q = quantize(create_model("minilm-twin").eval(), "int8")  # deep copy: ordinary heap memory
+    model = create_model("minilm-twin").eval()
+    model.encode(texts)  # every weight page touched, as in use
+    in_place = quantize(model, "int8", inplace=True)
+    assert _private_dirty_kb("model.safetensors") < 4096  # was ~42,000 kB before the pages were given back
+    assert torch.equal(in_place.encode(texts), copy_q.encode(texts))
