@@ -8,6 +8,12 @@ Stages: ``batch`` (the pairs' pre-tokenized ids gathered and padded, one tensor 
 ``forward`` (both sides through the shared encoder + loss), ``backward``, ``clip`` (gradient-norm clipping),
 ``optimizer`` (fused AdamW + scheduler), ``zero_grad``. Run with the threads you want to measure
 (``OMP_NUM_THREADS``).
+
+``--compare-padded N`` then times N steps (every k-th batch of the epoch, so the few long, recomputed ones are in)
+with the packed (unpadded) BERT forward and with the transformer's padded forward, alternating blocks of 10 steps
+on the same batches, and reports CPU milliseconds per step (``time.process_time``) for each:
+
+    python scripts/profile_train.py --steps 0 --profile-steps 0 --compare-padded 120
 """
 
 from __future__ import annotations
@@ -48,6 +54,7 @@ def run_steps(trainer: Trainer, epoch: tuple, batches: list[list[int]], stages: 
         stages and stages.mark("other")
         fa, fb = left.features(idx), right.features(idx)
         labels = labels_all[idx]
+        embedder._checkpoint(fa, fb)  # as SideEmbedder.rows: recompute layers for steps above checkpoint_tokens
         stages and stages.mark("batch")
         u, v = embedder.net(fa, fb)
         loss = trainer.loss_fn(u, v, labels)
@@ -63,25 +70,29 @@ def run_steps(trainer: Trainer, epoch: tuple, batches: list[list[int]], stages: 
         stages and stages.mark("optimizer")
 
 
-def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--data", default=os.environ.get("TEXTSIAM_DATA", "../shared/data") + "/stsb")
-    p.add_argument("--steps", type=int, default=40)
-    p.add_argument("--profile-steps", type=int, default=8)
-    p.add_argument("--rows", type=int, default=20)
-    args = p.parse_args()
-    train = read_pairs(Path(args.data) / "sts-train.csv")
-    model = create_model("minilm-twin")
-    cfg = TrainConfig(loss="cosine", batch_size=16, lr=2e-5, save_checkpoints=False)
-    trainer = Trainer(model, cfg, train, show_progress=False)
-    t0 = time.perf_counter()
-    trainer._setup()
-    epoch = trainer._epoch_data(1)  # prepares (tokenizes) the training texts once
-    print(f"setup: optimizer, pre-tokenizing {len(train)} pairs once: {time.perf_counter() - t0:.2f} s")
-    batches = trainer._epoch_batches(1, epoch[2])
-    model.train()
-    run_steps(trainer, epoch, batches[:3], None)  # warm-up
-    work = batches[3 : 3 + args.steps]
+def compare_padded(trainer: Trainer, epoch: tuple, batches: list[list[int]], steps: int, block: int = 10) -> None:
+    """Packed vs padded forward on the same batches, blocks alternated (the order flips each block)."""
+    encoder = trainer.model.encoder
+    work = batches[:: max(1, len(batches) // steps)][:steps]
+    cpu, wall = {True: 0.0, False: 0.0}, {True: 0.0, False: 0.0}
+    encoder._packs = False
+    run_steps(trainer, epoch, batches[:1], None)  # warm-up of the padded path
+    for i in range(0, len(work), block):
+        for packed in (True, False) if (i // block) % 2 == 0 else (False, True):
+            encoder._packs = packed
+            c, w = time.process_time(), time.perf_counter()
+            run_steps(trainer, epoch, work[i : i + block], None)
+            cpu[packed] += time.process_time() - c
+            wall[packed] += time.perf_counter() - w
+    encoder._packs = True
+    for packed, name in ((False, "padded"), (True, "packed")):
+        ms_cpu, ms_wall = 1000 * cpu[packed] / len(work), 1000 * wall[packed] / len(work)
+        print(f"{name}: {ms_cpu:.1f} CPU ms/step, {ms_wall:.1f} wall ms/step")
+    print(f"padded / packed: CPU {cpu[False] / cpu[True]:.3f}, wall {wall[False] / wall[True]:.3f} ({len(work)} steps)")
+
+
+def profile_stages(trainer: Trainer, epoch: tuple, work: list[list[int]]) -> None:
+    """Wall seconds per stage over the steps of ``work``, with the padding of those batches."""
     stages = Stages()
     t0 = time.perf_counter()
     run_steps(trainer, epoch, work, stages)
@@ -94,10 +105,35 @@ def main() -> None:
           f"{tokens} tokens in {slots} padded slots ({100 * (1 - tokens / slots):.1f}% padding)")  # fmt: skip
     for name, sec in sorted(stages.seconds.items(), key=lambda kv: -kv[1]):
         print(f"  {name:10} {sec:8.3f} s  {100 * sec / total:5.1f}%  {1000 * sec / len(work):7.1f} ms/step")
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--data", default=os.environ.get("TEXTSIAM_DATA", "../shared/data") + "/stsb")
+    p.add_argument("--steps", type=int, default=40)
+    p.add_argument("--profile-steps", type=int, default=8)
+    p.add_argument("--rows", type=int, default=20)
+    p.add_argument("--compare-padded", type=int, default=0, metavar="N", help="packed vs padded forward, N steps")
+    args = p.parse_args()
+    train = read_pairs(Path(args.data) / "sts-train.csv")
+    model = create_model("minilm-twin")
+    cfg = TrainConfig(loss="cosine", batch_size=16, lr=2e-5, save_checkpoints=False)
+    trainer = Trainer(model, cfg, train, show_progress=False)
+    t0 = time.perf_counter()
+    trainer._setup()
+    epoch = trainer._epoch_data(1)  # prepares (tokenizes) the training texts once
+    print(f"setup: optimizer, pre-tokenizing {len(train)} pairs once: {time.perf_counter() - t0:.2f} s")
+    batches = trainer._epoch_batches(1, epoch[2])
+    model.train()
+    run_steps(trainer, epoch, batches[:3], None)  # warm-up
+    if args.steps:
+        profile_stages(trainer, epoch, batches[3 : 3 + args.steps])
     if args.profile_steps:
         with profile(activities=[ProfilerActivity.CPU]) as prof:
             run_steps(trainer, epoch, batches[3 : 3 + args.profile_steps], None)
         print(prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=args.rows))
+    if args.compare_padded:
+        compare_padded(trainer, epoch, batches, args.compare_padded)
 
 
 if __name__ == "__main__":
