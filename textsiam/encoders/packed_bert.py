@@ -8,10 +8,10 @@ parameters are the model's own modules and ``nn.Parameter`` objects (no copies),
 data-parallel wrapping see the same tensors. (Query, key and value as one matrix product with the three weights
 concatenated was measured too and gave nothing on CPU at 1 or 2 threads: docs/benchmarks.md.)
 
-The rows computed are the real tokens plus the first padding slots up to a multiple of ``ROWS_MULTIPLE`` (64): a
+The rows computed are the real tokens plus the first padding slots up to a multiple of ``ROWS_MULTIPLE`` (16): a
 few sizes of activation tensors instead of one per token count keep glibc's heap from fragmenting (STS-B epoch,
-1 thread: peak RSS 1,454 MB against 1,624 MB with exactly the real tokens and 1,555 MB padded). Padding slots are
-masked as attention keys, so they change nothing at the real tokens. The output equals
+1 thread: peak RSS 1,500 MB against 1,624 MB with exactly the real tokens and 1,555 MB padded; docs/benchmarks.md).
+Padding slots are masked as attention keys, so they change nothing at the real tokens. The output equals
 ``BertModel(...).last_hidden_state`` at the real tokens (padding slots: their values or zeros; pooling masks them),
 and the pooler layer of ``BertModel`` is not run (its output is not used by the tower).
 """
@@ -63,7 +63,7 @@ def packed_forward(
     return _scatter(x, keep, batch * length).view(batch, length, -1)
 
 
-ROWS_MULTIPLE = 64  # rows computed per step: a multiple of this (fewer distinct tensor sizes, less fragmentation)
+ROWS_MULTIPLE = 16  # rows computed per step: a multiple of this (fewer distinct tensor sizes, less fragmentation)
 
 
 def _rows(real: torch.Tensor, multiple: int) -> torch.Tensor:
