@@ -5,8 +5,8 @@ steps for the top operators by self CPU time.
     python scripts/profile_train.py --steps 40 --profile-steps 8
 
 Stages: ``batch`` (the pairs' pre-tokenized ids gathered and padded, one tensor per side),
-``forward`` (both sides through the shared encoder + loss), ``backward``, ``clip`` (gradient-norm clipping),
-``optimizer`` (fused AdamW + scheduler), ``zero_grad``. Run with the threads you want to measure
+``forward`` (both sides through the shared encoder + loss), ``backward``, ``optimizer`` (the gradient norm, then
+fused AdamW with the clipping factor inside, + scheduler), ``zero_grad``. Run with the threads you want to measure
 (``OMP_NUM_THREADS``).
 
 ``--compare-padded N`` then times N steps (every k-th batch of the epoch, so the few long, recomputed ones are in)
@@ -24,12 +24,12 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
-import torch
 from torch.profiler import ProfilerActivity, profile
 
 from textsiam.data import read_pairs
 from textsiam.models import create_model
 from textsiam.train import TrainConfig, Trainer
+from textsiam.train.trainer import clipped_step
 
 
 class Stages:
@@ -63,9 +63,7 @@ def run_steps(trainer: Trainer, epoch: tuple, batches: list[list[int]], stages: 
         stages and stages.mark("zero_grad")
         loss.backward()
         stages and stages.mark("backward")
-        torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.max_grad_norm)
-        stages and stages.mark("clip")
-        trainer.optimizer.step()
+        clipped_step(trainer.optimizer, model.parameters(), cfg.max_grad_norm)  # clipping inside the fused step
         trainer.scheduler.step()
         stages and stages.mark("optimizer")
 

@@ -82,7 +82,7 @@ def _embed(
     types = token_type_ids.reshape(-1)[keep] if token_type_ids is not None else torch.zeros_like(positions)
     x = emb.word_embeddings(input_ids.reshape(-1)[keep]) + emb.token_type_embeddings(types)
     x = x + emb.position_embeddings(positions)
-    return emb.dropout(emb.LayerNorm(x))
+    return dropout(emb.LayerNorm(x), _rate(emb.dropout))
 
 
 def _scatter(x: torch.Tensor, keep: torch.Tensor, slots: int) -> torch.Tensor:
@@ -103,8 +103,45 @@ def _layer(
         return _scatter(t, keep, batch * length).view(batch, length, heads, size).transpose(1, 2)
 
     q, k, v = padded(attn.query(x)), padded(attn.key(x)), padded(attn.value(x))
-    p = attn.dropout.p if attn.training else 0.0
-    ctx = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=p, scale=attn.scaling)
+    ctx = _attention(q, k, v, mask, attn.scaling, _rate(attn.dropout))
     ctx = ctx.transpose(1, 2).reshape(batch * length, heads * size)[keep]  # (n, hidden)
-    h = layer.attention.output(ctx, x)
-    return layer.output(layer.intermediate(h), h)
+    out = layer.attention.output  # BertSelfOutput: dense, dropout, residual, LayerNorm
+    h = out.LayerNorm(dropout(out.dense(ctx), _rate(out.dropout)) + x)
+    out = layer.output  # BertOutput: the same after the intermediate dense + activation
+    return out.LayerNorm(dropout(out.dense(layer.intermediate(h)), _rate(out.dropout)) + h)
+
+
+def _rate(module: nn.Dropout) -> float:
+    return module.p if module.training else 0.0
+
+
+def _attention(
+    q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: torch.Tensor, scale: float, p: float
+) -> torch.Tensor:
+    """Scaled dot-product attention ``(batch, heads, length, head_dim)`` with attention-probability dropout ``p``.
+
+    With dropout on a CPU, ``scaled_dot_product_attention`` takes its plain math path anyway; written out here, the
+    probabilities' dropout is :func:`dropout` (the same law, cheaper masks). Otherwise the fused kernel."""
+    if p == 0.0 or not _cheap_masks(q):
+        return F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=p, scale=scale)
+    scores = torch.matmul(q, k.transpose(-1, -2)).mul_(scale).masked_fill_(~mask, float("-inf"))
+    return torch.matmul(dropout(scores.softmax(-1), p), v)
+
+
+def _cheap_masks(x: torch.Tensor) -> bool:
+    return x.device.type == "cpu" and x.dtype == torch.float32
+
+
+def dropout(x: torch.Tensor, p: float) -> torch.Tensor:
+    """Inverted dropout (keep each value with probability ``1 - p``, scale kept values by ``1 / (1 - p)``).
+
+    On a CPU in float32 the keep mask comes from one uniform draw per value (``rand >= p``: the same Bernoulli law
+    as ``F.dropout``, whose ``bernoulli_`` costs about twice as much there: 6% of a MiniLM training step at 2
+    threads; docs/benchmarks.md); elsewhere ``F.dropout``. Recomputation (``torch.utils.checkpoint``) restores the
+    RNG state, so a recomputed layer draws the same masks."""
+    if p == 0.0:
+        return x
+    if not _cheap_masks(x):
+        return F.dropout(x, p, training=True)
+    keep = torch.rand_like(x).ge_(p).mul_(1.0 / (1.0 - p))  # 0 or 1 / (1 - p)
+    return x * keep
