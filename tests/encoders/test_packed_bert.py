@@ -123,3 +123,55 @@ def test_a_non_bert_transformer_takes_its_own_forward(tiny_bert_dir, tmp_path, m
     encoder = HfTextEncoder(str(folder)).train()
     assert not encoder._packs
     assert encoder(encoder.collate(TEXTS)).requires_grad
+
+
+def test_cheap_dropout_keeps_each_value_with_probability_one_minus_p():
+    from textsiam.encoders.packed_bert import dropout
+
+    x = torch.ones(200_000, requires_grad=True)
+    assert dropout(x, 0.0) is x
+    torch.manual_seed(0)
+    y = dropout(x, 0.1)
+    kept = y != 0
+    # Bernoulli(0.9): the kept share lies within 5 standard deviations (0.00067) of 0.9
+    assert abs(kept.float().mean().item() - 0.9) < 5 * (0.9 * 0.1 / x.numel()) ** 0.5
+    torch.testing.assert_close(y[kept], torch.full_like(y[kept], 1 / 0.9))  # inverted: kept values scaled
+    y.sum().backward()
+    torch.testing.assert_close(x.grad, y.detach())  # gradient: the same mask and scale
+    torch.manual_seed(0)
+    assert torch.equal(dropout(x, 0.1), y)  # the masks come from torch's RNG (recomputation restores it)
+
+
+def test_written_out_attention_is_the_fused_kernel_with_the_padding_mask(monkeypatch):
+    import textsiam.encoders.packed_bert as packed_bert
+
+    torch.manual_seed(0)
+    q, k, v = (torch.randn(3, 2, 5, 4) for _ in range(3))
+    mask = torch.tensor([[1, 1, 1, 1, 1], [1, 1, 1, 0, 0], [1, 0, 0, 0, 0]]).bool()[:, None, None, :]
+    monkeypatch.setattr(packed_bert, "dropout", lambda x, p: x)  # the probabilities' dropout off, the path kept
+    out = packed_bert._attention(q, k, v, mask, 0.5, 0.1)
+    expected = torch.nn.functional.scaled_dot_product_attention(q, k, v, attn_mask=mask, scale=0.5)
+    torch.testing.assert_close(out, expected, rtol=0, atol=1e-6)
+
+
+def test_embedding_rows_gradient_is_autograds_over_resets_and_accumulation():
+    from textsiam.encoders.packed_bert import _lookup, drop_grad_buffers
+
+    torch.manual_seed(0)
+    mine, ref = torch.nn.Embedding(50, 8, padding_idx=0), torch.nn.Embedding(50, 8, padding_idx=0)
+    ref.load_state_dict(mine.state_dict())
+    steps = [torch.tensor([3, 5, 5, 0, 7]), torch.tensor([9, 3, 0, 0]), torch.tensor([11, 12])]
+    buffers = []
+    for i, ids in enumerate(steps):
+        weights = torch.randn(len(ids), 8)
+        for table in (mine, ref):
+            if i != 2:  # step 2 accumulates onto step 1's gradient, as without zero_grad
+                table.zero_grad(set_to_none=True)
+            lookup = _lookup(table, ids) if table is mine else table(ids)
+            (lookup * weights).sum().backward()
+        torch.testing.assert_close(mine.weight.grad, ref.weight.grad, rtol=0, atol=1e-6)
+        buffers.append(mine.weight.grad.data_ptr())
+    assert not mine.weight.grad[0].any()  # the padding row gets none
+    assert buffers[0] == buffers[1] == buffers[2]  # one buffer, handed out again (step 1: row 5 zeroed, not kept)
+    drop_grad_buffers(mine)  # end of training: the buffer is freed with the gradient
+    assert not [name for name in vars(mine.weight) if "buffer" in name]

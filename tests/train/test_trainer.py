@@ -282,3 +282,49 @@ def test_resume_restores_the_learned_infonce_temperature(digits, tmp_path, monke
     assert resumed.loss_fn.scale == pytest.approx(straight.loss_fn.scale, rel=1e-6)
     final_a, final_b = _weights(straight_model), _weights(resumed.model)
     assert all(torch.equal(final_a[k], final_b[k]) for k in final_a)
+
+
+@pytest.mark.parametrize("fused", [True, False])
+@pytest.mark.parametrize("size", [100.0, 1e-3])  # clipped, and under the limit
+def test_clipped_step_updates_as_clip_grad_norm_then_step(fused, size):
+    from textsiam.train.trainer import clipped_step
+
+    def setup() -> tuple[torch.nn.Module, torch.optim.Optimizer]:
+        torch.manual_seed(0)
+        net = torch.nn.Sequential(torch.nn.Linear(6, 4), torch.nn.Linear(4, 2))
+        opt = torch.optim.AdamW(net.parameters(), lr=0.1, fused=fused)
+        for p in net.parameters():
+            p.grad = torch.randn_like(p) * size
+        return net, opt
+
+    net, opt = setup()
+    torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
+    opt.step()
+    mine, mine_opt = setup()
+    clipped_step(mine_opt, mine.parameters(), 1.0)
+    assert not hasattr(mine_opt, "grad_scale")
+    for p, q in zip(net.parameters(), mine.parameters()):
+        torch.testing.assert_close(q, p, rtol=0, atol=1e-7)
+
+
+def test_clipped_step_leaves_tensors_outside_params_unclipped():
+    """A loss's own parameter (e.g. a learned temperature) is updated but not part of the clipped norm."""
+    from textsiam.train.trainer import clipped_step
+
+    def setup() -> tuple[torch.nn.Linear, torch.nn.Parameter, torch.optim.Optimizer]:
+        torch.manual_seed(0)
+        net, extra = torch.nn.Linear(6, 4), torch.nn.Parameter(torch.zeros(1))
+        opt = torch.optim.SGD([*net.parameters(), extra], lr=0.1)
+        for p in (*net.parameters(), extra):
+            p.grad = torch.randn_like(p) * 100
+        return net, extra, opt
+
+    net, extra, opt = setup()
+    torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
+    opt.step()
+    mine, mine_extra, mine_opt = setup()
+    mine_opt.defaults["fused"] = True  # as if fused: the extra tensor must still take the plain path
+    clipped_step(mine_opt, mine.parameters(), 1.0)
+    torch.testing.assert_close(mine_extra, extra, rtol=0, atol=1e-7)
+    for p, q in zip(net.parameters(), mine.parameters()):
+        torch.testing.assert_close(q, p, rtol=0, atol=1e-7)

@@ -80,9 +80,70 @@ def _embed(
     """Word + token-type + position embeddings of the real tokens, LayerNorm, dropout: ``(n, hidden)``."""
     positions = keep % length  # column index = absolute position
     types = token_type_ids.reshape(-1)[keep] if token_type_ids is not None else torch.zeros_like(positions)
-    x = emb.word_embeddings(input_ids.reshape(-1)[keep]) + emb.token_type_embeddings(types)
+    x = _lookup(emb.word_embeddings, input_ids.reshape(-1)[keep]) + emb.token_type_embeddings(types)
     x = x + emb.position_embeddings(positions)
     return dropout(emb.LayerNorm(x), _rate(emb.dropout))
+
+
+def _lookup(table: nn.Embedding, ids: torch.Tensor) -> torch.Tensor:
+    """``table(ids)``; on a CPU in one process, its gradient goes to a dense buffer kept across steps
+    (:class:`_RowsLookup`) instead of a newly allocated and zeroed ``(vocabulary, hidden)`` tensor per step."""
+    weight = table.weight
+    if weight.device.type != "cpu" or not weight.requires_grad or torch.distributed.is_initialized():
+        return table(ids)  # data-parallel wrappers wait for the gradient through autograd's own accumulation
+    return _RowsLookup.apply(ids, weight, table.padding_idx)
+
+
+_BUFFER = "_textsiam_grad_buffer"
+"""The weight's attribute holding (its gradient buffer, the row indices written since the buffer was last handed
+out); not part of the state dict, not copied by ``copy.deepcopy``."""
+
+
+def drop_grad_buffers(module: nn.Module) -> None:
+    """Free the gradient buffers :class:`_RowsLookup` keeps for ``module``'s embedding tables (end of training)."""
+    for p in module.parameters():
+        if hasattr(p, _BUFFER):
+            delattr(p, _BUFFER)
+
+
+class _RowsLookup(torch.autograd.Function):
+    """Embedding lookup whose backward adds the rows' gradients into ``weight.grad`` itself.
+
+    The usual backward allocates a fresh dense ``(vocabulary, hidden)`` gradient every step (MiniLM: 47 MB of new
+    pages to fault in, zero and hand back) although a batch touches a few hundred rows: 8% of a MiniLM training step
+    at 2 threads (docs/benchmarks.md). Here the gradient is one buffer kept per table: when ``weight.grad`` was
+    reset to ``None``, only the rows written since the buffer was last handed out are zeroed; when it holds a
+    gradient, the rows are added to it (accumulation over backward passes, as autograd does). The result is the
+    dense gradient autograd would give, provided that code between steps only reads or scales ``weight.grad``
+    (gradient clipping and optimizers do) or replaces it, and does not write into rows no batch touched.
+    ``padding_idx`` rows get no gradient, as in ``F.embedding``."""
+
+    @staticmethod
+    def forward(ctx, ids: torch.Tensor, weight: torch.Tensor, padding_idx: int | None) -> torch.Tensor:
+        ctx.save_for_backward(ids)
+        ctx.weight, ctx.padding_idx = weight, padding_idx
+        return F.embedding(ids, weight, padding_idx)
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor) -> tuple[None, None, None]:
+        (ids,) = ctx.saved_tensors
+        weight, ids, grad = ctx.weight, ids.reshape(-1), grad.reshape(-1, grad.shape[-1])  # (n,), (n, hidden)
+        if ctx.padding_idx is not None:
+            grad = grad.masked_fill((ids == ctx.padding_idx)[:, None], 0.0)
+        buffer, written = getattr(weight, _BUFFER, (None, []))
+        if weight.grad is None:  # reset since the last backward: hand out the buffer, zeroed
+            if buffer is None or buffer.shape != weight.shape or buffer.dtype != weight.dtype:
+                buffer, written = torch.zeros_like(weight), []
+            elif written:
+                buffer.index_fill_(0, torch.cat(written).unique(), 0.0)
+            weight.grad, written = buffer, []
+        weight.grad.index_add_(0, ids, grad.to(weight.grad.dtype))
+        if weight.grad is buffer:
+            written.append(ids)
+            if sum(len(w) for w in written) > len(weight):  # grads kept, not reset, over many steps: stay bounded
+                written = [torch.cat(written).unique()]
+        setattr(weight, _BUFFER, (buffer, written))
+        return None, None, None
 
 
 def _scatter(x: torch.Tensor, keep: torch.Tensor, slots: int) -> torch.Tensor:

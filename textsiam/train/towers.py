@@ -13,6 +13,7 @@ from typing import Any
 import torch
 
 from textsiam.encoders.freezing import OutputCache
+from textsiam.encoders.packed_bert import drop_grad_buffers
 from textsiam.encoders.prepared import Prepared
 from textsiam.errors import ConfigError
 from textsiam.models.base import PairModel, to_device
@@ -116,6 +117,7 @@ class SideEmbedder:
             self.model.tower(side).checkpoint_layers(False)
         for cache in self.caches.values():
             cache.store.clear()
+        drop_grad_buffers(self.model)
 
     def static_towers_to_eval(self) -> None:
         """Towers that do not train run without dropout (call after ``model.train()``)."""
