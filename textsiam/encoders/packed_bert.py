@@ -198,11 +198,26 @@ def dropout(x: torch.Tensor, p: float) -> torch.Tensor:
 
     On a CPU in float32 the keep mask comes from one uniform draw per value (``rand >= p``: the same Bernoulli law
     as ``F.dropout``, whose ``bernoulli_`` costs about twice as much there: 6% of a MiniLM training step at 2
-    threads; docs/benchmarks.md); elsewhere ``F.dropout``. Recomputation (``torch.utils.checkpoint``) restores the
-    RNG state, so a recomputed layer draws the same masks."""
+    threads; docs/benchmarks.md) and is kept for the backward as booleans (a quarter of ``F.dropout``'s float
+    mask); elsewhere ``F.dropout``. Recomputation (``torch.utils.checkpoint``) restores the RNG state, so a
+    recomputed layer draws the same masks."""
     if p == 0.0:
         return x
     if not _cheap_masks(x):
         return F.dropout(x, p, training=True)
-    keep = torch.rand_like(x).ge_(p).mul_(1.0 / (1.0 - p))  # 0 or 1 / (1 - p)
-    return x * keep
+    return _Dropout.apply(x, torch.rand_like(x) >= p, 1.0 / (1.0 - p))
+
+
+class _Dropout(torch.autograd.Function):
+    """``x * keep * scale`` with the boolean ``keep`` saved for the backward."""
+
+    @staticmethod
+    def forward(ctx, x: torch.Tensor, keep: torch.Tensor, scale: float) -> torch.Tensor:
+        ctx.save_for_backward(keep)
+        ctx.scale = scale
+        return x.mul(keep).mul_(scale)
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor) -> tuple[torch.Tensor, None, None]:
+        (keep,) = ctx.saved_tensors
+        return grad.mul(keep).mul_(ctx.scale), None, None
