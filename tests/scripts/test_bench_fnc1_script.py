@@ -2,23 +2,16 @@
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import pytest
+from fixtures import load_script
 from title_body import write_corpus
 
 from textsiam.data import read_pairs
 
-SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "bench_fnc1.py"
-
 
 @pytest.fixture(scope="module")
 def bench():
-    spec = importlib.util.spec_from_file_location("bench_fnc1", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("bench_fnc1")
 
 
 def test_written_splits_read_back_as_the_same_pairs_and_carve_the_same_val(bench, tmp_path):

@@ -2,22 +2,17 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 
 import pytest
-from fixtures import ROOT
+from fixtures import load_script
 
 pytest.importorskip("uvicorn", reason="the serve extra is not installed (pip install '.[serve]')")
-SCRIPT = ROOT / "scripts" / "load_test.py"
 
 
 @pytest.fixture(scope="module")
 def load_test():
-    spec = importlib.util.spec_from_file_location("load_test", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("load_test")
 
 
 def test_small_run_has_no_errors_and_reports_everything(load_test, twin_dir, tmp_path, capsys):
