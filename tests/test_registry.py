@@ -50,6 +50,7 @@ SINGULARS = {
     "strategies": "strategy",
     "calibrators": "calibrator",
     "exporters": "export format",
+    "catalog": "catalogued dataset",
 }
 
 
@@ -169,7 +170,7 @@ FRESH_IMPORTS = {
         ],
     ),
     "textsiam.data": (
-        ("readers", "datasets"),
+        ("readers", "datasets", "catalog"),
         ["from textsiam.registry import DATASETS", "assert len(DATASETS.build('digits', split='dev', n_pairs=4)) == 4"],
     ),
     "textsiam.eval": (

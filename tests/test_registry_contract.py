@@ -3,7 +3,8 @@ it, round-trip its config through JSON and check the rebuilt component does the 
 
 A newly registered name needs a recipe in RECIPES below (the keyword arguments or the small input its kind needs);
 without one its contract case fails and says where to add it. Encoders, losses and similarities of models have
-their own contracts: tests/encoders/test_encoders.py and tests/losses/test_losses_contract.py.
+their own contracts: tests/encoders/test_encoders.py and tests/losses/test_losses_contract.py; the dataset catalogue
+in tests/data/test_catalog.py.
 """
 
 from __future__ import annotations
@@ -393,7 +394,11 @@ RUNNERS: dict[str, Callable[..., None]] = {
     "calibrators": run_calibrator,
     "exporters": run_exporter,
 }
-OWN_CONTRACT = {"encoders": "tests/encoders/test_encoders.py", "losses": "tests/losses/test_losses_contract.py"}
+OWN_CONTRACT = {
+    "encoders": "tests/encoders/test_encoders.py",
+    "losses": "tests/losses/test_losses_contract.py",
+    "catalog": "tests/data/test_catalog.py",
+}
 
 
 def _cases() -> list:

@@ -1,9 +1,10 @@
 """One registry mechanism for every kind of named component.
 
 Encoders, poolers, similarities, heads, pair models, losses, file readers, embedded datasets, presets, threshold
-strategies, calibrators and export formats are all looked up by name through a :class:`Registry`. Registering stores
-the name (``name_of`` is the reverse lookup) and optional metadata keywords (``meta``). A duplicate name is an error;
-an unknown name raises a :class:`~textsiam.errors.ConfigError` that lists the valid names and the closest match.
+strategies, calibrators, export formats and catalogued datasets are all looked up by name through a
+:class:`Registry`. Registering stores the name (``name_of`` is the reverse lookup) and optional metadata keywords
+(``meta``). A duplicate name is an error; an unknown name raises a :class:`~textsiam.errors.ConfigError` that lists
+the valid names and the closest match.
 
 Each registry knows the subpackage that fills it (``home``) and imports it on the first lookup, so
 ``LOSSES.get("cosent")`` works whatever has been imported before. Each subpackage imports all its modules
@@ -160,6 +161,9 @@ READERS = Registry("readers", "reader", "textsiam.data")
 """File formats (and dataset folders): one reader per format, with the file-name patterns that detect it."""
 DATASETS = Registry("datasets", "dataset", "textsiam.data")
 """Embedded datasets addressed as ``NAME:SPLIT`` (e.g. ``digits:train``); readers of file formats live in READERS."""
+CATALOG = Registry("catalog", "catalogued dataset", "textsiam.data")
+"""Every dataset the project reads or benchmarks, with its origin, licence, layout and how to obtain it
+(``textsiam data list|get``): :class:`textsiam.data.catalog.Catalogued` entries."""
 PRESETS = Registry("presets", "preset", "textsiam.models")
 STRATEGIES = Registry("strategies", "strategy", "textsiam.eval")
 """Threshold strategies (youden, max-f1, ...): :class:`textsiam.eval.threshold.ThresholdStrategy` objects."""

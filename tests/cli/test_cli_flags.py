@@ -151,3 +151,12 @@ def test_score_of_one_pair_passes_the_pair_and_the_run_flags(monkeypatch, capsys
     assert main(["score", "--model", "m", "--a", "x", "--b", "y", "--batch-size", "2", "--quantize", "int8"]) == 0
     assert spy.calls == [{"model": "m", "a": ["x"], "b": ["y"], "batch_size": 2, "device": None, "quantize": "int8"}]
     assert "score: 0.25" in capsys.readouterr().out
+
+
+def test_data_get_passes_every_flag(monkeypatch, tmp_path):
+    import textsiam.data.fetch as fetch
+
+    spy = Spy(fetch.get_dataset, [(tmp_path / "sts-test.csv", 3)])
+    monkeypatch.setattr(fetch, "get_dataset", spy)
+    assert main(["data", "get", "stsb", "--to", "out", "--from", "copy", "--quiet"]) == 0
+    assert spy.calls == [{"name": "stsb", "to": "out", "from_dir": "copy", "show_progress": False}]

@@ -9,7 +9,7 @@ import sys
 
 from textsiam import __version__
 
-SUBCOMMANDS = ("listing", "train", "evaluate", "score", "tune", "demo", "export", "encode", "search", "serve")
+SUBCOMMANDS = ("listing", "train", "evaluate", "score", "tune", "demo", "export", "encode", "search", "serve", "data")
 
 
 def build_parser() -> argparse.ArgumentParser:
