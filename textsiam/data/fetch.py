@@ -53,7 +53,7 @@ def get_dataset(
     tables = local_tables(from_dir, entry) if from_dir is not None else hub_tables(name, entry, out)
     files = entry.convert(tables, show_progress)
     make_folder(out)
-    return [(_write_bytes(out / name, data), rows) for name, (data, rows) in files.items()]
+    return [(_write_bytes(out / file_name, data), rows) for file_name, (data, rows) in files.items()]
 
 
 def _write_bytes(path: Path, data: bytes) -> Path:
