@@ -70,7 +70,7 @@ def _refused_data(request: Request, exc: DataError) -> JSONResponse:
 
 
 def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-    log.exception("unexpected error on %s %s", request.method, request.url.path)
+    log.error("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)  # not inside an except
     return error_response(500, f"internal error ({type(exc).__name__}); the server log has the details")
 
 
