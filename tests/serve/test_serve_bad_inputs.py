@@ -34,9 +34,9 @@ CASES = {
     "JSON one level too deep": (
         "POST",
         "/v1/similarity",
-        {"pairs": [{"a": [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["x"]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]], "b": "x"}]},
+        '{"pairs": [{"a": ' + "[" * 30 + '"x"' + "]" * 30 + ', "b": "x"}]}',  # 33 levels
         413,
-        "the limit is 32",
+        "the JSON body nests 33 levels deep; the limit is 32",
     ),
     "brackets inside strings do not nest": (
         "POST",
@@ -211,3 +211,18 @@ def test_a_fault_inside_the_model_is_a_json_500_and_the_next_request_works(twin,
             broken = c.post("/v1/similarity", json={"pairs": [OK]})
         assert broken.status_code == 500 and "RuntimeError" in broken.json()["error"]["message"]
         assert c.post("/v1/similarity", json={"pairs": [OK]}).status_code == 200
+
+
+@pytest.mark.parametrize("depth", [100_000, 1_000_000])
+def test_deep_json_under_the_default_byte_limit_is_a_413_naming_the_depth(twin, depth):
+    with TestClient(create_app(twin, name="tiny")) as c:  # default limits: 8 MB of body, 32 levels
+        response = c.post("/v1/similarity", content=b"[" * depth + b"]" * depth, headers=JSON)
+    assert response.status_code == 413
+    assert f"the JSON body nests {depth} levels deep; the limit is 32" in response.json()["error"]["message"]
+
+
+def test_json_depth_skips_strings_and_escaped_quotes():
+    from textsiam.serve.body import json_depth
+
+    assert json_depth(b'{"pairs": [{"a": "[[[\\"{{", "b": "x"}]}') == 3
+    assert json_depth(b"[" * 40 + b"]" * 40) == 40 and json_depth(b"") == 0 and json_depth(b'"[[["') == 0
