@@ -13,7 +13,7 @@ from textsiam.index.store import Index
 from textsiam.models.base import PairModel
 from textsiam.serve.batcher import Batcher
 from textsiam.serve.body import BodyGuard
-from textsiam.serve.http_errors import install_error_handlers
+from textsiam.serve.http_errors import FaultGuard, install_error_handlers
 from textsiam.serve.limits import Limits
 
 
@@ -67,7 +67,8 @@ def create_app(
     )
     app.state.service = service
     install_error_handlers(app)
-    app.add_middleware(BodyGuard, limits=limits)
+    app.add_middleware(FaultGuard)  # inner: around the routes
+    app.add_middleware(BodyGuard, limits=limits)  # outer: before the app reads the body
     from textsiam.serve.routes import router
 
     app.include_router(router)

@@ -80,3 +80,30 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(HTTPException, _http)
     app.add_exception_handler(DataError, _refused_data)
     app.add_exception_handler(Exception, _unexpected)
+
+
+class FaultGuard:
+    """ASGI middleware around the routes: an exception out of a route is answered here with the JSON 500 (its
+    traceback logged) and not raised further. Raised on, it reached uvicorn, which closes a connection whose app
+    raised, so the client's next request on that keep-alive connection was reset: a fault failed one request only
+    in its answer, not in the connection it came on."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        started = False
+
+        async def tracked(message: dict) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracked)
+        except Exception as exc:
+            if started:  # part of an answer is out: nothing clean to send, let the server close the connection
+                raise
+            await _unexpected(Request(scope), exc)(scope, receive, send)
