@@ -1,12 +1,16 @@
 """Load test of `textsiam serve` on loopback: N /v1/similarity requests at concurrency C, bounded in count and time.
 
 Reports throughput, p50 / p99 latency, the error count and the server's resident memory (VmRSS from
-/proc/PID/status) before, in the middle and after; and, alternating with the service rounds in the same run, the
+/proc/PID/status) before, in the middle and after. ``--poison-fraction F`` replaces that fraction of the requests
+(spread evenly, the same ones every run) by poisoned ones, a pair with an empty or whitespace-only text, which must
+be refused alone (4xx) while every valid request batched with them still gets its scores (200); the answers are
+counted by status, valid and poisoned apart; and, alternating with the service rounds in the same run, the
 same pairs scored by plain sequential ``model.similarity_scores`` calls (one call per request) in this process, as
 a throughput ratio: what the cross-request batching buys.
 
     python scripts/load_test.py --model minilm-twin --requests 10000 --concurrency 32 \
         --pairs ../shared/data/stsb/sts-test.csv --json runs/load_test.json
+    python scripts/load_test.py --model minilm-twin --requests 2000 --concurrency 16 --poison-fraction 0.05
 
 Without ``--url`` the script starts the server itself (``textsiam serve`` on 127.0.0.1, a free port) and stops it
 at the end; with ``--url http://127.0.0.1:PORT --pid PID`` it uses a running one (loopback addresses only).
@@ -42,6 +46,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--requests", type=int, default=10_000)
     p.add_argument("--concurrency", type=int, default=32)
     p.add_argument("--pairs-per-request", type=int, default=1)
+    p.add_argument("--poison-fraction", type=float, default=0.0, help="requests with an empty text, 0..0.5")
     p.add_argument("--pairs", default=str(ROOT / "textsiam" / "cli" / "demo_pairs.tsv"), help="pairs file to draw from")
     p.add_argument("--rounds", type=int, default=4, help="service / sequential rounds, alternating")
     p.add_argument("--baseline-requests", type=int, default=1000, help="sequential calls in all rounds together")
@@ -51,6 +56,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args = p.parse_args(argv)
     if not 1 <= args.requests <= MAX_REQUESTS or not 1 <= args.concurrency <= 256:
         p.error(f"--requests must be 1..{MAX_REQUESTS} and --concurrency 1..256")
+    if not 0 <= args.poison_fraction <= 0.5:
+        p.error(f"--poison-fraction must be between 0 and 0.5, got {args.poison_fraction}")
     if args.url and urlparse(args.url).hostname not in LOOPBACK:
         p.error(f"--url must be a loopback address ({', '.join(sorted(LOOPBACK))}), got {args.url}")
     return args
@@ -112,10 +119,12 @@ def _request(conn: http.client.HTTPConnection, method: str, path: str, body: byt
     return answer.status, answer.read()
 
 
-def run_round(url: str, bodies: list[bytes], concurrency: int, deadline: float) -> dict:
-    """Send ``bodies`` with ``concurrency`` threads, each on one keep-alive connection; latencies in seconds."""
+def run_round(url: str, bodies: list[tuple[bytes, bool]], concurrency: int, deadline: float) -> dict:
+    """Send ``bodies`` (body, poisoned) with ``concurrency`` threads, each on one keep-alive connection; latencies
+    of the valid requests in seconds. A valid request must get 200 and its scores, a poisoned one a 4xx."""
     latencies: list[float] = []
     errors: list[str] = []
+    statuses: dict[str, dict[str, int]] = {"valid": {}, "poisoned": {}}
     lock, cursor = threading.Lock(), iter(range(len(bodies)))
 
     def worker() -> None:
@@ -125,20 +134,24 @@ def run_round(url: str, bodies: list[bytes], concurrency: int, deadline: float) 
                 i = next(cursor, None)
             if i is None:
                 break
+            body, poisoned = bodies[i]
             t0 = time.perf_counter()
             try:
-                status, data = _request(conn, "POST", "/v1/similarity", bodies[i])
-                ok = status == 200 and len(json.loads(data)["scores"]) > 0
-                reason = f"HTTP {status}: {data[:200]!r}"
+                status, data = _request(conn, "POST", "/v1/similarity", body)
+                answer = json.loads(data)
+                ok = 400 <= status < 500 and "error" in answer if poisoned else status == 200 and answer["scores"]
+                reason, seen = f"HTTP {status}: {data[:200]!r}", str(status)
             except (OSError, http.client.HTTPException, ValueError, KeyError) as err:
-                ok, reason = False, f"{type(err).__name__}: {err}"
+                ok, reason, seen = False, f"{type(err).__name__}: {err}", type(err).__name__
                 conn.close()
                 conn = _connect(url)
             with lock:
-                if ok:
+                counts = statuses["poisoned" if poisoned else "valid"]
+                counts[seen] = counts.get(seen, 0) + 1
+                if not ok:
+                    errors.append(("poisoned " if poisoned else "valid ") + reason)
+                elif not poisoned:
                     latencies.append(time.perf_counter() - t0)
-                else:
-                    errors.append(reason)
         conn.close()
 
     t0 = time.perf_counter()
@@ -147,7 +160,7 @@ def run_round(url: str, bodies: list[bytes], concurrency: int, deadline: float) 
         t.start()
     for t in threads:
         t.join()
-    return {"seconds": time.perf_counter() - t0, "latencies": latencies, "errors": errors}
+    return {"seconds": time.perf_counter() - t0, "latencies": latencies, "errors": errors, "statuses": statuses}
 
 
 def run_sequential(model, requests: list[tuple[list[str], list[str]]]) -> float:
@@ -172,19 +185,36 @@ def _body(a: list[str], b: list[str]) -> bytes:
     return json.dumps({"pairs": [{"a": x, "b": y} for x, y in zip(a, b)]}).encode()
 
 
+POISONS = ("", " ", "\t\n", "\u3000")  # empty, and whitespace-only (an ideographic space too)
+
+
+def make_bodies(requests: list[tuple[list[str], list[str]]], fraction: float) -> list[tuple[bytes, bool]]:
+    """(body, poisoned) per request: ``fraction`` of them, spread evenly, get one empty or whitespace-only text
+    (cycling over the sides and the positions of its pairs) and are expected to be refused with a 4xx."""
+    n = len(requests)
+    poisoned = set(np.linspace(0, n - 1, round(n * fraction), dtype=int).tolist()) if fraction > 0 else set()
+    bodies = []
+    for i, (a, b) in enumerate(requests):
+        if i in poisoned:
+            a, b, j = list(a), list(b), i % len(a)
+            (a if i % 2 else b)[j] = POISONS[i % len(POISONS)]
+        bodies.append((_body(a, b), i in poisoned))
+    return bodies
+
+
 # -- the run -------------------------------------------------------------------------------------------------------
 def measure(args: argparse.Namespace, url: str, pid: int | None) -> dict:
     from textsiam.models.io import create_model
 
     requests = make_requests(args.pairs, args.requests, args.pairs_per_request)
-    bodies = [_body(a, b) for a, b in requests]
+    bodies = make_bodies(requests, args.poison_fraction)
     if args.threads:
         import torch
 
         torch.set_num_threads(args.threads)
     model = create_model(args.model).eval()
     model.similarity_scores(*requests[0])  # warm-up, like the server's first request below
-    run_round(url, bodies[: args.concurrency], args.concurrency, time.monotonic() + 120)
+    run_round(url, [b for b in bodies if not b[1]][: args.concurrency], args.concurrency, time.monotonic() + 120)
     deadline = time.monotonic() + args.max_seconds
     per_round, base_per_round = -(-len(bodies) // args.rounds), max(1, args.baseline_requests // args.rounds)
     rss = {"before": rss_mib(pid)}
@@ -206,6 +236,11 @@ def measure(args: argparse.Namespace, url: str, pid: int | None) -> dict:
 def summarize(args: argparse.Namespace, served: list[dict], seq_seconds: float, seq_done: int, rss: dict) -> dict:
     latencies = np.array([x for r in served for x in r["latencies"]]) * 1000
     errors = [e for r in served for e in r["errors"]]
+    statuses: dict[str, dict[str, int]] = {"valid": {}, "poisoned": {}}
+    for r in served:
+        for kind, counts in r["statuses"].items():
+            for status, n in counts.items():
+                statuses[kind][status] = statuses[kind].get(status, 0) + n
     seconds = sum(r["seconds"] for r in served)
     throughput = len(latencies) / seconds if seconds else 0.0
     sequential = seq_done / seq_seconds if seq_seconds else 0.0
@@ -214,6 +249,10 @@ def summarize(args: argparse.Namespace, served: list[dict], seq_seconds: float, 
         "requests": args.requests,
         "completed": int(len(latencies)),
         "errors": len(errors),
+        "poison_fraction": args.poison_fraction,
+        "statuses": statuses,
+        "valid_not_200": sum(n for status, n in statuses["valid"].items() if status != "200"),
+        "poisoned_not_4xx": sum(n for status, n in statuses["poisoned"].items() if not status.startswith("4")),
         "first_errors": errors[:5],
         "concurrency": args.concurrency,
         "pairs_per_request": args.pairs_per_request,
@@ -231,10 +270,16 @@ def summarize(args: argparse.Namespace, served: list[dict], seq_seconds: float, 
     }
 
 
+def _counts(counts: dict[str, int]) -> str:
+    return ", ".join(f"{status}: {n}" for status, n in sorted(counts.items()))
+
+
 def print_table(result: dict) -> None:
     rss = result["server_rss_mib"]
     rows = [
         ("requests completed / errors", f"{result['completed']} / {result['errors']}"),
+        ("valid requests by status", _counts(result["statuses"]["valid"])),
+        ("poisoned requests by status", _counts(result["statuses"]["poisoned"]) or "none sent"),
         ("concurrency, pairs per request", f"{result['concurrency']}, {result['pairs_per_request']}"),
         ("service requests/s", f"{result['requests_per_second']:.1f}"),
         ("latency p50 / p99 (ms)", " / ".join(f"{v:.1f}" for v in result["latency_ms"].values())),

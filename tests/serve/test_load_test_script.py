@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from fixtures import load_script
@@ -18,9 +19,12 @@ def load_test():
 def test_small_run_has_no_errors_and_reports_everything(load_test, twin_dir, tmp_path, capsys):
     out = tmp_path / "load.json"
     argv = ["--model", str(twin_dir), "--requests", "40", "--concurrency", "4", "--pairs-per-request", "2"]
+    argv += ["--poison-fraction", "0.1"]  # 4 requests with an empty or whitespace-only text, refused alone
     code = load_test.main([*argv, "--rounds", "2", "--baseline-requests", "8", "--json", str(out)])
     result = json.loads(out.read_text())
-    assert code == 0 and result["errors"] == 0 and result["completed"] == 40
+    assert code == 0 and result["errors"] == 0 and result["completed"] == 36
+    assert result["statuses"] == {"valid": {"200": 36}, "poisoned": {"422": 4}}
+    assert result["valid_not_200"] == 0 and result["poisoned_not_4xx"] == 0
     assert result["sequential_requests"] == 8 and result["batching_gain"] > 0
     assert all(v > 0 for v in result["server_rss_mib"].values()) and set(result["server_rss_mib"]) == {
         "before",
@@ -28,10 +32,22 @@ def test_small_run_has_no_errors_and_reports_everything(load_test, twin_dir, tmp
         "after",
     }
     assert result["latency_ms"]["p99"] >= result["latency_ms"]["p50"] > 0
-    assert "batching gain" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "batching gain" in printed and re.search(r"poisoned requests by status +422: 4\n", printed)
 
 
-@pytest.mark.parametrize("argv", [["--url", "http://example.com:80"], ["--requests", "0"], ["--concurrency", "999"]])
+def test_poisoned_bodies_are_spread_and_hold_one_blank_text(load_test):
+    requests = [(["a man plays", "a dog runs"], ["a guitar", "a park"])] * 100
+    bodies = load_test.make_bodies(requests, 0.05)
+    poisoned = [json.loads(body) for body, bad in bodies if bad]
+    assert len(poisoned) == 5 and not bodies[1][1]
+    assert all(sum(not t.strip() for p in b["pairs"] for t in p.values()) == 1 for b in poisoned)
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [["--url", "http://example.com:80"], ["--requests", "0"], ["--concurrency", "999"], ["--poison-fraction", "0.9"]],
+)
 def test_refuses_non_loopback_and_unbounded_runs(load_test, argv):
     with pytest.raises(SystemExit):
         load_test.parse_args(argv)

@@ -21,9 +21,30 @@ CASES = {
     "no body": ("POST", "/v1/similarity", None, 422, "request body"),
     "malformed JSON": ("POST", "/v1/similarity", "{bad", 400, "malformed JSON"),
     "truncated JSON": ("POST", "/v1/similarity", '{"pairs": [', 400, "malformed JSON"),
-    "not UTF-8": ("POST", "/v1/similarity", b'{"pairs": "\xff\xfe"}', 400, "JSON"),
+    "not UTF-8": (
+        "POST",
+        "/v1/similarity",
+        b'{"pairs": "\xff\xfe"}',
+        400,
+        "not valid UTF-8 (byte 0xff at position 11)",
+    ),
+    "Latin-1 text": ("POST", "/v1/embed", '{"texts": ["caf\xe9"]}'.encode("latin-1"), 400, "send UTF-8 JSON"),
     "deeply nested JSON": ("POST", "/v1/similarity", "[" * 100_000 + "]" * 100_000, 413, "bytes"),
-    "nested JSON under the size limit": ("POST", "/v1/similarity", "[" * 9_000 + "]" * 9_000, 400, "JSON"),
+    "nested JSON under the size limit": ("POST", "/v1/similarity", "[" * 9_000 + "]" * 9_000, 413, "nests 9000 levels"),
+    "JSON one level too deep": (
+        "POST",
+        "/v1/similarity",
+        '{"pairs": [{"a": ' + "[" * 30 + '"x"' + "]" * 30 + ', "b": "x"}]}',  # 33 levels
+        413,
+        "the JSON body nests 33 levels deep; the limit is 32",
+    ),
+    "brackets inside strings do not nest": (
+        "POST",
+        "/v1/similarity",
+        {"pairs": [{"a": "[{" * 20, "b": ""}]},
+        422,
+        "pairs[0].b is an empty text",
+    ),
     "body is a list": ("POST", "/v1/similarity", [OK], 422, "JSON object"),
     "body is a string": ("POST", "/v1/similarity", '"pairs"', 422, "JSON object"),
     "body is null": ("POST", "/v1/similarity", "null", 422, "request body"),
@@ -41,6 +62,21 @@ CASES = {
     "second pair bad": ("POST", "/v1/similarity", {"pairs": [OK, {"a": "x", "b": 2}]}, 422, "pairs[1].b"),
     "too many pairs": ("POST", "/v1/similarity", {"pairs": [OK] * 5}, 413, "limit is 4 per request"),
     "text too long": ("POST", "/v1/similarity", {"pairs": [OK, {"a": "x", "b": "y" * 51}]}, 413, "pairs[1].b is 51"),
+    "a is empty": ("POST", "/v1/similarity", {"pairs": [{"a": "", "b": "x"}]}, 422, "pairs[0].a is an empty text"),
+    "b is whitespace": (
+        "POST",
+        "/v1/similarity",
+        {"pairs": [OK, {"a": "x", "b": " \t\n"}]},
+        422,
+        "pairs[1].b is a whitespace-only",
+    ),
+    "a is an ideographic space": (
+        "POST",
+        "/v1/similarity",
+        {"pairs": [{"a": "\u3000", "b": "x"}]},
+        422,
+        "pairs[0].a is a",
+    ),
     "lone surrogate": ("POST", "/v1/similarity", '{"pairs": [{"a": "\\ud800", "b": "x"}]}', 422, "not valid Unicode"),
     "NaN for the pairs": ("POST", "/v1/similarity", '{"pairs": NaN}', 422, "pairs: Input should be a valid list"),
     "body over the byte limit": ("POST", "/v1/similarity", {"pairs": [{"a": "x" * 30_000, "b": "y"}]}, 413, "20000"),
@@ -54,6 +90,7 @@ CASES = {
     "embed: a number among texts": ("POST", "/v1/embed", {"texts": ["x", 3]}, 422, "texts[1]"),
     "embed: a string, not a list": ("POST", "/v1/embed", {"texts": "x"}, 422, "texts: Input should be a valid list"),
     "embed: too many texts": ("POST", "/v1/embed", {"texts": ["x"] * 5}, 413, "texts holds 5 items"),
+    "embed: an empty text": ("POST", "/v1/embed", {"texts": ["x", "y", ""]}, 422, "texts[2] is an empty text"),
     "embed: text too long": ("POST", "/v1/embed", {"texts": ["x" * 51]}, 413, "texts[0] is 51 characters"),
     "openai: token arrays": ("POST", "/v1/embeddings", {"input": [1, 2], "model": "m"}, 422, "token arrays"),
     "openai: no model": ("POST", "/v1/embeddings", {"input": "x"}, 422, "model: Field required"),
@@ -71,11 +108,26 @@ CASES = {
         422,
         "encoding_format",
     ),
+    "openai: input is an empty string": (
+        "POST",
+        "/v1/embeddings",
+        {"input": "", "model": "m"},
+        422,
+        "input is an empty text",
+    ),
+    "openai: a whitespace text in input": (
+        "POST",
+        "/v1/embeddings",
+        {"input": ["x", "  "], "model": "m"},
+        422,
+        "input[1] is a whitespace-only text",
+    ),
     "openai: empty input": ("POST", "/v1/embeddings", {"input": [], "model": "m"}, 422, "input is empty"),
     "search: k is 0": ("POST", "/v1/search", {"queries": ["x"], "k": 0}, 422, "k: Input should be greater"),
     "search: k is a string": ("POST", "/v1/search", {"queries": ["x"], "k": "3"}, 422, "k: Input should be"),
     "search: k over the limit": ("POST", "/v1/search", {"queries": ["x"], "k": 6}, 413, "k=6 is over the limit of 5"),
     "search: no queries": ("POST", "/v1/search", {"queries": []}, 422, "queries is empty"),
+    "search: an empty query": ("POST", "/v1/search", {"queries": ["x", " "]}, 422, "queries[1] is a whitespace-only"),
     "search: query is an object": ("POST", "/v1/search", {"queries": [{"q": "x"}]}, 422, "queries[0]"),
 }
 
@@ -107,9 +159,34 @@ def test_bad_input_gets_a_clear_4xx_json_error(client, case):
     assert words in error["message"] and error["code"] == status and error["type"] == "invalid_request_error"
 
 
-def test_content_type_other_than_json_is_refused(client):
-    response = client.post("/v1/similarity", content="a\tb", headers={"content-type": "text/plain"})
-    assert response.status_code == 415 and "application/json" in response.json()["error"]["message"]
+@pytest.mark.parametrize(
+    "headers, words",
+    [
+        ({"content-type": "text/plain"}, "content type 'text/plain' is not accepted"),
+        ({"content-type": "application/x-www-form-urlencoded"}, "-H 'content-type: application/json'"),  # curl -d
+        ({}, "no Content-Type header; send JSON with the header `Content-Type: application/json`"),
+    ],
+)
+def test_a_body_not_declared_as_json_gets_the_header_to_send(client, headers, words):
+    response = client.post("/v1/similarity", content=json.dumps({"pairs": [OK]}), headers=headers)
+    assert response.status_code == 415 and words in response.json()["error"]["message"]
+
+
+def test_a_post_without_a_body_or_content_type_names_the_missing_body(client):
+    response = client.post("/v1/similarity")
+    assert response.status_code == 422 and "request body: Field required" in response.json()["error"]["message"]
+
+
+def test_match_refuses_an_empty_text_naming_it(twin):
+    from textsiam.eval.decision import fit_decision
+
+    twin.decision = fit_decision([0.1, 0.9, 0.2, 0.8], [0, 1, 0, 1], "youden", cv=2)
+    try:
+        with TestClient(create_app(twin, name="tiny", limits=LIMITS)) as c:
+            response = c.post("/v1/match", json={"pairs": [OK, {"a": " ", "b": "x"}]})
+    finally:
+        twin.decision = None
+    assert response.status_code == 422 and "pairs[1].a is a whitespace-only text" in response.json()["error"]["message"]
 
 
 def test_search_without_an_index_says_how_to_start_one(twin):
@@ -134,3 +211,18 @@ def test_a_fault_inside_the_model_is_a_json_500_and_the_next_request_works(twin,
             broken = c.post("/v1/similarity", json={"pairs": [OK]})
         assert broken.status_code == 500 and "RuntimeError" in broken.json()["error"]["message"]
         assert c.post("/v1/similarity", json={"pairs": [OK]}).status_code == 200
+
+
+@pytest.mark.parametrize("depth", [100_000, 1_000_000])
+def test_deep_json_under_the_default_byte_limit_is_a_413_naming_the_depth(twin, depth):
+    with TestClient(create_app(twin, name="tiny")) as c:  # default limits: 8 MB of body, 32 levels
+        response = c.post("/v1/similarity", content=b"[" * depth + b"]" * depth, headers=JSON)
+    assert response.status_code == 413
+    assert f"the JSON body nests {depth} levels deep; the limit is 32" in response.json()["error"]["message"]
+
+
+def test_json_depth_skips_strings_and_escaped_quotes():
+    from textsiam.serve.body import json_depth
+
+    assert json_depth(b'{"pairs": [{"a": "[[[\\"{{", "b": "x"}]}') == 3
+    assert json_depth(b"[" * 40 + b"]" * 40) == 40 and json_depth(b"") == 0 and json_depth(b'"[[["') == 0

@@ -8,6 +8,7 @@ import threading
 import numpy as np
 import pytest
 
+from textsiam.errors import DataError
 from textsiam.serve.batcher import Batcher
 from textsiam.serve.limits import ApiError, Limits
 
@@ -74,3 +75,19 @@ def test_a_full_queue_answers_busy(twin):
         await batcher.stop()
 
     asyncio.run(main())
+
+
+def test_a_job_the_model_refuses_fails_alone_and_the_others_get_their_embeddings(twin):
+    """A text the routes' checks let through but the model refuses fails the merged batch; each job then runs alone."""
+    jobs = [([TEXTS[0]], [TEXTS[1]]), ([""], [TEXTS[2]]), ([TEXTS[3]], [TEXTS[0]])]
+    out, batcher = _run(twin, Limits(), jobs, lambda u, v: twin.score(u, v).tolist())
+    assert batcher.batches == 1 and batcher.retried == 1
+    assert isinstance(out[1], DataError) and "empty" in str(out[1])
+    expected = twin.similarity_scores([TEXTS[0], TEXTS[3]], [TEXTS[1], TEXTS[0]])
+    assert np.allclose([out[0][0], out[2][0]], expected, atol=1e-5)
+
+
+def test_a_batch_that_fails_as_a_whole_fails_each_job_with_the_error(twin, monkeypatch):
+    monkeypatch.setattr(twin, "encode", lambda *a, **k: (_ for _ in ()).throw(MemoryError("out of memory")))
+    out, batcher = _run(twin, Limits(), [(TEXTS[:1], []), (TEXTS[1:2], [])], lambda u, v: 1)
+    assert batcher.retried == 1 and all(isinstance(o, MemoryError) for o in out)

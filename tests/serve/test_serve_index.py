@@ -24,6 +24,14 @@ def test_a_hand_written_index_folder_in_the_agreed_layout_loads(tmp_path):
     assert index.query_side == "left" and index.ids == ["a", "b", "c"] and index.meta["count"] == 3
 
 
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 def test_serve_refuses_a_damaged_index_before_starting(tmp_path):
     from textsiam.serve.server import serve
 
@@ -31,10 +39,22 @@ def test_serve_refuses_a_damaged_index_before_starting(tmp_path):
     (folder / "ids.json").write_text('["a", 2, "c"]')
     pytest.importorskip("uvicorn")
     with pytest.raises(DataError, match="ids.json: must be a JSON list of strings or"):
-        serve("unused-model-name", index=str(folder))
+        serve("unused-model-name", port=_free_port(), index=str(folder))  # 8000 may be taken on this machine
 
 
-@pytest.mark.parametrize("field, value", [("max_items", 0), ("max_chars", -1), ("max_batch", 2.5), ("window_ms", -1)])
+@pytest.mark.parametrize(
+    "field, value",
+    [
+        ("max_items", 0),
+        ("max_chars", -1),
+        ("max_batch", 2.5),
+        ("window_ms", -1),
+        ("max_depth", 0),
+        ("body_timeout_s", 0),
+        ("body_timeout_s", True),
+        ("body_timeout_s", 7200),
+    ],
+)
 def test_bad_limits_are_config_errors(field, value):
     with pytest.raises(ConfigError, match=field):
         Limits(**{field: value})

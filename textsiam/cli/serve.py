@@ -20,6 +20,12 @@ def register(sub) -> None:
     g.add_argument("--max-chars", type=int, default=10_000, help="characters per text")
     g.add_argument("--max-batch", type=int, default=256, help="texts per inference batch across requests")
     g.add_argument("--window-ms", type=float, default=2.0, help="how long to wait for more requests to batch")
+    g.add_argument(
+        "--body-timeout",
+        type=float,
+        default=10.0,
+        help="seconds a request body may take to arrive in full (then 408)",
+    )
     p.set_defaults(func=run)
 
 
@@ -28,7 +34,11 @@ def run(args: argparse.Namespace) -> int:
     from textsiam.serve.limits import Limits
 
     limits = Limits(
-        max_items=args.max_items, max_chars=args.max_chars, max_batch=args.max_batch, window_ms=args.window_ms
+        max_items=args.max_items,
+        max_chars=args.max_chars,
+        max_batch=args.max_batch,
+        window_ms=args.window_ms,
+        body_timeout_s=args.body_timeout,
     )
     missing = [m for m in ("fastapi", "uvicorn") if importlib.util.find_spec(m) is None]
     if missing:

@@ -12,7 +12,8 @@ from textsiam.errors import ConfigError, DataError
 from textsiam.index.store import Index
 from textsiam.models.base import PairModel
 from textsiam.serve.batcher import Batcher
-from textsiam.serve.http_errors import BodyGuard, install_error_handlers
+from textsiam.serve.body import BodyGuard
+from textsiam.serve.http_errors import FaultGuard, install_error_handlers
 from textsiam.serve.limits import Limits
 
 
@@ -66,7 +67,8 @@ def create_app(
     )
     app.state.service = service
     install_error_handlers(app)
-    app.add_middleware(BodyGuard, max_bytes=limits.max_body_bytes)
+    app.add_middleware(FaultGuard)  # inner: around the routes
+    app.add_middleware(BodyGuard, limits=limits)  # outer: before the app reads the body
     from textsiam.serve.routes import router
 
     app.include_router(router)

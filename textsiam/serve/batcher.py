@@ -49,11 +49,12 @@ class Job:
 
 class Batcher:
     """Collects jobs for ``limits.window_ms`` after the first one (up to ``limits.max_batch`` texts), encodes all
-    their texts in one call per tower on the worker thread, then hands each job its slice of the embeddings."""
+    their texts in one call per tower on the worker thread, then hands each job its slice of the embeddings. A
+    merged batch that fails is run again job by job: one request's bad input never fails another request."""
 
     def __init__(self, model: PairModel, limits: Limits, encode_batch_size: int = 64) -> None:
         self.model, self.limits, self.encode_batch_size = model, limits, encode_batch_size
-        self.batches = self.jobs = 0
+        self.batches = self.jobs = self.retried = 0  # retried: merged batches that failed and ran job by job
         self._queue: asyncio.Queue[Job] | None = None
         self._task: asyncio.Task | None = None
         self._executor: ThreadPoolExecutor | None = None
@@ -95,13 +96,9 @@ class Batcher:
         return batch
 
     async def _loop(self) -> None:
-        loop = asyncio.get_running_loop()
         while True:
             batch = await self._collect()
-            try:
-                results = await loop.run_in_executor(self._executor, self._run, batch)
-            except Exception as err:  # the whole batch failed (e.g. out of memory): every caller gets the error
-                results = [(False, err)] * len(batch)
+            results = await self._results(batch)
             self.batches += 1
             self.jobs += len(batch)
             for job, (ok, value) in zip(batch, results):
@@ -111,6 +108,24 @@ class Batcher:
                     job.future.set_result(value)
                 else:
                     job.future.set_exception(value)
+
+    async def _results(self, batch: list[Job]) -> list[tuple[bool, Any]]:
+        """Run the merged batch; if it fails as a whole, run each job alone, so that a job whose texts the model
+        refuses (or that runs out of memory) fails alone and the others batched with it still get their answers."""
+        loop = asyncio.get_running_loop()
+        try:
+            return await loop.run_in_executor(self._executor, self._run, batch)
+        except Exception as err:
+            if len(batch) == 1:
+                return [(False, err)]
+        self.retried += 1
+        results = []
+        for job in batch:
+            try:
+                results += await loop.run_in_executor(self._executor, self._run, [job])
+            except Exception as err:
+                results.append((False, err))
+        return results
 
     def _run(self, batch: list[Job]) -> list[tuple[bool, Any]]:
         with torch.inference_mode():

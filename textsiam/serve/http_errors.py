@@ -11,6 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
+from textsiam.errors import DataError
 from textsiam.serve.limits import ApiError
 
 log = logging.getLogger("textsiam.serve")
@@ -63,8 +64,13 @@ def _http(request: Request, exc: HTTPException) -> JSONResponse:
     return error_response(exc.status_code, message)
 
 
+def _refused_data(request: Request, exc: DataError) -> JSONResponse:
+    """The model refused this request's input (the route's checks let it through): the caller's input, a 422."""
+    return error_response(422, f"the model refused this request's input: {exc}")
+
+
 def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-    log.exception("unexpected error on %s %s", request.method, request.url.path)
+    log.error("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)  # not inside an except
     return error_response(500, f"internal error ({type(exc).__name__}); the server log has the details")
 
 
@@ -72,58 +78,32 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ApiError, lambda r, e: error_response(e.status, e.message, e.param, e.kind))
     app.add_exception_handler(RequestValidationError, _validation)
     app.add_exception_handler(HTTPException, _http)
+    app.add_exception_handler(DataError, _refused_data)
     app.add_exception_handler(Exception, _unexpected)
 
 
-class BodyGuard:
-    """ASGI middleware: refuses bodies over ``max_bytes`` (413) and POST bodies declared as something other than
-    JSON (415) before the app sees them."""
+class FaultGuard:
+    """ASGI middleware around the routes: an exception out of a route is answered here with the JSON 500 (its
+    traceback logged) and not raised further. Raised on, it reached uvicorn, which closes a connection whose app
+    raised, so the client's next request on that keep-alive connection was reset: a fault failed one request only
+    in its answer, not in the connection it came on."""
 
-    def __init__(self, app: Any, max_bytes: int) -> None:
-        self.app, self.max_bytes = app, max_bytes
+    def __init__(self, app: Any) -> None:
+        self.app = app
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
-        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
-        refusal = self._refusal(scope["method"], headers)
-        body = b""
-        if refusal is None:
-            body, refusal = await self._read(receive)
-        if refusal is not None:
-            return await refusal(scope, receive, send)
-        sent = False
+        started = False
 
-        async def replay() -> dict:
-            nonlocal sent
-            if sent:
-                return await receive()
-            sent = True
-            return {"type": "http.request", "body": body, "more_body": False}
+        async def tracked(message: dict) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
 
-        await self.app(scope, replay, send)
-
-    def _refusal(self, method: str, headers: dict[str, str]) -> JSONResponse | None:
-        length = headers.get("content-length", "")
-        if length.isdigit() and int(length) > self.max_bytes:
-            return self._too_large(int(length))
-        media = headers.get("content-type", "").split(";")[0].strip().lower()
-        if method == "POST" and media and media != "application/json" and not media.endswith("+json"):
-            return error_response(415, f"content type {media!r} is not accepted; send JSON (application/json)")
-        return None
-
-    async def _read(self, receive: Any) -> tuple[bytes, JSONResponse | None]:
-        chunks, size = [], 0
-        while True:
-            message = await receive()
-            if message["type"] != "http.request":
-                return b"", None  # the client disconnected; the app sees an empty body and nobody reads the answer
-            chunks.append(message.get("body", b""))
-            size += len(chunks[-1])
-            if size > self.max_bytes:
-                return b"", self._too_large(size)
-            if not message.get("more_body", False):
-                return b"".join(chunks), None
-
-    def _too_large(self, size: int) -> JSONResponse:
-        return error_response(413, f"the request body has {size} bytes or more; the limit is {self.max_bytes}")
+        try:
+            await self.app(scope, receive, tracked)
+        except Exception as exc:
+            if started:  # part of an answer is out: nothing clean to send, let the server close the connection
+                raise
+            await _unexpected(Request(scope), exc)(scope, receive, send)

@@ -20,7 +20,9 @@ class ApiError(Exception):
 class Limits:
     """``max_items``: pairs / texts / queries per request; ``max_chars``: characters per text; ``max_body_bytes``:
     request body size; ``max_batch``: texts per inference batch across requests; ``window_ms``: how long the
-    batcher waits for more requests once one arrives; ``max_pending``: queued requests before answering 503."""
+    batcher waits for more requests once one arrives; ``max_pending``: queued requests before answering 503;
+    ``max_depth``: nesting levels of a JSON body (deeper is a 413 before parsing); ``body_timeout_s``: how long a
+    request body may take to arrive in full (a body shorter than its ``Content-Length`` is a 408 after that)."""
 
     max_items: int = 256
     max_chars: int = 10_000
@@ -29,14 +31,19 @@ class Limits:
     window_ms: float = 2.0
     max_pending: int = 1024
     max_k: int = 1000
+    max_depth: int = 32
+    body_timeout_s: float = 10.0
 
     def __post_init__(self) -> None:
-        for name in ("max_items", "max_chars", "max_body_bytes", "max_batch", "max_pending", "max_k"):
+        for name in ("max_items", "max_chars", "max_body_bytes", "max_batch", "max_pending", "max_k", "max_depth"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ConfigError(f"serve limit {name} must be a positive integer, got {value!r}")
         if not isinstance(self.window_ms, int | float) or not 0 <= self.window_ms <= 1000:
             raise ConfigError(f"serve limit window_ms must be between 0 and 1000, got {self.window_ms!r}")
+        timeout = self.body_timeout_s
+        if isinstance(timeout, bool) or not isinstance(timeout, int | float) or not 0 < timeout <= 3600:
+            raise ConfigError(f"serve limit body_timeout_s must be above 0 and at most 3600 seconds, got {timeout!r}")
 
 
 def check_count(n: int, field: str, limits: Limits) -> None:
@@ -49,6 +56,11 @@ def check_count(n: int, field: str, limits: Limits) -> None:
 
 
 def check_text(text: str, field: str, limits: Limits) -> None:
+    """One text of one request, checked before it joins a shared inference batch (a text the model refuses would
+    otherwise fail every request batched with it)."""
+    if not text.strip():
+        what = "an empty text" if not text else f"a whitespace-only text ({text[:20]!r})"
+        raise ApiError(422, f"{field} is {what}; send a non-empty text, or leave the item out", field)
     if len(text) > limits.max_chars:
         raise ApiError(413, f"{field} is {len(text)} characters long; the limit is {limits.max_chars} per text", field)
     try:

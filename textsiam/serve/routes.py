@@ -1,4 +1,5 @@
-"""The endpoints: each checks its request against the limits, queues its texts with the batcher, shapes the answer."""
+"""The endpoints: each checks its request against the limits (every text, before it joins a shared batch), queues
+its texts with the batcher, shapes the answer."""
 
 from __future__ import annotations
 
@@ -92,7 +93,10 @@ async def embeddings(body: s.EmbeddingsRequest, request: Request) -> JSONRespons
             "vectors; leave dimensions out",
             "dimensions",
         )
-    check_texts(texts, "input", service.limits)
+    if isinstance(body.input, str):  # one text: its field is `input` itself
+        check_text(body.input, "input", service.limits)
+    else:
+        check_texts(texts, "input", service.limits)
     tower = service.model.left
 
     def finish(u: torch.Tensor, v: torch.Tensor) -> tuple[list[list[float]], int]:
@@ -142,5 +146,11 @@ async def model(request: Request) -> JSONResponse:
 async def healthz(request: Request) -> JSONResponse:
     batcher = _service(request).batcher
     return JSONResponse(
-        {"status": "ok", "batches": batcher.batches, "requests": batcher.jobs, "pending": batcher.pending}
+        {
+            "status": "ok",
+            "batches": batcher.batches,
+            "requests": batcher.jobs,
+            "pending": batcher.pending,
+            "retried_batches": batcher.retried,
+        }
     )

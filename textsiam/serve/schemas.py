@@ -73,6 +73,12 @@ class EmbeddingsRequest(BaseModel):
     def _strings_only(cls, value: Any) -> Any:
         if isinstance(value, str) or (isinstance(value, list) and all(isinstance(v, str) for v in value)):
             return value
+        if isinstance(value, list):  # name the first item that is not a text
+            i, item = next((i, v) for i, v in enumerate(value) if not isinstance(v, str))
+            raise ValueError(
+                f"input[{i}] is {type(item).__name__} {item!r:.40}; input must be a string or a list of strings "
+                "(token arrays are not supported)"
+            )
         raise ValueError("input must be a string or a list of strings (token arrays are not supported)")
 
 

@@ -2,9 +2,36 @@
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 
+from textsiam.errors import ConfigError
 from textsiam.serve.limits import Limits
+
+
+def check_address(host: str, port: int) -> None:
+    """Refuse a port out of range, a host that does not resolve and an address this machine cannot listen on (in
+    use, not one of its own) as a one-line ``ConfigError`` naming the flag, before the model loads."""
+    if isinstance(port, bool) or not isinstance(port, int) or not 1 <= port <= 65535:
+        raise ConfigError(f"--port {port} is out of range: use a port number from 1 to 65535")
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except (socket.gaierror, UnicodeError) as err:
+        reason = getattr(err, "strerror", None) or str(err)
+        raise ConfigError(
+            f"--host {host!r} does not resolve to an address ({reason}): use an address of this machine, "
+            "e.g. 127.0.0.1 (this machine only) or 0.0.0.0 (all interfaces)"
+        ) from None
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn does
+        try:
+            probe.bind(address)
+        except OSError as err:
+            raise ConfigError(
+                f"cannot listen on --host {host} --port {port} ({err.strerror}): pick another --port, stop the "
+                "process using it, or use an address of this machine"
+            ) from None
 
 
 def serve(
@@ -25,16 +52,16 @@ def serve(
         import uvicorn
     except ImportError:
         raise ImportError("textsiam serve needs FastAPI and uvicorn: pip install 'textsiam[serve]'") from None
+    if threads is not None and threads < 1:
+        raise ConfigError(f"threads must be a positive integer, got {threads}")
+    check_address(host, port)
     import torch
 
-    from textsiam.errors import ConfigError
     from textsiam.index.store import load_index
     from textsiam.models.io import create_model
     from textsiam.serve.app import create_app
 
     if threads is not None:
-        if threads < 1:
-            raise ConfigError(f"threads must be a positive integer, got {threads}")
         torch.set_num_threads(threads)
     search_index = load_index(index, mmap=False) if index else None  # held in memory; checked before the model loads
     pair_model = create_model(model)
