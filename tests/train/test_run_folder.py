@@ -18,6 +18,7 @@ def _old_run(folder):
     for sub in ("encoder", "checkpoint", "report"):
         (folder / sub).mkdir()
         (folder / sub / "x").write_text("old")
+    (folder / "report" / "report.html").write_text("old")
     return folder
 
 
@@ -55,8 +56,10 @@ def test_overwrite_refuses_a_folder_with_files_textsiam_did_not_write_and_delete
 def test_a_name_of_ours_of_the_wrong_kind_is_not_ours(tmp_path):
     (tmp_path / "config.json").mkdir()  # a folder where textsiam writes a file: not a run's file
     (tmp_path / "encoder").write_text("a file where textsiam makes a folder")
+    (tmp_path / "report").mkdir()  # a user's report folder: textsiam's holds report.html
+    (tmp_path / "report" / "q3.pdf").write_text("mine")
     ours, others = run_entries(tmp_path)
-    assert ours == [] and sorted(p.name for p in others) == ["config.json", "encoder"]
+    assert ours == [] and sorted(p.name for p in others) == ["config.json", "encoder", "report"]
 
 
 def test_clear_run_removes_every_run_file_config_first(tmp_path, monkeypatch):

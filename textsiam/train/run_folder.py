@@ -4,7 +4,8 @@ A run folder's own files are the names textsiam writes there: the model (``confi
 one asset folder per tower: ``encoder/`` or ``left/`` and ``right/``), ``decision.json``, the carved dev split
 (``dev_split.tsv`` / ``.jsonl`` / ``.images.tsv``), ``train_config.yaml``, ``train_log.jsonl``,
 ``train_summary.json``, the resumable ``checkpoint/`` (with ``.checkpoint.old`` / ``.checkpoint.tmp`` of a swap),
-a ``report/`` folder (``textsiam evaluate --report OUT/report``) and the temp files of atomic writes.
+a ``report/`` folder holding ``report.html`` (``textsiam evaluate --report OUT/report``) and the temp files of
+atomic writes.
 
 Decision: ``overwrite`` deletes only those names. A folder that also holds anything else (a data file, notes, a
 folder of the user's) is refused with the names listed, because textsiam cannot know whether that file belongs to
@@ -50,6 +51,8 @@ RUN_FOLDERS = (
 def _is_run_entry(path: Path) -> bool:
     if is_temp_name(path.name):
         return True
+    if path.name == "report":  # a common name: ours only when it holds what write_report writes
+        return path.is_dir() and not path.is_symlink() and (path / "report.html").is_file()
     if path.name in RUN_FOLDERS:
         return path.is_dir() and not path.is_symlink()
     return path.name in RUN_FILES and path.is_file() and not path.is_symlink()
