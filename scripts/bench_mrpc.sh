@@ -8,7 +8,7 @@ data="${TEXTSIAM_DATA:-../shared/data}/mrpc/msr_paraphrase_train.txt"
 out="${1:-runs/mrpc}"; loss="${2:-online-contrastive}"; epochs="${3:-3}"
 ts=.venv/bin/textsiam
 $ts train --preset minilm-twin --train "$data" --dev-fraction 0.1 --loss "$loss" --epochs "$epochs" \
-    --batch-size 16 --lr 2e-5 --threshold-strategy max-accuracy --calibrate platt --out "$out/twin" --quiet
+    --batch-size 16 --lr 2e-5 --threshold-strategy max-accuracy --calibrate platt --out "$out/twin" --overwrite --quiet
 $ts tune-threshold --model minilm-twin --data "$out/twin/dev_split.tsv" --strategy max-accuracy --calibrate platt \
     --out "$out/pretrained"
 for m in twin pretrained; do

@@ -20,6 +20,7 @@ from textsiam.errors import ConfigError
 from textsiam.eval.decision import Decision
 from textsiam.models.base import PairModel
 from textsiam.registry import ALL_REGISTRIES
+from textsiam.train.config import check_seed
 from textsiam.train.decide import check_decision_names, tune_decision
 from textsiam.train.device import resolve_device
 from textsiam.train.fit import FitResult, fit
@@ -146,12 +147,17 @@ def rank(
 ) -> list[tuple[int, float]]:
     """Candidates ordered best first for one query: ``[(index, score), ...]``. ``query_side`` "left" ranks right
     items (captions for an image), "right" ranks left items (images for a caption)."""
+    from textsiam.encoders.checks import item_list
+
     _check_batch_size(batch_size)
+    candidates = item_list(candidates, "candidates")  # a bare string is refused, not ranked character by character
     model = _model(model, device)
     if query_side == "left":
-        scores = similarity_matrix(model, [query], list(candidates), batch_size)[0]
+        scores = similarity_matrix(model, [query], candidates, batch_size)[0]
+    elif query_side == "right":
+        scores = similarity_matrix(model, candidates, [query], batch_size)[:, 0]
     else:
-        scores = similarity_matrix(model, list(candidates), [query], batch_size)[:, 0]
+        raise ConfigError(f"query_side must be 'left' or 'right', got {query_side!r}")
     order = np.argsort(-scores, kind="stable")
     return [(int(i), float(scores[i])) for i in order]
 
@@ -200,6 +206,7 @@ def score_file(
     from textsiam.data.writer import write_tsv
 
     _check_batch_size(batch_size)
+    _check_not_the_input(out, pairs)
     if device is not None:
         resolve_device(device)
     data = _data(pairs, read)
@@ -211,6 +218,17 @@ def score_file(
     names = [n if n not in header else f"textsiam_{n}" for n in new]
     write_tsv(out, header + names, ([*row, *extra] for row, extra in zip(rows, zip(*new.values()))))
     return len(data)
+
+
+def _check_not_the_input(out: str | Path | None, pairs: Any) -> None:
+    """A ConfigError when ``out`` names the pairs file itself: writing the scores would replace the input."""
+    if out is None or isinstance(pairs, PairData) or not Path(str(pairs)).is_file() or not Path(out).exists():
+        return
+    if Path(out).resolve() == Path(str(pairs)).resolve() or Path(out).samefile(str(pairs)):
+        raise ConfigError(
+            f"--out {out} is the --pairs file itself: writing the scores there would replace the pairs being "
+            "scored; choose another --out (the output holds the input's columns plus the scores)"
+        )
 
 
 def _input_columns(source: Any, data: PairData, a: list, b: list, read: dict[str, Any]) -> tuple[list, list]:
@@ -281,6 +299,7 @@ def tune_threshold(
     from textsiam.models.io import is_model_folder, save_model
 
     check_decision_names(strategy, calibrate)
+    check_seed(seed)
     _check_batch_size(batch_size)
     in_place = not isinstance(model, PairModel) and is_model_folder(model)
     if save_to is None and not isinstance(model, PairModel) and not in_place:

@@ -39,6 +39,11 @@ def _alive(pid: int) -> bool:
     return True
 
 
+def is_temp_name(name: str) -> bool:
+    """True for the name of an atomic write's temp file or folder (``.NAME.textsiam-PID-RANDOM.tmp``)."""
+    return _TEMP.match(name) is not None
+
+
 def _temp_prefix(path: Path) -> str:
     return f".{path.name}.textsiam-{os.getpid()}-"
 

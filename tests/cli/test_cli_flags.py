@@ -160,3 +160,80 @@ def test_data_get_passes_every_flag(monkeypatch, tmp_path):
     monkeypatch.setattr(fetch, "get_dataset", spy)
     assert main(["data", "get", "stsb", "--to", "out", "--from", "copy", "--quiet"]) == 0
     assert spy.calls == [{"name": "stsb", "to": "out", "from_dir": "copy", "show_progress": False}]
+
+
+def test_train_passes_every_flag_to_fit_under_its_parameter_name(monkeypatch):
+    import textsiam.api as api
+
+    spy = Spy(api.fit, SimpleNamespace(summary={"epochs": 1}, decision=None, out="o"))
+    monkeypatch.setattr(api, "fit", spy)
+    argv = ["train", "--preset", "p", "--model", "m", "--train", "t.tsv", "--dev", "d.tsv", "--dev-fraction", "0.2"]
+    argv += [
+        "--out",
+        "o",
+        "--config",
+        "c.yaml",
+        "--loss",
+        "cosent",
+        "--epochs",
+        "2",
+        "--batch-size",
+        "4",
+        "--lr",
+        "0.1",
+    ]
+    argv += ["--seed", "3", "--warmup-ratio", "0.2", "--weight-decay", "0.5", "--max-grad-norm", "2", "--amp"]
+    argv += ["--eval-metric", "f1", "--resume", "--overwrite", "--keep-checkpoint", "--threshold-strategy", "youden"]
+    argv += ["--calibrate", "platt", "--device", "cpu", "--quiet", "--split", "test", "--pairs", "7"]
+    argv += ["--skip-bad-rows", "--hard-negatives", "--bodies", "b.csv"]
+    argv += DATA_FLAGS[: DATA_FLAGS.index("--device")]
+    assert main(argv) == 0
+    (call,) = spy.calls
+    assert call.pop("echo") is not None
+    assert call == {
+        "config": "c.yaml",
+        "resume": True,
+        "overwrite": True,  # a flag of fit's own, not a run setting
+        "show_progress": False,
+        "epoch_lines": False,
+        "preset": "p",
+        "model": "m",
+        "train": "t.tsv",
+        "dev": "d.tsv",
+        "dev_fraction": 0.2,
+        "out": "o",
+        "loss": "cosent",
+        "epochs": 2,
+        "batch_size": 4,
+        "lr": 0.1,
+        "seed": 3,
+        "warmup_ratio": 0.2,
+        "weight_decay": 0.5,
+        "max_grad_norm": 2.0,
+        "eval_metric": "f1",
+        "amp": True,
+        "keep_checkpoint": True,
+        "threshold_strategy": "youden",
+        "calibrate": "platt",
+        "device": "cpu",
+        "format": "tsv",
+        "text_a": "x",
+        "text_b": "y",
+        "label": "z",
+        "limit": 5,
+        "label_range": [1.0, 5.0],
+        "split": "test",
+        "pairs": 7,
+        "skip_bad_rows": True,
+        "hard_negatives": True,
+        "bodies": "b.csv",
+    }
+    assert set(call) - {"config", "resume", "overwrite", "show_progress", "epoch_lines"} <= _fit_settings()
+
+
+def _fit_settings() -> set[str]:
+    """Every setting fit takes through **options: the run keys and the TrainConfig fields."""
+    from textsiam.train.config import TrainConfig
+    from textsiam.train.fit import RUN_KEYS
+
+    return set(RUN_KEYS) | set(TrainConfig.field_names())

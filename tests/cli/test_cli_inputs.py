@@ -223,3 +223,110 @@ def test_export_formats_come_from_the_registry(capsys):
     assert stop.value.code == 2 and "invalid choice: 'onnx'" in capsys.readouterr().err
     code, out, _ = _run(capsys, "list", "exporters")
     assert code == 0 and all(f"  {name}" in out and EXPORTERS.describe()[name] in out for name in EXPORTERS)
+
+
+# -- issue #17: the library and the CLI -------------------------------------------------------------------------------
+def _train(tmp_path, tiny_bert_dir, pairs_file, out, *extra):
+    return ["train", "--model", tiny_bert_dir, "--train", pairs_file, "--out", out, "--epochs", "1", "--quiet", *extra]
+
+
+def test_train_into_a_folder_holding_a_run_is_refused_unless_overwrite(capsys, tmp_path, pairs_file, tiny_bert_dir):
+    out = tmp_path / "m"
+    pairs_file.write_text(pairs_file.read_text() + "".join(pairs_file.read_text().splitlines(keepends=True)[1:]) * 3)
+    assert main([str(a) for a in _train(tmp_path, tiny_bert_dir, pairs_file, out, "--dev-fraction", "0.5")]) == 0
+    capsys.readouterr()
+    kept = (out / "dev_split.tsv").read_bytes()
+    code, _, err = _run(capsys, *_train(tmp_path, tiny_bert_dir, pairs_file, out))
+    line = _one_line_error(err)  # before: exit 0, the old dev_split.tsv left beside the new model
+    assert code == 2 and f"{out} already holds a textsiam run" in line and "--overwrite" in line
+    assert (out / "dev_split.tsv").read_bytes() == kept
+    code, _, err = _run(capsys, *_train(tmp_path, tiny_bert_dir, pairs_file, out, "--overwrite"))
+    assert code == 0 and f"removing the old run in {out} (--overwrite): config.json, " in err  # says what it deletes
+    assert not (out / "dev_split.tsv").exists() and (out / "config.json").exists()
+
+
+@pytest.mark.parametrize("seed", ["-1", str(2**70)])
+def test_a_seed_outside_numpys_range_is_a_one_line_error(capsys, tmp_path, pairs_file, tiny_bert_dir, seed):
+    code, _, err = _run(capsys, *_train(tmp_path, tiny_bert_dir, pairs_file, tmp_path / "m", "--seed", seed))
+    line = _one_line_error(err)  # before: ValueError tracebacks from numpy / torch
+    assert code == 2 and f"got {seed}" in line and "--seed" in line and "2**32 - 1" in line
+    assert not (tmp_path / "m").exists()
+    code, _, err = _run(capsys, "tune-threshold", "--model", tiny_bert_dir, "--data", pairs_file, "--seed", seed)
+    assert code == 2 and f"got {seed}" in _one_line_error(err)
+
+
+def test_dev_with_dev_fraction_is_a_one_line_error(capsys, tmp_path, pairs_file, tiny_bert_dir):
+    argv = _train(tmp_path, tiny_bert_dir, pairs_file, tmp_path / "m", "--dev", pairs_file, "--dev-fraction", "0.3")
+    code, _, err = _run(capsys, *argv)
+    assert code == 2 and "dev pairs given twice" in _one_line_error(err)  # before: --dev-fraction ignored
+
+
+def test_amp_on_cpu_says_it_does_nothing(capsys, tmp_path):
+    argv = ["train", "--preset", "digits-mlp-twin", "--train", "digits:train", "--limit", "100", "--epochs", "1"]
+    code, _, err = _run(capsys, *argv, "--out", tmp_path / "m", "--amp", "--device", "cpu", "--quiet")
+    assert code == 0
+    assert "textsiam train: warning: --amp (amp=True) is bfloat16 autocast on CUDA; on cpu it does nothing" in err
+
+
+def test_dev_equal_to_train_warns_and_does_not_call_its_accuracy_held_out(capsys, tmp_path, pairs_file, tiny_bert_dir):
+    argv = _train(tmp_path, tiny_bert_dir, pairs_file, tmp_path / "m", "--dev", pairs_file)
+    code, out, err = _run(capsys, *argv, "--threshold-strategy", "youden")
+    assert code == 0 and "textsiam train: warning: the dev pairs" in err and "same sha256" in err
+    assert "NOT held-out (dev = training pairs) accuracy" in out
+
+
+@pytest.mark.parametrize("flag", ["--image", "--image-dir"])
+def test_image_files_given_to_a_text_model_are_refused_naming_the_tower(capsys, tmp_path, tiny_bert_dir, flag):
+    from fixtures import write_images
+
+    folder = tmp_path / "imgs"
+    image = write_images(folder, 1, (8, 8))[0]
+    (folder / "notes.txt").write_text("not an image")
+    code, out, err = _run(
+        capsys, "score", "--model", tiny_bert_dir, "--text", "a dog", flag, image if flag == "--image" else folder
+    )
+    lines = err.strip().splitlines()  # before: a ranked table of 0.0-ish scores and exit 0
+    assert code == 2 and out == "" and "left tower (hf-transformer) reads texts, not images" in lines[-1]
+    assert lines[-1].startswith("textsiam score: error: " + flag)
+    if flag == "--image-dir":
+        assert lines[0] == f"textsiam score: warning: --image-dir {folder}: skipped 1 non-image entry: notes.txt"
+
+
+def test_an_image_dir_that_is_missing_or_holds_no_image_names_what_it_holds(capsys, tmp_path, tiny_bert_dir):
+    argv = ["score", "--model", tiny_bert_dir, "--text", "a dog", "--image-dir"]
+    code, _, err = _run(capsys, *argv, tmp_path / "nope")
+    assert code == 2 and "--image-dir: no such folder" in _one_line_error(err)  # before: FileNotFoundError
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "a.txt").write_text("x")
+    code, _, err = _run(capsys, *argv, tmp_path / "docs")
+    assert code == 2 and "no image files" in _one_line_error(err) and "it holds a.txt" in err
+
+
+def test_encode_of_a_latin1_file_names_the_line(capsys, tmp_path, tiny_bert_dir):
+    path = tmp_path / "texts.txt"
+    path.write_bytes("a dog\ncaf\xe9\n".encode("latin-1"))
+    code, _, err = _run(capsys, "encode", "--model", tiny_bert_dir, "--input", path, "--output", tmp_path / "e.npy")
+    line = _one_line_error(err)  # before: UnicodeDecodeError traceback
+    assert code == 2 and f"{path}: line 2 is not valid UTF-8 (byte 0xe9" in line and not (tmp_path / "e.npy").exists()
+
+
+def test_score_out_onto_its_own_pairs_file_is_refused_and_the_file_kept(capsys, pairs_file, tiny_bert_dir):
+    before = pairs_file.read_bytes()
+    code, _, err = _run(capsys, "score", "--model", tiny_bert_dir, "--pairs", pairs_file, "--out", pairs_file)
+    line = _one_line_error(err)  # before: exit 0 and the pairs file replaced by the scored copy
+    assert code == 2 and "is the --pairs file itself" in line and pairs_file.read_bytes() == before
+
+
+@pytest.mark.parametrize("command", ["score", "serve"])
+def test_a_config_json_that_no_longer_matches_the_weights_is_one_line(capsys, tmp_path, tiny_bert_dir, command):
+    import json
+
+    from textsiam.models import create_model
+
+    create_model(str(tiny_bert_dir), projection_dim=16).save(tmp_path / "m")
+    config = json.loads((tmp_path / "m" / "config.json").read_text())
+    (tmp_path / "m" / "config.json").write_text(json.dumps({**config, "projection_dim": 8}))
+    extra = ["--a", "x", "--b", "y"] if command == "score" else ["--port", "1"]
+    code, _, err = _run(capsys, command, "--model", tmp_path / "m", *extra)
+    line = _one_line_error(err)  # before: RuntimeError "size mismatch for projection.weight" traceback
+    assert code == 2 and "does not match" in line and "[16, 32] in the weights but [8, 32]" in line

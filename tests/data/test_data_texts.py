@@ -61,3 +61,14 @@ def test_empty_line_names_its_row_and_lines_have_no_columns(tmp_path):
         read_texts(path)
     with pytest.raises(ConfigError, match="no columns"):
         read_texts(path, column="text")
+
+
+@pytest.mark.parametrize("fmt", ["txt", "csv", "tsv", "jsonl"])
+def test_a_latin1_file_is_a_data_error_naming_the_line_and_byte(tmp_path, fmt):
+    path = _write(tmp_path, fmt)
+    lines = path.read_bytes().splitlines(keepends=True)
+    lines.insert(2, "caf\xe9 au lait\n".encode("latin-1") if fmt != "jsonl" else b'{"id": "x", "text": "caf\xe9"}\n')
+    path.write_bytes(b"".join(lines))
+    for read in (lambda: read_texts(path), lambda: count_texts(path)):  # before: UnicodeDecodeError
+        with pytest.raises(DataError, match=rf"{path.name}: line 3 is not valid UTF-8 \(byte 0xe9 .*re-save"):
+            read()

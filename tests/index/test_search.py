@@ -91,3 +91,15 @@ def test_an_index_of_another_similarity_is_refused(tiny_bert_dir, tmp_path):
     build_index(create_model(str(tiny_bert_dir), similarity="dot"), CORPUS, tmp_path / "idx")
     with pytest.raises(ConfigError, match="rebuild"):
         search(create_model(str(tiny_bert_dir)), QUERIES, tmp_path / "idx")
+
+
+def test_a_bare_string_query_is_refused_not_searched_character_by_character(tiny_bert_dir):
+    from textsiam.errors import DataError
+
+    model = create_model(str(tiny_bert_dir))
+    with pytest.raises(DataError, match=r"queries is a single str 'dog'.*\['dog'\]"):
+        search(model, "dog", CORPUS, top_k=1)  # before: one result list per character
+    with pytest.raises(DataError, match="corpus input is a dict"):
+        search(model, ["dog"], {"a dog": 1}, top_k=1)
+    np_queries = np.array(QUERIES)  # an array of queries is a list of queries
+    assert search(model, np_queries, CORPUS, top_k=2) == search(model, QUERIES, CORPUS, top_k=2)

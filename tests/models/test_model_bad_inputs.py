@@ -162,3 +162,54 @@ def test_transformers_folder_with_only_pickled_weights_is_refused(tiny_bert_dir,
     torch.save({"w": torch.zeros(2)}, folder / "pytorch_model.bin")
     with pytest.raises(ModelNotFoundError, match=r"no \*.safetensors weights \(only pytorch_model.bin\).*never loads"):
         create_model(str(folder))
+
+
+@pytest.mark.parametrize(
+    "wrap",
+    [np.array, lambda x: np.array(x, dtype=object), lambda x: __import__("pandas").Series(x), tuple],
+    ids=["numpy-str", "numpy-object", "pandas-series", "tuple"],
+)
+def test_arrays_and_series_of_texts_score_like_lists(text_model, wrap):
+    b = ["a man plays music", "a cat sits"]
+    expected = text_model.similarity_scores(A, b)
+    # before: "The truth value of an array with more than one element is ambiguous"
+    np.testing.assert_allclose(text_model.similarity_scores(wrap(A), wrap(b)), expected, rtol=1e-6)
+    np.testing.assert_array_equal(text_model.predict(wrap(A), wrap(b)), text_model.predict(A, b))
+    torch.testing.assert_close(text_model.encode(wrap(A)), text_model.encode(A))
+
+
+def test_dicts_and_two_dimensional_inputs_are_refused_not_read_by_their_keys(text_model):
+    with pytest.raises(DataError, match=r"left input is a dict, not a list.*list\(d.values\(\)\)"):
+        text_model.similarity_scores({"a dog": 1}, {"a cat": 0})  # before: scored the keys
+    with pytest.raises(DataError, match="left input is a dict"):
+        text_model.encode({"a dog": 1})
+    pd = pytest.importorskip("pandas")
+    with pytest.raises(DataError, match=r"DataFrame with 2 dimensions.*df\['text_a'\]"):
+        text_model.encode(pd.DataFrame({"text_a": A}))
+    with pytest.raises(DataError, match="0-d array"):
+        text_model.encode(np.array("a dog"))
+    with pytest.raises(DataError, match=r"item 0 is array\(\[.*this tower takes texts"):
+        text_model.encode(np.array([A, A]))  # rows of a 2-d array are items: a text tower refuses them
+
+
+def test_image_arrays_in_an_array_reach_an_image_tower():
+    model = create_model("digits-mlp-twin")
+    images = np.random.default_rng(0).random((3, 8, 8), dtype=np.float32) * 16
+    expected = model.encode([images[0], images[1], images[2]])
+    torch.testing.assert_close(model.encode(images), expected)  # a stack of images: one image per row
+
+
+def test_a_lone_surrogate_is_a_data_error_naming_the_item_and_the_fix(text_model):
+    with pytest.raises(DataError, match=r"left input.*item 1 .*lone surrogate '\\ud800' at character 2.*replace"):
+        text_model.predict(["a dog", "a \ud800 cat"], ["x", "y"])  # before: a TypeError from the tokenizer
+
+
+def test_a_config_json_that_no_longer_matches_the_weights_names_the_tensors_and_the_fix(tiny_bert_dir, tmp_path):
+    create_model(str(tiny_bert_dir), projection_dim=16).save(tmp_path / "m")
+    config = json.loads((tmp_path / "m" / "config.json").read_text())
+    (tmp_path / "m" / "config.json").write_text(json.dumps({**config, "projection_dim": 8}))
+    with pytest.raises(ModelNotFoundError) as err:  # before: torch's RuntimeError "size mismatch for ..."
+        load_model(tmp_path / "m")
+    message = str(err.value)
+    assert "does not match" in message and "projection.weight is [16, 32] in the weights but [8, 32]" in message
+    assert "put back the config.json saved with these weights" in message

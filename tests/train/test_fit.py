@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 import textsiam
-from textsiam.errors import ConfigError
+from textsiam.errors import ConfigError, DataError
 
 
 @pytest.fixture
@@ -82,7 +82,7 @@ def test_cli_train_without_a_terminal_prints_one_line_per_epoch_and_no_bars(caps
     err = capsys.readouterr().err  # pytest's capture is not a terminal
     assert "\r" not in err and "it/s" not in err and "batch/s" not in err
     assert [line.split(":")[0] for line in err.splitlines() if line.startswith("epoch")] == ["epoch 1/2", "epoch 2/2"]
-    assert main([*argv, "--quiet"]) == 0
+    assert main([*argv, "--quiet", "--overwrite"]) == 0
     assert "epoch" not in capsys.readouterr().err
 
 
@@ -103,3 +103,104 @@ def test_fit_trains_a_model_object_and_records_its_config(tmp_path):
     settings = yaml.safe_load((out / "train_config.yaml").read_text())
     assert settings["model"]["pair_model"] == "pseudo" and settings["model"]["right"]["args"]["hidden"] == 64
     assert result.summary["steps"] > 0 and type(textsiam.load_model(out)).__name__ == "PseudoSiameseModel"
+
+
+def _fit(pairs, out, model, **kw):
+    return textsiam.fit(pairs, out, model=model, epochs=1, batch_size=8, show_progress=False, **kw)
+
+
+def test_fit_refuses_a_folder_holding_a_run_and_overwrite_replaces_the_whole_run(tmp_path, text_pairs, tiny_bert_dir):
+    out = tmp_path / "run"
+    _fit(text_pairs, out, tiny_bert_dir, dev_fraction=0.25, threshold_strategy="youden")
+    old = {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()}
+    assert {"decision.json", "dev_split.tsv"} <= set(old)
+    with pytest.raises(ConfigError, match="already holds a textsiam run.*--overwrite"):
+        _fit(text_pairs, out, tiny_bert_dir, lr=1e-3)
+    assert {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()} == old  # before: replaced silently
+    _fit(text_pairs, out, tiny_bert_dir, lr=1e-3, overwrite=True)
+    names = {p.name for p in out.iterdir()}
+    assert "decision.json" not in names and "dev_split.tsv" not in names  # before: the old dev split stayed
+    assert yaml.safe_load((out / "train_config.yaml").read_text())["lr"] == 1e-3
+    assert textsiam.load_model(out).decision is None
+
+
+def test_overwrite_never_deletes_files_textsiam_did_not_write(tmp_path, text_pairs, tiny_bert_dir):
+    out = tmp_path / "run"
+    _fit(text_pairs, out, tiny_bert_dir)
+    (out / "notes.md").write_text("mine")
+    model = (out / "model.safetensors").read_bytes()
+    with pytest.raises(ConfigError, match=r"did not write \(notes.md\)"):
+        _fit(text_pairs, out, tiny_bert_dir, overwrite=True)
+    assert (out / "notes.md").read_text() == "mine" and (out / "model.safetensors").read_bytes() == model
+
+
+def test_overwrite_can_train_on_from_the_model_in_the_folder(tmp_path, text_pairs, tiny_bert_dir):
+    out = tmp_path / "run"
+    _fit(text_pairs, out, tiny_bert_dir)
+    result = _fit(text_pairs, out, out, overwrite=True)  # the model is loaded before the old run is removed
+    assert result.summary["steps"] > 0 and textsiam.load_model(out) is not None
+
+
+def test_resume_after_an_interrupt_is_not_an_overwrite_and_sums_the_whole_run(tmp_path, text_pairs, monkeypatch):
+    import json
+
+    from textsiam.train.trainer import Trainer
+
+    out, original = tmp_path / "run", Trainer._end_epoch
+
+    def stop_after_epoch_1(self, epoch, *args):
+        original(self, epoch, *args)
+        if epoch == 1:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(Trainer, "_end_epoch", stop_after_epoch_1)
+    run = {"preset": "digits-mlp-twin", "epochs": 3, "limit": 200, "batch_size": 50, "show_progress": False}
+    with pytest.raises(KeyboardInterrupt):
+        textsiam.fit("digits:train", out, **run)
+    monkeypatch.setattr(Trainer, "_end_epoch", original)
+    first = json.loads((out / "checkpoint" / "state.json").read_text())
+    assert first["epoch"] == 1 and first["pairs_seen"] > 0 and first["train_seconds"] > 0
+    summary = textsiam.fit("digits:train", out, resume=True, **run).summary
+    # before: the resumed run reported only its own two epochs' seconds and pairs
+    assert summary["train_seconds"] > first["train_seconds"]
+    assert summary["pairs_per_second"] * summary["train_seconds"] == pytest.approx(3 * first["pairs_seen"])
+
+
+def test_dev_equal_to_train_warns_and_the_decision_says_it_was_not_held_out(tmp_path, text_pairs, tiny_bert_dir):
+    import json
+    import shutil
+
+    same = tmp_path / "copy.tsv"
+    shutil.copy(text_pairs, same)  # another name, the same bytes
+    with pytest.warns(UserWarning, match=r"are the training pairs .*same sha256"):
+        result = _fit(text_pairs, tmp_path / "a", tiny_bert_dir, dev=same, threshold_strategy="youden")
+    saved = json.loads((tmp_path / "a" / "decision.json").read_text())["data"]
+    assert saved["held_out"] is False and saved["same_as_training_pairs"] is True
+    assert result.decision.data["held_out"] is False
+    other = tmp_path / "other.tsv"
+    other.write_text("".join(text_pairs.read_text().splitlines(keepends=True)[:21]))
+    result = _fit(text_pairs, tmp_path / "b", tiny_bert_dir, dev=other, threshold_strategy="youden")
+    assert "held_out" not in result.decision.data
+
+
+def test_dev_and_dev_fraction_together_are_refused_before_reading_data(tmp_path):
+    missing = tmp_path / "missing.tsv"
+    with pytest.raises(ConfigError, match="dev pairs given twice: --dev .* and --dev-fraction 0.2"):
+        textsiam.fit(missing, tmp_path / "o", preset="digits-mlp-twin", dev=missing, dev_fraction=0.2)
+    assert not (tmp_path / "o").exists()
+
+
+def test_amp_on_cpu_warns_that_it_does_nothing(tmp_path):
+    with pytest.warns(UserWarning, match="--amp .* on cpu it does nothing"):
+        with pytest.raises(DataError, match="missing.tsv"):  # the warning comes before the data is read
+            textsiam.fit(tmp_path / "missing.tsv", tmp_path / "o", preset="digits-mlp-twin", amp=True, device="cpu")
+
+
+@pytest.mark.parametrize("terminal", [False, True])
+def test_fit_draws_progress_bars_only_on_a_terminal_like_the_cli(capsys, monkeypatch, tmp_path, terminal):
+    import sys
+
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: terminal)  # capsys's stderr is not a terminal
+    textsiam.fit("digits:train", tmp_path / "o", preset="digits-mlp-twin", epochs=1, limit=100)
+    err = capsys.readouterr().err
+    assert ("batch/s" in err) is terminal  # before: bars in a log file too

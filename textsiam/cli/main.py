@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import warnings
 
 from textsiam import __version__
 
@@ -33,17 +34,28 @@ def main(argv: list[str] | None = None) -> int:
     from textsiam.errors import TextsiamError
 
     try:
-        if getattr(args, "device", None) is not None:  # checked before any data or model is loaded
-            from textsiam.train.device import resolve_device
+        with warnings.catch_warnings():
+            warnings.showwarning = _warning_line(args.command)
+            if getattr(args, "device", None) is not None:  # checked before any data or model is loaded
+                from textsiam.train.device import resolve_device
 
-            resolve_device(args.device)
-        return int(args.func(args) or 0)
+                resolve_device(args.device)
+            return int(args.func(args) or 0)
     except TextsiamError as err:
         print(f"textsiam {args.command}: error: {err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+
+
+def _warning_line(command: str):
+    """Warnings as one line, ``textsiam COMMAND: warning: ...``, without the source line Python shows."""
+
+    def show(message, category, filename, lineno, file=None, line=None) -> None:
+        print(f"textsiam {command}: warning: {message}", file=file or sys.stderr)
+
+    return show
 
 
 if __name__ == "__main__":

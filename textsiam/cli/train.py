@@ -69,6 +69,12 @@ def register(sub) -> None:
         "--resume", action="store_true", help="continue an interrupted run from OUT/checkpoint (default: off)"
     )
     p.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace the run already in OUT: its files are deleted first; refused when OUT also holds files "
+        "textsiam did not write (default: an OUT holding a run is an error)",
+    )
+    p.add_argument(
         "--keep-checkpoint",
         action="store_true",
         default=None,
@@ -107,11 +113,14 @@ def run(args: argparse.Namespace) -> int:
     from textsiam.api import fit
     from textsiam.distributed import context
 
-    options = {k: v for k, v in vars(args).items() if k not in ("func", "command", "config", "resume", "quiet")}
+    options = {
+        k: v for k, v in vars(args).items() if k not in ("func", "command", "config", "resume", "overwrite", "quiet")
+    }
     bars = progress_bars(args)
     result = fit(
         config=args.config,
         resume=args.resume,
+        overwrite=args.overwrite,
         show_progress=bars,
         epoch_lines=not args.quiet,
         echo=lambda line: print(line, file=sys.stderr),
@@ -124,8 +133,9 @@ def run(args: argparse.Namespace) -> int:
         d = result.decision
         oof = (d.data or {}).get("plus_out_of_fold_training_pairs")  # ridge-map with threshold_from_cv
         pairs = f"{result.dev_pairs} dev pairs" + (f" + {oof} out-of-fold training pairs" if oof else "")
+        held = "held-out" if (d.data or {}).get("held_out", True) else "NOT held-out (dev = training pairs)"
         print(
-            f"decision threshold {d.threshold:.4f} ({d.strategy}) on {pairs}; held-out "
+            f"decision threshold {d.threshold:.4f} ({d.strategy}) on {pairs}; {held} "
             f"accuracy {d.metrics['accuracy']:.4f}, F1 {d.metrics['f1']:.4f}"
         )
     print(f"model saved to {result.out}")

@@ -51,7 +51,7 @@ def iter_text_chunks(
         raise ConfigError(f"{p} is read as one text per line, which has no columns; pass --format csv/tsv/jsonl")
     texts: list[str] = []
     ids: list[Any] = []
-    for row, record in enumerate(_ROW_READERS[fmt](p, column, id_column)):
+    for row, record in enumerate(_records(fmt, p, column, id_column)):
         if row < start:
             continue
         if stop is not None and row >= stop:
@@ -66,6 +66,30 @@ def iter_text_chunks(
         yield texts, ids
 
 
+def _records(fmt: str, path: Path, column: str | None, id_column: str | None) -> Iterator[tuple]:
+    """The reader's ``(text, id)`` records; a byte that is not UTF-8 is a DataError naming its line."""
+    try:
+        yield from _ROW_READERS[fmt](path, column, id_column)
+    except UnicodeDecodeError:
+        raise _not_utf8(path) from None
+
+
+def _not_utf8(path: Path) -> DataError:
+    """The DataError for a file that is not UTF-8, naming its first bad line (1-based) and byte: the text reader
+    decodes in blocks, so the line is found again in the raw bytes."""
+    with open(path, "rb") as f:
+        for number, raw in enumerate(f, start=1):
+            try:
+                raw.decode("utf-8")
+            except UnicodeDecodeError as err:
+                return DataError(
+                    f"line {number} is not valid UTF-8 (byte 0x{raw[err.start]:02x} at character {err.start}); "
+                    "re-save the file as UTF-8 (e.g. iconv -f latin1 -t utf-8)",
+                    path=str(path),
+                )
+    return DataError("is not valid UTF-8; re-save the file as UTF-8", path=str(path))
+
+
 def count_texts(path: str | os.PathLike, *, column: str | None = None, format: str | None = None) -> int:
     """The number of texts in the file (one pass; parquet reads only its metadata)."""
     p = _check_file(path)
@@ -74,7 +98,7 @@ def count_texts(path: str | os.PathLike, *, column: str | None = None, format: s
         import pyarrow.parquet as pq
 
         return int(pq.ParquetFile(p).metadata.num_rows)
-    return sum(1 for _ in _ROW_READERS[fmt](p, column, None))
+    return sum(1 for _ in _records(fmt, p, column, None))
 
 
 def read_texts(path: str | os.PathLike, **kwargs: Any) -> tuple[list[str], list[Any]]:

@@ -22,6 +22,9 @@ class Encoder(nn.Module):
     write them in ``save_assets`` and rebuild from them in ``from_saved`` without downloading any weights.
     """
 
+    modality: str | None = None
+    """What the tower reads: "text" or "image" (a tower declares it; None: not declared, nothing is checked)."""
+
     @property
     def dim(self) -> int:
         raise NotImplementedError

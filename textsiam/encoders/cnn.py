@@ -27,6 +27,8 @@ class CnnEncoder(Encoder):
     (docs/benchmarks.md), so the ``mnist-cnn-twin`` preset turns it off.
     """
 
+    modality = "image"
+
     def __init__(
         self,
         input_size: int = 28,

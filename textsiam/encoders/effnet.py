@@ -79,6 +79,8 @@ class EfficientNetLite0Encoder(Encoder):
     by the text tower, :func:`imagenet_class_names`).
     """
 
+    modality = "image"
+
     def __init__(
         self,
         trainable_layers: int = 0,

@@ -38,6 +38,8 @@ _PACKED_INPUTS = {"input_ids", "attention_mask", "token_type_ids"}
 class HfTextEncoder(Encoder):
     """Transformer text encoder (any AutoModel folder or packaged name) + pooling + optional Dense + L2 norm."""
 
+    modality = "text"
+
     def __init__(
         self,
         model_name_or_path: str,

@@ -28,6 +28,8 @@ class MlpEncoder(Encoder):
     decoded and scaled by it (default: greyscale, pixel values / 255).
     """
 
+    modality = "image"
+
     def __init__(
         self,
         in_features: int = 64,

@@ -15,7 +15,8 @@ import numpy as np
 
 from textsiam.atomic import atomic_write
 from textsiam.data.texts import read_texts
-from textsiam.errors import ConfigError, DataError
+from textsiam.encoders import checks
+from textsiam.errors import ConfigError, DataError, shown
 from textsiam.index.arrays import write_npy_stream
 from textsiam.index.encode import DEFAULT_CHUNK, embed_chunks
 from textsiam.index.exact import exact_top_k
@@ -52,7 +53,8 @@ def build_index(
     """Encode ``corpus`` (a file, streamed, or a list of texts) with the right tower; saved to ``folder`` if given."""
     similarity = check_searchable(model)
     if not isinstance(corpus, str | os.PathLike):
-        emb = model.encode(list(corpus), side="right", batch_size=batch_size, show_progress=show_progress).numpy()
+        items = checks.item_list(corpus, "corpus")  # a dict is refused, not indexed by its keys
+        emb = model.encode(items, side="right", batch_size=batch_size, show_progress=show_progress).numpy()
         emb = _nonempty(emb, "corpus")
         index = Index(emb, list(range(len(emb))), model_name, similarity)
         if folder is not None:
@@ -110,7 +112,16 @@ def search(
     """The ``top_k`` corpus entries for each query, best first: ``[[{"id": ..., "score": ...}, ...], ...]``.
 
     ``corpus`` is an :class:`Index` (``load_index(folder)``), an index folder, a corpus file, or a list of texts.
+    ``queries`` is a list of texts (an array or Series too); a bare string is refused, not searched character by
+    character.
     """
+    if isinstance(queries, str | bytes):
+        raise DataError(
+            f"queries is a single {type(queries).__name__} {shown(queries)}, not a list of queries; pass a list, "
+            f"e.g. textsiam.search(model, [{shown(queries, 30)}], corpus), and read the first result list"
+        )
+    queries = checks.item_list(queries, "query")
+    check_top_k(top_k)
     index = _as_index(model, corpus, batch_size)
     check_searchable(model)
     if index.similarity != model.similarity_name:
@@ -118,10 +129,17 @@ def search(
             f"the index ranks by {index.similarity!r} but the model compares by {model.similarity_name!r}; "
             "rebuild the index with this model"
         )
-    q = model.encode(list(queries), side="left", batch_size=batch_size, show_progress=show_progress).numpy()
+    q = model.encode(queries, side="left", batch_size=batch_size, show_progress=show_progress).numpy()
     if q.shape[1] != index.embeddings.shape[1]:
         raise ConfigError(f"the model embeds in {q.shape[1]} dimensions, the index holds {index.embeddings.shape[1]}")
     return top_k_hits(index, q, top_k)
+
+
+def check_top_k(top_k: Any) -> int:
+    """``top_k`` if it is an integer >= 1 (a bool or a float is not), else a ConfigError naming it."""
+    if isinstance(top_k, bool) or not isinstance(top_k, int | np.integer) or top_k < 1:
+        raise ConfigError(f"top_k (--top-k) must be an integer >= 1, got {shown(top_k)}; ask for 1 or more results")
+    return int(top_k)
 
 
 def search_embeddings(index: Index, queries: np.ndarray, top_k: int) -> tuple[np.ndarray, np.ndarray]:

@@ -55,6 +55,20 @@ class PairModel(nn.Module):
             raise ConfigError(f"side must be 'left' or 'right', got {side!r}")
         return self.left if side == "left" else self.right
 
+    def check_modality(self, side: str, modality: str, given: str) -> None:
+        """A ConfigError naming the tower when ``side``'s tower declares that it reads another kind of item than
+        ``modality`` ("text" / "image"): an image path given to a text tower would be scored as a text."""
+        tower = self.tower(side)
+        takes = tower.modality
+        if takes is not None and takes != modality:
+            from textsiam.registry import ENCODERS
+
+            raise ConfigError(
+                f"{given}: this model's {side} tower ({ENCODERS.name_of(tower)}) reads {takes}s, not {modality}s, so "
+                f"it cannot score them; use a model whose {side} tower reads {modality}s (textsiam list presets), "
+                f"or give {takes}s"
+            )
+
     def fit_vocabulary(self, a: Sequence[str], b: Sequence[str]) -> dict[str, Any]:
         """Fit the towers that build a vocabulary from training texts (lstm, tfidf) and are not fitted yet.
 
@@ -131,7 +145,7 @@ class PairModel(nn.Module):
         counts, so padding is small); each batch's output is written straight to its rows of the table."""
         tower = self.tower(side)
         checks.positive_int("encode", "batch_size", batch_size)
-        self.check_items(items, side)
+        items = self.check_items(items, side)
         distinct, inverse = unique_items(items)
         table = torch.empty(len(distinct), self.embedding_dim)
         if not distinct:
@@ -147,21 +161,23 @@ class PairModel(nn.Module):
             self.train(was_training)
         return table, inverse
 
-    def check_items(self, items: Sequence[Any], side: str = "left") -> None:
-        """A DataError naming the side and tower for input this tower cannot take (a bare string, None, '')."""
-        checks.item_list(items, side)
+    def check_items(self, items: Sequence[Any], side: str = "left") -> list:
+        """``items`` as a list (a numpy array or pandas Series becomes one), or a DataError naming the side and tower
+        for input this tower cannot take (a bare string, a dict, None, '')."""
+        items = checks.item_list(items, side)
         tower = self.tower(side)
         try:
             tower.check_items(items)
         except DataError as err:
             raise DataError(f"{side} input, {side} tower ({type(tower).__name__}): {err}") from None
+        return items
 
     @torch.inference_mode()
     def pair_outputs(
         self, a: Sequence[Any], b: Sequence[Any], batch_size: int = 64, show_progress: bool = False
     ) -> torch.Tensor:
         """The comparison output per pair: ``(n,)`` scores, or ``(n, classes)`` logits of a multi-class head."""
-        _check_pairs(a, b)
+        a, b = _check_pairs(a, b)
         u, ia = self._encode_unique(a, "left", batch_size, show_progress)
         v, ib = self._encode_unique(b, "right", batch_size, show_progress)
         was_training = self.training
@@ -207,7 +223,7 @@ class PairModel(nn.Module):
     def predict(self, a: Sequence[Any], b: Sequence[Any], batch_size: int = 64) -> np.ndarray | list[str]:
         """True where the pair matches, using the saved threshold (score >= threshold); with a multi-class head,
         the class name of each pair."""
-        _check_pairs(a, b)
+        a, b = _check_pairs(a, b)
         if self.classes:
             return self.predict_classes(a, b, batch_size)
         decision = self._require_decision()
@@ -215,7 +231,7 @@ class PairModel(nn.Module):
 
     def predict_proba(self, a: Sequence[Any], b: Sequence[Any], batch_size: int = 64) -> np.ndarray:
         """Calibrated probability that each pair matches (needs a decision fitted with a calibrator)."""
-        _check_pairs(a, b)
+        a, b = _check_pairs(a, b)
         decision = self._require_decision()
         return decision.predict_proba(self.similarity_scores(a, b, batch_size))
 
@@ -230,8 +246,9 @@ class PairModel(nn.Module):
         save_model(self, folder)
 
 
-def _check_pairs(a: Sequence[Any], b: Sequence[Any]) -> None:
-    checks.item_list(a, "left")
-    checks.item_list(b, "right")
+def _check_pairs(a: Sequence[Any], b: Sequence[Any]) -> tuple[list, list]:
+    """Both sides as lists of equal length (see :func:`textsiam.encoders.checks.item_list`)."""
+    a, b = checks.item_list(a, "left"), checks.item_list(b, "right")
     if len(a) != len(b):
         raise DataError(f"a and b must have the same length (one pair per position), got {len(a)} and {len(b)}")
+    return a, b

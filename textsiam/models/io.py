@@ -88,6 +88,10 @@ def load_model(folder: str | Path, device: str | None = None) -> PairModel:
         raise ModelNotFoundError(
             f"{weights} is damaged or truncated ({str(err)[:120]}); save the model again or copy/download it again"
         ) from None
+    except RuntimeError:  # torch's "size mismatch for ...": config.json was edited or belongs to other weights
+        raise ModelNotFoundError(
+            f"{weights} does not match {config_file}: {_shape_mismatches(model, weights)}"
+        ) from None
     if missing or unexpected:
         raise ModelNotFoundError(
             f"{weights} does not match {config_file}: missing {sorted(missing)[:5]}, "
@@ -100,6 +104,22 @@ def load_model(folder: str | Path, device: str | None = None) -> PairModel:
     if device:
         model.to(device)
     return model.eval()
+
+
+def _shape_mismatches(model: PairModel, weights: Path) -> str:
+    """Which tensors have other shapes in ``weights`` than in the model ``config.json`` describes, and the fix."""
+    from safetensors import safe_open
+
+    expected = {k: list(v.shape) for k, v in model.state_dict().items()}
+    with safe_open(str(weights), framework="pt") as f:
+        found = {k: list(f.get_slice(k).get_shape()) for k in f.keys()}
+    differ = sorted(k for k in expected.keys() & found.keys() if expected[k] != found[k])
+    shown = "; ".join(f"{k} is {found[k]} in the weights but {expected[k]} in the model" for k in differ[:3])
+    more = f" (and {len(differ) - 3} more)" if len(differ) > 3 else ""
+    return (
+        f"{shown or 'tensor shapes differ'}{more}. config.json was changed after saving or comes from another "
+        "model: put back the config.json saved with these weights, or save the model again"
+    )
 
 
 def _folder_problem(folder: Path) -> str:

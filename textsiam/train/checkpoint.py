@@ -77,7 +77,7 @@ def load(
     """Restore model, optimizer, scheduler, RNG and the loss's own weights (when ``loss`` has any); refuse a
     checkpoint made with another recipe or model."""
     folder = _current(out_dir)
-    state = json.loads((folder / "state.json").read_text())
+    state = _read_state(folder / "state.json")
     saved = state.get("config", {})
     changed = sorted(k for k in set(saved) | set(config) if k not in _FREE_TO_CHANGE and saved.get(k) != config.get(k))
     if changed:
@@ -95,6 +95,21 @@ def load(
     scheduler.load_state_dict(extra["scheduler"])
     torch.set_rng_state(extra["torch_rng"])
     _load_loss(loss, extra.get("loss") or {}, folder)
+    return state
+
+
+def _read_state(path: Path) -> dict[str, Any]:
+    """The checkpoint's ``state.json``: a JSON object with the epoch and step done (and the training settings)."""
+    fix = f"delete {path.parent} and start the run again with --overwrite (no --resume)"
+    try:
+        state = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise ConfigError(f"{path} is not valid JSON ({err}), so the run cannot be resumed from it; {fix}") from None
+    ints = ("epoch", "step")
+    if not isinstance(state, dict) or not all(isinstance(state.get(k), int) for k in ints):
+        raise ConfigError(f"{path} is not a checkpoint state textsiam wrote (it needs 'epoch' and 'step'); {fix}")
+    if not isinstance(state.get("config", {}), dict):
+        raise ConfigError(f"{path}: 'config' must be an object of training settings; {fix}")
     return state
 
 

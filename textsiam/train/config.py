@@ -24,6 +24,17 @@ def _coerce(name: str, value: Any, kind: type) -> Any:
 
 
 TOWER_OPTIONS = ("freeze", "lr_multiplier")
+MAX_SEED = 2**32 - 1
+"""The largest seed: numpy's global seed (``seed_everything``) takes 0 .. 2**32 - 1."""
+
+
+def check_seed(seed: Any, name: str = "seed (--seed)") -> int:
+    """``seed`` if it is an integer from 0 to :data:`MAX_SEED`, else a ConfigError naming it and the range."""
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED:
+        raise ConfigError(
+            f"{name} must be an integer from 0 to {MAX_SEED} (2**32 - 1), got {seed!r}; pick a seed in that range"
+        )
+    return seed
 
 
 def check_tower_options(towers: Any) -> dict[str, dict[str, Any]]:
@@ -81,6 +92,7 @@ class TrainConfig:
                 raise ConfigError(f"TrainConfig.{name} must be > 0, got {getattr(self, name)!r}")
         if self.max_grad_norm < 0 or self.weight_decay < 0:
             raise ConfigError("TrainConfig.max_grad_norm and weight_decay must be >= 0 (0 turns them off)")
+        check_seed(self.seed, "TrainConfig.seed (--seed)")
         if not 0 <= self.warmup_ratio < 1:
             raise ConfigError(f"TrainConfig.warmup_ratio must be in [0, 1), got {self.warmup_ratio!r}")
         for name, optional in (("loss", False), ("device", False), ("eval_metric", True)):

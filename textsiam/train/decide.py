@@ -8,6 +8,7 @@ from textsiam.data import PairData
 from textsiam.errors import ConfigError
 from textsiam.eval.decision import Decision, fit_decision
 from textsiam.models.base import PairModel
+from textsiam.train.config import check_seed
 from textsiam.train.names import check_name
 
 
@@ -32,6 +33,7 @@ def tune_decision(
     out-of-fold training match pairs to ``data``'s pairs: each was scored by a fold model that never saw its images,
     so they are held-out scores (training pairs scored by the final model never are: it fits them)."""
     check_decision_names(strategy, calibrate)
+    check_seed(seed)
     if data.label_kind != "binary":
         raise ConfigError(f"{data.source}: threshold tuning needs binary 0/1 labels, this data is {data.label_kind!r}")
     scores = model.similarity_scores(data.a, data.b, batch_size=batch_size, show_progress=show_progress)

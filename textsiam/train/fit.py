@@ -10,7 +10,10 @@ unless ``keep_checkpoint``.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+import sys
+import warnings
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,6 +33,7 @@ from textsiam.train.config_file import read_config_file
 from textsiam.train.decide import check_decision_names, tune_decision
 from textsiam.train.device import resolve_device
 from textsiam.train.names import check_name
+from textsiam.train.run_folder import check_out_folder, clear_run
 
 _DATA_KEYS = (
     "format",
@@ -116,6 +120,17 @@ def check_run(run: dict[str, Any], cfg: TrainConfig) -> None:
         raise ConfigError("calibrate needs a threshold strategy (--threshold-strategy) to tune on the dev pairs")
     if run["threshold_strategy"] and not (run["dev"] or fraction):
         raise ConfigError("--threshold-strategy needs dev pairs: pass --dev FILE or --dev-fraction F")
+    if run["dev"] and fraction is not None:
+        raise ConfigError(
+            f"dev pairs given twice: --dev {run['dev']} and --dev-fraction {fraction} (which carves dev pairs off "
+            "--train); pass one of them"
+        )
+    if cfg.amp and resolve_device(cfg.device).type != "cuda":
+        warnings.warn(
+            f"--amp (amp=True) is bfloat16 autocast on CUDA; on {resolve_device(cfg.device)} it does nothing and "
+            "this run trains in float32",
+            stacklevel=3,
+        )
     check_folder(run["out"])
 
 
@@ -125,7 +140,8 @@ def fit(
     *,
     config: str | Path | None = None,
     resume: bool = False,
-    show_progress: bool = True,
+    overwrite: bool = False,
+    show_progress: bool | None = None,
     epoch_lines: bool | None = None,
     echo: Callable[[str], None] | None = None,
     **options: Any,
@@ -135,7 +151,12 @@ def fit(
 
     ``options`` are the run settings of :data:`RUN_KEYS` (``dev``, ``dev_fraction``, ``threshold_strategy``,
     ``calibrate``, data-format options, ``keep_checkpoint``) and any TrainConfig field (``loss``, ``epochs``,
-    ``lr``, ...). ``echo`` receives one-line progress notes (the CLI prints them)."""
+    ``lr``, ...). ``echo`` receives one-line progress notes (the CLI prints them).
+
+    An ``out`` folder that already holds a run is refused unless ``overwrite`` (which first deletes that run's own
+    files, and refuses a folder holding anything else: :mod:`textsiam.train.run_folder`) or ``resume`` (which
+    continues it). ``show_progress`` None (the default) draws progress bars only when standard error is a terminal,
+    as the CLI does; without bars the weight-loading and dataset bars of transformers / datasets are off too."""
     import yaml
 
     from textsiam.atomic import atomic_write_text, make_folder
@@ -149,10 +170,26 @@ def fit(
         options = {**options, "model": built.get_config()}
     run, cfg = resolve_settings({**options, "train": train, "out": out}, config)
     check_run(run, cfg)
+    out_dir = Path(run["out"])
+    replace = check_out_folder(out_dir, overwrite=overwrite, resume=resume)
     main = context(cfg.device).is_main  # under torchrun, ranks > 0 train but write and say nothing
     say = say if main else (lambda _: None)
-    out_dir = Path(run["out"])
-    train_data, dev_data, carved = _load_pairs(run, cfg.seed)
+    bars = sys.stderr.isatty() if show_progress is None else bool(show_progress)
+    with _library_bars(bars):
+        train_data, dev_data, carved = _load_pairs(run, cfg.seed)
+        # built before the old run is removed: --model OUT --out OUT --overwrite trains on from the saved model
+        model = built if built is not None else create_model(run["model"] or run["preset"], seed=cfg.seed)
+    tuned_on_train = _dev_is_train(run, train_data, dev_data)
+    if tuned_on_train:
+        warnings.warn(
+            f"the dev pairs ({run['dev']}) are the training pairs ({run['train']}, same sha256): the best epoch"
+            + (" and the threshold are" if run["threshold_strategy"] else " is")
+            + " chosen on data the model was trained on, so dev metrics are not held-out estimates; pass other "
+            "pairs with --dev, or --dev-fraction F to carve them off --train",
+            stacklevel=2,
+        )
+    if replace and main:
+        say(f"removing the old run in {out_dir} (--overwrite): {', '.join(clear_run(out_dir))}")
     make_folder(out_dir)
     dev_split = _save_dev_split(dev_data, out_dir) if carved and main else None
     if carved:
@@ -163,20 +200,49 @@ def fit(
     settings = {**{k: v for k, v in run.items() if v is not None}, **cfg.to_dict()}
     if main:
         atomic_write_text(out_dir / "train_config.yaml", yaml.safe_dump(settings, sort_keys=False))
-    model = built if built is not None else create_model(run["model"] or run["preset"], seed=cfg.seed)
     say(f"training on {len(train_data)} pairs" + (f", dev {len(dev_data)} pairs" if dev_data else ""))
-    trainer = Trainer(model, cfg, train_data, dev_data, out_dir, show_progress=show_progress, epoch_lines=epoch_lines)
+    trainer = Trainer(model, cfg, train_data, dev_data, out_dir, show_progress=bars, epoch_lines=epoch_lines)
     summary = trainer.train(resume)
     decision = None
     if run["threshold_strategy"] and main:
         best = load_model(out_dir)  # the saved best epoch
         decision = tune_decision(best, dev_data, run["threshold_strategy"], calibrate=run["calibrate"])
+        if tuned_on_train:  # its "held-out" metrics are cross-validated over training pairs: say so in the file
+            decision.data = {**(decision.data or {}), "held_out": False, "same_as_training_pairs": True}
         decision.to_json(out_dir / "decision.json")
     if not run["keep_checkpoint"] and main:
         checkpoint.clear(out_dir)
     return FitResult(
         out_dir, summary, settings, len(train_data), len(dev_data) if dev_data else None, carved, dev_split, decision
     )
+
+
+@contextlib.contextmanager
+def _library_bars(on: bool) -> Iterator[None]:
+    """transformers' weight-loading bar and datasets' bars on or off for the block (as they were afterwards)."""
+    import datasets
+    from transformers.utils import logging as hf_logging
+
+    was = hf_logging.is_progress_bar_enabled(), datasets.is_progress_bar_enabled()
+    if not on:
+        hf_logging.disable_progress_bar()
+        datasets.disable_progress_bars()
+    try:
+        yield
+    finally:
+        (hf_logging.enable_progress_bar if was[0] else hf_logging.disable_progress_bar)()
+        (datasets.enable_progress_bars if was[1] else datasets.disable_progress_bars)()
+
+
+def _dev_is_train(run: dict[str, Any], train: PairData, dev: PairData | None) -> bool:
+    """True when ``dev`` was read from the same pairs as ``train``: the same argument, or a whole file with the
+    same sha256 (an embedded set's splits share the sha256 of their source, so only whole files count)."""
+    if dev is None or not run["dev"]:
+        return False
+    if str(run["dev"]) == str(run["train"]):
+        return True
+    whole = train.subset_of is None and dev.subset_of is None
+    return whole and train.sha256 is not None and train.sha256 == dev.sha256
 
 
 def _load_pairs(run: dict[str, Any], seed: int) -> tuple[PairData, PairData | None, bool]:

@@ -250,12 +250,12 @@ class Trainer:
         self._prepare_towers(self.train_data.a, self.train_data.b)
         if not any(p.requires_grad for p in model.parameters()):
             return self._fit_only(resume)
+        self._seconds_before, self._pairs_before = 0.0, 0  # of the epochs before a resume: from the checkpoint
         start_epoch, step = self._setup(resume)
-        t0, pairs_seen = time.perf_counter(), 0
+        self._t0, self._pairs_run = time.perf_counter(), 0
         for epoch in range(start_epoch, cfg.epochs + 1):
-            step, seen = self._epoch(epoch, step)
-            pairs_seen += seen
-        elapsed = time.perf_counter() - t0
+            step, _ = self._epoch(epoch, step)
+        elapsed, pairs_seen = self._run_so_far()  # the whole run, the epochs before a resume included
         self._embedder.close()
         self._sides = None  # the prepared (tokenized) training items are not kept past the run
         self._restore_best()
@@ -305,6 +305,7 @@ class Trainer:
                 )
                 bar.set_postfix(loss=f"{value:.4f}")
         self._epoch_loss = loss.item()
+        self._pairs_run += seen
         self._end_epoch(epoch, step, optimizer, scheduler, epoch_loss.item() / max(1, len(labels_all)))
         return step, seen
 
@@ -356,6 +357,8 @@ class Trainer:
                 raise ConfigError(f"nothing to resume: no checkpoint in {folder}; run without --resume")
             state = checkpoint.load(folder, self.model, optimizer, scheduler, self.config.to_dict(), self.loss_fn)
             self.best = state.get("best")
+            self._seconds_before = float(state.get("train_seconds") or 0.0)
+            self._pairs_before = int(state.get("pairs_seen") or 0)
             truncate_log(self.out_dir / "train_log.jsonl", state["step"])
             return state["epoch"] + 1, state["step"]
         if self.out_dir:
@@ -402,9 +405,15 @@ class Trainer:
                 self.model,
                 optimizer,
                 scheduler,
-                {"epoch": epoch, "step": step, "best": self.best, "config": self.config.to_dict()},
+                {"epoch": epoch, "step": step, "best": self.best, "config": self.config.to_dict()}
+                | dict(zip(("train_seconds", "pairs_seen"), self._run_so_far())),
                 self.loss_fn,
             )
+
+    def _run_so_far(self) -> tuple[float, int]:
+        """(seconds, pairs) of training so far, over the whole run: a resumed run adds those of the epochs before
+        the interruption (kept in the checkpoint) to its own."""
+        return self._seconds_before + time.perf_counter() - self._t0, self._pairs_before + self._pairs_run
 
     def _epoch_line(self, epoch: int, dev: str) -> None:
         if self.epoch_lines:
