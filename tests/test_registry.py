@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import warnings
 
 import pytest
 from fixtures import ROOT
@@ -9,7 +10,7 @@ from fixtures import ROOT
 import textsiam
 from textsiam.api import list_components
 from textsiam.errors import ConfigError
-from textsiam.registry import ALL_REGISTRIES, Registry
+from textsiam.registry import ALL_REGISTRIES, Registry, RenamedWarning
 
 
 def test_duplicate_name_is_an_error():
@@ -35,6 +36,78 @@ def test_unknown_name_is_a_config_error_listing_names_and_the_closest():
     with pytest.raises(ConfigError, match="unknown loss 3"):
         reg.get(3)
     assert reg.describe() == {"contrastive": "Contrastive loss.", "cosent": "CoSENT"}
+
+
+def _renamed() -> tuple[Registry, type]:
+    """A test-only registry where ``"mean-pool"`` was renamed ``"mean"`` (``"avg"`` is an older name still)."""
+    reg = Registry("poolers", "pooler")
+
+    @reg.register("mean", aliases=("mean-pool", "avg"))
+    class Mean:
+        """Mean of the token vectors."""
+
+        def __init__(self, scale: float = 1.0) -> None:
+            self.scale = scale
+
+    reg.register("max", object(), description="Max over tokens")
+    return reg, Mean
+
+
+def test_an_alias_warns_naming_both_names_and_builds_the_same_component():
+    reg, mean = _renamed()
+    with pytest.warns(RenamedWarning, match=r"pooler 'mean-pool' was renamed to 'mean'.*Save the model again"):
+        assert reg.get("mean-pool") is mean
+    with pytest.warns(RenamedWarning, match="'avg' was renamed to 'mean'"):
+        built = reg.build("avg", scale=2.0)
+    assert type(built) is mean and built.scale == 2.0
+    assert reg.name_of(built) == "mean" and reg.name_of(mean) == "mean"  # a re-saved config carries the new name
+    with pytest.warns(RenamedWarning):
+        assert reg.canonical("mean-pool") == "mean"
+    assert "mean-pool" in reg and "avg" in reg
+    assert issubclass(RenamedWarning, FutureWarning)  # shown to users by default, unlike DeprecationWarning
+
+
+def test_the_registered_name_does_not_warn_and_listings_show_only_registered_names():
+    reg, mean = _renamed()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert reg.get("mean") is mean
+        assert reg.canonical("mean") == "mean"
+        assert reg.meta("mean") == {}
+    assert reg.names() == ["max", "mean"] and list(reg) == ["max", "mean"] and len(reg) == 2
+    assert reg.aliases("mean") == ["avg", "mean-pool"] and reg.aliases("max") == []
+    assert reg.describe() == {"max": "Max over tokens", "mean": "Mean of the token vectors. (alias: avg, mean-pool)"}
+
+
+def test_unknown_names_still_suggest_the_closest_registered_name():
+    reg, _ = _renamed()
+    with pytest.raises(ConfigError, match=r"unknown pooler 'maen'\. Did you mean 'mean'\? Valid poolers: max, mean \("):
+        reg.get("maen")
+
+
+@pytest.mark.parametrize(
+    ("name", "aliases", "taken"),
+    [
+        ("mean-pool", (), "an alias named 'mean-pool'"),  # a new entry under an old name
+        ("sum", ("mean",), "an entry named 'mean'"),  # an alias shadowing an entry
+        ("sum", ("avg",), "an alias named 'avg'"),  # two entries claiming one old name
+        ("max", ("maximum",), "an entry named 'max'"),
+    ],
+)
+def test_names_and_aliases_collide_as_errors(name, aliases, taken):
+    reg, _ = _renamed()
+    with pytest.raises(ValueError, match=f"already has {taken}; names must be unique"):
+        reg.register(name, object(), aliases=aliases)
+    assert reg.names() == ["max", "mean"]  # a refused registration leaves nothing behind
+
+
+def test_an_alias_equal_to_its_own_name_is_an_error():
+    reg = Registry("things", "thing")
+    with pytest.raises(ValueError, match="repeated names"):
+        reg.register("a", object(), aliases=("a",))
+    with pytest.raises(ValueError, match="repeated names"):
+        reg.register("b", object(), aliases=("old", "old"))
+    assert len(reg) == 0
 
 
 SINGULARS = {

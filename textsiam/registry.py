@@ -6,6 +6,11 @@ strategies, calibrators, export formats and catalogued datasets are all looked u
 (``meta``). A duplicate name is an error; an unknown name raises a :class:`~textsiam.errors.ConfigError` that lists
 the valid names and the closest match.
 
+Renaming a component keeps saved ``config.json`` files loading: register it under the new name with the old one as
+an alias (``register("new", aliases=("old",))``). Looking up an alias returns the component with a
+:class:`RenamedWarning`; listings and ``name_of`` give only the registered (canonical) name, so a model saved again
+carries the new one.
+
 Each registry knows the subpackage that fills it (``home``) and imports it on the first lookup, so
 ``LOSSES.get("cosent")`` works whatever has been imported before. Each subpackage imports all its modules
 (:func:`import_submodules`), so a component registers by being in a file there, and imports its own dependencies
@@ -19,10 +24,17 @@ import difflib
 import importlib
 import inspect
 import pkgutil
+import warnings
 from collections.abc import Callable, Iterator
 from typing import Any
 
 from textsiam.errors import ConfigError
+
+
+class RenamedWarning(FutureWarning):
+    """A component was looked up by an old name (an alias). A ``FutureWarning``, not a ``DeprecationWarning``: the
+    old name sits in a user's saved ``config.json``, so the user (not a developer) must see it and re-save, and
+    Python hides ``DeprecationWarning`` outside ``__main__`` (so does this project's pytest configuration)."""
 
 
 class Registry:
@@ -36,18 +48,35 @@ class Registry:
         self._descriptions: dict[str, str] = {}
         self._meta: dict[str, dict[str, Any]] = {}
         self._names_by_id: dict[int, str] = {}  # id(component) -> name; _entries keeps the components alive
+        self._aliases: dict[str, str] = {}  # old name -> registered name
         self._filled = home is None
 
-    def register(self, name: str, obj: Any = None, *, description: str | None = None, **meta: Any) -> Any:
+    def register(
+        self,
+        name: str,
+        obj: Any = None,
+        *,
+        description: str | None = None,
+        aliases: tuple[str, ...] | list[str] = (),
+        **meta: Any,
+    ) -> Any:
         """Register ``obj`` under ``name``; usable as a decorator: ``@LOSSES.register("contrastive")``.
 
-        ``meta`` keywords are stored for :meth:`meta` (e.g. ``patterns=("sts-*.csv",)`` on a reader).
+        ``aliases`` are old names that still resolve to ``name`` (with a :class:`RenamedWarning`), so that saved
+        configs keep loading after a rename. ``meta`` keywords are stored for :meth:`meta` (e.g.
+        ``patterns=("sts-*.csv",)`` on a reader).
         """
+        aliases = (aliases,) if isinstance(aliases, str) else tuple(aliases)
 
         def _add(target: Any) -> Any:
-            if name in self._entries:
-                raise ValueError(f"{self.kind} registry already has an entry named {name!r}; names must be unique")
+            for new in (name, *aliases):
+                taken = "an entry" if new in self._entries else "an alias" if new in self._aliases else None
+                if taken:
+                    raise ValueError(f"{self.kind} registry already has {taken} named {new!r}; names must be unique")
+            if len(set(aliases) | {name}) != len(aliases) + 1:
+                raise ValueError(f"{self.kind} entry {name!r}: repeated names in {(name, *aliases)}")
             self._entries[name] = target
+            self._aliases.update(dict.fromkeys(aliases, name))
             self._descriptions[name] = description or _first_doc_line(target)
             self._meta[name] = dict(meta)
             self._names_by_id.setdefault(id(target), name)
@@ -63,11 +92,26 @@ class Registry:
         return self
 
     def get(self, name: str) -> Any:
-        """Return the component registered as ``name``, or raise a ``ConfigError`` listing the valid names."""
+        """Return the component registered as ``name`` (or as an alias of it, with a :class:`RenamedWarning`), or
+        raise a ``ConfigError`` listing the valid names."""
+        return self._entries[self.canonical(name)]
+
+    def canonical(self, name: str) -> str:
+        """The registered name for ``name``: itself, or the name an alias was renamed to (with a
+        :class:`RenamedWarning` naming both); an unknown name raises a ``ConfigError``."""
         self.fill()
+        if isinstance(name, str) and name in self._aliases:
+            new = self._aliases[name]
+            warnings.warn(
+                f"{self.singular} {name!r} was renamed to {new!r}; the old name still loads but will be removed. "
+                f"Save the model again (or replace {name!r} with {new!r} in its config.json) to keep it loading.",
+                RenamedWarning,
+                stacklevel=3,
+            )
+            return new
         if not isinstance(name, str) or name not in self._entries:
             raise ConfigError(self.unknown_message(name))
-        return self._entries[name]
+        return name
 
     def build(self, name: str, **kwargs: Any) -> Any:
         """Call the component registered as ``name`` with ``kwargs`` (constructs a class, calls a factory)."""
@@ -75,8 +119,7 @@ class Registry:
 
     def meta(self, name: str) -> dict[str, Any]:
         """The metadata keywords ``name`` was registered with (a copy; ``{}`` when none)."""
-        self.get(name)
-        return dict(self._meta[name])
+        return dict(self._meta[self.canonical(name)])
 
     def name_of(self, obj: Any) -> str:
         """The name a component was registered under: the component itself, or an instance of a registered class."""
@@ -94,9 +137,19 @@ class Registry:
         self.fill()
         return sorted(self._entries)
 
+    def aliases(self, name: str) -> list[str]:
+        """The old names that resolve to the registered ``name`` (sorted; ``[]`` when none)."""
+        self.fill()
+        return sorted(old for old, new in self._aliases.items() if new == name)
+
     def describe(self) -> dict[str, str]:
-        """Sorted ``{name: one-line description}``."""
-        return {name: self._descriptions[name] for name in self.names()}
+        """Sorted ``{name: one-line description}``; a renamed entry's description ends with its old names."""
+        described = {}
+        for name in self.names():
+            old = self.aliases(name)
+            note = f" (alias: {', '.join(old)})" if old else ""
+            described[name] = (self._descriptions[name] + note).strip()
+        return described
 
     def unknown_message(self, name: object) -> str:
         """The message for an unknown ``name``: the closest valid name, all of them, and how to list them."""
@@ -109,8 +162,9 @@ class Registry:
         )
 
     def __contains__(self, name: object) -> bool:
+        """True for registered names and for aliases (both load)."""
         self.fill()
-        return name in self._entries
+        return name in self._entries or name in self._aliases
 
     def __iter__(self) -> Iterator[str]:
         return iter(self.names())

@@ -48,6 +48,8 @@ def build_model(config: dict[str, Any], folder: Path | None = None) -> PairModel
     if not isinstance(config, dict):
         raise ConfigError(f"a model config must be a JSON object, got {type(config).__name__}")
     kind = config.get("pair_model")
+    if isinstance(kind, str) and kind in PAIR_MODELS:
+        kind = PAIR_MODELS.canonical(kind)  # an old (renamed) name: warns and goes on with the new one
     if kind not in TOWER_KEYS:
         raise ConfigError(f"config 'pair_model' must be one of {sorted(TOWER_KEYS)}, got {kind!r}")
     own = set(getattr(PAIR_MODELS.get(kind), "config_keys", ()))  # a model kind's own options (ridge-map)
