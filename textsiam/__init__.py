@@ -8,8 +8,6 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-__version__ = "0.1.0"
-
 _API = {
     "create_model": "textsiam.models.io",
     "load": "textsiam.models.io:load_model",
@@ -45,6 +43,10 @@ __all__ = sorted(_API) + ["__version__"]
 
 
 def __getattr__(name: str) -> Any:
+    if name == "__version__":  # read from the installed metadata on first use (textsiam/version.py)
+        from textsiam.version import __version__
+
+        return __version__
     if name not in _API:
         raise AttributeError(f"module 'textsiam' has no attribute {name!r}")
     module, _, attr = _API[name].partition(":")

@@ -8,7 +8,7 @@ import os
 import sys
 import warnings
 
-from textsiam import __version__
+from textsiam.version import __version__
 
 SUBCOMMANDS = ("listing", "train", "evaluate", "score", "tune", "demo", "export", "encode", "search", "serve", "data")
 

@@ -13,8 +13,9 @@ from safetensors.torch import save_model as _save_weights
 from torch import nn
 
 from textsiam.atomic import atomic_write, make_folder, write_json
+from textsiam.version import __version__
 
-VERSION = "0.1.0"
+VERSION = __version__
 TOWER_KEYS = {
     "twin": ("encoder",),
     "pseudo": ("left", "right"),

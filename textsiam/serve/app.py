@@ -7,7 +7,6 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from textsiam import __version__
 from textsiam.errors import ConfigError, DataError
 from textsiam.index.store import Index
 from textsiam.models.base import PairModel
@@ -15,6 +14,7 @@ from textsiam.serve.batcher import Batcher
 from textsiam.serve.body import BodyGuard
 from textsiam.serve.http_errors import FaultGuard, install_error_handlers
 from textsiam.serve.limits import Limits
+from textsiam.version import __version__
 
 
 class Service:
