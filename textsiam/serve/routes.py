@@ -97,13 +97,7 @@ async def embeddings(body: s.EmbeddingsRequest, request: Request) -> JSONRespons
         check_text(body.input, "input", service.limits)
     else:
         check_texts(texts, "input", service.limits)
-    tower = service.model.left
-
-    def finish(u: torch.Tensor, v: torch.Tensor) -> tuple[list[list[float]], int]:
-        mask = tower.collate(texts).get("attention_mask")  # on the worker thread: tokenizers are not thread-safe
-        return u.tolist(), int(mask.sum()) if mask is not None else len(texts)
-
-    vectors, tokens = await service.batcher.submit(texts, [], finish)
+    vectors, tokens = await service.batcher.submit(texts, [], lambda u, v: u.tolist(), count_tokens=True)
     if body.encoding_format == "base64":
         vectors = [base64.b64encode(np.asarray(v, dtype="<f4").tobytes()).decode("ascii") for v in vectors]
     return JSONResponse(
