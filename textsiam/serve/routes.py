@@ -30,7 +30,7 @@ def _check_pairs(body: s.PairsRequest, service: Service) -> None:
 
 
 async def _scores(body: s.PairsRequest, service: Service) -> list[float]:
-    _check_pairs(body, service)
+    """The scores of pairs the route has checked (``_check_pairs``)."""
     model = service.model
 
     def finish(u: torch.Tensor, v: torch.Tensor) -> list[float]:
@@ -51,7 +51,9 @@ async def _embed(service: Service, texts: list[str], side: str, field: str) -> l
 
 @router.post("/v1/similarity", response_model=s.SimilarityResponse, summary="similarity score of each pair")
 async def similarity(body: s.PairsRequest, request: Request) -> JSONResponse:
-    return JSONResponse({"scores": await _scores(body, _service(request))})
+    service = _service(request)
+    _check_pairs(body, service)
+    return JSONResponse({"scores": await _scores(body, service)})
 
 
 @router.post(
@@ -69,7 +71,7 @@ async def match(body: s.PairsRequest, request: Request) -> JSONResponse:
             "this model has no decision (threshold): tune one with `textsiam tune-threshold --model DIR --data DEV` "
             "and serve that folder, or use /v1/similarity for raw scores",
         )
-    _check_pairs(body, service)
+    _check_pairs(body, service)  # once, after the 409: no pairs can succeed on a model without a decision
     scores = np.asarray(await _scores(body, service), dtype=np.float64)
     matches = decision.predict(scores).tolist()
     probs = decision.predict_proba(scores).tolist() if decision.calibrator is not None else [None] * len(scores)
