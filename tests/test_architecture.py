@@ -3,6 +3,7 @@ another textsiam area must be an edge of ALLOWED, the table that DEVELOPERS.md d
 
 An area is a subpackage (``textsiam/losses/``) or a top-level module (``textsiam/registry.py``). Imports inside one
 area are free; ``from textsiam import X`` counts as an import of the module the package facade lazily maps X to.
+Inside ``serve/`` the modules are layered as well (SERVE_LAYERS: app -> routes -> service), with no import cycle.
 """
 
 from __future__ import annotations
@@ -51,6 +52,14 @@ ALLOWED: dict[str, set[str]] = {
     "__main__": {"cli"},  # python -m textsiam
     "textsiam": GROUND,  # the package facade (textsiam/__init__.py): the rest only lazily, by module name
 }
+SERVE_LAYERS: dict[str, int] = {
+    **dict.fromkeys(("service", "batcher", "limits"), 0),  # the model, batching, limits, inference: no FastAPI
+    **dict.fromkeys(("routes", "schemas"), 1),  # the HTTP handlers and their request / response bodies
+    **dict.fromkeys(("app", "body", "http_errors", "server", "__init__"), 2),  # the app, middlewares, error handlers
+}
+"""Inside ``serve/``: app -> routes -> service. A module imports modules of its own layer or below, never above."""
+FORBIDDEN = {("models", "serve"), ("serve", "cli")}
+"""Edges the table must never allow, directly or through other areas."""
 
 
 def area_of(module: str) -> str:
@@ -79,9 +88,14 @@ def imported_modules(path: Path) -> list[tuple[int, str]]:
                 base = ".".join(anchor + ([base] if base else []))
             if base == "textsiam":  # from textsiam import X: a submodule, a facade name or a root constant
                 found += [(node.lineno, _resolve_root_name(alias.name)) for alias in node.names]
-            else:
-                found.append((node.lineno, base))
-    return [(line, name) for line, name in found if name == "textsiam" or name.startswith("textsiam.")]
+            else:  # from textsiam.a import b: the submodule a.b where b is one, else the package a
+                found += [(node.lineno, _submodule(base, alias.name)) for alias in node.names]
+    return [(line, name) for line, name in dict.fromkeys(found) if name == "textsiam" or name.startswith("textsiam.")]
+
+
+def _submodule(package: str, name: str) -> str:
+    folder = PACKAGE.joinpath(*package.split(".")[1:], name)
+    return f"{package}.{name}" if folder.is_dir() or folder.with_suffix(".py").exists() else package
 
 
 def _resolve_root_name(name: str) -> str:
@@ -107,6 +121,49 @@ def violations() -> list[str]:
     return found
 
 
+def serve_violations() -> list[str]:
+    """Imports inside ``serve/`` that point up its layers (SERVE_LAYERS), deferred imports included."""
+    found = []
+    for path in sorted((PACKAGE / "serve").glob("*.py")):
+        source = path.stem
+        if source not in SERVE_LAYERS:
+            found.append(f"{path.relative_to(PACKAGE.parent)}: serve module {source!r} is not in SERVE_LAYERS")
+            continue
+        for line, target_module in imported_modules(path):
+            parts = target_module.split(".")
+            if parts[:2] != ["textsiam", "serve"]:
+                continue
+            target = parts[2] if len(parts) > 2 else "__init__"
+            if SERVE_LAYERS.get(target, 0) > SERVE_LAYERS[source]:
+                found.append(
+                    f"{path.relative_to(PACKAGE.parent)}:{line} imports {target_module}: serve.{source} -> "
+                    f"serve.{target} points up (app -> routes -> service)"
+                )
+    return found
+
+
+def serve_cycles() -> list[list[str]]:
+    """Import cycles among the modules of ``serve/`` (an import inside a function closes a cycle too)."""
+    graph = {path.stem: set() for path in (PACKAGE / "serve").glob("*.py")}
+    for path in (PACKAGE / "serve").glob("*.py"):
+        for _, target_module in imported_modules(path):
+            parts = target_module.split(".")
+            if parts[:2] == ["textsiam", "serve"]:
+                graph[path.stem].add(parts[2] if len(parts) > 2 else "__init__")
+    cycles = []
+
+    def walk(node: str, trail: list[str]) -> None:
+        for nxt in sorted(graph.get(node, ())):
+            if nxt == trail[0]:
+                cycles.append([*trail, nxt])
+            elif nxt not in trail and nxt > trail[0]:  # each cycle once, from its smallest module
+                walk(nxt, [*trail, nxt])
+
+    for start in sorted(graph):
+        walk(start, [start])
+    return cycles
+
+
 def test_imports_point_one_way():
     bad = violations()
     assert not bad, "upward or sideways imports (see DEVELOPERS.md, 'Where things go'):\n" + "\n".join(bad)
@@ -122,9 +179,25 @@ def test_allowed_table_has_no_cycle():
     assert not cyclic, f"areas on an import cycle: {cyclic}"
 
 
+def test_serve_imports_point_one_way_app_routes_service():
+    bad = serve_violations()
+    assert not bad, "imports pointing up serve/'s layers (app -> routes -> service):\n" + "\n".join(bad)
+    assert not serve_cycles(), f"import cycles in serve/: {serve_cycles()}"
+
+
+@pytest.mark.parametrize(("source", "target"), sorted(FORBIDDEN))
+def test_the_table_forbids_the_edges_that_must_never_be(source, target):
+    def reaches(start: str, seen: set[str]) -> bool:
+        return any(t == target or (t not in seen and reaches(t, seen | {t})) for t in ALLOWED.get(start, ()))
+
+    assert not reaches(source, {source}), f"ALLOWED lets {source} reach {target}"
+
+
 @pytest.mark.parametrize(
     ("source", "text", "message"),
     [
+        ("models/fake.py", "from textsiam.serve import create_app\n", "models -> serve is not allowed"),
+        ("serve/fake.py", "def f():\n    import textsiam.cli.main\n", "serve -> cli is not allowed"),
         (
             "layers/fake.py",
             "def f():\n    from textsiam.models import io\n",
@@ -138,10 +211,46 @@ def test_allowed_table_has_no_cycle():
 def test_an_upward_import_is_reported_with_file_line_and_edge(tmp_path, monkeypatch, source, text, message):
     """The checker itself: a planted upward import (top level, in a function, via the facade, relative) is found."""
     fake = tmp_path / "textsiam"
-    for area in ("layers", "eval", "losses", "data", "models", "train"):
+    for area in ("layers", "eval", "losses", "data", "models", "train", "serve", "cli"):
         (fake / area).mkdir(parents=True)
         (fake / area / "__init__.py").write_text("")
     (fake / "__init__.py").write_text("")
     (fake / source).write_text(text)
     monkeypatch.setattr(sys.modules[__name__], "PACKAGE", fake)
     assert any(message in v for v in violations()), violations()
+
+
+def _fake_serve(tmp_path, monkeypatch, source: str, text: str) -> None:
+    """A fake package whose serve/ has the layers' modules, app -> routes -> service, plus ``text`` in ``source``."""
+    fake = tmp_path / "textsiam"
+    (fake / "serve").mkdir(parents=True)
+    (fake / "__init__.py").write_text("")
+    for name in SERVE_LAYERS:
+        (fake / "serve" / f"{name}.py").write_text("")
+    (fake / "serve" / "app.py").write_text("from textsiam.serve.routes import router\n")
+    (fake / "serve" / "routes.py").write_text("from textsiam.serve.service import Service\n")
+    with (fake / "serve" / source).open("a") as out:
+        out.write(text)
+    monkeypatch.setattr(sys.modules[__name__], "PACKAGE", fake)
+
+
+@pytest.mark.parametrize(
+    ("source", "text", "message"),
+    [
+        ("service.py", "from textsiam.serve.routes import router\n", "serve.service -> serve.routes points up"),
+        ("batcher.py", "def f():\n    from .app import create_app\n", "serve/batcher.py:2 imports textsiam.serve.app"),
+        ("routes.py", "def f():\n    from textsiam.serve.app import model_info\n", "serve.routes -> serve.app"),
+        ("routes.py", "from textsiam.serve import create_app\n", "serve.routes -> serve.__init__ points up"),
+        ("extra.py", "", "serve module 'extra' is not in SERVE_LAYERS"),
+    ],
+)
+def test_an_upward_import_inside_serve_is_reported(tmp_path, monkeypatch, source, text, message):
+    """The serve checker itself: an import from a lower layer to a higher one (top level, deferred, relative,
+    through the package) is found with the file, the line and the edge."""
+    _fake_serve(tmp_path, monkeypatch, source, text)
+    assert any(message in v for v in serve_violations()), serve_violations()
+
+
+def test_a_deferred_import_that_closes_a_cycle_is_found(tmp_path, monkeypatch):
+    _fake_serve(tmp_path, monkeypatch, "routes.py", "def f():\n    from textsiam.serve.app import model_info\n")
+    assert serve_cycles() == [["app", "routes", "app"]]

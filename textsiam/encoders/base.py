@@ -63,6 +63,12 @@ class Encoder(nn.Module):
         """How many items a collated batch holds (rows, unless a tower splits items into several rows)."""
         return next(iter(features.values())).shape[0]
 
+    def token_counts(self, features: dict[str, torch.Tensor]) -> torch.Tensor:
+        """``(items,)`` tokens per item of a collated batch, as its attention mask counts them (what the service
+        reports as usage, read off the batch already tokenized); 1 per item for a tower without a mask."""
+        mask = features.get("attention_mask")
+        return torch.ones(self.count(features), dtype=torch.long) if mask is None else mask.sum(1)
+
     def merge(self, a: dict[str, torch.Tensor], b: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         """Stack two collated batches into one (a first), so a twin runs a single forward pass for both sides."""
         return {k: torch.cat([a[k], b[k]]) for k in a}

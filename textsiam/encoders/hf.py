@@ -153,6 +153,11 @@ class HfTextEncoder(Encoder):
         owner = features.get(CHUNK_OWNER)  # chunked: several windows (rows) per item
         return int(owner.max()) + 1 if owner is not None else features["input_ids"].shape[0]
 
+    def token_counts(self, features: dict[str, torch.Tensor]) -> torch.Tensor:
+        rows = super().token_counts(features)  # (rows,)
+        owner = features.get(CHUNK_OWNER)  # chunked: an item's tokens are those of all its windows
+        return rows if owner is None else rows.new_zeros(self.count(features)).index_add_(0, owner, rows)
+
     def batches(self, items: Sequence[str], batch_size: int) -> Iterator[tuple[torch.Tensor, dict[str, torch.Tensor]]]:
         """Tokenize the whole chunk in one call, sort by token count, and cut each batch to its own longest row.
 

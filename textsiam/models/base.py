@@ -126,20 +126,27 @@ class PairModel(nn.Module):
     # -- inference ----------------------------------------------------------------------------------------------
     @torch.inference_mode()
     def encode(
-        self, items: Sequence[Any], side: str = "left", batch_size: int = 64, show_progress: bool = False
-    ) -> torch.Tensor:
+        self,
+        items: Sequence[Any],
+        side: str = "left",
+        batch_size: int = 64,
+        show_progress: bool = False,
+        return_tokens: bool = False,
+    ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
         """Embed raw items (texts, images) with one tower; returns a CPU float tensor ``(n, dim)`` in input order.
 
         ``items`` is a list (or array) of items; a bare string is refused rather than read as its characters. Each
-        distinct text is encoded once (see :mod:`textsiam.models.cache`).
+        distinct text is encoded once (see :mod:`textsiam.models.cache`). ``return_tokens``: also return ``(n,)``
+        tokens per item, counted on the batches just encoded (``Encoder.token_counts``), not by tokenizing again.
         """
-        table, inverse = self._encode_unique(items, side, batch_size, show_progress)
-        return table[torch.as_tensor(inverse)]
+        table, inverse, tokens = self._encode_unique(items, side, batch_size, show_progress)
+        rows = torch.as_tensor(inverse)
+        return (table[rows], tokens[rows]) if return_tokens else table[rows]
 
     def _encode_unique(
         self, items: Sequence[Any], side: str, batch_size: int, show_progress: bool
-    ) -> tuple[torch.Tensor, np.ndarray]:
-        """``(embeddings of the distinct items, index of each item's row)``.
+    ) -> tuple[torch.Tensor, np.ndarray, torch.Tensor]:
+        """``(embeddings of the distinct items, index of each item's row, tokens of each distinct item)``.
 
         The tower batches the distinct items itself (a text tower tokenizes them in one call and groups equal token
         counts, so padding is small); each batch's output is written straight to its rows of the table."""
@@ -148,18 +155,20 @@ class PairModel(nn.Module):
         items = self.check_items(items, side)
         distinct, inverse = unique_items(items)
         table = torch.empty(len(distinct), self.embedding_dim)
+        tokens = torch.zeros(len(distinct), dtype=torch.long)
         if not distinct:
-            return table, inverse
+            return table, inverse, tokens
         was_training = self.training
         self.eval()
         try:
             with tqdm(total=len(distinct), desc=f"encode {side}", disable=not show_progress, unit="item") as bar:
                 for idx, feats in tower.batches(distinct, batch_size):
+                    tokens[idx] = tower.token_counts(feats)  # (batch,)
                     table[idx] = self.embed(to_device(feats, self.device), side).float().cpu()  # (batch, dim)
                     bar.update(len(idx))
         finally:
             self.train(was_training)
-        return table, inverse
+        return table, inverse, tokens
 
     def check_items(self, items: Sequence[Any], side: str = "left") -> list:
         """``items`` as a list (a numpy array or pandas Series becomes one), or a DataError naming the side and tower
@@ -178,8 +187,8 @@ class PairModel(nn.Module):
     ) -> torch.Tensor:
         """The comparison output per pair: ``(n,)`` scores, or ``(n, classes)`` logits of a multi-class head."""
         a, b = _check_pairs(a, b)
-        u, ia = self._encode_unique(a, "left", batch_size, show_progress)
-        v, ib = self._encode_unique(b, "right", batch_size, show_progress)
+        u, ia, _ = self._encode_unique(a, "left", batch_size, show_progress)
+        v, ib, _ = self._encode_unique(b, "right", batch_size, show_progress)
         was_training = self.training
         self.eval()
         step = max(1, 4 * batch_size)

@@ -1,28 +1,22 @@
-"""The FastAPI app: similarity, match, embeddings (native and OpenAI-shaped), search, model info, health."""
+"""The FastAPI app: the routes (``routes.py``: similarity, match, embeddings native and OpenAI-shaped, search, model
+info, health) over the service (``service.py``), behind the body checks and the JSON error handlers. Imports point
+one way: app -> routes -> service."""
 
 from __future__ import annotations
 
 from contextlib import asynccontextmanager
-from typing import Any
 
 from fastapi import FastAPI
 
 from textsiam.errors import ConfigError, DataError
 from textsiam.index.store import Index
 from textsiam.models.base import PairModel
-from textsiam.serve.batcher import Batcher
 from textsiam.serve.body import BodyGuard
 from textsiam.serve.http_errors import FaultGuard, install_error_handlers
 from textsiam.serve.limits import Limits
+from textsiam.serve.routes import router
+from textsiam.serve.service import Service
 from textsiam.version import __version__
-
-
-class Service:
-    """What the routes share: the model, its name, the batcher, the optional search index and the limits."""
-
-    def __init__(self, model: PairModel, name: str, limits: Limits, index: Index | None) -> None:
-        self.model, self.name, self.limits, self.index = model, name, limits, index
-        self.batcher = Batcher(model, limits)
 
 
 def check_servable(model: PairModel, index: Index | None) -> None:
@@ -69,34 +63,5 @@ def create_app(
     install_error_handlers(app)
     app.add_middleware(FaultGuard)  # inner: around the routes
     app.add_middleware(BodyGuard, limits=limits)  # outer: before the app reads the body
-    from textsiam.serve.routes import router
-
     app.include_router(router)
     return app
-
-
-def model_info(service: Service) -> dict[str, Any]:
-    model, config = service.model, service.model.get_config()
-    from textsiam.registry import PRESETS
-
-    decision = model.decision
-    index = service.index
-    return {
-        "model": service.name,
-        "preset": service.name if service.name in PRESETS else None,
-        "pair_model": config["pair_model"],
-        "towers": {side: config.get(side, config.get("encoder")) for side in ("left", "right")},
-        "shared_tower": model.left is model.right,
-        "embedding_dim": model.embedding_dim,
-        "score": model.score_name,
-        "decision": None
-        if decision is None
-        else {
-            "threshold": decision.threshold,
-            "strategy": decision.strategy,
-            "target": decision.target,
-            "calibrated": decision.calibrator is not None,
-        },
-        "index": None if index is None else {**index.meta, "query_side": index.query_side},
-        "limits": vars(service.limits),
-    }

@@ -20,6 +20,7 @@ from textsiam.models.base import PairModel
 from textsiam.serve.limits import ApiError, Limits
 
 Finish = Callable[[torch.Tensor, torch.Tensor], Any]
+Encoded = tuple[torch.Tensor, torch.Tensor]  # (embeddings (n, dim), tokens per text (n,))
 
 
 def _malloc_trim() -> Callable[[int], int] | None:
@@ -35,12 +36,14 @@ _TRIM = _malloc_trim()
 
 @dataclass
 class Job:
-    """Texts for the left and the right tower, and what to make of their embeddings (run on the worker thread)."""
+    """Texts for the left and the right tower, and what to make of their embeddings (run on the worker thread);
+    ``count_tokens``: answer ``(finish(...), tokens of the job's texts)``, counted by the batch that encoded them."""
 
     left: list[str]
     right: list[str]
     finish: Finish
     future: asyncio.Future
+    count_tokens: bool = False
 
     @property
     def size(self) -> int:
@@ -75,14 +78,15 @@ class Batcher:
     def pending(self) -> int:
         return self._queue.qsize() if self._queue is not None else 0
 
-    async def submit(self, left: list[str], right: list[str], finish: Finish) -> Any:
-        """Queue one request's texts; returns ``finish(left embeddings, right embeddings)``."""
+    async def submit(self, left: list[str], right: list[str], finish: Finish, count_tokens: bool = False) -> Any:
+        """Queue one request's texts; returns ``finish(left embeddings, right embeddings)``, or with
+        ``count_tokens`` ``(that, the number of tokens in the request's texts)`` without tokenizing them again."""
         if self._queue is None:
             raise ApiError(503, "the service is not running (start it with `textsiam serve`)", kind="server_error")
         if self._queue.qsize() >= self.limits.max_pending:
             raise ApiError(503, f"the service is busy ({self.limits.max_pending} requests queued); retry shortly")
         future = asyncio.get_running_loop().create_future()
-        self._queue.put_nowait(Job(left, right, finish, future))
+        self._queue.put_nowait(Job(left, right, finish, future, count_tokens))
         return await future
 
     async def _collect(self) -> list[Job]:
@@ -129,22 +133,27 @@ class Batcher:
 
     def _run(self, batch: list[Job]) -> list[tuple[bool, Any]]:
         with torch.inference_mode():
-            u_all, v_all = self._encode([t for j in batch for t in j.left], [t for j in batch for t in j.right])
+            (u_all, tu), (v_all, tv) = self._encode(
+                [t for j in batch for t in j.left], [t for j in batch for t in j.right]
+            )
             out, i, k = [], 0, 0
             for job in batch:
-                u, v = u_all[i : i + len(job.left)], v_all[k : k + len(job.right)]
-                i, k = i + len(job.left), k + len(job.right)
+                left, right = slice(i, i + len(job.left)), slice(k, k + len(job.right))
+                i, k = left.stop, right.stop
                 try:
-                    out.append((True, job.finish(u, v)))
+                    value = job.finish(u_all[left], v_all[right])
+                    out.append((True, (value, int(tu[left].sum() + tv[right].sum())) if job.count_tokens else value))
                 except Exception as err:
                     out.append((False, err))
         if _TRIM is not None:  # glibc keeps the freed tensors of ever-changing shapes: RSS grew ~60 KB a request
             _TRIM(0)
         return out
 
-    def _encode(self, left: list[str], right: list[str]) -> tuple[torch.Tensor, torch.Tensor]:
+    def _encode(self, left: list[str], right: list[str]) -> tuple[Encoded, Encoded]:
+        """``(embeddings, tokens per text)`` of each side; the tokens come from the encode's own batches."""
         model, bs = self.model, self.encode_batch_size
         if model.left is model.right and left and right:  # twin: one call, one length sort over both sides
-            both = model.encode(left + right, "left", bs)
-            return both[: len(left)], both[len(left) :]
-        return model.encode(left, "left", bs), model.encode(right, "right", bs)
+            both, tokens = model.encode(left + right, "left", bs, return_tokens=True)
+            n = len(left)
+            return (both[:n], tokens[:n]), (both[n:], tokens[n:])
+        return model.encode(left, "left", bs, return_tokens=True), model.encode(right, "right", bs, return_tokens=True)

@@ -1,19 +1,17 @@
-"""The endpoints: each checks its request against the limits (every text, before it joins a shared batch), queues
-its texts with the batcher, shapes the answer."""
+"""The endpoints: each checks its request against the limits (every text, before it joins a shared batch), asks the
+service for the values and shapes the answer. Below them only the service (``service.py``); the app sits above."""
 
 from __future__ import annotations
 
 import base64
 
 import numpy as np
-import torch
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from textsiam.index.search import top_k_hits
 from textsiam.serve import schemas as s
-from textsiam.serve.app import Service, model_info
 from textsiam.serve.limits import ApiError, check_count, check_text, check_texts
+from textsiam.serve.service import Service
 
 router = APIRouter()
 
@@ -22,36 +20,19 @@ def _service(request: Request) -> Service:
     return request.app.state.service
 
 
-def _check_pairs(body: s.PairsRequest, service: Service) -> None:
+def _pairs(body: s.PairsRequest, service: Service) -> tuple[list[str], list[str]]:
+    """The pairs' left and right texts, each checked once against the limits."""
     check_count(len(body.pairs), "pairs", service.limits)
     for i, pair in enumerate(body.pairs):
         check_text(pair.a, f"pairs[{i}].a", service.limits)
         check_text(pair.b, f"pairs[{i}].b", service.limits)
-
-
-async def _scores(body: s.PairsRequest, service: Service) -> list[float]:
-    _check_pairs(body, service)
-    model = service.model
-
-    def finish(u: torch.Tensor, v: torch.Tensor) -> list[float]:
-        return model.score(u.to(model.device), v.to(model.device)).float().cpu().tolist()
-
-    return await service.batcher.submit([p.a for p in body.pairs], [p.b for p in body.pairs], finish)
-
-
-def _embeddings(u: torch.Tensor, v: torch.Tensor) -> list[list[float]]:
-    return (u if len(u) else v).tolist()
-
-
-async def _embed(service: Service, texts: list[str], side: str, field: str) -> list[list[float]]:
-    check_texts(texts, field, service.limits)
-    left, right = (texts, []) if side == "left" else ([], texts)
-    return await service.batcher.submit(left, right, _embeddings)
+    return [p.a for p in body.pairs], [p.b for p in body.pairs]
 
 
 @router.post("/v1/similarity", response_model=s.SimilarityResponse, summary="similarity score of each pair")
 async def similarity(body: s.PairsRequest, request: Request) -> JSONResponse:
-    return JSONResponse({"scores": await _scores(body, _service(request))})
+    service = _service(request)
+    return JSONResponse({"scores": await service.scores(*_pairs(body, service))})
 
 
 @router.post(
@@ -63,23 +44,21 @@ async def similarity(body: s.PairsRequest, request: Request) -> JSONResponse:
 async def match(body: s.PairsRequest, request: Request) -> JSONResponse:
     service = _service(request)
     decision = service.model.decision
-    if decision is None:
+    if decision is None:  # before the pairs: no pairs can succeed on a model without a decision
         raise ApiError(
             409,
             "this model has no decision (threshold): tune one with `textsiam tune-threshold --model DIR --data DEV` "
             "and serve that folder, or use /v1/similarity for raw scores",
         )
-    _check_pairs(body, service)
-    scores = np.asarray(await _scores(body, service), dtype=np.float64)
-    matches = decision.predict(scores).tolist()
-    probs = decision.predict_proba(scores).tolist() if decision.calibrator is not None else [None] * len(scores)
-    results = [{"match": m, "score": sc, "probability": p} for m, sc, p in zip(matches, scores.tolist(), probs)]
+    results = await service.matches(*_pairs(body, service))
     return JSONResponse({"results": results, "threshold": decision.threshold})
 
 
 @router.post("/v1/embed", response_model=s.EmbedResponse, summary="embeddings of texts with one tower")
 async def embed(body: s.EmbedRequest, request: Request) -> JSONResponse:
-    return JSONResponse({"embeddings": await _embed(_service(request), body.texts, body.side, "texts")})
+    service = _service(request)
+    check_texts(body.texts, "texts", service.limits)
+    return JSONResponse({"embeddings": await service.embed(body.texts, body.side)})
 
 
 @router.post("/v1/embeddings", response_model=s.EmbeddingsResponse, summary="OpenAI-compatible embeddings (left tower)")
@@ -97,13 +76,7 @@ async def embeddings(body: s.EmbeddingsRequest, request: Request) -> JSONRespons
         check_text(body.input, "input", service.limits)
     else:
         check_texts(texts, "input", service.limits)
-    tower = service.model.left
-
-    def finish(u: torch.Tensor, v: torch.Tensor) -> tuple[list[list[float]], int]:
-        mask = tower.collate(texts).get("attention_mask")  # on the worker thread: tokenizers are not thread-safe
-        return u.tolist(), int(mask.sum()) if mask is not None else len(texts)
-
-    vectors, tokens = await service.batcher.submit(texts, [], finish)
+    vectors, tokens = await service.embed_counted(texts)
     if body.encoding_format == "base64":
         vectors = [base64.b64encode(np.asarray(v, dtype="<f4").tobytes()).decode("ascii") for v in vectors]
     return JSONResponse(
@@ -124,33 +97,19 @@ async def embeddings(body: s.EmbeddingsRequest, request: Request) -> JSONRespons
 )
 async def search(body: s.SearchRequest, request: Request) -> JSONResponse:
     service = _service(request)
-    index = service.index
-    if index is None:
+    if service.index is None:
         raise ApiError(404, "no search index is loaded: start the service with `textsiam serve --index DIR`")
     check_texts(body.queries, "queries", service.limits)
     if body.k > service.limits.max_k:
         raise ApiError(413, f"k={body.k} is over the limit of {service.limits.max_k}", "k")
-    left, right = (body.queries, []) if index.query_side == "left" else ([], body.queries)
-    results = await service.batcher.submit(
-        left, right, lambda u, v: top_k_hits(index, (u if len(u) else v).float().cpu().numpy(), body.k)
-    )
-    return JSONResponse({"results": results})
+    return JSONResponse({"results": await service.search(body.queries, body.k)})
 
 
 @router.get("/v1/model", summary="the served model: pair model, towers, decision, preset, index, limits")
 async def model(request: Request) -> JSONResponse:
-    return JSONResponse(model_info(_service(request)))
+    return JSONResponse(_service(request).info())
 
 
 @router.get("/healthz", summary="liveness, with batching counters")
 async def healthz(request: Request) -> JSONResponse:
-    batcher = _service(request).batcher
-    return JSONResponse(
-        {
-            "status": "ok",
-            "batches": batcher.batches,
-            "requests": batcher.jobs,
-            "pending": batcher.pending,
-            "retried_batches": batcher.retried,
-        }
-    )
+    return JSONResponse(_service(request).health())
