@@ -67,7 +67,7 @@ def test_smoothing_scales_the_linear_itself_and_keeps_its_output():
     scale = torch.rand(6) + 0.5
     smoothed = SmoothedLinear(linear, scale)
     assert smoothed.linear is linear  # no second copy of the weights while a model is converted
-    torch.testing.assert_close(smoothed(x), expected)
+    torch.testing.assert_close(smoothed(x), expected)  # float32 defaults: (x / s) @ (W * s) vs x @ W, a few ulps
 
 
 def test_calibration_maxima_are_the_largest_absolute_inputs_of_each_linear(tiny_bert_dir):
@@ -87,7 +87,7 @@ def test_calibration_maxima_are_the_largest_absolute_inputs_of_each_linear(tiny_
     amax = _input_maxima(model, ["left"], TEXTS)
     assert set(amax) == set(seen) and seen
     for module, value in seen.items():
-        torch.testing.assert_close(amax[module], value, rtol=0, atol=0)
+        torch.testing.assert_close(amax[module], value, rtol=0, atol=0)  # a max of the same values is exact
 
 
 def _private_dirty_kb(path_end: str) -> int:

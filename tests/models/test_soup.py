@@ -14,9 +14,9 @@ def test_interpolation_endpoints_and_midpoint():
     sa, sb = a.state_dict(), b.state_dict()
     for alpha, expected in ((0.0, sa), (1.0, sb)):
         got = interpolate(a, b, alpha).state_dict()
-        assert all(torch.allclose(got[k], expected[k]) for k in got)
+        assert all(torch.allclose(got[k], expected[k]) for k in got)  # (1 - a) x + a y at a in {0, 1}: ~1 ulp
     mid = interpolate(a, b, 0.25).state_dict()
-    assert all(torch.allclose(mid[k], 0.75 * sa[k] + 0.25 * sb[k], atol=1e-6) for k in mid)
+    assert all(torch.allclose(mid[k], 0.75 * sa[k] + 0.25 * sb[k], atol=1e-6) for k in mid)  # two roundings
     assert a.state_dict()["encoder.net.1.weight"].data_ptr() != mid["encoder.net.1.weight"].data_ptr()
 
 
