@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # README command 2: install textsiam with the test tools into .venv and run the whole test suite twice:
 #   pass 1: natively, with the kernels torch and oneDNN pick for this CPU (AVX-512 / AMX where it has them);
-#   pass 2: as on a CPU without AVX-512 or AMX (ATEN_CPU_CAPABILITY=avx2 ONEDNN_MAX_CPU_ISA=AVX2), whose kernels sum
-#           in another order: every numerical tolerance in tests/ must hold under both (issue #16).
+#   pass 2: as on a CPU without AVX-512 or AMX (ATEN_CPU_CAPABILITY=avx2 ONEDNN_MAX_CPU_ISA=AVX2 for torch's own and
+#           oneDNN's kernels, MKL_ENABLE_INSTRUCTIONS=AVX2 for MKL's matrix products), whose kernels sum in another
+#           order: every numerical tolerance in tests/ must hold under both (issue #16). On an AMD CPU MKL's products
+#           come out bit-identical under MKL_ENABLE_INSTRUCTIONS=SSE4_2, AVX2 and AVX512 (measured on an EPYC with
+#           AVX-512), so there the two passes differ in torch's and oneDNN's kernels only.
 # Pass 2 deselects the tests marked `isa_independent` (pyproject.toml): the slowest few, whose checks have no number
 # that CPU kernels compute (subprocess/CLI plumbing, HTTP status codes and file formats), so a second kernel set
 # cannot change what they see. Which ones, and why each, is written at each marker.
@@ -32,7 +35,7 @@ run_pass() {  # run_pass NAME [ENV=VALUE ...] -- [pytest args ...]
 
 run_pass native -- "$@"
 native=$?
-run_pass avx2 ATEN_CPU_CAPABILITY=avx2 ONEDNN_MAX_CPU_ISA=AVX2 -- -m "not isa_independent" "$@"
+run_pass avx2 ATEN_CPU_CAPABILITY=avx2 ONEDNN_MAX_CPU_ISA=AVX2 MKL_ENABLE_INSTRUCTIONS=AVX2 -- -m "not isa_independent" "$@"
 avx2=$?
 echo "=== native: exit $native; avx2 (no AVX-512/AMX): exit $avx2 ==="
 if [ "$native" -ne 0 ]; then exit "$native"; fi
