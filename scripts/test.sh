@@ -21,7 +21,7 @@ run_pass() {  # run_pass NAME [ENV=VALUE ...] -- [pytest args ...]
   local envs=()
   while [ "$1" != "--" ]; do envs+=("$1"); shift; done
   shift
-  echo "=== test pass: $name ${envs[*]:-} ==="
+  echo "=== test pass: $name${envs[*]:+ (${envs[*]})} ==="
   start=$(date +%s)
   env "${envs[@]}" .venv/bin/python -m pytest -q "$@"
   rc=$?
