@@ -112,8 +112,8 @@ def test_cv_scores_each_setting_on_held_out_folds_and_refits_the_winner(tmp_path
     # the kept out-of-fold pairs are the winner's fold models' scores: per fold, its positives then its negatives
     oof, labels = model.held_out_pairs()
     own = positives[(best["prior_weight"], best["class_match_weight"])]
-    # z-normalised scores (values ~1-3) of the same fold models, via another batch and order of the cohort statistics
-    # (means and std over 30 texts): BATCHED times the z scale and the division by a std ~0.1: 1e-4
+    # z-normalised scores of the same fold models, via another batch and order of the cohort statistics: the division
+    # by a cohort std magnifies BATCHED rounding by 1 / std; 1e-4 allows a std down to 0.1
     np.testing.assert_allclose(oof[labels == 1], np.concatenate(own), atol=1e-4)
     assert summary["chosen_score"] == best["score"]
     assert (model.prior_weight, model.class_match_weight) == (best["prior_weight"], best["class_match_weight"])

@@ -69,7 +69,8 @@ def test_scores_are_the_cohort_normalised_map_plus_prior(tiny_bert_dir, tmp_path
     images, texts = caps.refs[:3], caps.captions[:4]
     expected = _brute_force(model, images, texts, caps.refs, caps.captions)
     got = model.similarity_scores([i for i in images for _ in texts], [t for _ in images for t in texts])
-    # cohort z-scores: (s - mean) / std with std ~0.1 over 6 images / 30 texts, so BATCHED on s becomes ~1e-4
+    # cohort z-scores (s - mean) / std over 6 images / 30 texts: the division magnifies BATCHED rounding of s by
+    # 1 / std; 1e-4 allows a std down to 0.1
     np.testing.assert_allclose(got.reshape(3, 4), expected.numpy(), atol=1e-4)
 
 
