@@ -9,6 +9,19 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+
+# Tolerances shared by the tests; a file adds its own, with its reason, where these do not fit. Every bound must hold
+# under the kernels of any x86 CPU: scripts/test.sh runs the suite natively and as on a CPU without AVX-512 / AMX.
+# BATCHED: one model's float32 outputs (embeddings of norm ~1, cosine scores in [-1, 1]) computed in another batch
+#   (padding, batch size, a cache, a reload, the HTTP service, another process). GEMMs change their blocking and so
+#   their summation order with the shapes, and each instruction set's kernels (AVX-512, AVX2, default) block
+#   differently. An output is a sum of ~10^2 products per layer through a few layers: the rounding bound n * 2^-24
+#   with n ~ 10^2 is ~1e-5 of the value.
+BATCHED = 1e-5
+# RELOADED: the same weights (safetensors round trips are bit-exact) on the same inputs in the same batches: the same
+#   kernels repeat the same arithmetic, so outputs agree to the last bit; 1e-6 (~8 float32 ulps of 1) allows only
+#   for an op whose order depends on the call (none at one thread), far below any real change of a weight.
+RELOADED = 1e-6
 WORDS = (
     "a the man woman dog cat is are playing plays guitar piano football a an on in with of and to eats food "
     "runs running park street car red blue big small two three people child children sits sitting water "

@@ -116,6 +116,7 @@ def _dead_pid() -> int:
     return int(proc.stdout)
 
 
+@pytest.mark.isa_independent  # not in test.sh's avx2 pass: file plumbing; torch.equal compares stored bytes
 def test_kill_during_a_save_keeps_the_old_model_and_the_next_write_sweeps_the_leftover(tmp_path):
     old = create_model("digits-mlp-twin", seed=0)
     old.save(tmp_path)
@@ -128,6 +129,7 @@ def test_kill_during_a_save_keeps_the_old_model_and_the_next_write_sweeps_the_le
     assert not leftovers[0].exists()
 
 
+@pytest.mark.isa_independent  # not in test.sh's avx2 pass: file plumbing after a kill
 def test_a_kill_during_the_first_save_leaves_no_model(tmp_path):
     _killed_save(tmp_path)
     assert list(tmp_path.glob(".*.tmp")) and not is_model_folder(tmp_path)
@@ -148,6 +150,7 @@ def test_only_temp_files_of_dead_writers_are_removed(tmp_path):
     assert live.exists() and all(p.exists() for p in others)
 
 
+@pytest.mark.isa_independent  # not in test.sh's avx2 pass: file plumbing after a kill
 def test_a_save_killed_before_the_new_decision_leaves_no_old_decision(tmp_path):
     from textsiam.eval.decision import Decision
 

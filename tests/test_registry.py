@@ -265,6 +265,7 @@ FRESH_IMPORTS = {
 }
 
 
+@pytest.mark.isa_independent  # not in test.sh's avx2 pass: which modules an import registers
 @pytest.mark.parametrize("package", sorted(FRESH_IMPORTS))
 def test_each_subpackage_fills_its_registries_alone(package, tiny_bert_dir):
     kinds, build = FRESH_IMPORTS[package]

@@ -8,7 +8,7 @@ import sys
 
 import numpy as np
 import pytest
-from fixtures import ROOT
+from fixtures import BATCHED, ROOT
 
 from textsiam.cli.main import main
 from textsiam.models import create_model
@@ -43,7 +43,7 @@ def test_encode_writes_the_rows_in_input_order(capsys, tiny_bert_dir, texts_file
     assert code == 0, err
     assert "wrote 7 x 32" in err
     expected = create_model(str(tiny_bert_dir)).encode(TEXTS).numpy()
-    np.testing.assert_allclose(np.load(tmp_path / "e.npy"), expected, atol=1e-5)
+    np.testing.assert_allclose(np.load(tmp_path / "e.npy"), expected, atol=BATCHED)  # the CLI's batches
 
 
 def test_encode_bad_inputs_are_clean_errors(capsys, tiny_bert_dir, texts_file, tmp_path):
@@ -68,7 +68,7 @@ def test_search_builds_an_index_and_reuses_it(capsys, tiny_bert_dir, texts_file,
     lines = [json.loads(line) for line in (tmp_path / "a.jsonl").read_text().splitlines()]
     assert (tmp_path / "a.jsonl").read_text() == (tmp_path / "b.jsonl").read_text()
     assert [r["query_id"] for r in lines] == [0, 1] and lines[1]["query"] == "the cat eats food"
-    assert len(lines[0]["results"]) == 3 and lines[1]["results"][0] == {"id": 3, "score": pytest.approx(1, abs=1e-5)}
+    assert len(lines[0]["results"]) == 3 and lines[1]["results"][0] == {"id": 3, "score": pytest.approx(1, abs=BATCHED)}
     code, _, err = _run(capsys, *common, "--output", tmp_path / "c.jsonl")
     assert code == 2 and "--corpus" in err
 
@@ -85,8 +85,10 @@ def test_search_with_faiss_keeps_the_exact_best_hit(capsys, tiny_bert_dir, texts
     read = [[json.loads(x)["results"][0] for x in (tmp_path / f"{k}.jsonl").read_text().splitlines()] for k in
             ("exact", "faiss")]  # fmt: skip
     # each query is in the corpus: both find a hit of cosine 1 (a random tiny BERT has near-ties, so not the id)
+    # faiss's own inner product (another BLAS, another order) on the same float32 vectors: a near-tie of cosines ~1 can
+    # pick another row, within 1e-4 of cosine 1 (the tiny BERT's near-duplicates)
     assert [r["score"] for r in read[1]] == pytest.approx([r["score"] for r in read[0]], abs=1e-4)
-    assert [r["score"] for r in read[0]] == pytest.approx([1, 1, 1], abs=1e-5)
+    assert [r["score"] for r in read[0]] == pytest.approx([1, 1, 1], abs=BATCHED)
     assert (tmp_path / "idx" / "faiss.index").is_file()
     assert json.loads((tmp_path / "idx" / "index.json").read_text())["ann"] == {"kind": "hnsw"}
 
@@ -110,7 +112,9 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.mark.parametrize("suffix", ["npy", "parquet"])
+# [parquet] compares the same numbers as [npy] through another file format: the avx2 pass of scripts/test.sh keeps the
+# numerics ([npy]) and skips only the format case
+@pytest.mark.parametrize("suffix", ["npy", pytest.param("parquet", marks=pytest.mark.isa_independent)])
 def test_torchrun_two_processes_write_the_single_process_output(tiny_bert_dir, texts_file, tmp_path, suffix):
     from textsiam.index.arrays import read_embeddings
 
@@ -127,5 +131,7 @@ def test_torchrun_two_processes_write_the_single_process_output(tiny_bert_dir, t
     assert done.returncode == 0, done.stderr.decode()[-2000:]
     two, single = read_embeddings(tmp_path / f"two.{suffix}"), read_embeddings(tmp_path / f"one.{suffix}")
     assert two.shape == single.shape == (len(TEXTS), 32)
-    np.testing.assert_allclose(two, single, atol=1e-6)  # shards batch differently: float32 rounding only
+    # shards batch differently: float32 rounding only, of the tiny BERT (hidden 32, 2 layers: sums of <= 64 terms,
+    # ~n * 2^-24 = 4e-6 at worst, a few ulps in practice); 1e-6 is tighter than BATCHED because this model is tiny
+    np.testing.assert_allclose(two, single, atol=1e-6)
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted([texts_file.name, f"one.{suffix}", f"two.{suffix}"])

@@ -145,7 +145,7 @@ def _check_outcome(tmp_path: Path, fmt: str, rows: Rows, raw: bytes) -> None:
         return
     assert list(data.a) == [r[0] for r in rows]
     assert list(data.b) == [r[1] for r in rows]
-    assert [float(v) for v in data.labels] == pytest.approx([r[2] for r in rows])
+    assert [float(v) for v in data.labels] == pytest.approx([r[2] for r in rows], rel=1e-6)  # float32: 1 rounding
 
 
 def _names_image_files(fmt: str) -> bool:
@@ -168,7 +168,7 @@ def test_valid_files_read_back_exactly(tmp_path, fmt, data, ends):
     rows = data.draw(_rows(fmt))
     data_read = _read(tmp_path, fmt, WRITERS[fmt][1], WRITERS[fmt][0](rows, ends))
     assert (list(data_read.a), list(data_read.b)) == ([r[0] for r in rows], [r[1] for r in rows])
-    assert [float(v) for v in data_read.labels] == pytest.approx([r[2] for r in rows])
+    assert [float(v) for v in data_read.labels] == pytest.approx([r[2] for r in rows], rel=1e-6)  # float32 labels
 
 
 @pytest.mark.parametrize("fmt", FORMATS)

@@ -67,6 +67,7 @@ def test_split_by_body_keeps_every_body_on_one_side(tmp_path):
     assert again.dataset["group"] == dev.dataset["group"]  # seeded
 
 
+@pytest.mark.isa_independent  # not in test.sh's avx2 pass: a CSV read and a Python-random split, no torch
 def test_official_hold_out_bodies(shared_data):
     """The split reproduces the FNC-1 baseline's generate_hold_out_split (seed 1489215, 80 % of bodies train)."""
     import random

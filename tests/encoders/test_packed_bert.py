@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from fixtures import needs_minilm
+from fixtures import BATCHED, needs_minilm
 
 import textsiam.encoders.hf as hf_module
 from textsiam.encoders import HfTextEncoder
@@ -47,25 +47,29 @@ def _assert_same(encoder: HfTextEncoder, monkeypatch, atol: float) -> None:
     features = _features(encoder)
     out_hf, grads_hf = _run(encoder, features, False, monkeypatch)
     out_packed, grads_packed = _run(encoder, features, True, monkeypatch)
-    torch.testing.assert_close(out_packed, out_hf, rtol=0, atol=1e-5)
+    torch.testing.assert_close(out_packed, out_hf, rtol=0, atol=BATCHED)  # pooled outputs ~1: fixtures.py
     assert "transformer.embeddings.token_type_embeddings.weight" in grads_packed
     # BertModel's own pooler (CLS dense + tanh) is not used by the tower: no gradient on either path
     assert grads_hf.keys() == grads_packed.keys()
     assert not any("transformer.pooler" in n for n in grads_packed)
-    for name, grad in grads_hf.items():  # float32 summation order differs: rows are summed in another grouping
+    # float32 summation order differs: a weight's gradient sums ~10^2 token rows (4 texts x ~10 tokens, hidden 32-384)
+    # in another grouping. rtol 1e-4 (~800 ulps) for entries that are sums of that many terms; atol for entries near 0,
+    # where the sum cancels: the caller's
+    for name, grad in grads_hf.items():
         torch.testing.assert_close(grads_packed[name], grad, rtol=1e-4, atol=atol, msg=name)
 
 
 def test_packed_forward_matches_the_transformer_in_outputs_and_gradients(tiny_bert_dir, monkeypatch):
     encoder = _no_dropout(HfTextEncoder(str(tiny_bert_dir)))
     assert encoder._packs
+    # atol for entries that cancel to ~0, rtol 1e-4 for the rest (entries up to 27; largest difference seen 4.2e-7)
     _assert_same(encoder, monkeypatch, atol=1e-6)
 
 
 @needs_minilm
 def test_packed_minilm_matches_the_transformer_in_outputs_and_gradients(monkeypatch):
     encoder = _no_dropout(HfTextEncoder("all-MiniLM-L6-v2"))
-    _assert_same(encoder, monkeypatch, atol=1e-6)
+    _assert_same(encoder, monkeypatch, atol=1e-6)  # as above (entries up to 1.6; largest difference seen 1.2e-7)
 
 
 def test_packed_recomputation_gives_the_same_gradients_with_dropout_on(tiny_bert_dir):
@@ -80,7 +84,8 @@ def test_packed_recomputation_gives_the_same_gradients_with_dropout_on(tiny_bert
         encoder(features).sum().backward()
         grads.append({n: p.grad.clone() for n, p in encoder.named_parameters() if p.grad is not None})
     assert len(runs) == 3  # once without recomputation, twice (forward + backward) with it
-    for name, grad in grads[0].items():
+    for name, grad in grads[0].items():  # the same layers recomputed with the same masks and shapes: the same kernels,
+        # so rounding can only come from the backward's accumulation order (~10 ulps: rtol 1e-5; atol for entries ~0)
         torch.testing.assert_close(grads[1][name], grad, rtol=1e-5, atol=1e-7, msg=name)
 
 
@@ -135,9 +140,9 @@ def test_cheap_dropout_keeps_each_value_with_probability_one_minus_p():
     kept = y != 0
     # Bernoulli(0.9): the kept share lies within 5 standard deviations (0.00067) of 0.9
     assert abs(kept.float().mean().item() - 0.9) < 5 * (0.9 * 0.1 / x.numel()) ** 0.5
-    torch.testing.assert_close(y[kept], torch.full_like(y[kept], 1 / 0.9))  # inverted: kept values scaled
+    torch.testing.assert_close(y[kept], torch.full_like(y[kept], 1 / 0.9))  # inverted: 1 * (1/0.9), one rounding
     y.sum().backward()
-    torch.testing.assert_close(x.grad, y.detach())  # gradient: the same mask and scale
+    torch.testing.assert_close(x.grad, y.detach())  # gradient: the same mask and scale (float32 defaults: 1 rounding)
     torch.manual_seed(0)
     assert torch.equal(dropout(x, 0.1), y)  # the masks come from torch's RNG (recomputation restores it)
 
@@ -151,6 +156,8 @@ def test_written_out_attention_is_the_fused_kernel_with_the_padding_mask(monkeyp
     monkeypatch.setattr(packed_bert, "dropout", lambda x, p: x)  # the probabilities' dropout off, the path kept
     out = packed_bert._attention(q, k, v, mask, 0.5, 0.1)
     expected = torch.nn.functional.scaled_dot_product_attention(q, k, v, attn_mask=mask, scale=0.5)
+    # softmax over 5 keys and a weighted sum of 4-dim values ~1: a few float32 ulps; the fused kernel and the written
+    # out one may block differently per instruction set; ~8 ulps of 1 is 1e-6
     torch.testing.assert_close(out, expected, rtol=0, atol=1e-6)
 
 
@@ -169,6 +176,7 @@ def test_embedding_rows_gradient_is_autograds_over_resets_and_accumulation():
                 table.zero_grad(set_to_none=True)
             lookup = _lookup(table, ids) if table is mine else table(ids)
             (lookup * weights).sum().backward()
+        # each row sums <= 3 products of randn values ~1: a few float32 ulps in another order; 1e-6 is ~8 ulps of 1
         torch.testing.assert_close(mine.weight.grad, ref.weight.grad, rtol=0, atol=1e-6)
         buffers.append(mine.weight.grad.data_ptr())
     assert not mine.weight.grad[0].any()  # the padding row gets none

@@ -6,6 +6,16 @@ import numpy as np
 from hypothesis import assume
 from hypothesis import strategies as st
 
+# Tolerances of the eval tests. textsiam.eval is numpy in float64 without torch, so torch's CPU kernel choice
+# (ATEN_CPU_CAPABILITY, oneDNN) never reaches it. Our metric and the scikit-learn / scipy / brute-force reference
+# compute the same ratio of counts or the same statistic by another formula or order: they agree to a few float64
+# ulps (2.2e-16 each). SAME_RATIO: the same division of the same integer counts, or a threshold halfway between two
+# given floats (< 1e-15 apart). SAME_STATISTIC: another summation order or formula for a float64 statistic (AUC by rank
+# sums vs trapezoids, a correlation, a mean of means) over at most 10^4 values: ~1e-12 relative; 1e-6 is still far
+# below the smallest real difference a metric can show on these inputs (one pair of at most 500: 2e-3).
+SAME_RATIO = 1e-12
+SAME_STATISTIC = 1e-6
+
 
 @st.composite
 def tied_pairs(draw, max_n: int = 40) -> tuple[np.ndarray, np.ndarray]:

@@ -129,8 +129,9 @@ def make_batch(kind: str, seed: int, n: int = 7, dim: int = 5) -> tuple[torch.Te
 
 
 def check(loss: torch.Tensor, expected: float, kind: str) -> None:
-    # The library's L2 norm adds 1e-12 under the square root so identical pairs keep a finite gradient: an
-    # identical pair sits at distance 1e-6 instead of 0, hence the looser tolerance for that case only.
+    # float64 batches of 7 x 5 against a float64 Python loop: rounding is ~1e-15, so rel 1e-6 catches any formula
+    # error on any CPU. The library's L2 norm adds 1e-12 under the square root so identical pairs keep a finite
+    # gradient: an identical pair sits at distance 1e-6 instead of 0, hence the looser abs for that case only.
     tol = 1e-5 if kind == "identical" else 1e-6
     assert loss.dim() == 0
     assert loss.item() == pytest.approx(expected, rel=1e-6, abs=tol)
@@ -211,6 +212,7 @@ def test_float32_inputs_match_loop():
     u, v, y = make_batch("graded", 0)
     loss = build_loss("contrastive")(u.float(), v.float(), y.float())
     assert loss.dtype == torch.float32
+    # float32 distances of 5 terms and a mean of 7: a few float32 ulps (1.2e-7 each) of the float64 loop's value
     assert loss.item() == pytest.approx(contrastive(u, v, y, 1.0, "euclidean"), rel=1e-5)
 
 
@@ -220,6 +222,8 @@ def test_half_precision_inputs_are_promoted(name):
     loss = build_loss(name)(u.bfloat16(), v.bfloat16(), y.bfloat16())
     assert loss.dtype == torch.float32
     reference = build_loss(name)(u.bfloat16().double(), v.bfloat16().double(), y)
+    # same bfloat16-rounded inputs, computed in float32 against float64: float32 rounding of exp/log sums over 7 rows
+    # (~1e-6); 1e-4 is still 100x below what computing in bfloat16 (8 bits, ~4e-3 per value) would give
     assert loss.item() == pytest.approx(reference.item(), rel=1e-4)
 
 
@@ -260,6 +264,6 @@ def test_cross_entropy_matches_a_brute_force_loop():
     torch.manual_seed(0)
     logits, labels = torch.randn(5, 4), torch.tensor([0, 3, 1, 1, 2])
     expected = sum(-(logits[i, labels[i]] - torch.logsumexp(logits[i], 0)) for i in range(5)) / 5
-    torch.testing.assert_close(CrossEntropyLoss()(logits, labels), expected)
+    torch.testing.assert_close(CrossEntropyLoss()(logits, labels), expected)  # float32 defaults (rtol 1.3e-6): 5 rows
     with pytest.raises(ValueError, match=r"class indices must lie in \[0, 4\)"):
         CrossEntropyLoss()(logits, torch.tensor([0, 4, 1, 1, 2]))

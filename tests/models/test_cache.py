@@ -33,4 +33,5 @@ def test_similarity_scores_encode_each_distinct_text_once():
     scores = model.similarity_scores(a, b, batch_size=4)
     assert sorted(encoder.seen) == sorted(["headline one", "headline two", "one body text", "another body"])
     u, v = model.encode(a), model.encode(b)
+    # the same cached embeddings, cosine by another function: a few float32 ulps of scores in [-1, 1]
     np.testing.assert_allclose(scores, torch.nn.functional.cosine_similarity(u, v).numpy(), atol=1e-6)

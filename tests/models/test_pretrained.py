@@ -46,4 +46,6 @@ def test_minilm_twin_published_sts_test_spearman(shared_data):
 
     metrics, scores = evaluate(create_model("minilm-twin"), load_data(shared_data / "stsb" / "sts-test.csv"))
     assert metrics["n"] == 1379 and np.isfinite(scores).all()
+    # the published 0.8203 to its 4 printed digits, +-5 in the last one: measured 0.8203 natively (avx512) and under
+    # avx2 kernels (docs/benchmarks.md); kernel rounding of the embeddings (~1e-6) can only swap near-tied ranks
     assert abs(metrics["spearman"] - 0.8203) <= 0.0005

@@ -16,6 +16,7 @@ def load_test():
     return load_script("load_test")
 
 
+@pytest.mark.isa_independent  # not in test.sh's avx2 pass: HTTP status codes and the report's fields
 def test_small_run_has_no_errors_and_reports_everything(load_test, twin_dir, tmp_path, capsys):
     out = tmp_path / "load.json"
     argv = ["--model", str(twin_dir), "--requests", "40", "--concurrency", "4", "--pairs-per-request", "2"]

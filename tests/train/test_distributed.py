@@ -16,6 +16,7 @@ from safetensors.torch import load_file, save_file
 from textsiam.data import read_pairs
 from textsiam.models import create_model
 from textsiam.train import TrainConfig, Trainer
+from textsiam.train import trainer as trainer_module
 from textsiam.train.distributed import DataParallel
 
 PAIRS = [
@@ -31,26 +32,62 @@ PAIRS = [
     ("the man talks on the phone", "a man is talking", 3.1),
     ("two dogs play", "dogs are playing", 4.5),
 ]
-TOLERANCE = 1e-5  # float32 summation order differs between one process and two; nothing else may
+# One process and two run the same arithmetic in a different float32 summation order (batches of 4 rows vs pieces of
+# 2, the gradient all-reduce), and nothing else may differ. How far that order moves each compared quantity:
+# - a step's loss and the first step's gradients are float32 sums of ~10^2 terms (<= 4 pairs x 2 sides x ~8 tokens,
+#   hidden 32/64) through 2 layers; the rounding bound n * 2^-24 with n ~ 10^2 is ~1e-5 of the sum's magnitude
+#   (measured natively: <= 1.2e-6 of the loss, <= 1.1e-6 of the largest gradient entry; the losses alike under avx2
+#   and default kernels, and the test passes under both).
+#   The later losses stay that close too: rounding moves only the weights whose gradient is ~0 (below), and a weight
+#   with ~0 gradient does not move the loss.
+LOSS_RTOL, LOSS_ATOL = 1e-5, 1e-6  # atol for losses near 0 (cosine: 0.0008), differences of terms ~1: ~8 ulps of 1
+GRAD_RTOL = 1e-5  # of the largest entry of the whole gradient: rounding scales with the summed terms, not the entry
+# - the trained weights: AdamW moves a weight by lr_t * m/(sqrt(v) + eps) a step, scale-free in the gradient except
+#   near eps = 1e-8. A gradient entry g (after clipping) that rounding changes by a relative r moves the normalised
+#   step by at most r * |g| * eps / (|g| + eps)^2 <= r / 4 (the maximum, at |g| = eps); entries summed with heavy
+#   cancellation can carry r up to ~1 (measured: 5% on one entry whose clipped gradient is 0.3 eps, which moved its
+#   weight by 0.9% of lr: 1.2e-5 after 6 steps on a CPU with AMX, the old fixed 1e-5 bound failed there), and an entry
+#   whose exact gradient is 0 (the attention key biases: softmax ignores a shift shared by all keys) is rounding noise
+#   of ~1e-11, far below eps, and moves its weight by < 1e-3 lr. So each step may differ by lr_t / 4 at most, and the
+#   weights after the run by a quarter of the summed learning rates, sum_t lr_t / 4 = 8.75e-4 here (the largest
+#   difference seen, 1.2e-5, is 1.4% of it). Weights trained on other rows differ by whole steps (~lr) and fail it; a
+#   gradient off by a constant factor does not move AdamW's weights at all (measured: a gather that drops the other
+#   ranks' gradient halves every gradient and moves no weight by more than 9e-6), which is what GRAD_RTOL is for.
+LR, STEPS = 1e-3, 6  # 11 pairs in batches of 4 (4, 4, 3) for 2 epochs; linear decay from lr, no warmup (10% of 6 < 1)
+WEIGHT_ATOL = sum(LR * (STEPS - s) / STEPS for s in range(STEPS)) / 4
 # loss -> (batch size: 11 pairs in batches of 4 = 4, 4, 3, so the last batch splits unevenly 2 + 1)
 CASES = {"cosent": 4, "multiple-negatives": 4, "cosine": 4}
 
 
-def _train(tiny: str, data_file: str, loss: str, batch: int, out: Path) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-    """(the step losses from train_log.jsonl, empty where this rank writes none; the weights after training)"""
+def _train(
+    tiny: str, data_file: str, loss: str, batch: int, out: Path
+) -> tuple[torch.Tensor, dict[str, torch.Tensor], dict[str, torch.Tensor]]:
+    """(the step losses from train_log.jsonl, empty where this rank writes none; the first step's gradients, before
+    clipping; the weights after training)"""
     model = create_model(tiny, seed=0)
     for m in model.modules():  # dropout draws differ per process; the comparison needs deterministic steps
         if isinstance(m, torch.nn.Dropout):
             m.p = 0.0
     cfg = TrainConfig(
-        loss=loss, epochs=2, batch_size=batch, lr=1e-3, log_every=1, seed=0, device="cpu", save_checkpoints=False
+        loss=loss, epochs=2, batch_size=batch, lr=LR, log_every=1, seed=0, device="cpu", save_checkpoints=False
     )
-    Trainer(model, cfg, read_pairs(data_file), out_dir=out, show_progress=False).train()
+    first: dict[str, torch.Tensor] = {}
+
+    def capture(optimizer, params, max_norm):  # the first step's gradients (under DDP: synced across the ranks)
+        if not first:
+            first.update({k: p.grad.detach().clone() for k, p in model.named_parameters() if p.grad is not None})
+        real(optimizer, params, max_norm)
+
+    real, trainer_module.clipped_step = trainer_module.clipped_step, capture
+    try:
+        Trainer(model, cfg, read_pairs(data_file), out_dir=out, show_progress=False).train()
+    finally:
+        trainer_module.clipped_step = real
     log = out / "train_log.jsonl"
     reads = log.exists() and not (dist.is_initialized() and dist.get_rank() > 0)
     records = [json.loads(line) for line in log.read_text().splitlines()] if reads else []
     losses = torch.tensor([r["loss"] for r in records if r["type"] == "step"])
-    return losses, {k: v.detach().clone().contiguous() for k, v in model.state_dict().items()}
+    return losses, first, {k: v.detach().clone().contiguous() for k, v in model.state_dict().items()}
 
 
 def _worker(rank: int, port: int, tiny: str, data_file: str, out: str) -> None:
@@ -59,8 +96,9 @@ def _worker(rank: int, port: int, tiny: str, data_file: str, out: str) -> None:
     dist.init_process_group("gloo", rank=rank, world_size=2)
     try:
         for loss, batch in CASES.items():  # one process group for every case: starting processes is the slow part
-            losses, weights = _train(tiny, data_file, loss, batch, Path(out) / loss)
-            save_file({**weights, "__losses__": losses}, f"{out}/{loss}-rank{rank}.safetensors")
+            losses, first, weights = _train(tiny, data_file, loss, batch, Path(out) / loss)
+            grads = {f"grad.{k}": g for k, g in first.items()}
+            save_file({**weights, **grads, "__losses__": losses}, f"{out}/{loss}-rank{rank}.safetensors")
     finally:
         dist.destroy_process_group()
 
@@ -85,20 +123,29 @@ def two_process_runs(tiny_bert_dir, data_file, tmp_path_factory) -> Path:
     return out
 
 
+def _assert_gradients_close(got: dict[str, torch.Tensor], want: dict[str, torch.Tensor]) -> None:
+    scale = max(g.abs().max() for g in want.values())
+    for name, g in want.items():
+        torch.testing.assert_close(got[name], g, atol=GRAD_RTOL * scale, rtol=0, msg=name)
+
+
 @pytest.mark.parametrize("loss", sorted(CASES))
 def test_two_gloo_processes_match_one_process(loss, tiny_bert_dir, data_file, two_process_runs, tmp_path):
-    losses, weights = _train(str(tiny_bert_dir), str(data_file), loss, CASES[loss], tmp_path)
-    assert len(losses) == 6  # 2 epochs x 3 batches
+    losses, grads, weights = _train(str(tiny_bert_dir), str(data_file), loss, CASES[loss], tmp_path)
+    assert len(losses) == STEPS  # 2 epochs x 3 batches
+    assert grads.keys() <= weights.keys() and all(g.abs().max() > 0 for g in grads.values())
     for rank in (0, 1):
         got = load_file(two_process_runs / f"{loss}-rank{rank}.safetensors")
         logged = got.pop("__losses__")
         if rank == 0:  # the one train_log.jsonl, written by rank 0 (rank 1 does not wait for its last line)
-            torch.testing.assert_close(logged, losses, atol=TOLERANCE, rtol=TOLERANCE)
+            torch.testing.assert_close(logged, losses, atol=LOSS_ATOL, rtol=LOSS_RTOL)
+        _assert_gradients_close({k: got.pop(f"grad.{k}") for k in grads}, grads)  # the first step's, synced by DDP
         assert got.keys() == weights.keys()
         for name, w in weights.items():
-            torch.testing.assert_close(got[name], w, atol=TOLERANCE, rtol=TOLERANCE, msg=name)
+            torch.testing.assert_close(got[name], w, atol=WEIGHT_ATOL, rtol=0, msg=name)
     moved = create_model(str(tiny_bert_dir), seed=0).state_dict()
-    assert any(not torch.equal(moved[k], weights[k]) for k in weights)  # training changed the weights
+    # training moved the weights by far more than the tolerance, so the comparison above has something to compare
+    assert max((moved[k] - weights[k]).abs().max() for k in weights) > 2 * WEIGHT_ATOL
 
 
 def test_single_process_sharding_is_the_identity():
@@ -116,6 +163,7 @@ def test_pieces_are_contiguous_and_padded_to_one_size():
     assert pieces == [[10, 10], [11, 10], [12, 13]]
 
 
+@pytest.mark.isa_independent  # not in test.sh's avx2 pass: torchrun plumbing: one log writer, one model file
 def test_torchrun_cli_training_writes_one_model_from_rank_0(tiny_bert_dir, data_file, tmp_path):
     import json
     import subprocess

@@ -53,6 +53,7 @@ def _assert_complete(out: Path) -> None:
     assert load_model(out).embedding_dim > 0 and not list(out.glob(".*.tmp")) and not (out / ".checkpoint.old").exists()
 
 
+@pytest.mark.isa_independent  # not in test.sh's avx2 pass: signals, exit codes, log lines, checkpoint files
 @pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGINT], ids=["SIGKILL", "SIGINT"])
 def test_signal_mid_training_then_resume_completes_with_each_step_logged_once(tmp_path, sig):
     out = tmp_path / "run"
@@ -83,6 +84,7 @@ sys.exit(main(sys.argv[1:]))
 """
 
 
+@pytest.mark.isa_independent  # not in test.sh's avx2 pass: a kill, the checkpoint folders, the log
 def test_kill_during_the_checkpoint_swap_resumes_from_the_previous_checkpoint(tmp_path):
     out = tmp_path / "run"
     cmd = _train_cmd(out)

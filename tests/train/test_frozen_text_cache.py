@@ -71,7 +71,7 @@ def test_frozen_tower_keeps_nothing_outside_a_training_run(tiny_bert_dir):
     first = tower(tower.collate(texts))
     again = tower(tower.collate(texts))
     assert len(tower.output_cache) == 0 and sum(calls) == 2 * len(texts)
-    torch.testing.assert_close(first, again)
+    torch.testing.assert_close(first, again, atol=0, rtol=0)  # the same batch twice: the same arithmetic
 
 
 @pytest.mark.parametrize("loss", ["infonce", "contrastive"])

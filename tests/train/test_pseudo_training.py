@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import torch
+from fixtures import BATCHED
 
 from textsiam.data import digit_pairs
 from textsiam.encoders import MlpEncoder
@@ -25,4 +26,6 @@ def test_two_different_towers_learn_to_match(tmp_path):
     assert not torch.equal(model.left_projection.weight, model.right_projection.weight)
     again = load_model(tmp_path)
     assert type(again) is PseudoSiameseModel and again.right.hidden == 64
-    np.testing.assert_allclose(again.similarity_scores(dev.a, dev.b), model.similarity_scores(dev.a, dev.b), atol=1e-5)
+    np.testing.assert_allclose(
+        again.similarity_scores(dev.a, dev.b), model.similarity_scores(dev.a, dev.b), atol=BATCHED
+    )
