@@ -33,8 +33,26 @@ run_pass() {  # run_pass NAME [ENV=VALUE ...] -- [pytest args ...]
   return "$rc"
 }
 
-run_pass native -- "$@"
-native=$?
+# The native pass uses both cores: tests/test_readme.py (the README's code blocks, each a chain of textsiam processes
+# that mostly wait on imports and model loads: about 4 of the pass's 9 minutes on 2 idle cores) runs in a second
+# pytest process beside the rest of the suite, with its own temporary folder; its output follows the pass's. Tests
+# run one torch thread each (tests/conftest.py), so the two processes do not fight over cores. With extra arguments
+# (a path, -k, ...) the pass is one plain pytest run of what they select.
+if [ "$#" -eq 0 ]; then
+  readme_tmp=$(mktemp -d)
+  run_pass readme -- tests/test_readme.py -p no:cacheprovider --basetemp="$readme_tmp/pytest" > "$readme_tmp/log" 2>&1 &
+  readme_pid=$!
+  run_pass native -- --ignore=tests/test_readme.py
+  native=$?
+  wait "$readme_pid"
+  readme=$?
+  cat "$readme_tmp/log"
+  rm -rf "$readme_tmp"
+  if [ "$native" -eq 0 ]; then native=$readme; fi
+else
+  run_pass native -- "$@"
+  native=$?
+fi
 run_pass avx2 ATEN_CPU_CAPABILITY=avx2 ONEDNN_MAX_CPU_ISA=AVX2 MKL_ENABLE_INSTRUCTIONS=AVX2 -- -m "not isa_independent" "$@"
 avx2=$?
 echo "=== native: exit $native; avx2 (no AVX-512/AMX): exit $avx2 ==="
