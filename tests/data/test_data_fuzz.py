@@ -10,12 +10,11 @@ from __future__ import annotations
 import csv
 import io
 import json
-import signal
 from collections.abc import Callable
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from fixtures import no_hang
 
 hypothesis = pytest.importorskip("hypothesis", reason="hypothesis is a test dependency (pip install '.[dev]')")
 from hypothesis import HealthCheck, given, settings  # noqa: E402
@@ -34,20 +33,6 @@ FUZZ = settings(
 )
 HANG_SECONDS = 20
 Rows = list[tuple[str, str, float]]
-
-
-@contextmanager
-def no_hang(seconds: int = HANG_SECONDS):
-    def alarm(signum, frame):
-        raise TimeoutError(f"the reader took over {seconds} s on one small file: a hang")
-
-    previous = signal.signal(signal.SIGALRM, alarm)
-    signal.alarm(seconds)
-    try:
-        yield
-    finally:
-        signal.alarm(0)
-        signal.signal(signal.SIGALRM, previous)
 
 
 # -- writers: valid rows -> the bytes of a file in each format -----------------------------------------------------
@@ -132,7 +117,7 @@ def _rows(fmt: str, text: st.SearchStrategy[str] | None = None) -> st.SearchStra
 def _read(tmp_path: Path, fmt: str, name: str, raw: bytes):
     path = tmp_path / name
     path.write_bytes(raw)
-    with no_hang():
+    with no_hang(HANG_SECONDS, "the reader ran on one small file"):
         return read_pairs(path, format=fmt)
 
 
@@ -182,7 +167,7 @@ def test_random_bytes_are_a_clean_error_or_a_parse(tmp_path, fmt, raw):
     else:
         target.write_bytes(raw)
     try:
-        with no_hang():
+        with no_hang(HANG_SECONDS, "the reader ran on one small file"):
             data = read_pairs(target, format=fmt)
     except (DataError, ConfigError) as err:
         assert str(err).strip()

@@ -17,7 +17,6 @@ import contextlib
 import io
 import json
 import re
-import signal
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -26,6 +25,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from fixtures import no_hang
 
 import textsiam
 from textsiam.cli.main import main
@@ -69,24 +69,10 @@ def cli(*argv: Any) -> Callable[[dict], CliAnswer]:
     return run
 
 
-@contextlib.contextmanager
-def no_hang(seconds: int = HANG_SECONDS):
-    def alarm(signum, frame):
-        raise TimeoutError(f"no answer within {seconds} s: a hang")
-
-    previous = signal.signal(signal.SIGALRM, alarm)
-    signal.alarm(seconds)
-    try:
-        yield
-    finally:
-        signal.alarm(0)
-        signal.signal(signal.SIGALRM, previous)
-
-
 def classify(case: Case, world: dict) -> tuple[str, str]:
     """(class, what happened) of one case."""
     try:
-        with no_hang():
+        with no_hang(HANG_SECONDS):
             answer = case.run(world)
     except TextsiamError as err:
         message = str(err)

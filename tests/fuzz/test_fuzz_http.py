@@ -18,14 +18,13 @@ import copy
 import json
 import math
 import re
-import signal
 from collections import Counter
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pytest
+from fixtures import no_hang
 
 pytest.importorskip("fastapi", reason="the serve extra is not installed (pip install '.[serve]')")
 hypothesis = pytest.importorskip("hypothesis", reason="hypothesis is a test dependency (pip install '.[dev]')")
@@ -294,23 +293,11 @@ def classify(case: Case, status: int, text: str, dim: int) -> tuple[str, str]:
 
 
 # -- running -------------------------------------------------------------------------------------------------------
-@contextmanager
-def no_hang(seconds: int = HANG_SECONDS):
-    def alarm(signum, frame):
-        raise TimeoutError(f"no answer within {seconds} s: a hang")
-
-    previous = signal.signal(signal.SIGALRM, alarm)
-    signal.alarm(seconds)
-    try:
-        yield
-    finally:
-        signal.alarm(0)
-        signal.signal(signal.SIGALRM, previous)
 
 
 def send(client: TestClient, case: Case, dim: int) -> tuple[str, str]:
     try:
-        with no_hang():
+        with no_hang(HANG_SECONDS):
             response = client.request(case.method, case.path, content=case.body, headers=case.headers)
     except Exception as err:  # a hang, or an exception out of the app
         return "failure", f"{type(err).__name__}: {err}"

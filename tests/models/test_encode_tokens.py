@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
+from fixtures import spy_on_tokenizer
 
 TEXTS = ["a man plays the guitar", "cheese", "a man plays the guitar", "two children read a book on a sunny day"]
 
@@ -28,18 +29,7 @@ def test_tokens_are_the_attention_mask_counts_of_each_item(tiny_bert_dir, args):
 
 def test_tokens_come_from_the_one_tokenizer_call_of_the_encode(tiny_bert_dir, monkeypatch):
     model = _twin(tiny_bert_dir)
-    calls = []
-    tokenizer = model.left.tokenizer
-
-    class Spy:
-        def __call__(self, texts, **kwargs):
-            calls.append(list(texts))
-            return tokenizer(texts, **kwargs)
-
-        def __getattr__(self, name):
-            return getattr(tokenizer, name)
-
-    monkeypatch.setattr(model.left, "tokenizer", Spy())
+    calls = spy_on_tokenizer(model.left, monkeypatch)
     _, tokens = model.encode(TEXTS, "left", return_tokens=True)
     assert calls == [list(dict.fromkeys(TEXTS))] and len(tokens) == len(TEXTS)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from fixtures import spy_on_tokenizer
 
 pytest.importorskip("fastapi", reason="the serve extra is not installed (pip install '.[serve]')")
 from fastapi.testclient import TestClient  # noqa: E402
@@ -20,21 +21,7 @@ TEXTS = ["a man plays the guitar", "cheese", "a man plays the guitar", "two chil
 def tokenizer_calls(monkeypatch):
     """Count the calls of a tower's tokenizer (it still tokenizes)."""
 
-    def spy_on(tower) -> list[list[str]]:
-        calls, tokenizer = [], tower.tokenizer
-
-        class Spy:
-            def __call__(self, texts, **kwargs):
-                calls.append(list(texts))
-                return tokenizer(texts, **kwargs)
-
-            def __getattr__(self, name):
-                return getattr(tokenizer, name)
-
-        monkeypatch.setattr(tower, "tokenizer", Spy())
-        return calls
-
-    return spy_on
+    return lambda tower: spy_on_tokenizer(tower, monkeypatch)
 
 
 @pytest.mark.parametrize("which", ["twin", "pseudo"])
