@@ -149,3 +149,34 @@ def decode_image_file(path: str | os.PathLike) -> np.ndarray:
     except (OSError, SyntaxError, ValueError) as err:
         raise DataError(f"image is corrupt or truncated ({err}); replace the file or skip it", path=str(p)) from None
     return array
+
+
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp")
+"""The file suffixes an image folder is scanned for."""
+
+
+def image_files(folder: Path, flag: str = "--image-dir") -> list[str]:
+    """The image files of ``folder`` (by suffix), sorted; the other entries are named in a warning (and in the error
+    when there is no image at all). ``flag`` is the option that named the folder, for the messages."""
+    import warnings
+
+    if not folder.is_dir():
+        what = "is a file, not a folder" if folder.exists() else "no such folder"
+        raise DataError(f"{flag}: {what}; pass a folder of image files ({', '.join(IMAGE_SUFFIXES)})", path=str(folder))
+    entries = sorted(folder.iterdir())
+    images = [str(f) for f in entries if f.is_file() and f.suffix.lower() in IMAGE_SUFFIXES]
+    others = [f.name + ("/" if f.is_dir() else "") for f in entries if str(f) not in images]
+    listed = ", ".join(others[:10]) + (f", ... {len(others) - 10} more" if len(others) > 10 else "")
+    if not images:
+        raise DataError(
+            f"{flag}: no image files ({', '.join(IMAGE_SUFFIXES)}) in this folder"
+            + (f"; it holds {listed}" if others else ", it is empty"),
+            path=str(folder),
+        )
+    if others:
+        noun = "entry" if len(others) == 1 else "entries"
+        warnings.warn(
+            f"{flag} {folder}: skipped {len(others)} non-image {noun}: {listed}",
+            stacklevel=2,
+        )
+    return images

@@ -70,9 +70,6 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp")
-
-
 def _image_text(args: argparse.Namespace) -> int:
     """One image against one or more texts, or one text against one or more images: a ranked table."""
     from pathlib import Path
@@ -81,15 +78,17 @@ def _image_text(args: argparse.Namespace) -> int:
 
     from textsiam.api import decision_columns, rank
     from textsiam.cli.common import print_table
+    from textsiam.data.texts import read_lines
     from textsiam.errors import ConfigError
+    from textsiam.imaging import image_files
     from textsiam.models.io import create_model
 
     images = list(args.image or [])
     if args.image_dir:
-        images += _image_dir(Path(args.image_dir))
+        images += image_files(Path(args.image_dir), "--image-dir")
     texts = list(args.text or [])
     if args.texts_file:
-        texts += _texts_file(Path(args.texts_file))
+        texts += read_lines(Path(args.texts_file), "--texts-file")
     if not images or not texts or (len(images) > 1 and len(texts) > 1):
         raise ConfigError("give one --image and one or more texts (--text, --texts-file), or one --text and images")
     progress_bars(args)
@@ -105,54 +104,3 @@ def _image_text(args: argparse.Namespace) -> int:
     print(f"{'texts' if by_image else 'images'} ranked for: {query}")
     print_table(rows, ["rank", *cols, "text" if by_image else "image"])
     return 0
-
-
-def _image_dir(folder) -> list[str]:
-    """The image files of ``folder`` (by suffix), sorted; the other entries are named in a warning (and in the error
-    when there is no image at all)."""
-    import warnings
-
-    from textsiam.errors import DataError
-
-    if not folder.is_dir():
-        what = "is a file, not a folder" if folder.exists() else "no such folder"
-        raise DataError(
-            f"--image-dir: {what}; pass a folder of image files ({', '.join(IMAGE_SUFFIXES)})", path=str(folder)
-        )
-    entries = sorted(folder.iterdir())
-    images = [str(f) for f in entries if f.is_file() and f.suffix.lower() in IMAGE_SUFFIXES]
-    others = [f.name + ("/" if f.is_dir() else "") for f in entries if str(f) not in images]
-    listed = ", ".join(others[:10]) + (f", ... {len(others) - 10} more" if len(others) > 10 else "")
-    if not images:
-        raise DataError(
-            f"--image-dir: no image files ({', '.join(IMAGE_SUFFIXES)}) in this folder"
-            + (f"; it holds {listed}" if others else ", it is empty"),
-            path=str(folder),
-        )
-    if others:
-        entries = "entry" if len(others) == 1 else "entries"
-        warnings.warn(
-            f"--image-dir {folder}: skipped {len(others)} non-image {entries}: {listed}",
-            stacklevel=2,
-        )
-    return images
-
-
-def _texts_file(path) -> list[str]:
-    """The non-empty lines of a UTF-8 text file."""
-    from textsiam.errors import DataError
-
-    if not path.is_file():
-        raise DataError("--texts-file: file not found; pass a UTF-8 file with one text per line", path=str(path))
-    try:
-        lines = path.read_text(encoding="utf-8-sig").splitlines()
-    except UnicodeDecodeError as err:
-        raise DataError(
-            f"--texts-file: not valid UTF-8 (byte {err.object[err.start]:#04x} at offset {err.start}); re-save the "
-            "file as UTF-8",
-            path=str(path),
-        ) from None
-    texts = [line.strip() for line in lines if line.strip()]
-    if not texts:
-        raise DataError("--texts-file: the file holds no text; put one text per line", path=str(path))
-    return texts

@@ -205,3 +205,21 @@ def _parquet(path: Path, column: str | None, id_column: str | None) -> Iterator[
 
 
 _ROW_READERS = {"lines": _lines, "csv": _csv, "tsv": _tsv, "jsonl": _jsonl, "parquet": _parquet}
+
+
+def read_lines(path: Path, flag: str) -> list[str]:
+    """The non-empty lines (stripped) of a UTF-8 text file named by the option ``flag``, for the messages."""
+    if not path.is_file():
+        raise DataError(f"{flag}: file not found; pass a UTF-8 file with one text per line", path=str(path))
+    try:
+        lines = path.read_text(encoding="utf-8-sig").splitlines()
+    except UnicodeDecodeError as err:
+        raise DataError(
+            f"{flag}: not valid UTF-8 (byte {err.object[err.start]:#04x} at offset {err.start}); re-save the "
+            "file as UTF-8",
+            path=str(path),
+        ) from None
+    texts = [line.strip() for line in lines if line.strip()]
+    if not texts:
+        raise DataError(f"{flag}: the file holds no text; put one text per line", path=str(path))
+    return texts
