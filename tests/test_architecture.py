@@ -60,6 +60,10 @@ SERVE_LAYERS: dict[str, int] = {
 """Inside ``serve/``: app -> routes -> service. A module imports modules of its own layer or below, never above."""
 FORBIDDEN = {("models", "serve"), ("serve", "cli")}
 """Edges the table must never allow, directly or through other areas."""
+ONLY_THROUGH: dict[tuple[str, str], set[str]] = {("train", "encoders"): {"textsiam.encoders.base"}}
+"""Allowed edges that may use only these modules of the target: training knows towers by the ``Encoder`` contract
+(``encoders/base.py``, which also exports the types its methods return: ``Prepared``, ``OutputCache``), never a
+tower's own module, nor the ``textsiam.encoders`` package (its ``__init__`` loads every tower)."""
 
 
 def area_of(module: str) -> str:
@@ -117,6 +121,11 @@ def violations() -> list[str]:
                 found.append(
                     f"{path.relative_to(PACKAGE.parent)}:{line} imports {target_module}: "
                     f"{source} -> {target} is not allowed ({source} may import {sorted(ALLOWED[source]) or 'nothing'})"
+                )
+            elif target_module not in ONLY_THROUGH.get((source, target), {target_module}):
+                found.append(
+                    f"{path.relative_to(PACKAGE.parent)}:{line} imports {target_module}: {source} -> {target} only "
+                    f"through {sorted(ONLY_THROUGH[source, target])}"
                 )
     return found
 
@@ -206,12 +215,23 @@ def test_the_table_forbids_the_edges_that_must_never_be(source, target):
         ("eval/fake.py", "import textsiam.train.trainer\n", "eval -> train is not allowed"),
         ("registry.py", "from textsiam import Trainer\n", "registry.py:1 imports textsiam.train.trainer"),
         ("losses/fake.py", "from ..data import reader\n", "imports textsiam.data"),
+        (
+            "train/fake.py",
+            "from textsiam.encoders.packed_bert import drop_grad_buffers\n",
+            "train/fake.py:1 imports textsiam.encoders.packed_bert: train -> encoders only through",
+        ),
+        (
+            "train/fake.py",
+            "def f():\n    import textsiam.encoders.hf\n",
+            "train/fake.py:2 imports textsiam.encoders.hf",
+        ),
+        ("train/fake.py", "from textsiam.encoders import Encoder\n", "imports textsiam.encoders: train ->"),
     ],
 )
 def test_an_upward_import_is_reported_with_file_line_and_edge(tmp_path, monkeypatch, source, text, message):
     """The checker itself: a planted upward import (top level, in a function, via the facade, relative) is found."""
     fake = tmp_path / "textsiam"
-    for area in ("layers", "eval", "losses", "data", "models", "train", "serve", "cli"):
+    for area in ("layers", "encoders", "eval", "losses", "data", "models", "train", "serve", "cli"):
         (fake / area).mkdir(parents=True)
         (fake / area / "__init__.py").write_text("")
     (fake / "__init__.py").write_text("")

@@ -7,7 +7,7 @@ towers projected into one space. Everything that scores, encodes, predicts or sa
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
@@ -29,6 +29,10 @@ def to_device(features: dict[str, torch.Tensor], device: torch.device) -> dict[s
 
 class PairModel(nn.Module):
     """Base class of twin and pseudo-siamese models. Subclasses set ``left``/``right`` and ``get_config``."""
+
+    training_kind: ClassVar[str] = "embeddings"
+    """How the trainer runs a step (``textsiam.train.steps``): "embeddings" (towers -> u, v -> loss or head),
+    "closed-form" (no gradient training: ``fit_closed_form`` is the fit)."""
 
     def __init__(self, similarity: str = "cosine", head: dict[str, Any] | None = None) -> None:
         super().__init__()
@@ -83,6 +87,15 @@ class PairModel(nn.Module):
                 info[name] = tower.fit_vocabulary(unique_items(texts)[0]) or {}
         return info
 
+    def fit_closed_form(self, data: Any) -> dict[str, Any] | None:
+        """Fit the model in closed form on the training pairs before training (ridge-map); returns what to log.
+        None: this model has no closed-form fit."""
+        return None
+
+    def held_out_pairs(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """Out-of-fold ``(scores, labels)`` of training pairs from a closed-form fit, for threshold tuning; None."""
+        return None
+
     def _build_head(self, dim: int) -> None:
         if self.head_spec is not None:
             self.head = HEADS.build(self.head_spec["name"], dim=dim, **self.head_spec.get("args", {}))
@@ -111,6 +124,11 @@ class PairModel(nn.Module):
     def classes(self) -> list[str] | None:
         """Class names of a multi-class head (stored with the model), else None."""
         return getattr(self.head, "classes", None)
+
+    @property
+    def negative_class(self) -> str | None:
+        """The class of a multi-class head that means "no match" (the head then also gives a binary score)."""
+        return getattr(self.head, "negative", None)
 
     @property
     def score_name(self) -> str:

@@ -73,6 +73,7 @@ class RidgeMapModel(PairModel):
         cv_result: set by fitting: the cross-validation's chosen setting and scores (a record; changes nothing).
     """
 
+    training_kind = "closed-form"  # fit_closed_form is the fit: no gradient steps
     config_keys = (
         "ridge",
         "prior_weight",

@@ -21,7 +21,7 @@ from tqdm.auto import tqdm
 
 from textsiam.atomic import atomic_write_text, make_folder, write_json
 from textsiam.data import PairData, length_grouped_batches
-from textsiam.encoders.prepared import Prepared
+from textsiam.encoders.base import Prepared
 from textsiam.errors import ConfigError, TrainingDivergedError
 from textsiam.eval.threshold import select_threshold
 from textsiam.losses import build_loss
@@ -209,9 +209,8 @@ class Trainer:
 
         The training texts are prepared (tokenized) once, before the first epoch. A pair's length is its longer
         side's for a twin (both sides share one padded batch) and the sum of its sides' otherwise."""
-        data = self.train_data
-        if hasattr(data, "epoch_pairs"):
-            data = data.epoch_pairs(epoch, self.model, in_batch=self.loss_fn.in_batch)
+        data = self.train_data.epoch_pairs(epoch, self.model, in_batch=self.loss_fn.in_batch)
+        if self.train_data.resamples:
             self._sides = None
         if self._sides is None:
             self._sides = self._embedder.prepare(data.a, data.b)
@@ -229,13 +228,12 @@ class Trainer:
         net = self.parallel.wrap(model)  # DistributedDataParallel under torchrun, else the model itself
         # under torchrun every step goes through the wrapped forward (no tower cache), so gradients are synced;
         # image data draws new pairs each epoch and its towers keep their own caches (augmented views)
-        draws_pairs = hasattr(self.train_data, "epoch_pairs")
-        cache = not self.parallel.ctx.active and not draws_pairs
+        cache = not self.parallel.ctx.active and not self.train_data.resamples
         self._embedder = SideEmbedder(
             model, self.device, self.train_data.a, net=net, cache=cache, checkpoint_tokens=cfg.checkpoint_tokens
         )
         self._sides: tuple[Prepared, Prepared] | None = None
-        per_epoch = getattr(self.train_data, "epoch_size", lambda in_batch: len(self.train_data))(self.loss_fn.in_batch)
+        per_epoch = self.train_data.epoch_size(self.loss_fn.in_batch)
         self._total = math.ceil(per_epoch / cfg.batch_size) * cfg.epochs
         self.optimizer = _optimizer(model, cfg, self.loss_fn)
         self.scheduler = _linear_warmup(self.optimizer, int(cfg.warmup_ratio * self._total), self._total)
@@ -313,9 +311,9 @@ class Trainer:
         """Fit tower vocabularies on the training texts (once), and a closed-form model (ridge-map) on the training
         pairs, then freeze the towers the config freezes."""
         self._fit_info = self.model.fit_vocabulary(a, b)  # logged once the output folder is clean (_start)
-        fit = getattr(self.model, "fit_closed_form", None)
-        if fit is not None:
-            self._fit_info = {**(self._fit_info or {}), "closed_form": fit(self.train_data)}
+        closed_form = self.model.fit_closed_form(self.train_data)
+        if closed_form is not None:
+            self._fit_info = {**(self._fit_info or {}), "closed_form": closed_form}
         if self._fit_info and self.show_progress:
             tqdm.write(f"fitted tower vocabularies on the training texts: {self._fit_info}")
         apply_freeze(self.model, self.config.towers)
