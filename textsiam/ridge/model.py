@@ -16,7 +16,7 @@ For caption-image matching with very few training images (COCO mini: 64), where 
   image), and the two z-scores are averaged, so one threshold fits every caption and image.
 
 The weights are chosen honestly by default: ``cv_folds``-fold cross-validation over the training images
-(:mod:`textsiam.models.ridge_cv`) over ``cv_grid`` (default :data:`~textsiam.models.ridge_cv.DEFAULT_GRID`),
+(:mod:`textsiam.ridge.cv`) over ``cv_grid`` (default :data:`~textsiam.ridge.cv.DEFAULT_GRID`),
 then a refit on all training images with the winner, whose weights the saved config then holds; ``cv_folds`` 0
 keeps the configured weights. With ``threshold_from_cv`` the winner's out-of-fold match pairs (scores of images
 the fold model never saw) are kept with the model and join the dev pairs when a threshold is tuned.
@@ -41,8 +41,8 @@ from textsiam.encoders.base import Encoder
 from textsiam.errors import ConfigError, DataError
 from textsiam.models.base import PairModel, to_device
 from textsiam.models.cache import unique_items
-from textsiam.models.ridge_cv import DEFAULT_GRID, GRID_KEYS, METRICS, check_grid, cross_validate
 from textsiam.registry import PAIR_MODELS
+from textsiam.ridge.cv import DEFAULT_GRID, GRID_KEYS, METRICS, check_grid, cross_validate
 
 
 def _positive_float(name: str, value: Any, zero_ok: bool = False) -> float:
@@ -65,8 +65,8 @@ class RidgeMapModel(PairModel):
         score_norm: cohort score normalisation against the training images and captions.
         cv_folds: folds of the cross-validation over the training images that chooses the weights (0: none, keep
             the weights above).
-        cv_grid: option -> values to search (options from ``ridge_cv.GRID_KEYS``; left-out options keep their value
-            above); None: ``ridge_cv.DEFAULT_GRID`` (its ridge values alone for a left tower without class logits).
+        cv_grid: option -> values to search (options from ``cv.GRID_KEYS``; left-out options keep their value
+            above); None: ``cv.DEFAULT_GRID`` (its ridge values alone for a left tower without class logits).
         cv_metric: "mrr" (mean reciprocal rank) or "r@1", averaged over caption->image and image->caption.
         threshold_from_cv: keep the winner's out-of-fold match pairs; threshold tuning adds them to the dev pairs.
         cohort_images, cohort_texts, cv_pairs: sizes set by fitting (saved so a model folder rebuilds its buffers).
@@ -268,7 +268,7 @@ class RidgeMapModel(PairModel):
         self.weight.copy_((x.T @ torch.linalg.solve(gram, y)).float())
 
     def set_weights(self, setting: dict[str, float]) -> None:
-        """Set the score's weights and temperatures (a cross-validation setting; see ``ridge_cv.GRID_KEYS``)."""
+        """Set the score's weights and temperatures (a cross-validation setting; see ``cv.GRID_KEYS``)."""
         for key in GRID_KEYS:
             setattr(self, key, float(setting[key]))
 
