@@ -73,7 +73,10 @@ class RidgeMapModel(PairModel):
         cv_result: set by fitting: the cross-validation's chosen setting and scores (a record; changes nothing).
     """
 
+    tower_keys = ("left", "right")
     config_keys = (
+        "similarity",
+        "head",
         "ridge",
         "prior_weight",
         "prior_temperature",
@@ -284,26 +287,11 @@ class RidgeMapModel(PairModel):
             return None
         return self.cv_scores.numpy().astype(float), self.cv_labels.numpy().astype(float)
 
+    cohort_images = property(lambda self: len(self.cohort_left), doc="Training images in the cohort (config).")
+    cohort_texts = property(lambda self: len(self.cohort_right), doc="Training captions in the cohort (config).")
+    cv_pairs = property(lambda self: len(self.cv_labels), doc="Out-of-fold match pairs kept (config).")
+    cv_result = property(lambda self: self.cv_summary, doc="The last fit's cross-validation record (config).")
+
     def get_config(self) -> dict[str, Any]:
-        return {
-            "pair_model": "ridge-map",
-            "left": self.left_encoder.spec(),
-            "right": self.right_encoder.spec(),
-            "similarity": self.similarity_name,
-            "head": self.head_spec,
-            "ridge": self.ridge,
-            "prior_weight": self.prior_weight,
-            "prior_temperature": self.prior_temperature,
-            "class_match_weight": self.class_match_weight,
-            "text_class_temperature": self.text_class_temperature,
-            "prompt": self.prompt,
-            "score_norm": self.score_norm,
-            "cohort_images": len(self.cohort_left),
-            "cohort_texts": len(self.cohort_right),
-            "cv_folds": self.cv_folds,
-            "cv_grid": self.cv_grid,
-            "cv_metric": self.cv_metric,
-            "threshold_from_cv": self.threshold_from_cv,
-            "cv_pairs": len(self.cv_labels),
-            **({"cv_result": self.cv_summary} if self.cv_summary else {}),
-        }
+        config = super().get_config()  # config_keys, read from the attributes and properties above
+        return config if self.cv_summary else {k: v for k, v in config.items() if k != "cv_result"}
