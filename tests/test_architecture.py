@@ -27,17 +27,19 @@ ALLOWED: dict[str, set[str]] = {
     "encoders": GROUND | {"layers"},
     "eval": GROUND,  # numpy/sklearn only: no torch, no models (tests/eval/test_eval_imports.py)
     "models": GROUND | {"layers", "encoders", "eval"},
+    "ridge": GROUND | {"layers", "encoders", "eval", "models"},  # a research pair model beside the plain ones
     "losses": GROUND | {"layers"},
     "data": GROUND,
     "distributed": GROUND,  # the torchrun process group (torch only)
-    "train": GROUND | {"layers", "encoders", "models", "losses", "data", "eval", "distributed"},
+    "train": GROUND | {"layers", "encoders", "models", "losses", "data", "eval", "distributed"},  # never ridge: hooks
     "index": GROUND | {"layers", "encoders", "models", "data", "distributed"},  # encode files, search, faiss
-    "api": GROUND | {"layers", "encoders", "models", "losses", "data", "eval", "train"},
+    "api": GROUND | {"layers", "encoders", "models", "ridge", "losses", "data", "eval", "train"},
     "cli": GROUND
     | {
         "layers",
         "encoders",
         "models",
+        "ridge",
         "losses",
         "data",
         "eval",
@@ -48,7 +50,8 @@ ALLOWED: dict[str, set[str]] = {
         "distributed",
         "serve",
     },
-    "serve": GROUND | {"layers", "encoders", "models", "losses", "data", "eval", "train", "api", "textsiam", "index"},
+    "serve": GROUND
+    | {"layers", "encoders", "models", "ridge", "losses", "data", "eval", "train", "api", "textsiam", "index"},
     "__main__": {"cli"},  # python -m textsiam
     "textsiam": GROUND,  # the package facade (textsiam/__init__.py): the rest only lazily, by module name
 }
@@ -58,8 +61,9 @@ SERVE_LAYERS: dict[str, int] = {
     **dict.fromkeys(("app", "body", "http_errors", "server", "__init__"), 2),  # the app, middlewares, error handlers
 }
 """Inside ``serve/``: app -> routes -> service. A module imports modules of its own layer or below, never above."""
-FORBIDDEN = {("models", "serve"), ("serve", "cli")}
-"""Edges the table must never allow, directly or through other areas."""
+FORBIDDEN = {("models", "serve"), ("serve", "cli"), ("models", "ridge"), ("train", "ridge")}
+"""Edges the table must never allow, directly or through other areas: the plain pair models and the trainer know
+nothing of the ridge-map research model (the trainer reaches its closed-form fit through ``PairModel``'s hooks)."""
 ONLY_THROUGH: dict[tuple[str, str], set[str]] = {("train", "encoders"): {"textsiam.encoders.base"}}
 """Allowed edges that may use only these modules of the target: training knows towers by the ``Encoder`` contract
 (``encoders/base.py``, which also exports the types its methods return: ``Prepared``, ``OutputCache``), never a
