@@ -226,11 +226,19 @@ FRESH_IMPORTS = {
         ],
     ),
     "textsiam.models": (
-        ("pair_models", "presets", "encoders", "similarities", "heads", "exporters"),
+        ("pair_models", "presets", "encoders", "similarities", "heads"),
         [
             "from textsiam.models import create_model",
             "model = create_model('digits-mlp-twin', seed=0)",
             "assert model.similarity_scores([[0.5] * 64], [[0.1] * 64]).shape == (1,)",
+        ],
+    ),
+    "textsiam.deploy": (
+        ("exporters", "pair_models", "encoders"),
+        [
+            "from textsiam.registry import EXPORTERS",
+            "from textsiam.deploy.export import Exporter",
+            "assert all(isinstance(EXPORTERS.build(name), Exporter) for name in EXPORTERS.names())",
         ],
     ),
     "textsiam.losses": (
