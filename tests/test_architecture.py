@@ -17,7 +17,7 @@ import pytest
 import textsiam
 
 PACKAGE = Path(textsiam.__file__).parent
-GROUND = {"registry", "errors", "atomic", "jsonlines", "imaging", "version"}
+GROUND = {"registry", "errors", "atomic", "jsonlines", "imaging", "version", "osmem"}
 """The ground floor: imports nothing of textsiam but the ground floor itself."""
 
 # area -> the areas it may import (besides itself). Keep in step with DEVELOPERS.md "Where things go".
@@ -28,18 +28,20 @@ ALLOWED: dict[str, set[str]] = {
     "eval": GROUND,  # numpy/sklearn only: no torch, no models (tests/eval/test_eval_imports.py)
     "models": GROUND | {"layers", "encoders", "eval"},
     "ridge": GROUND | {"layers", "encoders", "eval", "models"},  # a research pair model beside the plain ones
+    "deploy": GROUND | {"layers", "encoders", "models", "eval"},  # quantize, export (st, hf, onnx): models travel
     "losses": GROUND | {"layers"},
     "data": GROUND,
     "distributed": GROUND,  # the torchrun process group (torch only)
     "train": GROUND | {"layers", "encoders", "models", "losses", "data", "eval", "distributed"},  # never ridge: hooks
-    "index": GROUND | {"layers", "encoders", "models", "data", "distributed"},  # encode files, search, faiss
-    "api": GROUND | {"layers", "encoders", "models", "ridge", "losses", "data", "eval", "train"},
+    "index": GROUND | {"layers", "encoders", "models", "deploy", "data", "distributed"},  # encode files, search, faiss
+    "api": GROUND | {"layers", "encoders", "models", "ridge", "deploy", "losses", "data", "eval", "train"},
     "cli": GROUND
     | {
         "layers",
         "encoders",
         "models",
         "ridge",
+        "deploy",
         "losses",
         "data",
         "eval",
@@ -51,7 +53,20 @@ ALLOWED: dict[str, set[str]] = {
         "serve",
     },
     "serve": GROUND
-    | {"layers", "encoders", "models", "ridge", "losses", "data", "eval", "train", "api", "textsiam", "index"},
+    | {
+        "layers",
+        "encoders",
+        "models",
+        "ridge",
+        "deploy",
+        "losses",
+        "data",
+        "eval",
+        "train",
+        "api",
+        "textsiam",
+        "index",
+    },
     "__main__": {"cli"},  # python -m textsiam
     "textsiam": GROUND,  # the package facade (textsiam/__init__.py): the rest only lazily, by module name
 }
@@ -61,9 +76,10 @@ SERVE_LAYERS: dict[str, int] = {
     **dict.fromkeys(("app", "body", "http_errors", "server", "__init__"), 2),  # the app, middlewares, error handlers
 }
 """Inside ``serve/``: app -> routes -> service. A module imports modules of its own layer or below, never above."""
-FORBIDDEN = {("models", "serve"), ("serve", "cli"), ("models", "ridge"), ("train", "ridge")}
+FORBIDDEN = {("models", "serve"), ("serve", "cli"), ("models", "ridge"), ("train", "ridge"), ("models", "deploy")}
 """Edges the table must never allow, directly or through other areas: the plain pair models and the trainer know
-nothing of the ridge-map research model (the trainer reaches its closed-form fit through ``PairModel``'s hooks)."""
+nothing of the ridge-map research model (the trainer reaches its closed-form fit through ``PairModel``'s hooks), and
+pair models know nothing of how they are deployed."""
 ONLY_THROUGH: dict[tuple[str, str], set[str]] = {("train", "encoders"): {"textsiam.encoders.base"}}
 """Allowed edges that may use only these modules of the target: training knows towers by the ``Encoder`` contract
 (``encoders/base.py``, which also exports the types its methods return: ``Prepared``, ``OutputCache``), never a

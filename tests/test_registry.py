@@ -226,7 +226,7 @@ FRESH_IMPORTS = {
         ],
     ),
     "textsiam.models": (
-        ("pair_models", "presets", "encoders", "similarities", "heads", "exporters"),
+        ("pair_models", "presets", "encoders", "similarities", "heads"),
         [
             "from textsiam.models import create_model",
             "model = create_model('digits-mlp-twin', seed=0)",
@@ -243,6 +243,14 @@ FRESH_IMPORTS = {
             "model = PAIR_MODELS.build('ridge-map', left=towers[0], right=towers[1], prior_weight=0, "
             "class_match_weight=0)",
             "assert model.similarity_scores([[0.5] * 6], [[0.1] * 6]).shape == (1,)",
+        ],
+    ),
+    "textsiam.deploy": (
+        ("exporters", "pair_models", "encoders"),
+        [
+            "from textsiam.registry import EXPORTERS",
+            "from textsiam.deploy.export import Exporter",
+            "assert all(isinstance(EXPORTERS.build(name), Exporter) for name in EXPORTERS.names())",
         ],
     ),
     "textsiam.losses": (

@@ -226,8 +226,8 @@ STRATEGIES = Registry("strategies", "strategy", "textsiam.eval")
 """Threshold strategies (youden, max-f1, ...): :class:`textsiam.eval.threshold.ThresholdStrategy` objects."""
 CALIBRATORS = Registry("calibrators", "calibrator", "textsiam.eval")
 """Score -> probability calibrators (platt, isotonic)."""
-EXPORTERS = Registry("exporters", "export format", "textsiam.models")
-"""``textsiam export --format``: folders other tools load (sentence-transformers, hf): ``models/export.py``."""
+EXPORTERS = Registry("exporters", "export format", "textsiam.deploy")
+"""``textsiam export --format``: folders other tools load (sentence-transformers, hf, onnx): ``deploy/``."""
 
 ALL_REGISTRIES: dict[str, Registry] = {r.kind: r for r in list(globals().values()) if isinstance(r, Registry)}
 """kind -> registry, for every registry above in the order they are declared (``textsiam list``, contract tests)."""
