@@ -36,7 +36,7 @@ from textsiam.train.evaluation import evaluate_outputs, pick_metric
 from textsiam.train.no_gradient import fit_without_gradients
 from textsiam.train.optim import build_optimizer, clipped_step, linear_warmup, seed_everything
 from textsiam.train.records import RunRecords
-from textsiam.train.steps import EmbeddingSteps, step_class
+from textsiam.train.steps import Steps, step_class
 from textsiam.train.towers import apply_freeze
 
 
@@ -45,7 +45,7 @@ class Run:
     """One gradient-training run: its steps, optimizer and schedule, and its clock (a resumed run adds the seconds
     and pairs of the epochs before the interruption, kept in the checkpoint, to its own)."""
 
-    steps: EmbeddingSteps
+    steps: Steps
     optimizer: torch.optim.Optimizer
     scheduler: torch.optim.lr_scheduler.LambdaLR
     total: int  # steps of the whole run
