@@ -103,11 +103,8 @@ class Trainer:
         self.group_by_length = resolve_grouping(config.group_by_length, self.loss_fn, config.loss)
         self.metric = pick_metric(config.eval_metric, dev_data, model) if dev_data is not None else None
         self.best: float | None = None
-        self.best_epoch: int | None = None
         self._best_state: dict[str, torch.Tensor] | None = None
-        self.fit_info: dict[str, Any] | None = (
-            None  # what fitting the towers reported (logged once the folder is clean)
-        )
+        self.fit_info: dict[str, Any] | None = None  # what fitting the towers reported (logged in a clean folder)
         self.run: Run | None = None  # the gradient-training run, once train() has started it
 
     # -- main loop ------------------------------------------------------------------------------------------------
@@ -241,7 +238,7 @@ class Trainer:
         if self.evaluates:
             value = float(told["metrics"][self.metric])
             if self.best is None or math.isnan(self.best) or value > self.best:  # NaN never stays the best
-                self.best, self.best_epoch = value, epoch
+                self.best = value
                 self._best_state = {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
                 self.records.save_model(model)
             self._epoch_line(epoch, run, f", dev {self.metric} {value:.4f} (best {self.best:.4f})")
