@@ -344,9 +344,11 @@ def print_table(result: dict) -> None:
         ("service requests/s", f"{result['requests_per_second']:.1f}"),
         ("latency p50 / p99 (ms)", " / ".join(f"{v:.1f}" for v in result["latency_ms"].values())),
         ("server RSS before / middle / after (MiB)", " / ".join(f"{rss.get(k) or 0:.0f}" for k in rss)),
-        ("sequential similarity_scores calls/s", f"{result['sequential_requests_per_second']:.1f}"),
+        ("sequential model calls/s", f"{result['sequential_requests_per_second']:.1f}"),
         ("batching gain (service / sequential)", f"{result['batching_gain'] or 0:.2f}x"),
     ]
+    if not result["sequential_requests"]:  # --baseline-requests 0
+        rows = rows[:-2]
     width = max(len(k) for k, _ in rows)
     for key, value in rows:
         print(f"{key.ljust(width)}  {value}")

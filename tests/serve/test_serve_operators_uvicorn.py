@@ -8,12 +8,9 @@ import json
 import os
 import re
 import shlex
-import signal
-import socket
 import subprocess
 import sys
 import threading
-import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -21,21 +18,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 from conftest import TEXTS
-from fixtures import BATCHED, ROOT
+from fixtures import BATCHED, ROOT, load_script
 
 pytest.importorskip("uvicorn", reason="the serve extra is not installed (pip install '.[serve]')")
 pytest.importorskip("prometheus_client", reason="the serve extra is not installed (pip install '.[serve]')")
 openai = pytest.importorskip("openai", reason="the openai client is a test dependency (pip install '.[dev]')")
 from prometheus_client.parser import text_string_to_metric_families  # noqa: E402
+from test_serve_uvicorn import _free_port, _wait_healthy  # noqa: E402  (one way to start and wait, for both files)
 
 KEY = "uvicorn-Test.Key_0123456789abcdef"
 CALLERS = 8
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _get(url: str, key: str | None = None) -> tuple[int, bytes, dict]:
@@ -47,28 +39,10 @@ def _get(url: str, key: str | None = None) -> tuple[int, bytes, dict]:
         return err.code, err.read(), dict(err.headers)
 
 
-def _wait_healthy(url: str, proc: subprocess.Popen, timeout: float = 120.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise AssertionError(f"the server exited with {proc.returncode}: {proc.stderr.read().decode()[-2000:]}")
-        try:
-            if _get(f"{url}/healthz")[0] == 200:
-                return
-        except OSError:  # refused until uvicorn listens
-            time.sleep(0.2)
-    raise AssertionError(f"the server did not answer /healthz within {timeout} s")
-
-
 def _stop(proc: subprocess.Popen) -> str:
     """SIGINT (uvicorn's graceful shutdown), then everything the server wrote to stderr."""
     if proc.poll() is None:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        load_script("load_test").stop_server(proc)
     return proc.stderr.read().decode()
 
 
