@@ -59,6 +59,9 @@ def test_every_path_but_healthz_needs_the_key(twin, caplog):
         assert c.post("/v1/similarity", json=PAIRS, headers={"authorization": f"bearer  {KEY} "}).status_code == 200
         assert c.get("/metrics", headers=BEARER).status_code == 200
         bodies += [ok.text, c.get("/v1/model", headers=BEARER).text]
+        counted = _samples(c.get("/metrics", headers=BEARER).text)
+    refused = ("textsiam_requests_total", (("method", "POST"), ("route", "/v1/similarity"), ("status", "401")))
+    assert counted[refused] == 3  # refused before routing, still counted under the route asked for
     logged = caplog.text + "".join(json.dumps(getattr(r, "access", {})) for r in caplog.records)
     for secret in (KEY, WRONG):  # neither the key nor a credential a client sent is echoed or logged
         assert not any(secret in body for body in bodies) and secret not in logged
