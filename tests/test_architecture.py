@@ -71,9 +71,13 @@ ALLOWED: dict[str, set[str]] = {
     "textsiam": GROUND,  # the package facade (textsiam/__init__.py): the rest only lazily, by module name
 }
 SERVE_LAYERS: dict[str, int] = {
-    **dict.fromkeys(("service", "batcher", "limits"), 0),  # the model, batching, limits, inference: no FastAPI
+    **dict.fromkeys(
+        ("service", "batcher", "limits", "metrics"), 0
+    ),  # the model, batching, limits, inference: no FastAPI
     **dict.fromkeys(("routes", "schemas"), 1),  # the HTTP handlers and their request / response bodies
-    **dict.fromkeys(("app", "body", "http_errors", "server", "__init__"), 2),  # the app, middlewares, error handlers
+    **dict.fromkeys(
+        ("app", "body", "http_errors", "auth", "access", "server", "__init__"), 2
+    ),  # the app, middlewares, error handlers
 }
 """Inside ``serve/``: app -> routes -> service. A module imports modules of its own layer or below, never above."""
 FORBIDDEN = {("models", "serve"), ("serve", "cli"), ("models", "ridge"), ("train", "ridge"), ("models", "deploy")}

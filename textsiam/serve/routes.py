@@ -7,11 +7,12 @@ import base64
 
 import numpy as np
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
 from textsiam.serve import schemas as s
 from textsiam.serve.limits import ApiError, check_count, check_text, check_texts
-from textsiam.serve.service import Service
+from textsiam.serve.metrics import CONTENT_TYPE
+from textsiam.serve.service import DEFAULT_INPUT_TYPE, INPUT_TYPES, Service
 
 router = APIRouter()
 
@@ -20,9 +21,31 @@ def _service(request: Request) -> Service:
     return request.app.state.service
 
 
-def _pairs(body: s.PairsRequest, service: Service) -> tuple[list[str], list[str]]:
+def _items(request: Request, n: int) -> None:
+    """How many pairs / texts / queries the request holds, for its access log line and the items metric."""
+    request.state.items = n
+
+
+def _side(body: s.EmbedRequest | s.EmbeddingsRequest) -> str:
+    """The tower of an embedding request: ``side``, ``input_type`` or ``prompt_name`` (which must agree), else the
+    default input type's."""
+    chosen = {
+        field: value if field == "side" else INPUT_TYPES[value]
+        for field in ("side", "input_type", "prompt_name")
+        if (value := getattr(body, field, None)) is not None
+    }
+    if len(set(chosen.values())) > 1:
+        given = ", ".join(f"{field}={getattr(body, field)!r}" for field in chosen)
+        raise ApiError(
+            422, f"{given} ask for different towers (query = left, document = right); send one of them", "input_type"
+        )
+    return next(iter(chosen.values()), INPUT_TYPES[DEFAULT_INPUT_TYPE])
+
+
+def _pairs(body: s.PairsRequest, service: Service, request: Request) -> tuple[list[str], list[str]]:
     """The pairs' left and right texts, each checked once against the limits."""
     check_count(len(body.pairs), "pairs", service.limits)
+    _items(request, len(body.pairs))
     for i, pair in enumerate(body.pairs):
         check_text(pair.a, f"pairs[{i}].a", service.limits)
         check_text(pair.b, f"pairs[{i}].b", service.limits)
@@ -32,7 +55,7 @@ def _pairs(body: s.PairsRequest, service: Service) -> tuple[list[str], list[str]
 @router.post("/v1/similarity", response_model=s.SimilarityResponse, summary="similarity score of each pair")
 async def similarity(body: s.PairsRequest, request: Request) -> JSONResponse:
     service = _service(request)
-    return JSONResponse({"scores": await service.scores(*_pairs(body, service))})
+    return JSONResponse({"scores": await service.scores(*_pairs(body, service, request))})
 
 
 @router.post(
@@ -50,7 +73,7 @@ async def match(body: s.PairsRequest, request: Request) -> JSONResponse:
             "this model has no decision (threshold): tune one with `textsiam tune-threshold --model DIR --data DEV` "
             "and serve that folder, or use /v1/similarity for raw scores",
         )
-    results = await service.matches(*_pairs(body, service))
+    results = await service.matches(*_pairs(body, service, request))
     return JSONResponse({"results": results, "threshold": decision.threshold})
 
 
@@ -58,10 +81,15 @@ async def match(body: s.PairsRequest, request: Request) -> JSONResponse:
 async def embed(body: s.EmbedRequest, request: Request) -> JSONResponse:
     service = _service(request)
     check_texts(body.texts, "texts", service.limits)
-    return JSONResponse({"embeddings": await service.embed(body.texts, body.side)})
+    _items(request, len(body.texts))
+    return JSONResponse({"embeddings": await service.embed(body.texts, _side(body))})
 
 
-@router.post("/v1/embeddings", response_model=s.EmbeddingsResponse, summary="OpenAI-compatible embeddings (left tower)")
+@router.post(
+    "/v1/embeddings",
+    response_model=s.EmbeddingsResponse,
+    summary="OpenAI-compatible embeddings (input_type picks the tower)",
+)
 async def embeddings(body: s.EmbeddingsRequest, request: Request) -> JSONResponse:
     service = _service(request)
     texts = [body.input] if isinstance(body.input, str) else body.input
@@ -76,7 +104,8 @@ async def embeddings(body: s.EmbeddingsRequest, request: Request) -> JSONRespons
         check_text(body.input, "input", service.limits)
     else:
         check_texts(texts, "input", service.limits)
-    vectors, tokens = await service.embed_counted(texts)
+    _items(request, len(texts))
+    vectors, tokens = await service.embed_counted(texts, _side(body))
     if body.encoding_format == "base64":
         vectors = [base64.b64encode(np.asarray(v, dtype="<f4").tobytes()).decode("ascii") for v in vectors]
     return JSONResponse(
@@ -100,6 +129,7 @@ async def search(body: s.SearchRequest, request: Request) -> JSONResponse:
     if service.index is None:
         raise ApiError(404, "no search index is loaded: start the service with `textsiam serve --index DIR`")
     check_texts(body.queries, "queries", service.limits)
+    _items(request, len(body.queries))
     if body.k > service.limits.max_k:
         raise ApiError(413, f"k={body.k} is over the limit of {service.limits.max_k}", "k")
     return JSONResponse({"results": await service.search(body.queries, body.k)})
@@ -108,6 +138,15 @@ async def search(body: s.SearchRequest, request: Request) -> JSONResponse:
 @router.get("/v1/model", summary="the served model: pair model, towers, decision, preset, index, limits")
 async def model(request: Request) -> JSONResponse:
     return JSONResponse(_service(request).info())
+
+
+@router.get(
+    "/metrics",
+    summary="Prometheus metrics (text format): requests, errors, latency, batches, queue depth, items",
+    response_class=Response,
+)
+async def metrics(request: Request) -> Response:
+    return Response(_service(request).metrics.render(), media_type=CONTENT_TYPE)
 
 
 @router.get("/healthz", summary="liveness, with batching counters")

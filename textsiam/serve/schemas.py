@@ -35,9 +35,25 @@ class MatchResponse(BaseModel):
     threshold: float
 
 
-class EmbedRequest(_Strict):
+InputType = Literal["query", "document"]
+INPUT_TYPE_HELP = (
+    "query: the left tower of a pseudo-siamese model, document: the right one (a twin has one tower and ignores it); "
+    "default: /v1/model's input_types.default"
+)
+
+
+class _Towered(BaseModel):
+    """The tower choice of the embedding routes: ``input_type``, or TEI's ``prompt_name`` with the same values."""
+
+    input_type: InputType | None = Field(None, description=INPUT_TYPE_HELP)
+    prompt_name: InputType | None = Field(None, description="an alias of input_type (text-embeddings-inference)")
+
+
+class EmbedRequest(_Towered, _Strict):
     texts: list[StrictStr]
-    side: Literal["left", "right"] = Field("left", description="the tower to encode with")
+    side: Literal["left", "right"] | None = Field(
+        None, description="the tower to encode with (or input_type: query = left, document = right); default left"
+    )
 
 
 class EmbedResponse(BaseModel):
@@ -58,7 +74,7 @@ class SearchResponse(BaseModel):
     results: list[list[Hit]]
 
 
-class EmbeddingsRequest(BaseModel):
+class EmbeddingsRequest(_Towered):
     """The OpenAI embeddings request; unknown extra keys are ignored, as OpenAI-compatible servers do."""
 
     model_config = ConfigDict(extra="ignore")
