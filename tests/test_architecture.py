@@ -17,7 +17,7 @@ import pytest
 import textsiam
 
 PACKAGE = Path(textsiam.__file__).parent
-GROUND = {"registry", "errors", "atomic", "jsonlines", "imaging", "version", "osmem"}
+GROUND = {"registry", "errors", "atomic", "jsonlines", "imaging", "version", "osmem", "params"}
 """The ground floor: imports nothing of textsiam but the ground floor itself."""
 
 # area -> the areas it may import (besides itself). Keep in step with DEVELOPERS.md "Where things go".

@@ -99,7 +99,8 @@ def test_build_loss_unknown_name_and_keyword():
 @pytest.mark.parametrize("name", ["contrastive", "online-contrastive", "chopra-exp"])
 @pytest.mark.parametrize("distance", ["chebyshev", "dot", "Euclidean", None])
 def test_unknown_distance_names_the_value_and_the_choices(name, distance):
-    with pytest.raises(ValueError, match=rf"distance={distance!r}.*'cosine', 'euclidean', 'manhattan'"):
+    expected = rf"loss '{name}': distance must be one of 'cosine', 'euclidean', 'manhattan', got {distance!r}"
+    with pytest.raises(ConfigError, match=expected):
         build_loss(name, distance=distance)
 
 
@@ -118,12 +119,13 @@ def test_unknown_distance_names_the_value_and_the_choices(name, distance):
 )
 @pytest.mark.parametrize("value", [-1.0, 0.0, float("nan"), float("inf"), True, "1.0"])
 def test_non_positive_numbers_are_refused(name, param, value):
-    with pytest.raises(ValueError, match=rf"{param} must be a finite number > 0, got {re.escape(repr(value))}"):
+    expected = rf"loss '{name}': {param} must be a finite number > 0( or null)?, got {re.escape(repr(value))}"
+    with pytest.raises(ConfigError, match=expected):
         build_loss(name, **{param: value})
 
 
 def test_symmetric_must_be_a_bool():
-    with pytest.raises(ValueError, match="symmetric must be True or False, got 'yes'"):
+    with pytest.raises(ConfigError, match="loss 'multiple-negatives': symmetric must be true or false, got 'yes'"):
         build_loss("multiple-negatives", symmetric="yes")
 
 
