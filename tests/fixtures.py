@@ -182,3 +182,12 @@ def spy_on_tokenizer(tower, monkeypatch) -> list[list[str]]:
 
     monkeypatch.setattr(tower, "tokenizer", Spy())
     return calls
+
+
+def register_for_test(monkeypatch, registry, name: str, target) -> None:
+    """Register ``target`` under ``name`` for one test: the registry's tables are swapped for copies, which
+    monkeypatch puts back afterwards (the registry has no unregister: it never forgets a name in normal use)."""
+    registry.fill()
+    for table in ("_entries", "_descriptions", "_meta", "_names_by_id"):
+        monkeypatch.setattr(registry, table, dict(getattr(registry, table)))
+    registry.register(name, target)

@@ -7,11 +7,13 @@ import json
 
 import pytest
 import torch
+from fixtures import register_for_test
 
 from textsiam.data import digit_pairs
 from textsiam.encoders import MlpEncoder
 from textsiam.errors import ConfigError
 from textsiam.models import TwinModel
+from textsiam.registry import PAIR_MODELS
 from textsiam.train import TrainConfig, Trainer
 from textsiam.train.steps import STEPS, EmbeddingSteps, step_class
 
@@ -41,7 +43,8 @@ def test_a_kind_the_trainer_does_not_run_is_a_config_error():
         Trainer(Unknown(MlpEncoder()), TrainConfig(), digit_pairs("train", n_pairs=10), show_progress=False)
 
 
-def test_a_closed_form_model_is_fitted_saved_and_scored_without_gradient_steps(tmp_path):
+def test_a_closed_form_model_is_fitted_saved_and_scored_without_gradient_steps(tmp_path, monkeypatch):
+    register_for_test(monkeypatch, PAIR_MODELS, "test-closed-form", ClosedForm)  # saving names the model's class
     torch.manual_seed(0)
     model = ClosedForm(MlpEncoder(in_features=64))
     before = {k: v.clone() for k, v in model.state_dict().items()}
