@@ -7,7 +7,7 @@ towers projected into one space. Everything that scores, encodes, predicts or sa
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
@@ -29,6 +29,8 @@ def to_device(features: dict[str, torch.Tensor], device: torch.device) -> dict[s
 
 class PairModel(nn.Module):
     """Base class of twin and pseudo-siamese models. Subclasses set ``left``/``right`` and ``get_config``."""
+
+    training_kind: ClassVar[str] = "embeddings"  # stand-in for S2 until h-train's trainer is on main
 
     def __init__(self, similarity: str = "cosine", head: dict[str, Any] | None = None) -> None:
         super().__init__()

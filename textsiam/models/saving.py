@@ -20,6 +20,7 @@ TOWER_KEYS = {
     "twin": ("encoder",),
     "pseudo": ("left", "right"),
     "ridge-map": ("left", "right"),
+    "cross": ("encoder",),  # stand-in until S1 (tower_keys on the class) is on main
 }  # config key = tower attribute = asset folder
 
 

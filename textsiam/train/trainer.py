@@ -32,6 +32,7 @@ from textsiam.train.config import TrainConfig
 from textsiam.train.device import resolve_device
 from textsiam.train.distributed import DataParallel
 from textsiam.train.evaluation import evaluate_outputs, pick_metric
+from textsiam.train.pair_step import PairsStep
 from textsiam.train.towers import SideEmbedder, apply_freeze, param_groups
 
 
@@ -194,6 +195,9 @@ class Trainer:
 
     def _loss(self, sides: tuple[Prepared, Prepared], rows: list[int], labels: torch.Tensor) -> torch.Tensor:
         model = self.model
+        if model.training_kind == "pairs":
+            with torch.autocast("cuda", dtype=torch.bfloat16, enabled=self.config.amp and self.device.type == "cuda"):
+                return self._embedder.loss(sides, rows, labels)
         with torch.autocast("cuda", dtype=torch.bfloat16, enabled=self.config.amp and self.device.type == "cuda"):
             u, v = self._embedder.rows(*sides, rows)  # (piece, dim) each; towers that do not train come from a cache
         u, v = self.parallel.gather(u, v)  # (batch, dim) each: the whole global batch under torchrun
@@ -231,9 +235,12 @@ class Trainer:
         # image data draws new pairs each epoch and its towers keep their own caches (augmented views)
         draws_pairs = hasattr(self.train_data, "epoch_pairs")
         cache = not self.parallel.ctx.active and not draws_pairs
-        self._embedder = SideEmbedder(
-            model, self.device, self.train_data.a, net=net, cache=cache, checkpoint_tokens=cfg.checkpoint_tokens
-        )
+        if model.training_kind == "pairs":  # a cross-encoder: both items read together (train/pair_step.py)
+            self._embedder = PairsStep(model, self.device, self.loss_fn, net=net, checkpoint_tokens=cfg.checkpoint_tokens)
+        else:
+            self._embedder = SideEmbedder(
+                model, self.device, self.train_data.a, net=net, cache=cache, checkpoint_tokens=cfg.checkpoint_tokens
+            )
         self._sides: tuple[Prepared, Prepared] | None = None
         per_epoch = getattr(self.train_data, "epoch_size", lambda in_batch: len(self.train_data))(self.loss_fn.in_batch)
         self._total = math.ceil(per_epoch / cfg.batch_size) * cfg.epochs
