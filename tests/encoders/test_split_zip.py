@@ -104,7 +104,9 @@ def test_two_processes_unpack_once_and_share_the_folder(tmp_path):
     args.append(json.dumps([str(p) for p in pieces]))
     env = {**os.environ, "TEXTSIAM_CACHE": str(tmp_path / "cache")}
     procs = [
-        subprocess.Popen([sys.executable, "-c", _WORKER, *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        subprocess.Popen(
+            [sys.executable, "-c", _WORKER, *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        )
         for _ in range(2)
     ]
     outs = [p.communicate(timeout=300) for p in procs]

@@ -41,7 +41,9 @@ def make_tiny_mpnet(folder):
 
 def test_missing_pieces_name_the_extra(monkeypatch):
     spec = pretrained.SPLIT_ZIPS["all-mpnet-base-v2"]
-    monkeypatch.setitem(pretrained.SPLIT_ZIPS, "all-mpnet-base-v2", type(spec)(**{**vars(spec), "pip_names": ("no-such-dist-x",) * 5}))
+    monkeypatch.setitem(
+        pretrained.SPLIT_ZIPS, "all-mpnet-base-v2", type(spec)(**{**vars(spec), "pip_names": ("no-such-dist-x",) * 5})
+    )
     with pytest.raises(ModelNotFoundError, match=r"textsiam\[pretrained-base\]"):
         pretrained.resolve_pretrained("all-mpnet-base-v2")
 

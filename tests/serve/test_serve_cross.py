@@ -120,7 +120,10 @@ def test_a_twin_cannot_rerank(twin):
 @pytest.mark.isa_independent
 def test_a_tei_client_request_over_http(cross, tmp_path):
     """A real server (uvicorn) and a real HTTP client (httpx) posting the body TEI's clients send to /rerank."""
-    httpx = pytest.importorskip("httpx")
+    try:  # the HTTP client the openai package (a dev dependency) uses: httpx, or its successor httpx2
+        import httpx2 as httpx
+    except ImportError:
+        httpx = pytest.importorskip("httpx", reason="no httpx / httpx2 (pip install '.[dev]')")
     from test_serve_uvicorn import _free_port, _wait_healthy
 
     cross.save(tmp_path / "cross")

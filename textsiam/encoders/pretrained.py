@@ -14,8 +14,8 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from textsiam.errors import ModelNotFoundError
 from textsiam.encoders.split_zip import SplitZipModel, unpacked_folder
+from textsiam.errors import ModelNotFoundError
 from textsiam.imaging import file_sha256
 
 

@@ -135,7 +135,9 @@ def _unpack(spec: SplitZipModel, pieces: list[Path], root: Path, final: Path) ->
                 try:
                     source = archive.open(f"{spec.top}/{inner}")
                 except KeyError:
-                    raise ModelNotFoundError(f"{spec.top}/{inner} is missing from the pieces of {spec.hub_id}") from None
+                    raise ModelNotFoundError(
+                        f"{spec.top}/{inner} is missing from the pieces of {spec.hub_id}"
+                    ) from None
                 with source, open(target, "wb") as out:
                     while block := source.read(_CHUNK):
                         digest.update(block)

@@ -74,7 +74,9 @@ def _reranker(name: str | None, top: int, corpus: Any, column: str | None, id_co
         raise ConfigError("--rerank needs --corpus FILE: the cross model reads the texts, and an index holds only ids")
     model = load_for_inference(name, None)
     check_reranker(model, f"--rerank {name}")
-    texts = {i: t for chunk, ids in iter_text_chunks(corpus, column=column, id_column=id_column) for t, i in zip(chunk, ids)}
+    texts = {
+        i: t for chunk, ids in iter_text_chunks(corpus, column=column, id_column=id_column) for t, i in zip(chunk, ids)
+    }
     return model, top, texts
 
 

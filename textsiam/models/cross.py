@@ -5,7 +5,7 @@ The head is the one a transformers sequence-classification model puts on its fir
 then a linear layer (BERT's pooler + classifier, MPNet's classification head), so ``textsiam export --format hf``
 writes a folder ``AutoModelForSequenceClassification`` (and sentence-transformers' ``CrossEncoder``) loads with the
 same outputs. One output (a logit; the score is its sigmoid) for binary or graded labels, or one logit per class.
-A cross model has no embeddings: ``encode``, search and the embedding routes refuse it with a :class:`NoEmbeddingsError`.
+A cross model has no embeddings: ``encode``, search and the embedding routes refuse it (:class:`NoEmbeddingsError`).
 """
 
 from __future__ import annotations
@@ -85,7 +85,9 @@ class CrossModel(PairModel):
                 "(its options: classes, negative, symmetric, dropout)"
             )
         if not isinstance(encoder, HfTextEncoder):
-            raise ConfigError(f"a cross model reads pairs with a transformer (hf-transformer), got {type(encoder).__name__}")
+            raise ConfigError(
+                f"a cross model reads pairs with a transformer (hf-transformer), got {type(encoder).__name__}"
+            )
         if classes is not None:
             if not isinstance(classes, list | tuple) or len(classes) < 2 or len(set(map(str, classes))) != len(classes):
                 raise ConfigError(f"cross model: classes must be a list of at least 2 distinct names, got {classes!r}")

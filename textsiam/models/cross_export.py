@@ -52,7 +52,9 @@ def export_cross(model, out: Path, format: str) -> Path:
     missing, unexpected = hf.load_state_dict(state, strict=False)
     missing = [k for k in missing if not k.endswith("position_ids")]  # a buffer transformers fills itself
     if missing or unexpected:
-        raise ConfigError(f"cannot map the cross model onto {type(hf).__name__}: missing {missing}, unexpected {unexpected}")
+        raise ConfigError(
+            f"cannot map the cross model onto {type(hf).__name__}: missing {missing}, unexpected {unexpected}"
+        )
     tokenizer = copy.deepcopy(enc.tokenizer)
     tokenizer.model_max_length = enc.max_length  # pairs are cut to the model's own length
     with atomic_folder(out) as tmp:

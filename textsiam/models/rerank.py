@@ -20,7 +20,7 @@ def check_reranker(model: Any, what: str = "the reranker") -> None:
     if getattr(model, "training_kind", None) != "pairs":
         raise ConfigError(
             f"{what} must be a cross model (e.g. one trained from minilm-cross): it reads the query and each document "
-            "together. A twin model ranks by its embeddings: use it to retrieve (search), then rerank with a cross model"
+            "together. A twin model ranks by its embeddings: retrieve with it (search), then rerank with a cross model"
         )
     if model.classes:
         raise ConfigError(f"{what} has classes {model.classes}; reranking needs a model with one score per pair")

@@ -159,7 +159,8 @@ async def rerank(body: s.RerankRequest, request: Request) -> JSONResponse:
             ]
         )
     results = [
-        {"index": i, "relevance_score": scored[i][0]} | ({"document": {"text": docs[i]}} if body.return_documents else {})
+        {"index": i, "relevance_score": scored[i][0]}
+        | ({"document": {"text": docs[i]}} if body.return_documents else {})
         for i in ranked
     ]
     return JSONResponse({"results": results, "model": service.name})

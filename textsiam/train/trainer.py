@@ -236,7 +236,9 @@ class Trainer:
         draws_pairs = hasattr(self.train_data, "epoch_pairs")
         cache = not self.parallel.ctx.active and not draws_pairs
         if model.training_kind == "pairs":  # a cross-encoder: both items read together (train/pair_step.py)
-            self._embedder = PairsStep(model, self.device, self.loss_fn, net=net, checkpoint_tokens=cfg.checkpoint_tokens)
+            self._embedder = PairsStep(
+                model, self.device, self.loss_fn, net=net, checkpoint_tokens=cfg.checkpoint_tokens
+            )
         else:
             self._embedder = SideEmbedder(
                 model, self.device, self.train_data.a, net=net, cache=cache, checkpoint_tokens=cfg.checkpoint_tokens
