@@ -91,19 +91,29 @@ def test_bad_options_are_config_errors(tiny_bert_dir, extra, message):
 
 def test_training_steps_lower_the_loss(tiny_bert_dir):
     """A few steps of the pairs kind on one batch: its loss falls (real gradients reach the head and the body)."""
-    from textsiam.encoders.prepared import Prepared
-    from textsiam.losses import build_loss
-    from textsiam.train.pair_step import PairsStep
+    from datasets import Dataset
 
-    model = _cross(tiny_bert_dir, dropout=0.0).train()
-    step = PairsStep(model, torch.device("cpu"), build_loss("bce"))
-    sides = step.prepare(A, B)
-    assert isinstance(sides[0], Prepared)
+    from textsiam.data import PairData
+    from textsiam.distributed import context
+    from textsiam.losses import build_loss
+    from textsiam.train.config import TrainConfig
+    from textsiam.train.distributed import DataParallel
+    from textsiam.train.steps import STEPS
+
+    model = _cross(tiny_bert_dir, dropout=0.0)
+    data = PairData(Dataset.from_dict({"a": A, "b": B, "label": [1.0, 0.0, 1.0, 0.0]}))
+    parallel = DataParallel(context("cpu"))
+    step = STEPS[model.training_kind](
+        model, build_loss("bce"), TrainConfig(loss="bce"), torch.device("cpu"), parallel, data
+    )
+    lengths = step.epoch(data)
+    assert lengths.tolist() == [len(a) + len(b) for a, b in zip(A, B)]  # both texts in one sequence
+    step.to_train_mode()
     labels = torch.tensor([1.0, 0.0, 1.0, 0.0])
     opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
     losses = []
     for _ in range(40):
-        loss = step.loss(sides, range(4), labels)
+        loss = step.loss(range(4), labels)
         opt.zero_grad()
         loss.backward()
         opt.step()
@@ -113,9 +123,18 @@ def test_training_steps_lower_the_loss(tiny_bert_dir):
     assert losses[-1] < 0.5 * losses[0]
 
 
-def test_embedding_losses_are_refused(tiny_bert_dir):
+@pytest.mark.parametrize(
+    ("loss", "classes", "message"),
+    [
+        ("cosine", None, "a cross model has none.*'bce'"),
+        ("cross-entropy", None, "cross-entropy trains a model with classes"),
+        ("bce", ["x", "y"], "trains only with cross-entropy"),
+    ],
+)
+def test_losses_that_do_not_fit_are_refused(tiny_bert_dir, loss, classes, message):
     from textsiam.losses import build_loss
-    from textsiam.train.pair_step import PairsStep
+    from textsiam.train.steps import STEPS
 
-    with pytest.raises(ConfigError, match="a cross model has none.*'bce'"):
-        PairsStep(_cross(tiny_bert_dir), torch.device("cpu"), build_loss("cosine"))
+    model = _cross(tiny_bert_dir, classes=classes)
+    with pytest.raises(ConfigError, match=message):
+        STEPS["pairs"].check(model, build_loss(loss), loss)

@@ -57,7 +57,7 @@ def test_decision_tools_work_on_cross_scores(tiny_bert_dir, tmp_path):
 def test_export_hf_loads_in_transformers_with_the_same_logits(tiny_bert_dir, tmp_path):
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-    from textsiam.models.export import export_model
+    from textsiam.deploy.export import export_model
 
     model = _cross(tiny_bert_dir, seed=2)
     export_model(model, tmp_path / "hf", format="hf")
@@ -73,7 +73,7 @@ def test_export_hf_loads_in_sentence_transformers_cross_encoder(tiny_bert_dir, t
     pytest.importorskip("sentence_transformers")
     from sentence_transformers import CrossEncoder
 
-    from textsiam.models.export import export_model
+    from textsiam.deploy.export import export_model
 
     model = _cross(tiny_bert_dir, seed=3)
     export_model(model, tmp_path / "hf", format="hf")
@@ -82,7 +82,7 @@ def test_export_hf_loads_in_sentence_transformers_cross_encoder(tiny_bert_dir, t
 
 
 def test_export_refuses_the_sentence_transformers_format(tiny_bert_dir, tmp_path):
-    from textsiam.models.export import export_model
+    from textsiam.deploy.export import export_model
 
     with pytest.raises(ConfigError, match="only with --format hf"):
         export_model(_cross(tiny_bert_dir), tmp_path / "st", format="sentence-transformers")

@@ -56,7 +56,7 @@ def test_an_mpnet_tower_trains_on_the_padded_forward(tmp_path):
 def test_cross_over_mpnet_exports_to_sequence_classification(tmp_path):
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-    from textsiam.models.export import export_model
+    from textsiam.deploy.export import export_model
 
     (tmp_path / "m").mkdir()
     folder = make_tiny_mpnet(tmp_path / "m")

@@ -13,7 +13,7 @@ from __future__ import annotations
 import contextlib
 import sys
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,6 +28,7 @@ from textsiam.eval.decision import Decision
 from textsiam.losses import build_loss
 from textsiam.models.base import PairModel
 from textsiam.train import checkpoint
+from textsiam.train.callbacks import Callback
 from textsiam.train.config import TrainConfig
 from textsiam.train.config_file import read_config_file
 from textsiam.train.decide import check_decision_names, tune_decision
@@ -144,6 +145,7 @@ def fit(
     show_progress: bool | None = None,
     epoch_lines: bool | None = None,
     echo: Callable[[str], None] | None = None,
+    callbacks: Sequence[Callback] | None = None,
     **options: Any,
 ) -> FitResult:
     """Train ``preset=NAME`` or ``model=`` (a PairModel, saved folder or transformer name) on ``train`` pairs and
@@ -151,7 +153,8 @@ def fit(
 
     ``options`` are the run settings of :data:`RUN_KEYS` (``dev``, ``dev_fraction``, ``threshold_strategy``,
     ``calibrate``, data-format options, ``keep_checkpoint``) and any TrainConfig field (``loss``, ``epochs``,
-    ``lr``, ...). ``echo`` receives one-line progress notes (the CLI prints them).
+    ``lr``, ...). ``echo`` receives one-line progress notes (the CLI prints them). ``callbacks``
+    (:class:`textsiam.train.callbacks.Callback`) see the run's log records and may stop it after an epoch.
 
     An ``out`` folder that already holds a run is refused unless ``overwrite`` (which first deletes that run's own
     files, and refuses a folder holding anything else: :mod:`textsiam.train.run_folder`) or ``resume`` (which
@@ -201,7 +204,9 @@ def fit(
     if main:
         atomic_write_text(out_dir / "train_config.yaml", yaml.safe_dump(settings, sort_keys=False))
     say(f"training on {len(train_data)} pairs" + (f", dev {len(dev_data)} pairs" if dev_data else ""))
-    trainer = Trainer(model, cfg, train_data, dev_data, out_dir, show_progress=bars, epoch_lines=epoch_lines)
+    trainer = Trainer(
+        model, cfg, train_data, dev_data, out_dir, show_progress=bars, epoch_lines=epoch_lines, callbacks=callbacks
+    )
     summary = trainer.train(resume)
     decision = None
     if run["threshold_strategy"] and main:

@@ -1,8 +1,8 @@
 """The "pairs" training kind: a model that reads both items of a pair together (a cross-encoder) and returns one
 logit per pair, or one per class. Its step is ``loss(model.forward_pairs(model.collate_pairs(a, b)), labels)``.
 
-:class:`PairsStep` has the parts of the trainer's per-step machinery that differ from the embedding kind: how the
-epoch's items are prepared, one step's loss, the dev outputs, and the end of the run.
+:class:`PairSteps` is the entry ``"pairs"`` of :data:`textsiam.train.steps.STEPS`, with the same methods as the
+embedding kind's step class (see that module): the pairs are kept raw and tokenized together per batch.
 """
 
 from __future__ import annotations
@@ -10,64 +10,70 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
 import torch
 
-from textsiam.encoders.prepared import Prepared
+from textsiam.data import PairData
+from textsiam.encoders.base import Prepared
 from textsiam.errors import ConfigError
 from textsiam.models.base import PairModel, to_device
+from textsiam.train.config import TrainConfig
+from textsiam.train.distributed import DataParallel
 
 
-class PairsStep:
-    """Per-step machinery of the "pairs" kind. ``net``: the module whose forward runs ``forward_pairs`` (the model
-    wrapped for data-parallel training; default the model itself)."""
-
-    kind = "pairs"
+class PairSteps:
+    """Steps of a cross model: each batch's pairs tokenized together, ``forward_pairs`` -> logits -> the loss."""
 
     def __init__(
         self,
         model: PairModel,
-        device: torch.device,
         loss_fn: torch.nn.Module,
-        net: torch.nn.Module | None = None,
-        checkpoint_tokens: int | None = None,
+        config: TrainConfig,
+        device: torch.device,
+        parallel: DataParallel,
+        train_data: PairData,
     ) -> None:
+        self.model, self.loss_fn, self.config, self.device = model, loss_fn, config, device
+        self.net = parallel.wrap(model)  # DistributedDataParallel under torchrun (its forward is forward_pairs)
+        self.tower = model.left  # the one transformer
+        self.tower.begin_training()
+        self.sides: tuple[Prepared, Prepared] | None = None
+
+    @staticmethod
+    def check(model: PairModel, loss_fn: Any, loss_name: str) -> None:
         if loss_fn.takes == "embeddings":
             raise ConfigError(
-                f"loss {type(loss_fn).__name__} compares embeddings, and a cross model has none: it gives one score "
-                "per pair. Use loss 'bce' (binary or graded labels), 'mse' (graded labels) or 'cross-entropy' "
-                "(a model with classes)"
+                f"loss {loss_name!r} compares embeddings, and a cross model has none: it gives one score per pair. "
+                "Use loss 'bce' (binary or graded labels), 'mse' (graded labels) or 'cross-entropy' (with classes)"
             )
-        self.model, self.device, self.loss_fn = model, device, loss_fn
-        self.net = net if net is not None else model
-        self.checkpoint_tokens = checkpoint_tokens
+        if (loss_fn.takes == "logits") != bool(model.classes):
+            raise ConfigError(
+                f"loss {loss_name!r} does not fit this cross model: cross-entropy trains a model with classes, and a "
+                "model with classes trains only with cross-entropy"
+            )
 
-    def prepare(self, a: Sequence[Any], b: Sequence[Any]) -> tuple[Prepared, Prepared]:
-        """The raw items of both sides: a pair is tokenized together when its batch is drawn."""
-        return Prepared(self.model.left, a), Prepared(self.model.right, b)
+    def epoch(self, data: PairData) -> np.ndarray:
+        """The epoch's pairs, kept raw, and each pair's length (both texts read together: the sum)."""
+        self.sides = Prepared(self.tower, data.a), Prepared(self.tower, data.b)
+        return self.sides[0].lengths + self.sides[1].lengths
 
-    def features(self, sides: tuple[Prepared, Prepared], rows: Sequence[int]) -> dict[str, torch.Tensor]:
-        left, right = sides
-        return to_device(self.model.collate_pairs(left.take(rows), right.take(rows)), self.device)
+    def loss(self, rows: Sequence[int], labels: torch.Tensor) -> torch.Tensor:
+        """Float labels in [0, 1] against the logit (bce, mse), or class indices against the class logits."""
+        left, right = self.sides
+        feats = to_device(self.model.collate_pairs(left.take(rows), right.take(rows)), self.device)
+        limit = self.config.checkpoint_tokens
+        self.tower.checkpoint_layers(limit is not None and self.tower.step_slots(feats) > limit)
+        with torch.autocast("cuda", dtype=torch.bfloat16, enabled=self.config.amp and self.device.type == "cuda"):
+            logits = self.net(feats)  # (piece,) or (piece, classes)
+        return self.loss_fn(logits.float(), labels)
 
-    def outputs(self, sides: tuple[Prepared, Prepared], rows: Sequence[int]) -> torch.Tensor:
-        """``(len(rows),)`` logits, or ``(len(rows), classes)``, with gradients."""
-        feats = self.features(sides, rows)
-        slots = feats["input_ids"].numel()
-        self.model.left.checkpoint_layers(self.checkpoint_tokens is not None and slots > self.checkpoint_tokens)
-        return self.net(feats)
-
-    def loss(self, sides: tuple[Prepared, Prepared], rows: Sequence[int], labels: torch.Tensor) -> torch.Tensor:
-        """One step's loss: float labels in [0, 1] against the logit, or class indices against the class logits."""
-        return self.loss_fn(self.outputs(sides, rows).float(), labels)
+    def to_train_mode(self) -> None:
+        self.model.train()
 
     def dev_outputs(self, a: Sequence[Any], b: Sequence[Any], batch_size: int) -> torch.Tensor:
         return self.model.pair_outputs(a, b, batch_size)
 
-    def static_towers_to_eval(self) -> None:
-        """Nothing is cached in this kind: the one transformer trains."""
-
     def close(self) -> None:
-        self.model.left.checkpoint_layers(False)
-        from textsiam.encoders.packed_bert import drop_grad_buffers
-
-        drop_grad_buffers(self.model)
+        """End of the run: the tower ends training (drops its gradient buffers), the pairs are not kept."""
+        self.tower.end_training()
+        self.sides = None

@@ -16,10 +16,10 @@ from safetensors.torch import save_file
 from torch import nn
 
 from textsiam.atomic import atomic_folder, write_json
+from textsiam.deploy.cross_export import cross_dropped, export_cross
 from textsiam.encoders.hf import HfTextEncoder
 from textsiam.errors import ConfigError
 from textsiam.models.base import PairModel
-from textsiam.models.cross_export import cross_dropped, export_cross
 from textsiam.models.saving import VERSION
 from textsiam.registry import EXPORTERS
 
