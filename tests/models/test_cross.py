@@ -77,7 +77,7 @@ def test_has_no_embeddings(tiny_bert_dir):
 @pytest.mark.parametrize(
     ("extra", "message"),
     [
-        ({"similarity": "dot"}, r"\['similarity'\] do not apply"),
+        ({"similarity": "dot"}, r"unknown cross model config key\(s\) \['similarity'\]"),
         ({"classes": ["one"]}, "at least 2 distinct"),
         ({"classes": ["x", "y"], "negative": "z"}, "negative 'z' must be one of"),
         ({"symmetric": "yes"}, "symmetric"),

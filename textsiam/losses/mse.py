@@ -17,6 +17,9 @@ class MSELoss(PairLoss):
     The logit goes through the sigmoid so that the model's score lives on the labels' scale ([0, 1]) and a
     prediction can never leave it; the gradient vanishes for confident wrong logits, so ``bce`` (soft targets) is the
     other choice for graded labels.
+
+    Reference: STS-B as a regression on the first token of the pair read together, Devlin et al., "BERT: Pre-training
+    of Deep Bidirectional Transformers for Language Understanding", NAACL 2019.
     """
 
     takes = "scores"

@@ -76,14 +76,8 @@ class CrossModel(PairModel):
         negative: str | None = None,
         symmetric: bool = False,
         dropout: float = 0.1,
-        **unused: Any,
     ) -> None:
         super().__init__()
-        if unused:
-            raise ConfigError(
-                f"a cross model scores pairs with its own head; {sorted(unused)} do not apply to it "
-                "(its options: classes, negative, symmetric, dropout)"
-            )
         if not isinstance(encoder, HfTextEncoder):
             raise ConfigError(
                 f"a cross model reads pairs with a transformer (hf-transformer), got {type(encoder).__name__}"
