@@ -36,7 +36,7 @@ from textsiam.train.evaluation import evaluate_outputs, pick_metric
 from textsiam.train.no_gradient import fit_without_gradients
 from textsiam.train.optim import build_optimizer, clipped_step, linear_warmup, seed_everything
 from textsiam.train.records import RunRecords
-from textsiam.train.steps import EmbeddingSteps, step_class
+from textsiam.train.steps import Steps, step_class
 from textsiam.train.towers import apply_freeze
 
 
@@ -45,7 +45,7 @@ class Run:
     """One gradient-training run: its steps, optimizer and schedule, and its clock (a resumed run adds the seconds
     and pairs of the epochs before the interruption, kept in the checkpoint, to its own)."""
 
-    steps: EmbeddingSteps
+    steps: Steps
     optimizer: torch.optim.Optimizer
     scheduler: torch.optim.lr_scheduler.LambdaLR
     total: int  # steps of the whole run
@@ -103,11 +103,8 @@ class Trainer:
         self.group_by_length = resolve_grouping(config.group_by_length, self.loss_fn, config.loss)
         self.metric = pick_metric(config.eval_metric, dev_data, model) if dev_data is not None else None
         self.best: float | None = None
-        self.best_epoch: int | None = None
         self._best_state: dict[str, torch.Tensor] | None = None
-        self.fit_info: dict[str, Any] | None = (
-            None  # what fitting the towers reported (logged once the folder is clean)
-        )
+        self.fit_info: dict[str, Any] | None = None  # what fitting the towers reported (logged in a clean folder)
         self.run: Run | None = None  # the gradient-training run, once train() has started it
 
     # -- main loop ------------------------------------------------------------------------------------------------
@@ -241,7 +238,7 @@ class Trainer:
         if self.evaluates:
             value = float(told["metrics"][self.metric])
             if self.best is None or math.isnan(self.best) or value > self.best:  # NaN never stays the best
-                self.best, self.best_epoch = value, epoch
+                self.best = value
                 self._best_state = {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
                 self.records.save_model(model)
             self._epoch_line(epoch, run, f", dev {self.metric} {value:.4f} (best {self.best:.4f})")
