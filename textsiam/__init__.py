@@ -36,6 +36,7 @@ _API = {
     "load_index": "textsiam.index",
     "encode_file": "textsiam.index",
     "quantize": "textsiam.deploy.quantize",
+    "rerank": "textsiam.models.rerank",
     "Decision": "textsiam.eval",
 }
 

@@ -22,6 +22,7 @@ EXPECTED = {
     "cosent",
     "multiple-negatives",
     "bce",
+    "mse",
     "cross-entropy",
     "infonce",
 }
@@ -131,7 +132,7 @@ def test_symmetric_must_be_a_bool():
 
 # ---------------------------------------------------------------------------------------------- bad inputs
 
-EMBEDDING_LOSSES = [n for n in EXPECTED if n not in ("bce", "cross-entropy")]
+EMBEDDING_LOSSES = [n for n in EXPECTED if n not in ("bce", "mse", "cross-entropy")]
 
 
 @pytest.mark.parametrize("name", EMBEDDING_LOSSES)
@@ -182,3 +183,9 @@ def test_integer_and_bool_labels_are_accepted():
     # the labels become the same floats, so the same ops run: equal up to float32 ulps (rel 1e-6 ~ 8 of them)
     assert loss(u, v, torch.tensor([1, 0, 1, 0])).item() == pytest.approx(expected.item(), rel=1e-6)
     assert loss(u, v, torch.tensor([True, False, True, False])).item() == pytest.approx(expected.item(), rel=1e-6)
+
+
+def test_mse_is_the_squared_error_of_the_sigmoid():
+    scores, labels = torch.tensor([0.0, 2.0, -1.0]), torch.tensor([0.5, 1.0, 0.2])
+    expected = ((torch.sigmoid(scores) - labels) ** 2).mean()
+    torch.testing.assert_close(build_loss("mse")(scores, labels), expected, rtol=0, atol=0)  # the same ops

@@ -28,17 +28,19 @@ class ClosedForm(TwinModel):
 
 
 def test_the_kinds_and_their_step_classes():
-    assert STEPS == {"embeddings": EmbeddingSteps}
+    from textsiam.train.pair_step import PairSteps
+
+    assert STEPS == {"embeddings": EmbeddingSteps, "pairs": PairSteps}
     assert step_class(TwinModel(MlpEncoder())) is EmbeddingSteps
     assert step_class(ClosedForm(MlpEncoder())) is None
 
 
 def test_a_kind_the_trainer_does_not_run_is_a_config_error():
     class Unknown(TwinModel):
-        training_kind = "pairs"
+        training_kind = "triplets"
 
     with pytest.raises(
-        ConfigError, match=r"Unknown declares training_kind 'pairs'; the trainer runs \['closed-form', "
+        ConfigError, match=r"Unknown declares training_kind 'triplets'; the trainer runs \['closed-form', "
     ):
         Trainer(Unknown(MlpEncoder()), TrainConfig(), digit_pairs("train", n_pairs=10), show_progress=False)
 

@@ -151,6 +151,7 @@ PRESETS = [
     pytest.param("minilm-twin", marks=needs_minilm),
     pytest.param("minilm-pseudo", marks=needs_minilm),
     pytest.param("minilm-stance", marks=needs_minilm),
+    pytest.param("minilm-cross", marks=needs_minilm),
     pytest.param("title-lstm-body-minilm", marks=needs_minilm),
     pytest.param("coco-effnet-minilm", marks=[needs_minilm, needs_vision]),
 ]

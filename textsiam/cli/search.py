@@ -27,6 +27,10 @@ def register(sub) -> None:
     p.add_argument("--ann", dest="ann_kind", choices=["hnsw", "ivf"], default="hnsw", help="faiss index kind")
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.add_argument(
+        "--rerank", metavar="CROSS", help="a cross model that reorders the top --rerank-top hits (needs --corpus)"
+    )
+    p.add_argument("--rerank-top", type=int, default=20, help="how many retrieved hits --rerank reorders (default 20)")
     add_quantize_flag(p)
 
 

@@ -242,7 +242,7 @@ class HfTextEncoder(Encoder):
             return features["frozen"]
         owner = features.get(CHUNK_OWNER)
         inputs = {k: v for k, v in features.items() if k != CHUNK_OWNER}
-        tokens = self._hidden(inputs)  # (rows, seq, hidden); rows = windows when chunked
+        tokens = self.hidden_states(inputs)  # (rows, seq, hidden); rows = windows when chunked
         x = self.pooler(tokens, inputs["attention_mask"])  # (rows, hidden)
         if owner is not None:
             x = self.long_text.pool_windows(x, owner)  # (batch, hidden)
@@ -250,7 +250,7 @@ class HfTextEncoder(Encoder):
             x = layer(x)  # (batch, out_features)
         return F.normalize(x, dim=-1) if self.normalize else x
 
-    def _hidden(self, inputs: dict[str, torch.Tensor]) -> torch.Tensor:
+    def hidden_states(self, inputs: dict[str, torch.Tensor]) -> torch.Tensor:
         """The transformer's last hidden states ``(rows, seq, hidden)``: packed (no work on padding) for a training
         step of a plain BERT model, the transformer's own forward otherwise."""
         if self._packs and self.training and torch.is_grad_enabled() and set(inputs) <= _PACKED_INPUTS:

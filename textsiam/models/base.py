@@ -46,7 +46,8 @@ class PairModel(nn.Module):
 
     training_kind: ClassVar[str] = "embeddings"
     """How the trainer runs a step (``textsiam.train.steps``): "embeddings" (towers -> u, v -> loss or head),
-    "closed-form" (no gradient training: ``fit_closed_form`` is the fit)."""
+    "pairs" (a cross-encoder reads both items together: ``forward_pairs(collate_pairs(a, b))``), "closed-form" (no
+    gradient training: ``fit_closed_form`` is the fit)."""
 
     def __init__(self, similarity: str = "cosine", head: dict[str, Any] | None = None) -> None:
         super().__init__()

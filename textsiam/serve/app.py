@@ -13,6 +13,7 @@ from textsiam.index.store import Index
 from textsiam.models.base import PairModel
 from textsiam.serve.access import AccessLog
 from textsiam.serve.auth import OPEN_PATHS, BearerAuth, check_api_key
+from textsiam.models.cross import NO_EMBEDDINGS
 from textsiam.serve.body import BodyGuard
 from textsiam.serve.http_errors import FaultGuard, install_error_handlers
 from textsiam.serve.limits import Limits
@@ -31,6 +32,8 @@ def check_servable(model: PairModel, index: Index | None) -> None:
             raise ConfigError(message) from None
     if index is None:
         return
+    if model.embedding_dim is None:  # a cross-encoder
+        raise ConfigError(f"--index: {NO_EMBEDDINGS}")
     if index.embeddings.shape[1] != model.embedding_dim:
         raise ConfigError(
             f"the index holds {index.embeddings.shape[1]}-dim vectors but the model makes {model.embedding_dim}-dim "

@@ -90,6 +90,13 @@ class Batcher:
         self._queue.put_nowait(Job(left, right, finish, future, count_tokens))
         return await future
 
+    async def call(self, fn: Callable[[], Any]) -> Any:
+        """Run ``fn()`` on the worker thread (the one thread that uses the model), outside the merged batches: a
+        cross-encoder's pairs, which have no per-text embeddings to merge."""
+        if self._executor is None:
+            raise ApiError(503, "the service is not running (start it with `textsiam serve`)", kind="server_error")
+        return await asyncio.get_running_loop().run_in_executor(self._executor, fn)
+
     async def _collect(self) -> list[Job]:
         batch = [await self._queue.get()]
         if self._queue.empty() and self.limits.window_ms > 0:

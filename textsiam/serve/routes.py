@@ -42,6 +42,13 @@ def _side(body: s.EmbedRequest | s.EmbeddingsRequest) -> str:
     return next(iter(chosen.values()), INPUT_TYPES[DEFAULT_INPUT_TYPE])
 
 
+def _needs_embeddings(service: Service) -> None:
+    if service.model.embedding_dim is None:  # a cross-encoder
+        from textsiam.models.cross import NO_EMBEDDINGS
+
+        raise ApiError(400, NO_EMBEDDINGS)
+
+
 def _pairs(body: s.PairsRequest, service: Service, request: Request) -> tuple[list[str], list[str]]:
     """The pairs' left and right texts, each checked once against the limits."""
     check_count(len(body.pairs), "pairs", service.limits)
@@ -80,6 +87,7 @@ async def match(body: s.PairsRequest, request: Request) -> JSONResponse:
 @router.post("/v1/embed", response_model=s.EmbedResponse, summary="embeddings of texts with one tower")
 async def embed(body: s.EmbedRequest, request: Request) -> JSONResponse:
     service = _service(request)
+    _needs_embeddings(service)
     check_texts(body.texts, "texts", service.limits)
     _items(request, len(body.texts))
     return JSONResponse({"embeddings": await service.embed(body.texts, _side(body))})
@@ -92,6 +100,7 @@ async def embed(body: s.EmbedRequest, request: Request) -> JSONResponse:
 )
 async def embeddings(body: s.EmbeddingsRequest, request: Request) -> JSONResponse:
     service = _service(request)
+    _needs_embeddings(service)
     texts = [body.input] if isinstance(body.input, str) else body.input
     if body.dimensions is not None and body.dimensions != service.model.embedding_dim:
         raise ApiError(
@@ -152,3 +161,46 @@ async def metrics(request: Request) -> Response:
 @router.get("/healthz", summary="liveness, with batching counters")
 async def healthz(request: Request) -> JSONResponse:
     return JSONResponse(_service(request).health())
+
+
+def _documents(body: s.RerankRequest, service: Service) -> list[str]:
+    """The documents' texts (Cohere's ``{"text": ...}`` objects unwrapped), each checked against the limits."""
+    if (body.documents is None) == (body.texts is None):
+        raise ApiError(422, "give the texts to rank as `documents` (or TEI's `texts`), one of the two", "documents")
+    field = "documents" if body.documents is not None else "texts"
+    docs = []
+    for i, doc in enumerate(body.documents if body.documents is not None else body.texts):
+        if isinstance(doc, dict) and set(doc) != {"text"}:
+            raise ApiError(422, f"{field}[{i}] must be a string or {{'text': STRING}}, got keys {sorted(doc)}", field)
+        docs.append(doc["text"] if isinstance(doc, dict) else doc)
+    check_texts(docs, field, service.limits)
+    return docs
+
+
+@router.post("/v1/rerank", response_model=s.RerankResponse, summary="documents ordered by relevance to a query")
+@router.post("/rerank", include_in_schema=False)  # TEI's and infinity's path
+async def rerank(body: s.RerankRequest, request: Request) -> JSONResponse:
+    from textsiam.models.rerank import order
+
+    service = _service(request)
+    if service.model.training_kind != "pairs":
+        raise ApiError(400, "this model cannot rerank: /v1/rerank needs a cross model (serve one, e.g. minilm-cross)")
+    check_text(body.query, "query", service.limits)
+    docs = _documents(body, service)
+    _items(request, len(docs))
+    scored = await service.rerank(body.query, docs)
+    ranked = order([p for p, _ in scored], body.top_n)
+    if body.texts is not None:  # TEI's answer: a bare list of {index, score, text}
+        return JSONResponse(
+            [
+                {"index": i, "score": scored[i][1 if body.raw_scores else 0]}
+                | ({"text": docs[i]} if body.return_text else {})
+                for i in ranked
+            ]
+        )
+    results = [
+        {"index": i, "relevance_score": scored[i][0]}
+        | ({"document": {"text": docs[i]}} if body.return_documents else {})
+        for i in ranked
+    ]
+    return JSONResponse({"results": results, "model": service.name})

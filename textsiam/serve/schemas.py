@@ -114,3 +114,33 @@ class EmbeddingsResponse(BaseModel):
     data: list[EmbeddingItem]
     model: str
     usage: Usage
+
+
+class RerankRequest(_Strict):
+    """The rerank body of infinity and Cohere (``documents``, ``top_n``, ``return_documents``), or of TEI (``texts``,
+    ``return_text``, ``raw_scores``, ``truncate``): exactly one of ``documents`` and ``texts``."""
+
+    query: StrictStr
+    documents: list[StrictStr | dict[str, StrictStr]] | None = Field(
+        None, description="texts, or Cohere's {'text': ...} objects"
+    )
+    texts: list[StrictStr] | None = Field(None, description="TEI's name for the documents")
+    top_n: StrictInt | None = Field(None, ge=1, description="return only the best top_n (default: all)")
+    return_documents: bool = False
+    return_text: bool = False  # TEI
+    raw_scores: bool = False  # TEI: the logit instead of its sigmoid
+    truncate: bool | None = None  # TEI: pairs are always cut to the model's max_length
+    truncation_direction: Literal["right", "Right"] | None = None
+    model: StrictStr | None = None  # infinity and Cohere send the model name
+    max_chunks_per_doc: StrictInt | None = None  # Cohere v1, accepted and not used
+
+
+class RerankResult(BaseModel):
+    index: int
+    relevance_score: float
+    document: dict[str, str] | None = None
+
+
+class RerankResponse(BaseModel):
+    results: list[RerankResult]
+    model: str

@@ -36,6 +36,8 @@ class Service:
     async def scores(self, a: list[str], b: list[str]) -> list[float]:
         """One score per pair ``(a[i], b[i])``, higher = more similar."""
         model = self.model
+        if model.training_kind == "pairs":  # a cross-encoder reads each pair together: no embeddings to merge
+            return await self.batcher.call(lambda: model.similarity_scores(a, b).tolist())
 
         def finish(u: torch.Tensor, v: torch.Tensor) -> list[float]:
             return model.score(u.to(model.device), v.to(model.device)).float().cpu().tolist()
@@ -50,6 +52,12 @@ class Service:
         matches = decision.predict(scores).tolist()
         probs = decision.predict_proba(scores).tolist() if decision.calibrator is not None else [None] * len(scores)
         return [{"match": m, "score": sc, "probability": p} for m, sc, p in zip(matches, scores.tolist(), probs)]
+
+    async def rerank(self, query: str, documents: list[str]) -> list[tuple[float, float]]:
+        """``(probability, logit)`` of each document's relevance to ``query``, by a cross model."""
+        from textsiam.models.rerank import relevance
+
+        return await self.batcher.call(lambda: relevance(self.model, query, documents))
 
     async def embed(self, texts: list[str], side: str) -> list[list[float]]:
         left, right = (texts, []) if side == "left" else ([], texts)

@@ -31,6 +31,7 @@ from textsiam.errors import ConfigError
 from textsiam.models.base import PairModel
 from textsiam.train.config import TrainConfig
 from textsiam.train.distributed import DataParallel
+from textsiam.train.pair_step import PairSteps
 from textsiam.train.towers import SideEmbedder
 
 
@@ -145,7 +146,7 @@ class EmbeddingSteps:
 
 STEPS: dict[str, type[Steps]] = {
     "embeddings": EmbeddingSteps,
-    # "pairs": PairSteps,  # a cross-encoder: model.forward_pairs on model.collate_pairs(a, b) (see the module doc)
+    "pairs": PairSteps,  # a cross-encoder: model.forward_pairs on model.collate_pairs(a, b) (train/pair_step.py)
 }
 """``PairModel.training_kind`` -> its step class ("closed-form" has none: no gradient steps)."""
 NO_STEPS = "closed-form"
