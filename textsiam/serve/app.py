@@ -11,9 +11,9 @@ from fastapi import FastAPI
 from textsiam.errors import ConfigError, DataError
 from textsiam.index.store import Index
 from textsiam.models.base import PairModel
+from textsiam.models.cross import NO_EMBEDDINGS
 from textsiam.serve.access import AccessLog
 from textsiam.serve.auth import OPEN_PATHS, BearerAuth, check_api_key
-from textsiam.models.cross import NO_EMBEDDINGS
 from textsiam.serve.body import BodyGuard
 from textsiam.serve.http_errors import FaultGuard, install_error_handlers
 from textsiam.serve.limits import Limits
