@@ -17,8 +17,13 @@ import pytest
 import textsiam
 
 PACKAGE = Path(textsiam.__file__).parent
-GROUND = {"registry", "errors", "atomic", "jsonlines", "imaging", "version"}
+GROUND = {"registry", "errors", "atomic", "jsonlines", "imaging", "version", "device", "names", "read_options"}
 """The ground floor: imports nothing of textsiam but the ground floor itself."""
+
+CLI_DOORS = {"api", "serve"}
+"""What the CLI may import besides the ground floor: the Python API, and the HTTP service that ``textsiam serve``
+starts (a second front of its own, over the API). Nothing of train/, index/, models/, data/...: a command that needs
+one of them needs an API function first, so the CLI and Python users go through the same door and checks."""
 
 # area -> the areas it may import (besides itself). Keep in step with DEVELOPERS.md "Where things go".
 ALLOWED: dict[str, set[str]] = {
@@ -32,22 +37,9 @@ ALLOWED: dict[str, set[str]] = {
     "distributed": GROUND,  # the torchrun process group (torch only)
     "train": GROUND | {"layers", "encoders", "models", "losses", "data", "eval", "distributed"},
     "index": GROUND | {"layers", "encoders", "models", "data", "distributed"},  # encode files, search, faiss
-    "api": GROUND | {"layers", "encoders", "models", "losses", "data", "eval", "train"},
-    "cli": GROUND
-    | {
-        "layers",
-        "encoders",
-        "models",
-        "losses",
-        "data",
-        "eval",
-        "train",
-        "api",
-        "textsiam",
-        "index",
-        "distributed",
-        "serve",
-    },
+    # the front door: every command and script calls it (fit, evaluate, score, tune, encode, search, export, data)
+    "api": GROUND | {"layers", "encoders", "models", "losses", "data", "eval", "train", "index", "distributed"},
+    "cli": GROUND | CLI_DOORS,  # parse arguments, call the API (or start the service), print
     "serve": GROUND | {"layers", "encoders", "models", "losses", "data", "eval", "train", "api", "textsiam", "index"},
     "__main__": {"cli"},  # python -m textsiam
     "textsiam": GROUND,  # the package facade (textsiam/__init__.py): the rest only lazily, by module name
@@ -58,7 +50,7 @@ SERVE_LAYERS: dict[str, int] = {
     **dict.fromkeys(("app", "body", "http_errors", "server", "__init__"), 2),  # the app, middlewares, error handlers
 }
 """Inside ``serve/``: app -> routes -> service. A module imports modules of its own layer or below, never above."""
-FORBIDDEN = {("models", "serve"), ("serve", "cli")}
+FORBIDDEN = {("models", "serve"), ("serve", "cli"), ("train", "api"), ("api", "cli")}
 """Edges the table must never allow, directly or through other areas."""
 
 
@@ -206,6 +198,9 @@ def test_the_table_forbids_the_edges_that_must_never_be(source, target):
         ("eval/fake.py", "import textsiam.train.trainer\n", "eval -> train is not allowed"),
         ("registry.py", "from textsiam import Trainer\n", "registry.py:1 imports textsiam.train.trainer"),
         ("losses/fake.py", "from ..data import reader\n", "imports textsiam.data"),
+        ("cli/fake.py", "def f():\n    from textsiam.train.trainer import Trainer\n", "cli -> train is not allowed"),
+        ("cli/fake.py", "from textsiam.models.io import create_model\n", "cli -> models is not allowed"),
+        ("cli/fake.py", "from textsiam import Trainer\n", "cli/fake.py:1 imports textsiam.train.trainer"),
     ],
 )
 def test_an_upward_import_is_reported_with_file_line_and_edge(tmp_path, monkeypatch, source, text, message):
@@ -218,6 +213,13 @@ def test_an_upward_import_is_reported_with_file_line_and_edge(tmp_path, monkeypa
     (fake / source).write_text(text)
     monkeypatch.setattr(sys.modules[__name__], "PACKAGE", fake)
     assert any(message in v for v in violations()), violations()
+
+
+def test_the_cli_reaches_the_library_only_through_the_api():
+    """The CLI's row is the ground floor plus the API and the service: no direct edge to train/, index/, models/,
+    data/, ... (the API reaches them), so a command cannot skip the checks the API makes for Python users."""
+    assert ALLOWED["cli"] == GROUND | {"api", "serve"}
+    assert ALLOWED["api"] >= {"train", "index", "models", "data"}
 
 
 def _fake_serve(tmp_path, monkeypatch, source: str, text: str) -> None:

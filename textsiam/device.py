@@ -1,0 +1,38 @@
+"""Device names: ``auto``, ``cpu``, ``cuda``, ``cuda:N`` (and ``mps`` where torch has it), checked before any work."""
+
+from __future__ import annotations
+
+import torch
+
+from textsiam.errors import ConfigError
+
+_HINT = "use auto, cpu, cuda or cuda:N"
+
+
+def resolve_device(name: str) -> torch.device:
+    """The torch device for ``name``; a ConfigError for an unknown device or one this machine does not have."""
+    if not isinstance(name, str):
+        raise ConfigError(f"device must be a string ({_HINT}), got {name!r}")
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        raise ConfigError(f"unknown device {name!r}: {_HINT}") from None
+    if device.type == "cuda":
+        _check_cuda(name, device.index)
+    elif device.type == "mps" and not torch.backends.mps.is_available():
+        raise ConfigError(f"device {name!r}: this machine has no MPS (Apple GPU) backend; {_HINT}")
+    elif device.type not in ("cpu", "mps"):
+        raise ConfigError(f"device {name!r} is not supported by textsiam: {_HINT}")
+    return device
+
+
+def _check_cuda(name: str, index: int | None) -> None:
+    if torch.version.cuda is None:
+        raise ConfigError(f"device {name!r}: this torch build has no CUDA support (torch {torch.__version__}); use cpu")
+    if not torch.cuda.is_available():
+        raise ConfigError(f"device {name!r}: no CUDA device is visible (driver or CUDA_VISIBLE_DEVICES?); use cpu")
+    count = torch.cuda.device_count()
+    if index is not None and index >= count:
+        raise ConfigError(f"device {name!r}: only {count} CUDA device(s) visible (cuda:0 .. cuda:{count - 1})")
