@@ -40,7 +40,9 @@ def evaluate(
         check_folder(report)
     target = device_of(device)
     data = pair_data(data, read)
-    name, model = str(model), built_model(model, target, quantize)
+    # a model object has no folder (and no training curve): the report names its class
+    name = type(model).__name__ if isinstance(model, PairModel) else str(model)
+    model = built_model(model, target, quantize)
     outputs = model.pair_outputs(data.a, data.b, batch_size=batch_size, show_progress=show_progress)
     scores = (model.head.binary_score(outputs) if model.classes else outputs).numpy()
     decision = model.decision if data.label_kind == "binary" else None
@@ -157,6 +159,7 @@ def _write_report(
     from textsiam.eval.report import write_report
 
     log = Path(name) / "train_log.jsonl"  # a saved run folder carries its training curve
+    log = log if log.is_file() else None
     images = isinstance(data, ImagePairData)
     captions = images and data.right_is_text
     text = isinstance(data.a[0], str) and not images
@@ -171,7 +174,7 @@ def _write_report(
         images_a=data.a if images else None,
         images_b=data.b if images and not captions else None,
         score_name=model.score_name,
-        train_log=log if log.is_file() else None,
+        train_log=log,
         title=f"textsiam: {name} on {data.source}",
         classes=classes,
     )

@@ -30,9 +30,9 @@ def load_data(
     ``bodies``: the FNC-1 bodies file of a ``*_stances.csv`` file (default: the ``*_bodies.csv`` beside it).
     The keywords are the fields of :class:`~textsiam.read_options.ReadOptions` (:func:`read_pairs`); ``seed`` also
     draws the pairs of image formats."""
-    name, _, split = str(spec).partition(":")
+    name, _, part = str(spec).partition(":")
     if name in DATASETS and not Path(str(spec)).exists():
-        data = DATASETS.get(name)(split=split or "train", seed=seed)
+        data = DATASETS.get(name)(split=part or "train", seed=seed)
         return data.select(range(min(limit, len(data)))) if limit else data
     return read_pairs(
         spec,
