@@ -39,6 +39,7 @@ def tune_threshold(
     without it a saved model folder given by path gets ``decision.json`` in place."""
     from textsiam.models.io import is_model_folder, save_model
 
+    on = device_of(device)  # an unknown device is the first error, as in every command
     check_decision_names(strategy, calibrate)
     check_seed(seed)
     check_batch_size(batch_size)
@@ -47,7 +48,6 @@ def tune_threshold(
         raise ConfigError(f"{model!r} is not a saved model folder: pass --out DIR to save a copy with the decision")
     if save_to is not None:
         check_folder(save_to)
-    on = device_of(device)
     data = pair_data(data, read)
     built = built_model(model, on)
     decision = tune_decision(
