@@ -9,7 +9,7 @@ import json
 
 import numpy as np
 import pytest
-from fixtures import ROOT
+from fixtures import BATCHED, ROOT
 
 import textsiam
 import textsiam.api as api
@@ -120,7 +120,7 @@ def test_encode_writes_one_row_per_text(model, tmp_path):
     rows = np.load(tmp_path / "e.npy")
     assert (done.rows, done.dim, done.main) == (30, model.embedding_dim, True) and rows.shape == (30, done.dim)
     first = model.encode(["The train to the coast leaves every hour from platform two."], "left").numpy()
-    np.testing.assert_allclose(rows[:1], first, atol=SAME)  # batched vs alone: float32 rounding of 32-d sums
+    np.testing.assert_allclose(rows[:1], first, atol=BATCHED)  # in a batch of 30 vs alone (fixtures.BATCHED)
 
 
 def test_search_files_finds_a_corpus_line_for_itself(tiny_bert_dir, tmp_path):
