@@ -35,7 +35,7 @@ def register(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from textsiam.index.files import search_files
+    from textsiam.api import search_files
 
     n = call_with_flags(search_files, args, model_name=args.model, show_progress=not args.quiet)
     print(f"wrote the top {args.top_k} of {n} queries to {args.output}", file=sys.stderr)

@@ -54,7 +54,11 @@ def register(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from textsiam.device import resolve_device
     from textsiam.errors import ConfigError
+
+    if args.device is not None:  # a one-line error before the model loads (the API commands check theirs)
+        resolve_device(args.device)
     from textsiam.serve.limits import Limits
 
     limits = Limits(

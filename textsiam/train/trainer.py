@@ -21,6 +21,7 @@ from safetensors.torch import load_model as load_weights
 from tqdm.auto import tqdm
 
 from textsiam.data import PairData
+from textsiam.device import resolve_device
 from textsiam.distributed import context
 from textsiam.errors import ConfigError, TrainingDivergedError
 from textsiam.eval.threshold import select_threshold
@@ -30,7 +31,6 @@ from textsiam.train import checkpoint
 from textsiam.train.batches import epoch_batches, labels_of, resolve_grouping
 from textsiam.train.callbacks import Callback
 from textsiam.train.config import TrainConfig
-from textsiam.train.device import resolve_device
 from textsiam.train.distributed import DataParallel
 from textsiam.train.evaluation import evaluate_outputs, pick_metric
 from textsiam.train.no_gradient import fit_without_gradients
@@ -81,6 +81,7 @@ class Trainer:
         show_progress: bool = True,
         epoch_lines: bool | None = None,
         callbacks: Sequence[Callback] | None = None,
+        device: torch.device | None = None,
     ) -> None:
         if len(train_data) == 0:
             raise ConfigError("the training data is empty")
@@ -90,7 +91,8 @@ class Trainer:
         self.out_dir = Path(out_dir) if out_dir else None
         ctx = context(config.device)  # joins a torchrun process group if there is one
         self.parallel = DataParallel(ctx)
-        self.device = ctx.device(config.device) if ctx.active else resolve_device(config.device)
+        # fit resolves config.device once and hands it over; a Trainer built by hand resolves it here
+        self.device = ctx.device(config.device) if ctx.active else device or resolve_device(config.device)
         self.is_main = ctx.is_main  # the other ranks neither score the dev pairs nor write nor print
         self.show_progress = show_progress and self.is_main
         self.epoch_lines = (show_progress if epoch_lines is None else epoch_lines) and self.is_main
