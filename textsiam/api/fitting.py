@@ -48,10 +48,9 @@ class FitResult:
     main: bool = True  # False on the ranks > 0 of a torchrun group (they train, but neither write nor report)
 
 
-def check_run(s: Resolved) -> torch.device:
-    """Everything that can be checked without data: the device (resolved here, once, and returned for the
-    Trainer), names, combinations, the output folder. Loss names are checked by TrainConfig; the loss itself is
-    built once, by the Trainer."""
+def check_run(s: Resolved) -> tuple[torch.device, torch.nn.Module]:
+    """Everything that can be checked without data: the device and the loss (each resolved or built here, once,
+    and handed to the Trainer), names, combinations, the output folder."""
     device = resolve_device(s.config.device)
     check_name("readers", s.read.get("format"))
     run = s.run
@@ -75,7 +74,7 @@ def check_run(s: Resolved) -> torch.device:
             stacklevel=3,
         )
     check_folder(run.out)
-    return device
+    return device, build_loss(s.config.loss, **s.config.loss_args)
 
 
 def fit(
@@ -146,8 +145,8 @@ def fit(
     if built is not None:  # a model object: its config stands for it in the settings
         given["model"] = built.get_config()
     s = resolve_settings(given, config)
-    device = check_run(s)
-    return _run(s, built, device, resume, overwrite, show_progress, epoch_lines, echo or (lambda _: None), callbacks)
+    checked = check_run(s)
+    return _run(s, built, checked, resume, overwrite, show_progress, epoch_lines, echo or (lambda _: None), callbacks)
 
 
 _SETTINGS = frozenset(setting_names())
@@ -156,7 +155,7 @@ _SETTINGS = frozenset(setting_names())
 def _run(
     s: Resolved,
     built: PairModel | None,
-    device: torch.device,
+    checked: tuple[torch.device, torch.nn.Module],
     resume: bool,
     overwrite: bool,
     show_progress: bool | None,
@@ -219,7 +218,8 @@ def _run(
         show_progress=bars,
         epoch_lines=epoch_lines,
         callbacks=callbacks,
-        device=device,
+        device=checked[0],
+        loss_fn=checked[1],
     )
     summary = trainer.train(resume)
     decision = None

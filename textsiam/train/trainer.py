@@ -82,6 +82,7 @@ class Trainer:
         epoch_lines: bool | None = None,
         callbacks: Sequence[Callback] | None = None,
         device: torch.device | None = None,
+        loss_fn: torch.nn.Module | None = None,
     ) -> None:
         if len(train_data) == 0:
             raise ConfigError("the training data is empty")
@@ -98,7 +99,8 @@ class Trainer:
         self.epoch_lines = (show_progress if epoch_lines is None else epoch_lines) and self.is_main
         self.evaluates = self.is_main and dev_data is not None
         self.records = RunRecords(self.out_dir, self.is_main, callbacks)
-        self.loss_fn = build_loss(config.loss, **config.loss_args)
+        # fit builds the loss before reading data (a bad loss argument fails early) and hands it over
+        self.loss_fn = loss_fn if loss_fn is not None else build_loss(config.loss, **config.loss_args)
         self.steps_class = step_class(model)  # None: no gradient steps (a closed-form fit)
         if self.steps_class is not None:
             self.steps_class.check(model, self.loss_fn, config.loss)
