@@ -27,6 +27,7 @@ from textsiam.errors import ConfigError
 from textsiam.eval.decision import Decision
 from textsiam.models.base import PairModel
 from textsiam.names import check_name
+from textsiam.losses import build_loss
 from textsiam.train import checkpoint
 from textsiam.train.callbacks import Callback
 from textsiam.train.decide import check_decision_names, tune_decision
