@@ -25,9 +25,9 @@ from textsiam.atomic import check_folder
 from textsiam.device import resolve_device
 from textsiam.errors import ConfigError
 from textsiam.eval.decision import Decision
+from textsiam.losses import build_loss
 from textsiam.models.base import PairModel
 from textsiam.names import check_name
-from textsiam.losses import build_loss
 from textsiam.train import checkpoint
 from textsiam.train.callbacks import Callback
 from textsiam.train.decide import check_decision_names, tune_decision
