@@ -10,6 +10,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from textsiam.encoders.parts import TransformerParts
 from textsiam.encoders.prepared import Prepared
 from textsiam.registry import ENCODERS, constructor_config
 
@@ -92,6 +93,11 @@ class Encoder(nn.Module):
         every epoch; everywhere else (``encode``, ``predict``, a served model) nothing is kept, so memory does not
         grow with every new input. Towers without frozen parts do nothing.
         """
+
+    def export_parts(self) -> TransformerParts | None:
+        """This tower as a Transformer -> Pooling -> Dense -> Normalize stack for an export to other libraries'
+        folders (``textsiam export``); None (the default): the tower has no such form and is not exported."""
+        return None
 
     def get_config(self) -> dict[str, Any]:
         """The constructor keyword arguments; by default read back from the attributes of the same names."""

@@ -51,6 +51,9 @@ class PseudoSiameseModel(PairModel):
         # x: (batch, tower_dim) of the side's own tower -> (batch, projection_dim)
         return self.left_projection(x) if side == "left" else self.right_projection(x)
 
+    def projection_of(self, side: str = "left") -> nn.Linear:
+        return self.left_projection if side == "left" else self.right_projection
+
     def get_config(self) -> dict[str, Any]:
         return {
             "pair_model": "pseudo",

@@ -159,8 +159,9 @@ def fit(
     as the CLI does; without bars the weight-loading and dataset bars of transformers / datasets are off too."""
     import yaml
 
-    from textsiam.atomic import atomic_write_text, make_folder
+    from textsiam.atomic import atomic_write_text, make_folder, write_json
     from textsiam.distributed import context
+    from textsiam.models.card import write_card
     from textsiam.models.io import create_model, load_model
     from textsiam.train.trainer import Trainer
 
@@ -200,6 +201,7 @@ def fit(
     settings = {**{k: v for k, v in run.items() if v is not None}, **cfg.to_dict()}
     if main:
         atomic_write_text(out_dir / "train_config.yaml", yaml.safe_dump(settings, sort_keys=False))
+        write_json(out_dir / "train_data.json", _data_record(train_data, dev_data, carved))
     say(f"training on {len(train_data)} pairs" + (f", dev {len(dev_data)} pairs" if dev_data else ""))
     trainer = Trainer(model, cfg, train_data, dev_data, out_dir, show_progress=bars, epoch_lines=epoch_lines)
     summary = trainer.train(resume)
@@ -212,6 +214,8 @@ def fit(
         decision.to_json(out_dir / "decision.json")
     if not run["keep_checkpoint"] and main:
         checkpoint.clear(out_dir)
+    if main:  # the card again, now with the summary and the decision (models/card.py)
+        write_card(out_dir, model)
     return FitResult(
         out_dir, summary, settings, len(train_data), len(dev_data) if dev_data else None, carved, dev_split, decision
     )
@@ -255,6 +259,14 @@ def _load_pairs(run: dict[str, Any], seed: int) -> tuple[PairData, PairData | No
         rest, dev = train_data.split(run["dev_fraction"], seed=seed)
         return rest, dev, True
     return train_data, None, False
+
+
+def _data_record(train: PairData, dev: PairData | None, carved: bool) -> dict[str, Any]:
+    """``train_data.json``: which pairs trained the model and which chose its epoch and threshold (the card)."""
+    record = {"train": {**train.fingerprint(), "note": "the rest after carving the dev pairs" if carved else ""}}
+    if dev is not None:
+        record["dev"] = {**dev.fingerprint(), "note": "carved off the training file" if carved else ""}
+    return record
 
 
 def _save_dev_split(dev: PairData, out_dir: Path) -> Path | None:

@@ -33,6 +33,8 @@ RUN_FILES = (
     "decision.json",
     "model.safetensors",
     "train_summary.json",
+    "train_data.json",
+    "README.md",
     "train_log.jsonl",
     "train_config.yaml",
     "dev_split.tsv",
