@@ -98,6 +98,7 @@ def export_graph(parts: TransformerParts, projection: nn.Module | None, path: Pa
             opset_version=opset,
             dynamic_shapes={n: {0: batch, 1: seq} for n in names},
             dynamo=True,
+            verbose=False,  # no progress lines on standard output (textsiam export prints its own)
         )
     program.save(str(path), external_data=False)
     return names
