@@ -24,6 +24,9 @@ from textsiam.encoders.pretrained import PACKAGED
 from textsiam.imaging import file_sha256
 
 CARD = "README.md"
+MARK = "Written by textsiam from the run that produced this folder."
+"""The card's own line: a README.md holding it is textsiam's (``--overwrite`` may replace it), any other is the
+user's (train/run_folder.py)."""
 _LIBRARIES = {"textsiam": "textsiam", "hf": "transformers"}  # anything else: a sentence-transformers folder
 
 
@@ -38,7 +41,7 @@ def write_card(folder: str | Path, model: Any, source: str | Path | None = None,
         [
             _front_matter(config, bases, layout),
             f"# {config['pair_model']} model ({model.score_name}, {model.embedding_dim} dimensions)\n",
-            "Written by textsiam from the run that produced this folder.\n",
+            MARK + "\n",
             _architecture(config, model),
             _bases(bases),
             _data(run.get("data")),
