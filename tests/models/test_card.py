@@ -4,26 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import random
 
 import yaml
+from fixtures import write_word_pairs
 
 import textsiam
 from textsiam.models import create_model
-
-
-def _pairs(tmp_path):
-    from fixtures import WORDS
-
-    rng = random.Random(0)
-    rows = []
-    for i in range(40):
-        a = " ".join(rng.sample(WORDS, 5))
-        b = a if i % 2 else " ".join(rng.sample(WORDS, 5))
-        rows.append(f"{i}\t{a}\t{b}\t{i % 2}\n")
-    path = tmp_path / "pairs.tsv"
-    path.write_text("id\tsentence1\tsentence2\tlabel\n" + "".join(rows))
-    return path
 
 
 def _front_matter(text: str) -> dict:
@@ -32,7 +18,7 @@ def _front_matter(text: str) -> dict:
 
 
 def test_a_training_run_leaves_a_card_that_says_what_the_run_knows(tmp_path, tiny_bert_dir):
-    data = _pairs(tmp_path)
+    data = write_word_pairs(tmp_path / "pairs.tsv")
     out = tmp_path / "run"
     textsiam.fit(
         data,

@@ -121,13 +121,18 @@ def _front_matter(config: dict[str, Any], bases: list[dict[str, Any]], layout: s
     library = _LIBRARIES.get(layout, "sentence-transformers")
     tags = ["textsiam", "sentence-similarity", f"{config['pair_model']}-model", *(["onnx"] if layout == "onnx" else [])]
     meta: dict[str, Any] = {"library_name": library, "pipeline_tag": "sentence-similarity", "tags": tags}
-    hub = sorted({b["hub_id"] or b["name"] for b in bases if b["name"] and not Path(b["name"]).is_absolute()})
+    hub = sorted({b["hub_id"] or b["name"] for b in bases if b["hub_id"] or _hub_name(b["name"])})
     if hub:
         meta["base_model"] = hub[0] if len(hub) == 1 else hub
     licences = sorted({b["license"] for b in bases if b["license"]})
     if licences:
         meta["license"] = licences[0] if len(licences) == 1 else "other"
     return "---\n" + yaml.safe_dump(meta, sort_keys=False) + "---\n"
+
+
+def _hub_name(name: str | None) -> bool:
+    """``owner/model`` that is no local folder: a hub id (a local path is no base model the hub knows)."""
+    return bool(name) and name.count("/") == 1 and not Path(name).expanduser().exists()
 
 
 def _architecture(config: dict[str, Any], model: Any) -> str:
