@@ -35,6 +35,7 @@ def ort_encoder(path: Path, tokenizer, threads: int, batch_size: int):
 
     options = ort.SessionOptions()
     options.intra_op_num_threads, options.inter_op_num_threads = threads, 1
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")  # no busy-waiting on a shared machine
     session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
     names = [i.name for i in session.get_inputs()]
 
@@ -104,13 +105,16 @@ def main() -> None:
                 pairs,
             )
         ]
-        rows += [quality(name, encode(sentences), ref, index, pairs) for name, encode in encoders.items()]
+        for name, encode in encoders.items():
+            rows.append(quality(name, encode(sentences), ref, index, pairs))
+            print(rows[-1], flush=True)
         times: dict[str, list[float]] = {name: [] for name in encoders}
         for _ in range(args.rounds):  # alternated: each round runs every encoder once
             for name, encode in encoders.items():
                 start = time.perf_counter()
                 encode(sentences)
                 times[name].append(len(sentences) / (time.perf_counter() - start))
+                print(f"{name}: {times[name][-1]:.1f} sentences/s", flush=True)
     speed = [
         {"encoder": n, "best_per_s": max(t), "median_per_s": statistics.median(t), "rounds": t}
         for n, t in times.items()
