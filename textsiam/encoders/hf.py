@@ -23,6 +23,7 @@ from textsiam.encoders.freezing import OutputCache, freeze_transformer
 from textsiam.encoders.long_text import CHUNK_OWNER, LongText
 from textsiam.encoders.long_text import PARAMS as LONG_TEXT_PARAMS
 from textsiam.encoders.packed_bert import drop_grad_buffers, packable, packed_forward
+from textsiam.encoders.parts import TransformerParts
 from textsiam.encoders.prepared import Prepared, TokenTable
 from textsiam.encoders.pretrained import check_transformer_folder, resolve_pretrained
 from textsiam.encoders.st_folder import StLayout, read_st_folder
@@ -270,6 +271,20 @@ class HfTextEncoder(Encoder):
             **({"trainable_layers": self.trainable_layers} if self.trainable_layers is not None else {}),
             **self.long_text.get_config(),
         }
+
+    def export_parts(self) -> TransformerParts | None:
+        if self.long_text.mode != "truncate":  # windows pooled per text: no other library's module does that
+            return None
+        return TransformerParts(
+            transformer=self.transformer,
+            tokenizer=self.tokenizer,
+            pooling=self.pooling_name,
+            pooled_dim=self.pooled_dim,
+            max_length=self.long_text.max_length,  # never past the position table (what collate cuts at)
+            lowercase=self.lowercase,
+            normalize=self.normalize,
+            dense=[(layer.linear, layer.spec["activation"]) for layer in self.dense],
+        )
 
     def save_assets(self, folder: Path) -> None:
         folder.mkdir(parents=True, exist_ok=True)

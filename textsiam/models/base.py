@@ -122,6 +122,12 @@ class PairModel(nn.Module):
         """Tower outputs ``(batch, tower_dim)`` -> embeddings ``(batch, dim)`` in the shared space."""
         raise NotImplementedError
 
+    def projection_of(self, side: str) -> nn.Module | None:
+        """What ``project`` applies to ``side``'s tower output: an ``nn.Linear``, or None for none (an export
+        writes it as a Dense layer). A pair model whose projection is no such layer keeps this default: it is not
+        exported."""
+        raise NotImplementedError(f"{type(self).__name__} does not say what projects its towers")
+
     def embed(self, features: dict[str, torch.Tensor], side: str = "left") -> torch.Tensor:
         """Tensors from ``collate`` -> embeddings ``(batch, dim)`` in the shared space."""
         return self.project(self.tower(side)(features), side)
