@@ -52,6 +52,7 @@ RECIPES: dict[str, dict[str, Callable[[Any], dict[str, Any]]]] = {
         "twin": lambda bert: {"encoder": _mlp()},
         "pseudo": lambda bert: {"left": _mlp(), "right": _mlp(5)},
         "ridge-map": lambda bert: {"left": _mlp(), "right": _mlp(5), "prior_weight": 0, "class_match_weight": 0},
+        "cross": lambda bert: {"encoder": ENCODERS.build("hf-transformer", model_name_or_path=str(bert))},
     },
 }
 UNDECLARED = {

@@ -81,7 +81,7 @@ def test_has_no_embeddings(tiny_bert_dir):
         ({"classes": ["one"]}, "at least 2 distinct"),
         ({"classes": ["x", "y"], "negative": "z"}, "negative 'z' must be one of"),
         ({"symmetric": "yes"}, "symmetric"),
-        ({"dropout": 1.5}, r"dropout must be a number in \[0, 1\)"),
+        ({"dropout": 1.5}, r"cross model: dropout must be a finite number in \[0, 1\), got 1.5"),
     ],
 )
 def test_bad_options_are_config_errors(tiny_bert_dir, extra, message):

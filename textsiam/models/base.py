@@ -52,7 +52,8 @@ class PairModel(Predictions, nn.Module):
 
     def __init__(self, similarity: str = "cosine", head: dict[str, Any] | None = None) -> None:
         super().__init__()
-        self.check_params(similarity=similarity, head=head)
+        given = {"similarity": similarity, "head": head}
+        self.check_params(**{k: v for k, v in given.items() if k in self.params})  # a cross model has neither
         self.similarity_name = similarity
         self.similarity: Similarity = build_similarity(similarity)
         self.head_spec = head

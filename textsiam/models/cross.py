@@ -22,6 +22,7 @@ from textsiam.encoders.hf import HfTextEncoder
 from textsiam.errors import ConfigError
 from textsiam.models.base import PairModel, to_device
 from textsiam.models.predictions import check_pairs
+from textsiam.params import Bool, Constraint, Interval, ListOf, Optional, Text
 from textsiam.registry import PAIR_MODELS
 
 
@@ -69,6 +70,12 @@ class CrossModel(PairModel):
     tower_keys: ClassVar[tuple[str, ...]] = ("encoder",)
     config_keys: ClassVar[tuple[str, ...]] = ("classes", "negative", "symmetric", "dropout")
     training_kind: ClassVar[str] = "pairs"
+    params: ClassVar[dict[str, Constraint]] = {  # no similarity or head of the base: the cross head is its own
+        "classes": Optional(ListOf(Text(), min_len=2, unique=True)),
+        "negative": Optional(Text()),
+        "symmetric": Bool(),
+        "dropout": Interval(float, 0, 1, closed="left"),
+    }
 
     def __init__(
         self,
@@ -83,15 +90,11 @@ class CrossModel(PairModel):
             raise ConfigError(
                 f"a cross model reads pairs with a transformer (hf-transformer), got {type(encoder).__name__}"
             )
-        if classes is not None:
-            if not isinstance(classes, list | tuple) or len(classes) < 2 or len(set(map(str, classes))) != len(classes):
-                raise ConfigError(f"cross model: classes must be a list of at least 2 distinct names, got {classes!r}")
-            classes = [str(c) for c in classes]
-        if negative is not None and negative not in (classes or []):
+        checked = self.check_params(classes=classes, negative=negative, symmetric=symmetric, dropout=dropout)
+        classes, negative, dropout = checked["classes"], checked["negative"], checked["dropout"]
+        if negative is not None and negative not in (classes or []):  # ties two keys: checked after the declared
             raise ConfigError(f"cross model: negative {negative!r} must be one of the classes {classes}")
-        self.symmetric = checks.flag("cross model", "symmetric", symmetric)
-        if isinstance(dropout, bool) or not isinstance(dropout, int | float) or not 0 <= dropout < 1:
-            raise ConfigError(f"cross model: dropout must be a number in [0, 1), got {dropout!r}")
+        self.symmetric = checked["symmetric"]
         self.dropout_p = float(dropout)
         self.encoder = encoder
         self.head = CrossHead(encoder.pooled_dim, classes, negative, self.dropout_p)
