@@ -35,6 +35,7 @@ _API = {
     "build_index": "textsiam.index",
     "load_index": "textsiam.index",
     "encode_file": "textsiam.index",
+    "mine_negatives": "textsiam.index.mining",
     "quantize": "textsiam.models.quantize",
     "Decision": "textsiam.eval",
 }

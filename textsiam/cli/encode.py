@@ -21,6 +21,7 @@ def register(sub) -> None:
     p.add_argument("--column", help="column holding the texts (tabular input; default: text, sentence, ...)")
     p.add_argument("--format", help="input format when the suffix does not say: lines, csv, tsv, jsonl, parquet")
     p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--dim", type=int, default=None, help="keep the first N coordinates, renormalised (Matryoshka)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     add_quantize_flag(p)
 
@@ -33,5 +34,5 @@ def run(args: argparse.Namespace) -> int:
     model = load_for_inference(args.model, args.quantize)
     rows = call_with_flags(encode_file, args, model=model, show_progress=not args.quiet)
     if context().is_main:
-        print(f"wrote {rows} x {model.embedding_dim} embeddings to {args.output}", file=sys.stderr)
+        print(f"wrote {rows} x {args.dim or model.embedding_dim} embeddings to {args.output}", file=sys.stderr)
     return 0

@@ -93,6 +93,20 @@ def register(sub) -> None:
         metavar="CALIBRATOR",
         help="with --threshold-strategy: also fit a probability calibrator: %(choices)s (default: none)",
     )
+    p.add_argument(
+        "--report-to",
+        nargs="+",
+        metavar="TRACKER",
+        help="experiment trackers: tensorboard (event files in OUT/runs), mlflow (a run in OUT/mlruns), or none; "
+        "extras tensorboard, mlflow (default: none)",
+    )
+    p.add_argument(
+        "--early-stopping",
+        type=int,
+        metavar="PATIENCE",
+        help="stop after PATIENCE epochs without a better dev metric; the best epoch is still the one saved "
+        "(default: never)",
+    )
     add_run_flags(p, batch_size=False)
     add_data_flags(p)
 

@@ -36,6 +36,13 @@ class PairLoss(nn.Module):
     hard-pair mining). The trainer then draws random batches by default: length-grouped batches would only ever
     compare pairs of similar length (on STS-B, CoSENT reached test Spearman 0.8614 grouped, 0.8654 random)."""
 
+    takes_negatives: ClassVar[bool] = False
+    """True when ``forward`` takes extra negatives ``(batch, k, dim)`` as a fourth argument (triplet data); pair
+    losses see each (anchor, negative) as a dissimilar pair instead."""
+    drives_towers: ClassVar[bool] = False
+    """True when the trainer calls ``backward_step(embed, rows, labels)`` instead of ``forward`` + ``backward``: the
+    loss embeds mini-batches through ``embed`` itself and back-propagates them (GradCache)."""
+
     def get_config(self) -> dict[str, Any]:
         """The constructor keyword arguments, read back from the attributes of the same name (sklearn style)."""
         return constructor_config(self)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import contextlib
 import sys
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,12 +28,14 @@ from textsiam.eval.decision import Decision
 from textsiam.losses import build_loss
 from textsiam.models.base import PairModel
 from textsiam.train import checkpoint
+from textsiam.train.callbacks import Callback, HeldEnd
 from textsiam.train.config import TrainConfig
 from textsiam.train.config_file import read_config_file
 from textsiam.train.decide import check_decision_names, tune_decision
 from textsiam.train.device import resolve_device
 from textsiam.train.names import check_name
 from textsiam.train.run_folder import check_out_folder, clear_run
+from textsiam.train.tracking import build_trackers
 
 _DATA_KEYS = (
     "format",
@@ -63,6 +65,7 @@ RUN_KEYS = (
     "threshold_strategy",
     "calibrate",
     "keep_checkpoint",
+    "report_to",
 )
 """Settings of a run besides the TrainConfig fields; a YAML config file may set both."""
 
@@ -144,6 +147,7 @@ def fit(
     show_progress: bool | None = None,
     epoch_lines: bool | None = None,
     echo: Callable[[str], None] | None = None,
+    callbacks: Sequence[Callback] = (),
     **options: Any,
 ) -> FitResult:
     """Train ``preset=NAME`` or ``model=`` (a PairModel, saved folder or transformer name) on ``train`` pairs and
@@ -151,7 +155,9 @@ def fit(
 
     ``options`` are the run settings of :data:`RUN_KEYS` (``dev``, ``dev_fraction``, ``threshold_strategy``,
     ``calibrate``, data-format options, ``keep_checkpoint``) and any TrainConfig field (``loss``, ``epochs``,
-    ``lr``, ...). ``echo`` receives one-line progress notes (the CLI prints them).
+    ``lr``, ...). ``echo`` receives one-line progress notes (the CLI prints them). ``callbacks`` (and the trackers
+    of ``report_to``: "tensorboard", "mlflow") see the run (:mod:`textsiam.train.callbacks`); their
+    ``on_train_end`` gets the summary with the tuned ``decision``.
 
     An ``out`` folder that already holds a run is refused unless ``overwrite`` (which first deletes that run's own
     files, and refuses a folder holding anything else: :mod:`textsiam.train.run_folder`) or ``resume`` (which
@@ -201,7 +207,10 @@ def fit(
     if main:
         atomic_write_text(out_dir / "train_config.yaml", yaml.safe_dump(settings, sort_keys=False))
     say(f"training on {len(train_data)} pairs" + (f", dev {len(dev_data)} pairs" if dev_data else ""))
-    trainer = Trainer(model, cfg, train_data, dev_data, out_dir, show_progress=bars, epoch_lines=epoch_lines)
+    ending = HeldEnd([*callbacks, *build_trackers(run["report_to"], out_dir)], settings)  # ends after the decision
+    trainer = Trainer(
+        model, cfg, train_data, dev_data, out_dir, show_progress=bars, epoch_lines=epoch_lines, callbacks=[ending]
+    )
     summary = trainer.train(resume)
     decision = None
     if run["threshold_strategy"] and main:
@@ -212,6 +221,7 @@ def fit(
         decision.to_json(out_dir / "decision.json")
     if not run["keep_checkpoint"] and main:
         checkpoint.clear(out_dir)
+    ending.finish({**summary, "decision": decision.to_dict() if decision is not None else None})
     return FitResult(
         out_dir, summary, settings, len(train_data), len(dev_data) if dev_data else None, carved, dev_split, decision
     )

@@ -10,7 +10,7 @@ import random
 import sys
 import time
 import warnings
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -28,9 +28,11 @@ from textsiam.losses import build_loss
 from textsiam.models.base import PairModel
 from textsiam.models.io import save_model
 from textsiam.train import checkpoint
+from textsiam.train.callbacks import Callback
 from textsiam.train.config import TrainConfig
 from textsiam.train.device import resolve_device
 from textsiam.train.distributed import DataParallel
+from textsiam.train.early_stopping import EarlyStopping
 from textsiam.train.evaluation import evaluate_outputs, pick_metric
 from textsiam.train.towers import SideEmbedder, apply_freeze, param_groups
 
@@ -152,6 +154,7 @@ class Trainer:
         out_dir: str | Path | None = None,
         show_progress: bool = True,
         epoch_lines: bool | None = None,
+        callbacks: Sequence[Callback] = (),
     ) -> None:
         if len(train_data) == 0:
             raise ConfigError("the training data is empty")
@@ -165,6 +168,8 @@ class Trainer:
         self.device = resolve_device(config.device)
         self.parallel = _data_parallel(self, config.device)
         self.loss_fn = build_loss(config.loss, **config.loss_args)
+        if getattr(train_data, "negatives", None) is not None and not self.loss_fn.takes_negatives:
+            self.train_data = train_data = train_data.negatives_as_pairs()  # (anchor, negative) as dissimilar pairs
         if self.loss_fn.takes == "scores" and model.head is None:
             raise ConfigError(f"loss {config.loss!r} trains a learned head; this model has none (set 'head')")
         if (self.loss_fn.takes == "logits") != bool(model.classes):
@@ -180,6 +185,12 @@ class Trainer:
         _warn_distance_mismatch(self.loss_fn, model)
         self.group_by_length = _resolve_grouping(config.group_by_length, self.loss_fn, config.loss)
         self.metric = pick_metric(config.eval_metric, dev_data, model) if dev_data is not None else None
+        self.callbacks = list(callbacks) if self.out_dir or not self.parallel.ctx.active else []  # main rank only
+        if config.early_stopping is not None:
+            if self.parallel.ctx.active:
+                raise ConfigError("early_stopping is not supported under torchrun (only rank 0 sees the dev metric)")
+            self.callbacks.append(EarlyStopping(config.early_stopping, metric=self.metric))
+        self._stop = False
         self.best: float | None = None
         self._best_state: dict[str, torch.Tensor] | None = None
 
@@ -192,19 +203,33 @@ class Trainer:
         order = np.random.default_rng(seed).permutation(len(lengths)).tolist()
         return [order[i : i + cfg.batch_size] for i in range(0, len(order), cfg.batch_size)]
 
-    def _loss(self, sides: tuple[Prepared, Prepared], rows: list[int], labels: torch.Tensor) -> torch.Tensor:
-        model = self.model
+    def _embed(self, sides: tuple[Prepared, ...], rows: list[int]) -> tuple[torch.Tensor, ...]:
+        """``(u, v)`` of the pairs at ``rows``, plus their extra negatives ``(rows, k, dim)`` when the data has them."""
         with torch.autocast("cuda", dtype=torch.bfloat16, enabled=self.config.amp and self.device.type == "cuda"):
-            u, v = self._embedder.rows(*sides, rows)  # (piece, dim) each; towers that do not train come from a cache
+            u, v = self._embedder.rows(sides[0], sides[1], rows)  # (piece, dim); static towers come from a cache
+            if len(sides) == 2:
+                return u, v
+            k = self._negatives_per_pair
+            flat = self._embedder.side_rows(sides[2], [r * k + j for r in rows for j in range(k)], "right")
+            return u, v, flat.reshape(len(rows), k, -1)
+
+    def _loss(self, sides: tuple[Prepared, ...], rows: list[int], labels: torch.Tensor) -> torch.Tensor:
+        model = self.model
+        if self._drives_towers:  # GradCache: the loss embeds mini-batches itself and runs the backward pass
+            return self.loss_fn.backward_step(lambda chunk: self._embed(sides, rows[chunk.start : chunk.stop]),
+                                              len(rows), labels)  # fmt: skip
+        u, v, *negatives = self._embed(sides, rows)
         u, v = self.parallel.gather(u, v)  # (batch, dim) each: the whole global batch under torchrun
         u, v = u.float(), v.float()
+        if negatives:
+            return self.loss_fn(u, v, labels, negatives[0].float())
         if self.loss_fn.takes == "logits":  # labels are class indices
             return self.loss_fn(model.head(u, v), labels)
         if self.loss_fn.takes == "scores":
             return self.loss_fn(model.score(u, v), labels)
         return self.loss_fn(u, v, labels)
 
-    def _epoch_data(self, epoch: int) -> tuple[torch.Tensor, tuple[Prepared, Prepared], np.ndarray]:
+    def _epoch_data(self, epoch: int) -> tuple[torch.Tensor, tuple[Prepared, ...], np.ndarray]:
         """Labels, both sides' prepared items and the pair lengths of this epoch (image data may draw new pairs).
 
         The training texts are prepared (tokenized) once, before the first epoch. A pair's length is its longer
@@ -215,7 +240,12 @@ class Trainer:
             self._sides = None
         if self._sides is None:
             self._sides = self._embedder.prepare(data.a, data.b)
-        left, right = self._sides
+            negatives = getattr(data, "negatives", None)
+            if negatives is not None:  # every negative of every pair, flat, through the right tower
+                self._negatives_per_pair = len(negatives[0])
+                flat = [n for row in negatives for n in row]
+                self._sides = (*self._sides, self._embedder.prepare_side(flat, "right"))
+        left, right = self._sides[:2]
         twin = self.model.left is self.model.right
         lengths = np.maximum(left.lengths, right.lengths) if twin else left.lengths + right.lengths
         return self._labels(data), self._sides, lengths
@@ -234,7 +264,10 @@ class Trainer:
         self._embedder = SideEmbedder(
             model, self.device, self.train_data.a, net=net, cache=cache, checkpoint_tokens=cfg.checkpoint_tokens
         )
-        self._sides: tuple[Prepared, Prepared] | None = None
+        self._sides: tuple[Prepared, ...] | None = None
+        self._drives_towers = self.loss_fn.drives_towers
+        if self._drives_towers and self.parallel.ctx.active:
+            raise ConfigError(f"loss {self.config.loss!r} runs its own backward pass, which torchrun training lacks")
         per_epoch = getattr(self.train_data, "epoch_size", lambda in_batch: len(self.train_data))(self.loss_fn.in_batch)
         self._total = math.ceil(per_epoch / cfg.batch_size) * cfg.epochs
         self.optimizer = _optimizer(model, cfg, self.loss_fn)
@@ -253,14 +286,21 @@ class Trainer:
         self._seconds_before, self._pairs_before = 0.0, 0  # of the epochs before a resume: from the checkpoint
         start_epoch, step = self._setup(resume)
         self._t0, self._pairs_run = time.perf_counter(), 0
+        for callback in self.callbacks:
+            callback.on_train_begin(cfg.to_dict())
+        epochs_run = cfg.epochs
         for epoch in range(start_epoch, cfg.epochs + 1):
             step, _ = self._epoch(epoch, step)
+            if self._stop:  # a callback (early stopping) ended the run; the best epoch is restored below
+                epochs_run = epoch
+                break
         elapsed, pairs_seen = self._run_so_far()  # the whole run, the epochs before a resume included
         self._embedder.close()
         self._sides = None  # the prepared (tokenized) training items are not kept past the run
         self._restore_best()
         summary = {
-            "epochs": cfg.epochs,
+            "epochs": epochs_run,
+            "stopped_early": self._stop,
             "steps": step,
             "train_seconds": elapsed,
             "pairs_per_second": pairs_seen / elapsed if elapsed else None,
@@ -272,6 +312,8 @@ class Trainer:
             if self.dev_data is None:
                 save_model(model, self.out_dir)  # no dev set: the last epoch is the model
             write_json(self.out_dir / "train_summary.json", summary)
+        for callback in self.callbacks:
+            callback.on_train_end(summary)
         return summary
 
     def _epoch(self, epoch: int, step: int) -> tuple[int, int]:
@@ -287,14 +329,15 @@ class Trainer:
         loss, seen = torch.full((), math.nan), 0
         for idx in bar:
             piece = self.parallel.shard(idx)  # this rank's rows (all of them in one process)
+            optimizer.zero_grad(set_to_none=True)
             loss = self._loss(sides, piece, labels_all[idx].to(self.device))
             epoch_loss += loss.detach() * len(idx)
             if not torch.isfinite(loss):  # checked before the update, so the weights stay finite
                 raise TrainingDivergedError(
                     f"loss became {loss.item()} at epoch {epoch}, step {step + 1}; lower --lr or check the labels"
                 )
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
+            if not self._drives_towers:
+                loss.backward()
             clipped_step(optimizer, model.parameters(), cfg.max_grad_norm)
             scheduler.step()
             step, seen = step + 1, seen + len(idx)
@@ -389,6 +432,9 @@ class Trainer:
                 chosen = select_threshold(scores, self.dev_data.labels, "youden")  # in-sample: for the curve only
                 record["dev_pair_accuracy"] = chosen.metrics["accuracy"]
         self._log(record)
+        stops = [callback.on_epoch_end(epoch, record | {"metrics": metrics} if self.dev_data is not None else record)
+                 for callback in self.callbacks]  # fmt: skip
+        self._stop = any(stops)
         if self.dev_data is not None:
             value = float(metrics[self.metric])
             if self.best is None or math.isnan(self.best) or value > self.best:  # NaN never stays the best
@@ -422,6 +468,8 @@ class Trainer:
             tqdm.write(line, file=sys.stderr)
 
     def _log(self, record: dict[str, Any]) -> None:
+        for callback in self.callbacks:
+            callback.on_log(record)
         if self.out_dir:
             with open(self.out_dir / "train_log.jsonl", "a") as f:
                 f.write(json.dumps(record) + "\n")
