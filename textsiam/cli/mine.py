@@ -34,11 +34,9 @@ def register(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from textsiam.data import read_pairs
     from textsiam.index.mining import mine_negatives
 
-    data = read_pairs(args.data, **data_kwargs(args))
-    stats = call_with_flags(mine_negatives, args, data=data, show_progress=not args.quiet)
+    stats = call_with_flags(mine_negatives, args, read=data_kwargs(args), show_progress=not args.quiet)
     print(
         f"wrote {stats['written']} of {stats['anchors']} anchors to {args.out} ({stats['skipped']} skipped: fewer "
         f"than {args.negatives} candidates after the filters, {stats['filtered']} hits filtered as too close)",

@@ -49,10 +49,12 @@ def mine_negatives(
     batch_size: int = 64,
     chunk_size: int = 1024,
     show_progress: bool = False,
+    read: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Mine ``negatives`` hard negatives per positive pair of ``data`` from ``corpus`` (a text file or a list).
 
-    ``model`` is a PairModel or what ``textsiam.load`` takes; ``data`` a PairData or a pair file (``read_pairs``).
+    ``model`` is a PairModel or what ``textsiam.load`` takes; ``data`` a PairData or a pair file, read with
+    ``read_pairs(data, **read)`` after the settings are checked.
     Writes the triplets to ``out`` (TSV) when given; returns ``{"triplets": [(anchor, positive, [negatives])...],
     "anchors", "written", "skipped", "filtered", "settings"}`` (``triplets`` only without ``out``)."""
     _check_settings(negatives, min_rank, max_rank, margin, max_ratio, sampling, chunk_size)
@@ -63,7 +65,7 @@ def mine_negatives(
     if not isinstance(data, PairData):
         from textsiam.data import read_pairs
 
-        data = read_pairs(data)
+        data = read_pairs(data, **(read or {}))
     check_searchable(model)
     texts = _corpus_texts(corpus)
     index = build_index(model, texts, batch_size=batch_size, show_progress=show_progress)

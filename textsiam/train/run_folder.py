@@ -45,6 +45,7 @@ RUN_FOLDERS = (
     ".checkpoint.old",
     ".checkpoint.tmp",
     "report",
+    "mlruns",  # --report-to mlflow
 )
 
 
@@ -53,6 +54,8 @@ def _is_run_entry(path: Path) -> bool:
         return True
     if path.name == "report":  # a common name: ours only when it holds what write_report writes
         return path.is_dir() and not path.is_symlink() and (path / "report.html").is_file()
+    if path.name == "runs":  # --report-to tensorboard: ours when it holds event files
+        return path.is_dir() and not path.is_symlink() and any(path.glob("events.out.tfevents.*"))
     if path.name in RUN_FOLDERS:
         return path.is_dir() and not path.is_symlink()
     return path.name in RUN_FILES and path.is_file() and not path.is_symlink()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from pathlib import Path
 from typing import Any
 
@@ -98,7 +99,11 @@ class TensorBoardTracker(Callback):
 @TRACKERS.register("mlflow")
 class MlflowTracker(Callback):
     """An mlflow run in ``OUT/mlruns`` (or ``tracking_uri``): settings as parameters, metrics per step and epoch, the
-    summary as metrics, tags and a ``summary.json`` artifact."""
+    summary as metrics, tags and a ``summary.json`` artifact.
+
+    The default ``OUT/mlruns`` is mlflow's file store, which mlflow 3 opens only with ``MLFLOW_ALLOW_FILE_STORE``
+    set: this tracker sets it to "true" unless it is already set. Pass ``tracking_uri`` (e.g. a server, or
+    ``sqlite:///...`` with a full mlflow install) to log elsewhere."""
 
     def __init__(
         self,
@@ -111,12 +116,18 @@ class MlflowTracker(Callback):
             from mlflow.tracking import MlflowClient
         except ImportError:
             raise _missing("mlflow", "mlflow") from None
+        if tracking_uri is None:  # mlflow 3 keeps its file store in maintenance mode, behind this switch
+            os.environ.setdefault("MLFLOW_ALLOW_FILE_STORE", "true")
         uri = tracking_uri or (Path(out_dir or ".") / "mlruns").resolve().as_uri()
         self.client, self.experiment, self.run_name = MlflowClient(tracking_uri=uri), experiment, run_name
         self.run_id: str | None = None
+        try:  # open the store now, before any training, so a bad URI fails fast
+            self._found = self.client.get_experiment_by_name(experiment)
+        except Exception as err:  # mlflow raises its own exception types for unreachable or refused stores
+            raise ConfigError(f"--report-to mlflow: cannot open the tracking store {uri}: {err}") from None
 
     def on_train_begin(self, settings: dict[str, Any]) -> None:
-        found = self.client.get_experiment_by_name(self.experiment)
+        found = self._found or self.client.get_experiment_by_name(self.experiment)
         experiment_id = found.experiment_id if found else self.client.create_experiment(self.experiment)
         self.run_id = self.client.create_run(experiment_id, run_name=self.run_name).info.run_id
         for key, value in flat_settings(settings).items():
