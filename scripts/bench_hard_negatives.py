@@ -1,7 +1,7 @@
 """Data for the hard-negatives comparison on STS-B (dev only): positives, a corpus, and same-budget controls.
 
-    python scripts/bench_hard_negatives.py prepare --out runs/hn     # positives.tsv (train pairs scored >= 4),
-                                                                     # corpus.txt (every distinct train sentence)
+    python scripts/bench_hard_negatives.py prepare --out runs/hn [--limit N]   # positives.tsv (train pairs
+                                  # scored >= 4), corpus.txt (every distinct sentence of those N train pairs)
     textsiam mine-negatives --model minilm-twin --data runs/hn/positives.tsv --corpus runs/hn/corpus.txt \\
         --out runs/hn/mined.tsv --min-rank 3 --max-rank 30 --margin 0.05
     python scripts/bench_hard_negatives.py control --out runs/hn     # random.tsv: the same anchors and positives
@@ -29,11 +29,12 @@ def main() -> None:
     p.add_argument("--out", required=True)
     p.add_argument("--min-score", type=float, default=4.0)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--limit", type=int, default=None, help="read only the first N training pairs (default: all)")
     args = p.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     if args.step == "prepare":
-        train = read_pairs(DATA / "stsb" / "sts-train.csv")
+        train = read_pairs(DATA / "stsb" / "sts-train.csv", limit=args.limit)
         keep = [(a, b) for a, b, y in zip(train.a, train.b, train.labels) if y >= args.min_score]
         write_tsv(out / "positives.tsv", ["text_a", "text_b"], keep)
         corpus = list(dict.fromkeys(t.replace("\t", " ") for t in train.a + train.b))
