@@ -17,7 +17,7 @@ import pytest
 import textsiam
 
 PACKAGE = Path(textsiam.__file__).parent
-GROUND = {"registry", "errors", "atomic", "jsonlines", "imaging", "version"}
+GROUND = {"registry", "errors", "atomic", "jsonlines", "imaging", "version", "osmem"}
 """The ground floor: imports nothing of textsiam but the ground floor itself."""
 
 # area -> the areas it may import (besides itself). Keep in step with DEVELOPERS.md "Where things go".
@@ -27,17 +27,21 @@ ALLOWED: dict[str, set[str]] = {
     "encoders": GROUND | {"layers"},
     "eval": GROUND,  # numpy/sklearn only: no torch, no models (tests/eval/test_eval_imports.py)
     "models": GROUND | {"layers", "encoders", "eval"},
+    "ridge": GROUND | {"layers", "encoders", "eval", "models"},  # a research pair model beside the plain ones
+    "deploy": GROUND | {"layers", "encoders", "models", "eval"},  # quantize, export (st, hf, onnx): models travel
     "losses": GROUND | {"layers"},
     "data": GROUND,
     "distributed": GROUND,  # the torchrun process group (torch only)
-    "train": GROUND | {"layers", "encoders", "models", "losses", "data", "eval", "distributed"},
-    "index": GROUND | {"layers", "encoders", "models", "data", "distributed"},  # encode files, search, faiss
-    "api": GROUND | {"layers", "encoders", "models", "losses", "data", "eval", "train"},
+    "train": GROUND | {"layers", "encoders", "models", "losses", "data", "eval", "distributed"},  # never ridge: hooks
+    "index": GROUND | {"layers", "encoders", "models", "deploy", "data", "distributed"},  # encode files, search, faiss
+    "api": GROUND | {"layers", "encoders", "models", "ridge", "deploy", "losses", "data", "eval", "train"},
     "cli": GROUND
     | {
         "layers",
         "encoders",
         "models",
+        "ridge",
+        "deploy",
         "losses",
         "data",
         "eval",
@@ -48,7 +52,21 @@ ALLOWED: dict[str, set[str]] = {
         "distributed",
         "serve",
     },
-    "serve": GROUND | {"layers", "encoders", "models", "losses", "data", "eval", "train", "api", "textsiam", "index"},
+    "serve": GROUND
+    | {
+        "layers",
+        "encoders",
+        "models",
+        "ridge",
+        "deploy",
+        "losses",
+        "data",
+        "eval",
+        "train",
+        "api",
+        "textsiam",
+        "index",
+    },
     "__main__": {"cli"},  # python -m textsiam
     "textsiam": GROUND,  # the package facade (textsiam/__init__.py): the rest only lazily, by module name
 }
@@ -58,8 +76,14 @@ SERVE_LAYERS: dict[str, int] = {
     **dict.fromkeys(("app", "body", "http_errors", "server", "__init__"), 2),  # the app, middlewares, error handlers
 }
 """Inside ``serve/``: app -> routes -> service. A module imports modules of its own layer or below, never above."""
-FORBIDDEN = {("models", "serve"), ("serve", "cli")}
-"""Edges the table must never allow, directly or through other areas."""
+FORBIDDEN = {("models", "serve"), ("serve", "cli"), ("models", "ridge"), ("train", "ridge"), ("models", "deploy")}
+"""Edges the table must never allow, directly or through other areas: the plain pair models and the trainer know
+nothing of the ridge-map research model (the trainer reaches its closed-form fit through ``PairModel``'s hooks), and
+pair models know nothing of how they are deployed."""
+ONLY_THROUGH: dict[tuple[str, str], set[str]] = {("train", "encoders"): {"textsiam.encoders.base"}}
+"""Allowed edges that may use only these modules of the target: training knows towers by the ``Encoder`` contract
+(``encoders/base.py``, which also exports the types its methods return: ``Prepared``, ``OutputCache``), never a
+tower's own module, nor the ``textsiam.encoders`` package (its ``__init__`` loads every tower)."""
 
 
 def area_of(module: str) -> str:
@@ -117,6 +141,11 @@ def violations() -> list[str]:
                 found.append(
                     f"{path.relative_to(PACKAGE.parent)}:{line} imports {target_module}: "
                     f"{source} -> {target} is not allowed ({source} may import {sorted(ALLOWED[source]) or 'nothing'})"
+                )
+            elif target_module not in ONLY_THROUGH.get((source, target), {target_module}):
+                found.append(
+                    f"{path.relative_to(PACKAGE.parent)}:{line} imports {target_module}: {source} -> {target} only "
+                    f"through {sorted(ONLY_THROUGH[source, target])}"
                 )
     return found
 
@@ -206,12 +235,23 @@ def test_the_table_forbids_the_edges_that_must_never_be(source, target):
         ("eval/fake.py", "import textsiam.train.trainer\n", "eval -> train is not allowed"),
         ("registry.py", "from textsiam import Trainer\n", "registry.py:1 imports textsiam.train.trainer"),
         ("losses/fake.py", "from ..data import reader\n", "imports textsiam.data"),
+        (
+            "train/fake.py",
+            "from textsiam.encoders.packed_bert import drop_grad_buffers\n",
+            "train/fake.py:1 imports textsiam.encoders.packed_bert: train -> encoders only through",
+        ),
+        (
+            "train/fake.py",
+            "def f():\n    import textsiam.encoders.hf\n",
+            "train/fake.py:2 imports textsiam.encoders.hf",
+        ),
+        ("train/fake.py", "from textsiam.encoders import Encoder\n", "imports textsiam.encoders: train ->"),
     ],
 )
 def test_an_upward_import_is_reported_with_file_line_and_edge(tmp_path, monkeypatch, source, text, message):
     """The checker itself: a planted upward import (top level, in a function, via the facade, relative) is found."""
     fake = tmp_path / "textsiam"
-    for area in ("layers", "eval", "losses", "data", "models", "train", "serve", "cli"):
+    for area in ("layers", "encoders", "eval", "losses", "data", "models", "train", "serve", "cli"):
         (fake / area).mkdir(parents=True)
         (fake / area / "__init__.py").write_text("")
     (fake / "__init__.py").write_text("")

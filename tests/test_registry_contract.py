@@ -378,7 +378,7 @@ def _folder(path: Path) -> Path:
 
 
 def run_exporter(registry, name: str, recipe: dict, tmp_path: Path) -> None:
-    from textsiam.models.export import Exporter, dropped_parts, export_model
+    from textsiam.deploy.export import Exporter, dropped_parts, export_model
 
     assert isinstance(registry.build(name), Exporter) and registry.name_of(registry.build(name)) == name
     model = create_model(str(make_tiny_bert(_folder(tmp_path / "bert"))), seed=0, **recipe["create"]).eval()

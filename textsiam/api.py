@@ -44,14 +44,14 @@ __all__ = [
 
 
 def _model(model: PairModel | str | Path, device: str | None, quantize: str | None = None) -> PairModel:
+    from textsiam.deploy.quantize import quantize as quantized
     from textsiam.models.io import create_model
-    from textsiam.models.quantize import quantize as quantized
 
     built = model if isinstance(model, PairModel) else create_model(model)
     if quantize is not None and device is not None and resolve_device(device).type != "cpu":
         raise ConfigError(f"int8 quantization runs on the CPU; drop --device {device} or --quantize {quantize}")
     built = built.to(resolve_device(device)) if device is not None else built
-    return quantized(built, quantize)  # an int8 CPU copy when asked (textsiam.models.quantize)
+    return quantized(built, quantize)  # an int8 CPU copy when asked (textsiam.deploy.quantize)
 
 
 def _data(data: PairData | str | Path, read: dict[str, Any]) -> PairData:

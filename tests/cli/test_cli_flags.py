@@ -62,8 +62,8 @@ def test_search_passes_every_flag(monkeypatch):
 
 
 def test_encode_passes_every_flag(monkeypatch):
+    import textsiam.deploy.quantize as quantize
     import textsiam.index as index
-    import textsiam.models.quantize as quantize
 
     model = SimpleNamespace(embedding_dim=4)
     monkeypatch.setattr(quantize, "load_for_inference", lambda name, q: model if (name, q) == ("m", "int8") else None)

@@ -15,6 +15,7 @@ from textsiam.errors import ConfigError
 from textsiam.losses import build_loss
 from textsiam.models import create_model
 from textsiam.train import TrainConfig, Trainer
+from textsiam.train.batches import labels_of
 from textsiam.train.callbacks import Callback
 
 
@@ -85,12 +86,13 @@ def test_gradcache_through_the_trainer_gives_the_plain_gradients(triplets, pairs
         torch.manual_seed(0)
         model = create_model(str(tiny_bert_dir))
         trainer = Trainer(model, TrainConfig(loss=loss, loss_args=args, batch_size=10), data, show_progress=False)
-        trainer._prepare_towers(data.a, data.b)
-        trainer._setup()
-        labels, sides, _ = trainer._epoch_data(1)
+        trainer._prepare_towers()
+        run, _, _ = trainer._start_run(resume=False)
+        labels = labels_of(trainer.train_data, trainer.loss_fn, model)
+        run.steps.epoch(trainer.train_data)
         model.eval()  # no dropout: the plain pass and the mini-batches see one network
         rows = list(range(10))
-        value = trainer._loss(sides, rows, labels[rows])
+        value = run.steps.loss(rows, labels[rows].to(trainer.device))
         if value.requires_grad:
             value.backward()
         grads.append([p.grad.clone() for p in model.parameters() if p.grad is not None])
@@ -105,7 +107,7 @@ def test_a_callback_stops_training_and_the_best_epoch_is_saved(pairs, tmp_path, 
     spy = Spy(stop_at=2)
     out = tmp_path / "run"
     result = textsiam.fit(pairs, out, model=tiny_bert_dir, dev=pairs, epochs=5, lr=1e-3, log_every=1, callbacks=[spy])
-    assert result.summary["epochs"] == 2 and result.summary["stopped_early"] is True
+    assert result.summary["stopped_after_epoch"] == 2
     assert [c[1] for c in spy.calls if c[0] == "epoch"] == [1, 2]
     assert spy.calls[0][0] == "begin" and spy.calls[0][1]["train"] == str(pairs)  # the run's settings
     assert spy.calls[-1][0] == "end" and "decision" in spy.calls[-1][1]
@@ -121,7 +123,7 @@ def test_a_callback_stops_training_and_the_best_epoch_is_saved(pairs, tmp_path, 
 def test_early_stopping_setting(pairs, tiny_bert_dir):
     model = create_model(str(tiny_bert_dir))
     trainer = Trainer(model, TrainConfig(early_stopping=2), read_pairs(pairs), read_pairs(pairs), show_progress=False)
-    (stopper,) = trainer.callbacks
+    (stopper,) = trainer.records.callbacks
     assert stopper.patience == 2 and stopper.metric == trainer.metric
     with pytest.raises(ConfigError, match="early_stopping must be a patience in epochs >= 1 or null, got 0"):
         TrainConfig(early_stopping=0)

@@ -27,9 +27,9 @@ def register(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from textsiam.deploy.quantize import load_for_inference
     from textsiam.distributed import context
     from textsiam.index import encode_file
-    from textsiam.models.quantize import load_for_inference
 
     model = load_for_inference(args.model, args.quantize)
     rows = call_with_flags(encode_file, args, model=model, show_progress=not args.quiet)

@@ -23,7 +23,7 @@ def register(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from textsiam.models.export import dropped_parts, export_model
+    from textsiam.deploy.export import dropped_parts, export_model
     from textsiam.models.io import create_model
 
     model = create_model(args.model)

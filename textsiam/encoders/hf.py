@@ -21,7 +21,7 @@ from textsiam.encoders.base import Encoder
 from textsiam.encoders.dense import build_dense_stack
 from textsiam.encoders.freezing import OutputCache, freeze_transformer
 from textsiam.encoders.long_text import CHUNK_OWNER, LongText
-from textsiam.encoders.packed_bert import packable, packed_forward
+from textsiam.encoders.packed_bert import drop_grad_buffers, packable, packed_forward
 from textsiam.encoders.prepared import Prepared, TokenTable
 from textsiam.encoders.pretrained import check_transformer_folder, resolve_pretrained
 from textsiam.encoders.st_folder import StLayout, read_st_folder
@@ -199,6 +199,10 @@ class HfTextEncoder(Encoder):
         self._caching = on and self.output_cache is not None
         if not on and self.output_cache is not None:
             self.output_cache.store.clear()
+
+    def end_training(self) -> None:
+        super().end_training()
+        drop_grad_buffers(self)  # the embedding tables' gradient buffers of the unpadded path
 
     def _frozen_forward(self, texts: list[str]) -> torch.Tensor:
         was_training = self.training

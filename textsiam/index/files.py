@@ -11,11 +11,11 @@ from typing import Any
 
 from textsiam.atomic import atomic_write
 from textsiam.data.texts import iter_text_chunks
+from textsiam.deploy.quantize import load_for_inference
 from textsiam.errors import ConfigError
 from textsiam.index.search import build_index, top_k_hits
 from textsiam.index.store import Index, load_index, write_meta
 from textsiam.models.base import PairModel
-from textsiam.models.quantize import load_for_inference
 
 
 def search_files(

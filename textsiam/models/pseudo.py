@@ -23,6 +23,9 @@ from textsiam.registry import PAIR_MODELS
 class PseudoSiameseModel(PairModel):
     """Pseudo-siamese: two different towers (left, right) + a linear projection each into one shared space."""
 
+    tower_keys = ("left", "right")
+    config_keys = ("projection_dim", "similarity", "head")
+
     def __init__(
         self,
         left: Encoder,
@@ -50,13 +53,3 @@ class PseudoSiameseModel(PairModel):
     def project(self, x: torch.Tensor, side: str = "left") -> torch.Tensor:
         # x: (batch, tower_dim) of the side's own tower -> (batch, projection_dim)
         return self.left_projection(x) if side == "left" else self.right_projection(x)
-
-    def get_config(self) -> dict[str, Any]:
-        return {
-            "pair_model": "pseudo",
-            "left": self.left_encoder.spec(),
-            "right": self.right_encoder.spec(),
-            "projection_dim": self.projection_dim,
-            "similarity": self.similarity_name,
-            "head": self.head_spec,
-        }

@@ -17,6 +17,9 @@ from textsiam.registry import PAIR_MODELS
 class TwinModel(PairModel):
     """Siamese twin: one shared encoder (+ optional linear projection), compared by a similarity or a learned head."""
 
+    tower_keys = ("encoder",)
+    config_keys = ("similarity", "head", "projection_dim")
+
     def __init__(
         self,
         encoder: Encoder,
@@ -45,12 +48,3 @@ class TwinModel(PairModel):
         n = self.encoder.count(feats_a)
         both = self.embed(self.encoder.merge(feats_a, feats_b))  # (2 * batch, dim)
         return both[:n], both[n:]
-
-    def get_config(self) -> dict[str, Any]:
-        return {
-            "pair_model": "twin",
-            "encoder": self.encoder.spec(),
-            "similarity": self.similarity_name,
-            "head": self.head_spec,
-            "projection_dim": self.projection_dim,
-        }

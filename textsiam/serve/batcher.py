@@ -8,7 +8,6 @@ many small ones.
 from __future__ import annotations
 
 import asyncio
-import ctypes
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -17,21 +16,11 @@ from typing import Any
 import torch
 
 from textsiam.models.base import PairModel
+from textsiam.osmem import trim_heap
 from textsiam.serve.limits import ApiError, Limits
 
 Finish = Callable[[torch.Tensor, torch.Tensor], Any]
 Encoded = tuple[torch.Tensor, torch.Tensor]  # (embeddings (n, dim), tokens per text (n,))
-
-
-def _malloc_trim() -> Callable[[int], int] | None:
-    """glibc's ``malloc_trim``, or None elsewhere (musl, macOS, Windows)."""
-    try:
-        return ctypes.CDLL(None).malloc_trim  # the C library already loaded into this process
-    except (OSError, AttributeError):
-        return None
-
-
-_TRIM = _malloc_trim()
 
 
 @dataclass
@@ -145,8 +134,7 @@ class Batcher:
                     out.append((True, (value, int(tu[left].sum() + tv[right].sum())) if job.count_tokens else value))
                 except Exception as err:
                     out.append((False, err))
-        if _TRIM is not None:  # glibc keeps the freed tensors of ever-changing shapes: RSS grew ~60 KB a request
-            _TRIM(0)
+        trim_heap()  # glibc keeps the freed tensors of ever-changing shapes: RSS grew ~60 KB a request
         return out
 
     def _encode(self, left: list[str], right: list[str]) -> tuple[Encoded, Encoded]:

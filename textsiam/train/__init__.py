@@ -1,6 +1,7 @@
-"""Training: Trainer, TrainConfig, checkpoints."""
+"""Training: Trainer, TrainConfig, callbacks, checkpoints."""
 
+from textsiam.train.callbacks import Callback
 from textsiam.train.config import TrainConfig
 from textsiam.train.trainer import Trainer
 
-__all__ = ["TrainConfig", "Trainer"]
+__all__ = ["Callback", "TrainConfig", "Trainer"]

@@ -1,46 +1,50 @@
-"""Trainer callbacks (shape S3). STAND-IN written by h-breadth until h-train's ``callbacks.py`` is on main; the
-interface is the agreed one, so the coordinator keeps h-train's file and drops this one when merging."""
+"""Trainer callbacks: code of the user's own that sees a run's records as they are written, and may stop it.
+
+``Trainer(..., callbacks=[...])`` and ``textsiam.fit(..., callbacks=[...])`` take them; they are called on the main
+rank only (the one that writes the run folder), in the order given. Subclass :class:`Callback` and override what
+you need; every method does nothing by default::
+
+    class StopAt(Callback):
+        def on_epoch_end(self, epoch, record):
+            return record["metrics"]["spearman"] >= 0.85  # True: stop training now (needs dev data)
+
+When a callback stops the run, the best epoch by the dev metric so far is still the one restored and saved.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
+
+from textsiam.errors import ConfigError
 
 
 class Callback:
-    """Hooks the trainer calls on the main rank; every method is a no-op by default."""
+    """Hooks of a training run, called on the main rank; the records are the ones written to ``train_log.jsonl``."""
 
     def on_train_begin(self, settings: dict[str, Any]) -> None:
-        """The run's settings (the train config) before the first step."""
+        """The run starts; ``settings`` are its training settings (``TrainConfig.to_dict()``)."""
 
     def on_log(self, record: dict[str, Any]) -> None:
-        """Every record written to the train log (``{"type": "step", "loss", "lr", ...}``, eval, epoch ...)."""
+        """Every record written to the train log: ``{"type": "step", "epoch", "step", "loss", "lr"}``,
+        ``{"type": "eval", "epoch", "step", "metrics"}`` (dev scoring), ``{"type": "epoch", "epoch", "step",
+        "train_loss"}`` and ``{"type": "fit_vocabulary", "towers"}``."""
 
     def on_epoch_end(self, epoch: int, record: dict[str, Any]) -> bool:
-        """After an epoch (and its dev evaluation); return True to stop training now."""
+        """An epoch ended, after its dev scoring and saving. ``record``: its epoch record plus ``metrics`` (the dev
+        metrics; absent without dev data) and ``best_value`` (of the selection metric so far). True: stop now."""
         return False
 
     def on_train_end(self, summary: dict[str, Any]) -> None:
-        """The final summary, the decision included when one was tuned."""
+        """The run is over; ``summary`` is what ``train()`` returns (``train_summary.json``), incl. the best epoch."""
 
 
-class HeldEnd(Callback):
-    """Passes every hook on to ``callbacks`` but holds ``on_train_end`` until :meth:`finish` (``fit`` calls it
-    with the summary and the decision tuned after the trainer returned). Written by h-breadth for S3."""
-
-    def __init__(self, callbacks: list[Callback], settings: dict[str, Any] | None = None) -> None:
-        self.callbacks, self.settings = callbacks, settings  # settings: the run's (data, preset, config) if given
-
-    def on_train_begin(self, settings: dict[str, Any]) -> None:
-        for callback in self.callbacks:
-            callback.on_train_begin(self.settings or settings)
-
-    def on_log(self, record: dict[str, Any]) -> None:
-        for callback in self.callbacks:
-            callback.on_log(record)
-
-    def on_epoch_end(self, epoch: int, record: dict[str, Any]) -> bool:
-        return any([callback.on_epoch_end(epoch, record) for callback in self.callbacks])  # every one is called
-
-    def finish(self, summary: dict[str, Any]) -> None:
-        for callback in self.callbacks:
-            callback.on_train_end(summary)
+def check_callbacks(callbacks: Sequence[Callback] | None) -> list[Callback]:
+    """The callbacks as a list; a ConfigError naming the first one that is not a :class:`Callback`."""
+    found = list(callbacks or ())
+    for i, cb in enumerate(found):
+        if not isinstance(cb, Callback):
+            raise ConfigError(
+                f"callbacks[{i}] is a {type(cb).__name__}, not a textsiam.train.callbacks.Callback: subclass Callback"
+            )
+    return found

@@ -28,14 +28,14 @@ from textsiam.eval.decision import Decision
 from textsiam.losses import build_loss
 from textsiam.models.base import PairModel
 from textsiam.train import checkpoint
-from textsiam.train.callbacks import Callback, HeldEnd
+from textsiam.train.callbacks import Callback, check_callbacks
 from textsiam.train.config import TrainConfig
 from textsiam.train.config_file import read_config_file
 from textsiam.train.decide import check_decision_names, tune_decision
 from textsiam.train.device import resolve_device
 from textsiam.train.names import check_name
 from textsiam.train.run_folder import check_out_folder, clear_run
-from textsiam.train.tracking import build_trackers
+from textsiam.train.tracking import HeldEnd, build_trackers
 
 _DATA_KEYS = (
     "format",
@@ -147,7 +147,7 @@ def fit(
     show_progress: bool | None = None,
     epoch_lines: bool | None = None,
     echo: Callable[[str], None] | None = None,
-    callbacks: Sequence[Callback] = (),
+    callbacks: Sequence[Callback] | None = None,
     **options: Any,
 ) -> FitResult:
     """Train ``preset=NAME`` or ``model=`` (a PairModel, saved folder or transformer name) on ``train`` pairs and
@@ -207,7 +207,8 @@ def fit(
     if main:
         atomic_write_text(out_dir / "train_config.yaml", yaml.safe_dump(settings, sort_keys=False))
     say(f"training on {len(train_data)} pairs" + (f", dev {len(dev_data)} pairs" if dev_data else ""))
-    ending = HeldEnd([*callbacks, *build_trackers(run["report_to"], out_dir)], settings)  # ends after the decision
+    trackers = build_trackers(run["report_to"], out_dir) if main else []
+    ending = HeldEnd([*check_callbacks(callbacks), *trackers], settings)  # on_train_end gets the decision too
     trainer = Trainer(
         model, cfg, train_data, dev_data, out_dir, show_progress=bars, epoch_lines=epoch_lines, callbacks=[ending]
     )

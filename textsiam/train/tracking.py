@@ -28,6 +28,30 @@ def build_trackers(names: list[str] | tuple[str, ...] | str | None, out_dir: str
     return [TRACKERS.build(name, out_dir=out_dir) for name in names if name != "none"]
 
 
+class HeldEnd(Callback):
+    """Passes every hook on to ``callbacks`` but holds ``on_train_end`` until :meth:`finish`: ``fit`` calls it with
+    the summary and the decision tuned after the trainer returned (S3: the final summary includes the decision).
+    ``settings``: the run's settings (data, preset, config) given to ``on_train_begin`` instead of the config's."""
+
+    def __init__(self, callbacks: list[Callback], settings: dict[str, Any] | None = None) -> None:
+        self.callbacks, self.settings = callbacks, settings
+
+    def on_train_begin(self, settings: dict[str, Any]) -> None:
+        for callback in self.callbacks:
+            callback.on_train_begin(self.settings or settings)
+
+    def on_log(self, record: dict[str, Any]) -> None:
+        for callback in self.callbacks:
+            callback.on_log(record)
+
+    def on_epoch_end(self, epoch: int, record: dict[str, Any]) -> bool:
+        return any([callback.on_epoch_end(epoch, record) for callback in self.callbacks])  # every one is called
+
+    def finish(self, summary: dict[str, Any]) -> None:
+        for callback in self.callbacks:
+            callback.on_train_end(summary)
+
+
 def flat_settings(settings: dict[str, Any], prefix: str = "") -> dict[str, str]:
     """Nested settings as ``{"a.b": "value"}`` strings (both trackers store parameters as flat strings)."""
     flat: dict[str, str] = {}

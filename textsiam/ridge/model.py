@@ -16,7 +16,7 @@ For caption-image matching with very few training images (COCO mini: 64), where 
   image), and the two z-scores are averaged, so one threshold fits every caption and image.
 
 The weights are chosen honestly by default: ``cv_folds``-fold cross-validation over the training images
-(:mod:`textsiam.models.ridge_cv`) over ``cv_grid`` (default :data:`~textsiam.models.ridge_cv.DEFAULT_GRID`),
+(:mod:`textsiam.ridge.cv`) over ``cv_grid`` (default :data:`~textsiam.ridge.cv.DEFAULT_GRID`),
 then a refit on all training images with the winner, whose weights the saved config then holds; ``cv_folds`` 0
 keeps the configured weights. With ``threshold_from_cv`` the winner's out-of-fold match pairs (scores of images
 the fold model never saw) are kept with the model and join the dev pairs when a threshold is tuned.
@@ -41,8 +41,8 @@ from textsiam.encoders.base import Encoder
 from textsiam.errors import ConfigError, DataError
 from textsiam.models.base import PairModel, to_device
 from textsiam.models.cache import unique_items
-from textsiam.models.ridge_cv import DEFAULT_GRID, GRID_KEYS, METRICS, check_grid, cross_validate
 from textsiam.registry import PAIR_MODELS
+from textsiam.ridge.cv import DEFAULT_GRID, GRID_KEYS, METRICS, check_grid, cross_validate
 
 
 def _positive_float(name: str, value: Any, zero_ok: bool = False) -> float:
@@ -65,15 +65,19 @@ class RidgeMapModel(PairModel):
         score_norm: cohort score normalisation against the training images and captions.
         cv_folds: folds of the cross-validation over the training images that chooses the weights (0: none, keep
             the weights above).
-        cv_grid: option -> values to search (options from ``ridge_cv.GRID_KEYS``; left-out options keep their value
-            above); None: ``ridge_cv.DEFAULT_GRID`` (its ridge values alone for a left tower without class logits).
+        cv_grid: option -> values to search (options from ``cv.GRID_KEYS``; left-out options keep their value
+            above); None: ``cv.DEFAULT_GRID`` (its ridge values alone for a left tower without class logits).
         cv_metric: "mrr" (mean reciprocal rank) or "r@1", averaged over caption->image and image->caption.
         threshold_from_cv: keep the winner's out-of-fold match pairs; threshold tuning adds them to the dev pairs.
         cohort_images, cohort_texts, cv_pairs: sizes set by fitting (saved so a model folder rebuilds its buffers).
         cv_result: set by fitting: the cross-validation's chosen setting and scores (a record; changes nothing).
     """
 
+    training_kind = "closed-form"  # fit_closed_form is the fit: no gradient steps
+    tower_keys = ("left", "right")
     config_keys = (
+        "similarity",
+        "head",
         "ridge",
         "prior_weight",
         "prior_temperature",
@@ -268,7 +272,7 @@ class RidgeMapModel(PairModel):
         self.weight.copy_((x.T @ torch.linalg.solve(gram, y)).float())
 
     def set_weights(self, setting: dict[str, float]) -> None:
-        """Set the score's weights and temperatures (a cross-validation setting; see ``ridge_cv.GRID_KEYS``)."""
+        """Set the score's weights and temperatures (a cross-validation setting; see ``cv.GRID_KEYS``)."""
         for key in GRID_KEYS:
             setattr(self, key, float(setting[key]))
 
@@ -284,26 +288,11 @@ class RidgeMapModel(PairModel):
             return None
         return self.cv_scores.numpy().astype(float), self.cv_labels.numpy().astype(float)
 
+    cohort_images = property(lambda self: len(self.cohort_left), doc="Training images in the cohort (config).")
+    cohort_texts = property(lambda self: len(self.cohort_right), doc="Training captions in the cohort (config).")
+    cv_pairs = property(lambda self: len(self.cv_labels), doc="Out-of-fold match pairs kept (config).")
+    cv_result = property(lambda self: self.cv_summary, doc="The last fit's cross-validation record (config).")
+
     def get_config(self) -> dict[str, Any]:
-        return {
-            "pair_model": "ridge-map",
-            "left": self.left_encoder.spec(),
-            "right": self.right_encoder.spec(),
-            "similarity": self.similarity_name,
-            "head": self.head_spec,
-            "ridge": self.ridge,
-            "prior_weight": self.prior_weight,
-            "prior_temperature": self.prior_temperature,
-            "class_match_weight": self.class_match_weight,
-            "text_class_temperature": self.text_class_temperature,
-            "prompt": self.prompt,
-            "score_norm": self.score_norm,
-            "cohort_images": len(self.cohort_left),
-            "cohort_texts": len(self.cohort_right),
-            "cv_folds": self.cv_folds,
-            "cv_grid": self.cv_grid,
-            "cv_metric": self.cv_metric,
-            "threshold_from_cv": self.threshold_from_cv,
-            "cv_pairs": len(self.cv_labels),
-            **({"cv_result": self.cv_summary} if self.cv_summary else {}),
-        }
+        config = super().get_config()  # config_keys, read from the attributes and properties above
+        return config if self.cv_summary else {k: v for k, v in config.items() if k != "cv_result"}

@@ -1,6 +1,6 @@
 """Honest hyperparameters for the ridge-map model: K-fold cross-validation over the training images.
 
-The score weights of :class:`~textsiam.models.ridge_map.RidgeMapModel` (ridge penalty, prior weight and
+The score weights of :class:`~textsiam.ridge.model.RidgeMapModel` (ridge penalty, prior weight and
 temperature, class-match weight, caption class temperature) are chosen here, on the training images only:
 
 - the training images are split into ``folds`` folds by image (all captions of an image in its image's fold);

@@ -13,7 +13,7 @@ from textsiam.data.images import CaptionSet, pairs_from_collection
 from textsiam.encoders import EfficientNetLite0Encoder, MlpEncoder, TfidfEncoder
 from textsiam.errors import ConfigError
 from textsiam.models import load_model
-from textsiam.models.ridge_map import RidgeMapModel
+from textsiam.ridge.model import RidgeMapModel
 from textsiam.train import TrainConfig, Trainer
 
 pytestmark = needs_vision

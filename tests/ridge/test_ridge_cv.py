@@ -18,8 +18,8 @@ from textsiam.errors import ConfigError, DataError
 from textsiam.eval.decision import fit_decision
 from textsiam.models import load_model
 from textsiam.models.cache import unique_items
-from textsiam.models.ridge_cv import DEFAULT_GRID, image_folds, retrieval_score
-from textsiam.models.ridge_map import RidgeMapModel
+from textsiam.ridge.cv import DEFAULT_GRID, image_folds, retrieval_score
+from textsiam.ridge.model import RidgeMapModel
 from textsiam.train import TrainConfig, Trainer
 
 pytestmark = needs_vision
