@@ -37,10 +37,13 @@ class CachedMultipleNegativesLoss(MultipleNegativesRankingLoss):
 
         L = mean over anchors i of -log( exp(S[i, i]) / sum over j of exp(S[i, j]) ),  S = s * cos(U, V)
 
-    computed in three passes: (1) the embeddings of every mini-batch without a graph; (2) ``L`` on them and its
+    computed in three passes: (1) the embeddings of every mini-batch, each mini-batch's graph dropped at once; (2) ``L`` on them and its
     gradient ``G = dL/dU, dL/dV`` (the "representation gradient cache"); (3) each mini-batch embedded again, now with
     a graph and the same random state (same dropout), and back-propagated from ``sum(embeddings * G)``. By the chain
     rule the weights get the gradient of ``L`` itself, while only one mini-batch's activations exist at a time.
+    Pass 1 runs with gradients enabled (not under ``no_grad``) so that it takes the same kernels as pass 3:
+    transformers' attention picks another kernel under ``no_grad``, which draws other dropout masks from the same
+    random state, and the replayed mini-batches would then not be the ones the loss saw.
     Called as ``forward(u, v, labels)`` on ready embeddings it is the plain multiple-negatives loss; the trainer
     calls :meth:`backward_step` with an embedding function instead (``drives_towers``).
 
@@ -73,10 +76,9 @@ class CachedMultipleNegativesLoss(MultipleNegativesRankingLoss):
         detached."""
         chunks = [range(i, min(i + self.mini_batch_size, rows)) for i in range(0, rows, self.mini_batch_size)]
         states, pieces = [], []
-        with torch.no_grad():  # pass 1: embeddings without activations kept
-            for chunk in chunks:
-                states.append(RandomState())
-                pieces.append([t.detach().float() for t in embed(chunk)])
+        for chunk in chunks:  # pass 1: each mini-batch's graph is dropped as soon as its embeddings are copied out
+            states.append(RandomState())
+            pieces.append([t.detach().float() for t in embed(chunk)])
         after = RandomState()
         full = [torch.cat(parts).requires_grad_(True) for parts in zip(*pieces)]  # u, v[, negatives]
         loss = self(full[0], full[1], labels, *full[2:])  # pass 2: the loss and its representation gradients
