@@ -37,9 +37,10 @@ class CachedMultipleNegativesLoss(MultipleNegativesRankingLoss):
 
         L = mean over anchors i of -log( exp(S[i, i]) / sum over j of exp(S[i, j]) ),  S = s * cos(U, V)
 
-    computed in three passes: (1) the embeddings of every mini-batch, each mini-batch's graph dropped at once; (2) ``L`` on them and its
-    gradient ``G = dL/dU, dL/dV`` (the "representation gradient cache"); (3) each mini-batch embedded again, now with
-    a graph and the same random state (same dropout), and back-propagated from ``sum(embeddings * G)``. By the chain
+    computed in three passes: (1) the embeddings of every mini-batch, each mini-batch's graph dropped at once;
+    (2) ``L`` on them and its gradient ``G = dL/dU, dL/dV`` (the "representation gradient cache"); (3) each
+    mini-batch embedded again, now with a graph and the same random state (same dropout), and back-propagated from
+    ``sum(embeddings * G)``. By the chain
     rule the weights get the gradient of ``L`` itself, while only one mini-batch's activations exist at a time.
     Pass 1 runs with gradients enabled (not under ``no_grad``) so that it takes the same kernels as pass 3:
     transformers' attention picks another kernel under ``no_grad``, which draws other dropout masks from the same
