@@ -19,7 +19,7 @@ def main() -> None:
 
     from textsiam.data import read_pairs
     from textsiam.index.truncate import truncate
-    from textsiam.models.quantize import load_for_inference
+    from textsiam.models.io import create_model
 
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--models", nargs="+", required=True)
@@ -30,7 +30,7 @@ def main() -> None:
     data = read_pairs(args.data)
     rows = []
     for name in args.models:
-        model = load_for_inference(name)
+        model = create_model(name).eval()
         u, v = model.encode(data.a).numpy(), model.encode(data.b, side="right").numpy()
         for dim in args.dims:
             cos = (truncate(u, dim) * truncate(v, dim)).sum(1)

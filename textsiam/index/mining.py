@@ -59,9 +59,9 @@ def mine_negatives(
     "anchors", "written", "skipped", "filtered", "settings"}`` (``triplets`` only without ``out``)."""
     _check_settings(negatives, min_rank, max_rank, margin, max_ratio, sampling, chunk_size)
     if not isinstance(model, PairModel):
-        from textsiam.models.quantize import load_for_inference
+        from textsiam.models.io import create_model
 
-        model = load_for_inference(str(model))
+        model = create_model(str(model)).eval()
     if not isinstance(data, PairData):
         from textsiam.data import read_pairs
 
