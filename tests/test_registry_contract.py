@@ -9,7 +9,9 @@ in tests/data/test_catalog.py.
 
 from __future__ import annotations
 
+import functools
 import json
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -25,6 +27,7 @@ from fixtures import (
     make_tiny_bert,
     needs_glove,
     needs_minilm,
+    needs_mpnet,
     needs_vision,
     write_images,
 )
@@ -61,6 +64,15 @@ def _assert_within(expected: Any, actual: Any, where: str) -> None:
 
 def _vectors(n: int, dim: int, seed: int = 0) -> list[np.ndarray]:
     return list(np.random.default_rng(seed).random((n, dim), dtype=np.float32))
+
+
+@functools.cache
+def _tiny_bert_folder() -> Path:
+    return make_tiny_bert(Path(tempfile.mkdtemp(prefix="contract-tiny-bert-")))
+
+
+def _tiny_bert_tower() -> Any:
+    return ENCODERS.build("hf-transformer", model_name_or_path=str(_tiny_bert_folder()))
 
 
 def _mlp(in_features: int, hidden: int = 8) -> Any:
@@ -141,6 +153,7 @@ RECIPES: dict[str, dict[str, Any]] = {
             "projection_dim": 4,
             "head": {"name": "mlp-head", "args": {"hidden": 3}},
         },
+        "cross": lambda: {"encoder": _tiny_bert_tower()},  # reads both texts together (runner: forward_pairs)
         "ridge-map": lambda: {  # closed form, without the class prior (an MLP tower has no classes)
             "left": _mlp(6),
             "right": _mlp(6, hidden=5),
@@ -167,6 +180,9 @@ RECIPES: dict[str, dict[str, Any]] = {
         "title-lstm-body-minilm": {"a": TEXTS_A, "b": TEXTS_B, "marks": [needs_minilm, needs_glove]},
         "tfidf-twin": {"a": TEXTS_A, "b": TEXTS_B},
         "minilm-stance": {"a": TEXTS_A, "b": TEXTS_B, "marks": [needs_minilm]},
+        "minilm-cross": {"a": TEXTS_A, "b": TEXTS_B, "marks": [needs_minilm]},
+        "mpnet-cross": {"a": TEXTS_A, "b": TEXTS_B, "marks": [needs_mpnet]},
+        "mpnet-twin": {"a": TEXTS_A, "b": TEXTS_B, "marks": [needs_mpnet]},
     },
     "readers": {
         "stsb": {"write": _write("sts-test.csv", STSB), "expected_labels": [5.0, 0.5, 3.2]},
@@ -256,10 +272,15 @@ def run_head(registry, name: str, recipe: dict, tmp_path: Path) -> None:
 def run_pair_model(registry, name: str, recipe: Callable[[], dict], tmp_path: Path) -> None:
     torch.manual_seed(0)
     model = registry.build(name, **recipe()).eval()
-    a, b = _vectors(4, 6), _vectors(4, 6, seed=1)
-    u, v = model(model.left.collate(a), model.right.collate(b))
-    scores = model.score(u, v)
-    assert scores.shape == (4,) and torch.isfinite(scores).all()
+    if model.training_kind == "pairs":  # reads both items of a pair together: one logit per pair, no embeddings
+        a, b = TEXTS_A, TEXTS_B
+        scores = model.forward_pairs(model.collate_pairs(a, b))
+    else:
+        a, b = _vectors(4, 6), _vectors(4, 6, seed=1)
+        u, v = model(model.left.collate(a), model.right.collate(b))
+        scores = model.score(u, v)
+    n = len(a)
+    assert scores.shape == (n,) and torch.isfinite(scores).all()
     if scores.requires_grad:  # a closed-form model (ridge-map) has nothing to train
         scores.sum().backward()
     assert all(torch.isfinite(p.grad).all() for p in model.parameters() if p.grad is not None)

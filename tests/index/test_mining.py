@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 import torch
 
+from textsiam.api import mine_negatives
 from textsiam.data import read_pairs
 from textsiam.errors import ConfigError
-from textsiam.index.mining import mine_negatives
 from textsiam.models import create_model
 
 CORPUS = [

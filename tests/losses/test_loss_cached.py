@@ -114,5 +114,7 @@ def test_cached_forward_is_the_plain_loss_and_config_round_trips():
     assert cached(u, v, labels).item() == build_loss("multiple-negatives", scale=10.0)(u, v, labels).item()
     assert cached.get_config()["mini_batch_size"] == 2
     assert cached.drives_towers and cached.in_batch
-    with pytest.raises(ConfigError, match="mini_batch_size must be an integer >= 1, got 0"):
+    with pytest.raises(
+        ConfigError, match="loss 'cached-multiple-negatives': mini_batch_size must be a positive integer, got 0"
+    ):
         build_loss("cached-multiple-negatives", mini_batch_size=0)

@@ -91,9 +91,11 @@ def test_triplet_trains_the_right_direction():
 
 
 def test_triplet_errors_name_the_problem():
-    with pytest.raises(ConfigError, match="mining='hardest'.*'all', 'batch-hard', 'batch-semi-hard'"):
+    with pytest.raises(
+        ConfigError, match="loss 'triplet': mining must be one of 'all', 'batch-hard', 'batch-semi-hard', got 'hardest'"
+    ):
         build_loss("triplet", mining="hardest")
-    with pytest.raises(ConfigError, match="distance='dot'"):
+    with pytest.raises(ConfigError, match="loss 'triplet': distance must be one of .*, got 'dot'"):
         build_loss("triplet", distance="dot")
     with pytest.raises(DataError, match="no anchor with both a positive and a negative"):
         build_loss("triplet")(torch.randn(1, 3), torch.randn(1, 3), torch.ones(1))

@@ -12,7 +12,7 @@ import json
 import numpy as np
 import pytest
 import torch
-from fixtures import RELOADED
+from fixtures import RELOADED, register_for_test
 from torch import nn
 
 import textsiam
@@ -48,14 +48,9 @@ class ToyPairModel(PairModel):
 
 @pytest.fixture
 def toy_registered(monkeypatch):
-    """``ToyPairModel`` registered as NAME; the registry's tables are restored afterwards (no unregister API: the
-    registry never forgets a name in normal use, so the test swaps in copies of its tables)."""
-    PAIR_MODELS.fill()
-    for table in ("_entries", "_descriptions", "_meta", "_names_by_id"):
-        monkeypatch.setattr(PAIR_MODELS, table, dict(getattr(PAIR_MODELS, table)))
-    PAIR_MODELS.register(NAME, ToyPairModel)
-    yield ToyPairModel
-    # monkeypatch puts the original tables back after the test
+    """``ToyPairModel`` registered as NAME for this test only."""
+    register_for_test(monkeypatch, PAIR_MODELS, NAME, ToyPairModel)
+    return ToyPairModel
 
 
 DOCS = ["a man plays the guitar", "a dog runs in the park", "two children read a book", "the cat eats", "a dog"]

@@ -151,6 +151,7 @@ PRESETS = [
     pytest.param("minilm-twin", marks=needs_minilm),
     pytest.param("minilm-pseudo", marks=needs_minilm),
     pytest.param("minilm-stance", marks=needs_minilm),
+    pytest.param("minilm-cross", marks=needs_minilm),
     pytest.param("title-lstm-body-minilm", marks=needs_minilm),
     pytest.param("coco-effnet-minilm", marks=[needs_minilm, needs_vision]),
 ]
@@ -162,8 +163,9 @@ def test_the_optimizer_groups_of_every_preset_are_the_ones_of_the_name_rule(pres
     model.requires_grad_(True)  # every parameter, frozen ones too, is checked
     assert _decay(model) == _old_decay(model)
     for tower in {id(t): t for t in (model.left, model.right)}.values():
-        wide = {n for n, p in tower.named_parameters() if p.ndim >= 2}  # where the two rules could differ
-        assert tower.no_weight_decay() & wide == {n for n in wide if "norm" in n.lower()}
+        named, shapes = tower.no_weight_decay(), {n: p.ndim for n, p in tower.named_parameters()}
+        assert {n for n in shapes if "norm" in n.lower()} <= named  # all the name match caught (BERT's LayerNorms)
+        assert all(shapes[n] < 2 for n in named)  # and beyond it only 1-d tensors (EfficientNet's BatchNorms)
 
 
 def test_a_tower_names_its_own_parameters_to_keep_out_of_weight_decay():

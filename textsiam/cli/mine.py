@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from textsiam.cli.common import MODEL_HELP, add_command, add_data_flags, call_with_flags, data_kwargs
+from textsiam.cli.common import MODEL_HELP, add_command, add_data_flags, add_run_flags, call_with_flags, data_kwargs
 
 
 def register(sub) -> None:
@@ -29,14 +29,14 @@ def register(sub) -> None:
     p.add_argument("--index-type", choices=["exact", "faiss"], default="exact", help="faiss: approximate (ann extra)")
     p.add_argument("--chunk-size", type=int, default=1024, help="anchors encoded and searched at once")
     p.add_argument("--batch-size", type=int, default=64, help="texts per forward pass (default: 64)")
-    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    add_run_flags(p, batch_size=False)
     add_data_flags(p)
 
 
 def run(args: argparse.Namespace) -> int:
-    from textsiam.index.mining import mine_negatives
+    from textsiam.api import mine_negatives
 
-    stats = call_with_flags(mine_negatives, args, read=data_kwargs(args), show_progress=not args.quiet)
+    stats = call_with_flags(mine_negatives, args, show_progress=not args.quiet, **data_kwargs(args))
     print(
         f"wrote {stats['written']} of {stats['anchors']} anchors to {args.out} ({stats['skipped']} skipped: fewer "
         f"than {args.negatives} candidates after the filters, {stats['filtered']} hits filtered as too close)",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
@@ -12,6 +12,7 @@ from torch import nn
 
 from textsiam.encoders.freezing import OutputCache
 from textsiam.encoders.prepared import Prepared
+from textsiam.params import Constraint, check_params, registered_name
 from textsiam.registry import ENCODERS, constructor_config
 
 __all__ = ["Encoder", "OutputCache", "Prepared", "normalisation_parameters"]  # the contract the trainer sees
@@ -40,6 +41,13 @@ class Encoder(nn.Module):
 
     modality: str | None = None
     """What the tower reads: "text" or "image" (a tower declares it; None: not declared, nothing is checked)."""
+    params: ClassVar[dict[str, Constraint]] = {}
+    """What each constructor keyword may be (:mod:`textsiam.params`), checked by :meth:`check_params`."""
+
+    def check_params(self, **values: Any) -> dict[str, Any]:
+        """``values`` checked against ``params``: the converted values, or a ConfigError naming the encoder, the key,
+        the bad value and what is allowed (``mlp encoder: hidden must be a positive integer, got 0 (int)``)."""
+        return check_params(f"{registered_name(ENCODERS, self)} encoder", values, self.params)
 
     @property
     def dim(self) -> int:

@@ -16,6 +16,7 @@ from torch import nn
 from textsiam.encoders.base import Encoder
 from textsiam.encoders.preprocess import IMAGENET_MEAN, IMAGENET_STD, ImagePreprocess
 from textsiam.errors import ConfigError
+from textsiam.params import Bool, Interval
 from textsiam.registry import ENCODERS
 
 N_UNITS = 18
@@ -80,6 +81,13 @@ class EfficientNetLite0Encoder(Encoder):
     """
 
     modality = "image"
+    params = {
+        "trainable_layers": Interval(int, 0, N_UNITS),
+        "pretrained": Bool(),
+        "cache_features": Bool(),
+        "views": Interval(int, 0),
+        "class_logits": Bool(),
+    }
 
     def __init__(
         self,
@@ -91,10 +99,13 @@ class EfficientNetLite0Encoder(Encoder):
         class_logits: bool = False,
     ) -> None:
         super().__init__()
-        if not isinstance(trainable_layers, int) or not 0 <= trainable_layers <= N_UNITS:
-            raise ConfigError(f"trainable_layers must be an integer in 0..{N_UNITS}, got {trainable_layers!r}")
-        if not isinstance(views, int) or views < 0:
-            raise ConfigError(f"views must be an integer >= 0, got {views!r}")
+        self.check_params(
+            trainable_layers=trainable_layers,
+            pretrained=pretrained,
+            cache_features=cache_features,
+            views=views,
+            class_logits=class_logits,
+        )
         self.trainable_layers, self.pretrained = trainable_layers, pretrained
         self.cache_features, self.views, self.class_logits = cache_features, views, bool(class_logits)
         self.preprocess = ImagePreprocess.from_config({**DEFAULT_IMAGE, **(image or {})})

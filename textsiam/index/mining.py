@@ -57,7 +57,7 @@ def mine_negatives(
     ``read_pairs(data, **read)`` after the settings are checked.
     Writes the triplets to ``out`` (TSV) when given; returns ``{"triplets": [(anchor, positive, [negatives])...],
     "anchors", "written", "skipped", "filtered", "settings"}`` (``triplets`` only without ``out``)."""
-    _check_settings(negatives, min_rank, max_rank, margin, max_ratio, sampling, chunk_size)
+    check_settings(negatives, min_rank, max_rank, margin, max_ratio, sampling, chunk_size)
     if not isinstance(model, PairModel):
         from textsiam.models.io import create_model
 
@@ -176,7 +176,8 @@ def _corpus_texts(corpus: str | os.PathLike | Sequence[str]) -> list[str]:
     return distinct
 
 
-def _check_settings(negatives, min_rank, max_rank, margin, max_ratio, sampling, chunk_size) -> None:
+def check_settings(negatives, min_rank, max_rank, margin, max_ratio, sampling, chunk_size) -> None:
+    """The mining settings, checked before any model is built or data read: a ConfigError naming the bad one."""
     for name, value in (("negatives", negatives), ("min_rank", min_rank), ("chunk_size", chunk_size)):
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise ConfigError(f"{name} must be an integer >= 1, got {value!r}")

@@ -7,8 +7,8 @@ from typing import ClassVar
 
 import torch
 
-from textsiam.errors import ConfigError
 from textsiam.losses.multiple_negatives import MultipleNegativesRankingLoss
+from textsiam.params import POSITIVE_INT
 from textsiam.registry import LOSSES
 
 Embed = Callable[[Sequence[int]], tuple[torch.Tensor, ...]]
@@ -57,6 +57,7 @@ class CachedMultipleNegativesLoss(MultipleNegativesRankingLoss):
     """
 
     drives_towers: ClassVar[bool] = True
+    params = MultipleNegativesRankingLoss.params | {"mini_batch_size": POSITIVE_INT}
 
     def __init__(
         self,
@@ -67,9 +68,7 @@ class CachedMultipleNegativesLoss(MultipleNegativesRankingLoss):
         mini_batch_size: int = 32,
     ) -> None:
         super().__init__(scale=scale, symmetric=symmetric, min_label=min_label, skip_empty=skip_empty)
-        if isinstance(mini_batch_size, bool) or not isinstance(mini_batch_size, int) or mini_batch_size < 1:
-            raise ConfigError(f"mini_batch_size must be an integer >= 1, got {mini_batch_size!r}")
-        self.mini_batch_size = mini_batch_size
+        self.set_params(mini_batch_size=mini_batch_size)
 
     def backward_step(self, embed: Embed, rows: int, labels: torch.Tensor) -> torch.Tensor:
         """Back-propagate the loss of ``rows`` pairs (``embed(range)`` embeds some of them) into the weights

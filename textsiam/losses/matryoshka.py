@@ -9,6 +9,7 @@ import torch
 from textsiam.errors import ConfigError, DataError
 from textsiam.losses.base import PairLoss
 from textsiam.losses.build import build_loss
+from textsiam.params import POSITIVE_INT, Interval, ListOf, Optional, Record, Text
 from textsiam.registry import LOSSES
 
 
@@ -36,6 +37,12 @@ class MatryoshkaLoss(PairLoss):
     """
 
     takes = "embeddings"
+    params = {
+        "loss": Text(),  # a name build_loss reads: one loss, or two joined by '+' (its error lists the names)
+        "loss_args": Optional(Record()),
+        "dims": Optional(ListOf(POSITIVE_INT)),
+        "weights": Optional(ListOf(Interval(float, 0))),
+    }
 
     def __init__(
         self,
@@ -45,24 +52,16 @@ class MatryoshkaLoss(PairLoss):
         weights: list[float] | tuple[float, ...] | None = None,
     ) -> None:
         super().__init__()
-        self.loss, self.loss_args = loss, dict(loss_args or {})
+        self.set_params(loss=loss, loss_args=loss_args, dims=dims, weights=weights)
+        self.loss_args = dict(self.loss_args or {})
         self.inner = build_loss(loss, **self.loss_args)
         if self.inner.takes != "embeddings":
             raise ConfigError(f"matryoshka wraps an embedding loss; {loss!r} takes {self.inner.takes}")
-        if dims is not None and (
-            isinstance(dims, int | str)
-            or not dims
-            or not all(isinstance(m, int) and not isinstance(m, bool) and m > 0 for m in dims)
-        ):
-            raise ConfigError(f"matryoshka dims must be a non-empty list of integers > 0, got {dims!r}")
-        self.dims = None if dims is None else [int(m) for m in dims]
-        count = 4 if dims is None else len(dims)
-        weights = [1.0] * count if weights is None else list(weights)
-        if len(weights) != count or not all(
-            isinstance(w, int | float) and not isinstance(w, bool) and w >= 0 for w in weights
-        ):
-            raise ConfigError(f"matryoshka weights must be {count} numbers >= 0 (one per dim), got {weights!r}")
-        self.weights = [float(w) for w in weights]
+        count = 4 if self.dims is None else len(self.dims)
+        if self.weights is None:
+            self.weights = [1.0] * count
+        elif len(self.weights) != count:  # ties two keys together: checked after the declarations
+            raise ConfigError(f"loss 'matryoshka': weights must be {count} numbers >= 0 (one per dim), got {weights!r}")
 
     @property
     def in_batch(self) -> bool:  # type: ignore[override]

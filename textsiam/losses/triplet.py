@@ -8,8 +8,9 @@ import torch
 
 from textsiam.errors import DataError
 from textsiam.layers.similarity import build_similarity
-from textsiam.losses.base import METRIC_DISTANCES, PairLoss, check_choice, check_pair_inputs, check_positive
+from textsiam.losses.base import METRIC_DISTANCES, POSITIVE, PairLoss, check_pair_inputs
 from textsiam.losses.multiple_negatives import flat_negatives
+from textsiam.params import Choice
 from textsiam.registry import LOSSES
 
 MININGS = ("all", "batch-hard", "batch-semi-hard")
@@ -46,12 +47,11 @@ class TripletLoss(PairLoss):
     takes = "embeddings"
     in_batch = True
     takes_negatives: ClassVar[bool] = True
+    params = {"margin": POSITIVE, "distance": Choice(*METRIC_DISTANCES), "mining": Choice(*MININGS)}
 
     def __init__(self, margin: float = 0.5, distance: str = "cosine", mining: str = "batch-hard") -> None:
         super().__init__()
-        self.margin = check_positive("margin", margin)
-        self.distance = check_choice("distance", distance, METRIC_DISTANCES)
-        self.mining = check_choice("mining", mining, MININGS)
+        self.set_params(margin=margin, distance=distance, mining=mining)
         self.sim = build_similarity(distance)
 
     def forward(

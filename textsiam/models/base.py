@@ -20,7 +20,8 @@ from textsiam.errors import ConfigError, DataError, NoDecisionError
 from textsiam.layers.similarity import Similarity, build_similarity
 from textsiam.models.cache import unique_items
 from textsiam.models.saving import save_model
-from textsiam.registry import HEADS, PAIR_MODELS
+from textsiam.params import Constraint, Optional, Registered, Spec, check_params, registered_name
+from textsiam.registry import HEADS, PAIR_MODELS, SIMILARITIES
 
 
 def to_device(features: dict[str, torch.Tensor], device: torch.device) -> dict[str, torch.Tensor]:
@@ -40,21 +41,27 @@ class PairModel(nn.Module):
 
     tower_keys: ClassVar[tuple[str, ...]] = ()
     config_keys: ClassVar[tuple[str, ...]] = ()
+    params: ClassVar[dict[str, Constraint]] = {"similarity": Registered(SIMILARITIES), "head": Optional(Spec(HEADS))}
+    """What each constructor keyword other than the towers may be (:mod:`textsiam.params`): :meth:`check_params`."""
 
     training_kind: ClassVar[str] = "embeddings"
     """How the trainer runs a step (``textsiam.train.steps``): "embeddings" (towers -> u, v -> loss or head),
-    "closed-form" (no gradient training: ``fit_closed_form`` is the fit)."""
+    "pairs" (a cross-encoder reads both items together: ``forward_pairs(collate_pairs(a, b))``), "closed-form" (no
+    gradient training: ``fit_closed_form`` is the fit)."""
 
     def __init__(self, similarity: str = "cosine", head: dict[str, Any] | None = None) -> None:
         super().__init__()
-        checks.text("pair model", "similarity", similarity)
-        if head is not None and not (isinstance(head, dict) and isinstance(head.get("name"), str)):
-            raise ConfigError(f"pair model: head must be {{'name': ..., 'args': {{...}}}} or null, got {head!r}")
+        self.check_params(similarity=similarity, head=head)
         self.similarity_name = similarity
         self.similarity: Similarity = build_similarity(similarity)
         self.head_spec = head
         self.head: nn.Module | None = None
         self.decision = None  # textsiam.eval.Decision, set by tune-threshold or load()
+
+    def check_params(self, **values: Any) -> dict[str, Any]:
+        """``values`` checked against ``params``: the converted values, or a ConfigError naming the model, the key,
+        the bad value and what is allowed (``twin model: projection_dim must be a positive integer, got -3 (int)``)."""
+        return check_params(f"{registered_name(PAIR_MODELS, self)} model", values, self.params)
 
     # -- towers -------------------------------------------------------------------------------------------------
     @property

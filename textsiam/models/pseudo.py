@@ -12,10 +12,10 @@ from typing import Any
 import torch
 from torch import nn
 
-from textsiam.encoders import checks
 from textsiam.encoders.base import Encoder
 from textsiam.errors import ConfigError
 from textsiam.models.base import PairModel
+from textsiam.params import POSITIVE_INT
 from textsiam.registry import PAIR_MODELS
 
 
@@ -25,6 +25,7 @@ class PseudoSiameseModel(PairModel):
 
     tower_keys = ("left", "right")
     config_keys = ("projection_dim", "similarity", "head")
+    params = PairModel.params | {"projection_dim": POSITIVE_INT}
 
     def __init__(
         self,
@@ -38,7 +39,7 @@ class PseudoSiameseModel(PairModel):
         if left is right:
             raise ConfigError("pseudo-siamese towers must be two different modules; use the 'twin' model to share one")
         self.left_encoder, self.right_encoder = left, right
-        self.projection_dim = checks.positive_int("pseudo model", "projection_dim", projection_dim)
+        self.projection_dim = self.check_params(projection_dim=projection_dim)["projection_dim"]
         self.left_projection = nn.Linear(left.dim, projection_dim)
         self.right_projection = nn.Linear(right.dim, projection_dim)
         self._build_head(projection_dim)

@@ -7,9 +7,9 @@ from typing import Any
 import torch
 from torch import nn
 
-from textsiam.encoders import checks
 from textsiam.encoders.base import Encoder
 from textsiam.models.base import PairModel
+from textsiam.params import POSITIVE_INT, Optional
 from textsiam.registry import PAIR_MODELS
 
 
@@ -19,6 +19,7 @@ class TwinModel(PairModel):
 
     tower_keys = ("encoder",)
     config_keys = ("similarity", "head", "projection_dim")
+    params = PairModel.params | {"projection_dim": Optional(POSITIVE_INT)}  # null: the encoder's own dimension
 
     def __init__(
         self,
@@ -29,7 +30,7 @@ class TwinModel(PairModel):
     ) -> None:
         super().__init__(similarity=similarity, head=head)
         self.encoder = encoder
-        self.projection_dim = checks.optional_positive_int("twin model", "projection_dim", projection_dim)
+        self.projection_dim = self.check_params(projection_dim=projection_dim)["projection_dim"]
         self.projection = nn.Linear(encoder.dim, projection_dim) if projection_dim else None
         self._build_head(self.embedding_dim)
 

@@ -41,14 +41,9 @@ from textsiam.encoders.base import Encoder
 from textsiam.errors import ConfigError, DataError
 from textsiam.models.base import PairModel, to_device
 from textsiam.models.cache import unique_items
+from textsiam.params import Bool, Choice, Interval, OneOf, Optional, Record, Text
 from textsiam.registry import PAIR_MODELS
-from textsiam.ridge.cv import DEFAULT_GRID, GRID_KEYS, METRICS, check_grid, cross_validate
-
-
-def _positive_float(name: str, value: Any, zero_ok: bool = False) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not (value >= 0 if zero_ok else value > 0):
-        raise ConfigError(f"ridge-map model: {name} must be a number {'>=' if zero_ok else '>'} 0, got {value!r}")
-    return float(value)
+from textsiam.ridge.cv import DEFAULT_GRID, GRID, GRID_KEYS, GRID_PARAMS, METRICS, cross_validate
 
 
 @PAIR_MODELS.register("ridge-map")
@@ -94,6 +89,19 @@ class RidgeMapModel(PairModel):
         "cv_pairs",
         "cv_result",
     )
+    params = {
+        **PairModel.params,
+        "similarity": Choice("dot"),  # the model scores by its own dot product
+        **GRID_PARAMS,
+        "prompt": Text(contains="{}"),  # {} is the class name
+        "score_norm": Bool(),
+        **dict.fromkeys(("cohort_images", "cohort_texts", "cv_pairs"), Interval(int, 0)),
+        "cv_folds": OneOf(Choice(0), Interval(int, 2), text="0 (no cross-validation) or an integer >= 2"),
+        "cv_grid": Optional(GRID),  # null: DEFAULT_GRID (its ridge values alone for a tower without class logits)
+        "cv_metric": Choice(*METRICS),
+        "threshold_from_cv": Bool(),
+        "cv_result": Optional(Record()),
+    }
 
     def __init__(
         self,
@@ -118,26 +126,23 @@ class RidgeMapModel(PairModel):
         cv_result: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(similarity=similarity, head=head)
-        if similarity != "dot" or head is not None:
-            raise ConfigError(
-                f"ridge-map model scores by its own dot product: similarity 'dot', no head; got {similarity!r}"
-            )
+        if head is not None:
+            raise ConfigError(f"ridge-map model scores by its own dot product: similarity 'dot', no head; got {head!r}")
         if left is right:
             raise ConfigError("ridge-map towers must be two different modules (an image tower and a text tower)")
-        if not isinstance(prompt, str) or "{}" not in prompt:
-            raise ConfigError(f"ridge-map model: prompt must contain {{}} for the class name, got {prompt!r}")
+        weights = {"ridge": ridge, "prior_weight": prior_weight, "prior_temperature": prior_temperature}
+        weights |= {"class_match_weight": class_match_weight, "text_class_temperature": text_class_temperature}
+        cv = {"cv_folds": cv_folds, "cv_grid": cv_grid, "cv_metric": cv_metric, "threshold_from_cv": threshold_from_cv}
+        sizes = {"cohort_images": cohort_images, "cohort_texts": cohort_texts, "cv_pairs": cv_pairs}
+        checked = self.check_params(**weights, **cv, **sizes, prompt=prompt, score_norm=score_norm, cv_result=cv_result)
         self.left_encoder, self.right_encoder = left.requires_grad_(False), right.requires_grad_(False)  # never trained
-        self.ridge, self.prior_weight = (
-            _positive_float("ridge", ridge),
-            _positive_float("prior_weight", prior_weight, True),
-        )
-        self.prior_temperature, self.prompt = _positive_float("prior_temperature", prior_temperature), prompt
-        self.class_match_weight = _positive_float("class_match_weight", class_match_weight, zero_ok=True)
-        self.text_class_temperature = _positive_float("text_class_temperature", text_class_temperature)
-        self.score_norm = bool(score_norm)
-        if cv_grid is None and not getattr(left, "class_logits", False):  # the default grid, less the class terms
-            cv_grid = {"ridge": DEFAULT_GRID["ridge"]}
-        self._set_cv(cv_folds, cv_grid, cv_metric, threshold_from_cv)
+        self.set_weights(checked)
+        self.prompt, self.score_norm = prompt, score_norm
+        if cv_grid is None:  # the default grid; less the class terms for a left tower without class logits
+            grid = DEFAULT_GRID if getattr(left, "class_logits", False) else {"ridge": DEFAULT_GRID["ridge"]}
+            checked["cv_grid"] = GRID.check(grid, "ridge-map model: cv_grid")
+        self.cv_folds, self.cv_grid, self.cv_metric = cv_folds, checked["cv_grid"], cv_metric
+        self.threshold_from_cv = threshold_from_cv
         class_weights = [self.prior_weight, self.class_match_weight]
         if self.cv_folds:
             class_weights += [*self.cv_grid.get("prior_weight", []), *self.cv_grid.get("class_match_weight", [])]
@@ -161,15 +166,6 @@ class RidgeMapModel(PairModel):
         self.register_buffer("cv_scores", torch.zeros(int(cv_pairs)))  # out-of-fold match pairs (threshold_from_cv)
         self.register_buffer("cv_labels", torch.zeros(int(cv_pairs)))
         self.cv_summary = cv_result  # the last fit's cross-validation (chosen weights, scores), saved for the user
-
-    def _set_cv(self, folds: Any, grid: Any, metric: Any, threshold_from_cv: Any) -> None:
-        if isinstance(folds, bool) or not isinstance(folds, int) or folds < 0 or folds == 1:
-            raise ConfigError(f"ridge-map cv_folds must be 0 (no cross-validation) or an integer >= 2, got {folds!r}")
-        if metric not in METRICS:
-            raise ConfigError(f"ridge-map cv_metric must be one of {list(METRICS)}, got {metric!r}")
-        self.cv_folds, self.cv_metric = folds, metric
-        self.cv_grid = check_grid(DEFAULT_GRID if grid is None else grid)
-        self.threshold_from_cv = bool(threshold_from_cv)
 
     left = property(lambda self: self.left_encoder, doc="The image tower.")
     right = property(lambda self: self.right_encoder, doc="The text tower, whose space the images are mapped to.")

@@ -8,8 +8,8 @@ from textsiam.data import PairData
 from textsiam.errors import ConfigError
 from textsiam.eval.decision import Decision, fit_decision
 from textsiam.models.base import PairModel
+from textsiam.names import check_name
 from textsiam.train.config import check_seed
-from textsiam.train.names import check_name
 
 
 def tune_decision(

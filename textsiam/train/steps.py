@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import torch
@@ -32,7 +32,35 @@ from textsiam.errors import ConfigError
 from textsiam.models.base import PairModel
 from textsiam.train.config import TrainConfig
 from textsiam.train.distributed import DataParallel
+from textsiam.train.pair_step import PairSteps
 from textsiam.train.towers import SideEmbedder
+
+
+class Steps(Protocol):
+    """What the trainer asks of the step machinery of a training kind (see the module doc)."""
+
+    def __init__(
+        self,
+        model: PairModel,
+        loss_fn: Any,
+        config: TrainConfig,
+        device: torch.device,
+        parallel: DataParallel,
+        data: Any,
+    ) -> None: ...
+
+    @staticmethod
+    def check(model: PairModel, loss_fn: Any, loss_name: str) -> None: ...
+
+    def epoch(self, data: PairData) -> np.ndarray: ...
+
+    def loss(self, rows: Sequence[int], labels: torch.Tensor) -> torch.Tensor: ...
+
+    def to_train_mode(self) -> None: ...
+
+    def dev_outputs(self, a: Sequence[Any], b: Sequence[Any], batch_size: int) -> torch.Tensor: ...
+
+    def close(self) -> None: ...
 
 
 class EmbeddingSteps:
@@ -140,15 +168,15 @@ class EmbeddingSteps:
         self.sides = None
 
 
-STEPS: dict[str, type[EmbeddingSteps]] = {
+STEPS: dict[str, type[Steps]] = {
     "embeddings": EmbeddingSteps,
-    # "pairs": PairSteps,  # a cross-encoder: model.forward_pairs on model.collate_pairs(a, b) (see the module doc)
+    "pairs": PairSteps,  # a cross-encoder: model.forward_pairs on model.collate_pairs(a, b) (train/pair_step.py)
 }
 """``PairModel.training_kind`` -> its step class ("closed-form" has none: no gradient steps)."""
 NO_STEPS = "closed-form"
 
 
-def step_class(model: PairModel) -> type[EmbeddingSteps] | None:
+def step_class(model: PairModel) -> type[Steps] | None:
     """The step class of ``model``'s training kind; None for a closed-form model; a ConfigError for another."""
     kind = model.training_kind
     if kind == NO_STEPS:

@@ -18,14 +18,23 @@ from textsiam.registry import TRACKERS
 from textsiam.train.callbacks import Callback
 
 
-def build_trackers(names: list[str] | tuple[str, ...] | str | None, out_dir: str | Path | None) -> list[Callback]:
-    """The trackers named (``"none"`` or None: no tracker); each writes under ``out_dir`` unless told otherwise."""
+def tracker_names(names: list[str] | tuple[str, ...] | str | None) -> list[str]:
+    """The registered tracker names of ``report_to`` (``"none"`` or None: none), checked: a ConfigError names an
+    unknown tracker (with the valid names) or ``"none"`` given beside trackers."""
     if names is None:
         return []
     names = [names] if isinstance(names, str) else list(names)
     if "none" in names and len(names) > 1:
         raise ConfigError(f"report_to {names} mixes 'none' with trackers; pass 'none' alone or only trackers")
-    return [TRACKERS.build(name, out_dir=out_dir) for name in names if name != "none"]
+    for name in names:
+        if name != "none":
+            TRACKERS.get(name)
+    return [name for name in names if name != "none"]
+
+
+def build_trackers(names: list[str] | tuple[str, ...] | str | None, out_dir: str | Path | None) -> list[Callback]:
+    """The trackers named (``"none"`` or None: no tracker); each writes under ``out_dir`` unless told otherwise."""
+    return [TRACKERS.build(name, out_dir=out_dir) for name in tracker_names(names)]
 
 
 class HeldEnd(Callback):

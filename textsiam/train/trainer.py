@@ -21,6 +21,7 @@ from safetensors.torch import load_model as load_weights
 from tqdm.auto import tqdm
 
 from textsiam.data import PairData
+from textsiam.device import resolve_device
 from textsiam.distributed import context
 from textsiam.errors import ConfigError, TrainingDivergedError
 from textsiam.eval.threshold import select_threshold
@@ -30,14 +31,13 @@ from textsiam.train import checkpoint
 from textsiam.train.batches import epoch_batches, labels_of, resolve_grouping
 from textsiam.train.callbacks import Callback
 from textsiam.train.config import TrainConfig
-from textsiam.train.device import resolve_device
 from textsiam.train.distributed import DataParallel
 from textsiam.train.early_stopping import EarlyStopping
 from textsiam.train.evaluation import evaluate_outputs, pick_metric
 from textsiam.train.no_gradient import fit_without_gradients
 from textsiam.train.optim import build_optimizer, clipped_step, linear_warmup, seed_everything
 from textsiam.train.records import RunRecords
-from textsiam.train.steps import EmbeddingSteps, step_class
+from textsiam.train.steps import Steps, step_class
 from textsiam.train.towers import apply_freeze
 
 
@@ -46,7 +46,7 @@ class Run:
     """One gradient-training run: its steps, optimizer and schedule, and its clock (a resumed run adds the seconds
     and pairs of the epochs before the interruption, kept in the checkpoint, to its own)."""
 
-    steps: EmbeddingSteps
+    steps: Steps
     optimizer: torch.optim.Optimizer
     scheduler: torch.optim.lr_scheduler.LambdaLR
     total: int  # steps of the whole run
@@ -82,6 +82,8 @@ class Trainer:
         show_progress: bool = True,
         epoch_lines: bool | None = None,
         callbacks: Sequence[Callback] | None = None,
+        device: torch.device | None = None,
+        loss_fn: torch.nn.Module | None = None,
     ) -> None:
         if len(train_data) == 0:
             raise ConfigError("the training data is empty")
@@ -91,12 +93,14 @@ class Trainer:
         self.out_dir = Path(out_dir) if out_dir else None
         ctx = context(config.device)  # joins a torchrun process group if there is one
         self.parallel = DataParallel(ctx)
-        self.device = ctx.device(config.device) if ctx.active else resolve_device(config.device)
+        # fit resolves config.device once and hands it over; a Trainer built by hand resolves it here
+        self.device = ctx.device(config.device) if ctx.active else device or resolve_device(config.device)
         self.is_main = ctx.is_main  # the other ranks neither score the dev pairs nor write nor print
         self.show_progress = show_progress and self.is_main
         self.epoch_lines = (show_progress if epoch_lines is None else epoch_lines) and self.is_main
         self.evaluates = self.is_main and dev_data is not None
-        self.loss_fn = build_loss(config.loss, **config.loss_args)
+        # fit builds the loss before reading data (a bad loss argument fails early) and hands it over
+        self.loss_fn = loss_fn if loss_fn is not None else build_loss(config.loss, **config.loss_args)
         if train_data.negatives is not None and not self.loss_fn.takes_negatives:
             self.train_data = train_data = train_data.negatives_as_pairs()  # (anchor, negative): dissimilar pairs
         self.steps_class = step_class(model)  # None: no gradient steps (a closed-form fit)
@@ -107,11 +111,8 @@ class Trainer:
         stopper = [EarlyStopping(config.early_stopping, metric=self.metric)] if config.early_stopping else []
         self.records = RunRecords(self.out_dir, self.is_main, [*(callbacks or ()), *stopper])
         self.best: float | None = None
-        self.best_epoch: int | None = None
         self._best_state: dict[str, torch.Tensor] | None = None
-        self.fit_info: dict[str, Any] | None = (
-            None  # what fitting the towers reported (logged once the folder is clean)
-        )
+        self.fit_info: dict[str, Any] | None = None  # what fitting the towers reported (logged in a clean folder)
         self.run: Run | None = None  # the gradient-training run, once train() has started it
 
     # -- main loop ------------------------------------------------------------------------------------------------
@@ -246,7 +247,7 @@ class Trainer:
         if self.evaluates:
             value = float(told["metrics"][self.metric])
             if self.best is None or math.isnan(self.best) or value > self.best:  # NaN never stays the best
-                self.best, self.best_epoch = value, epoch
+                self.best = value
                 self._best_state = {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
                 self.records.save_model(model)
             self._epoch_line(epoch, run, f", dev {self.metric} {value:.4f} (best {self.best:.4f})")
