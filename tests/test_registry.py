@@ -124,6 +124,7 @@ SINGULARS = {
     "calibrators": "calibrator",
     "exporters": "export format",
     "catalog": "catalogued dataset",
+    "trackers": "tracker",
 }
 
 

@@ -435,6 +435,7 @@ OWN_CONTRACT = {
     "encoders": "tests/encoders/test_encoders.py",
     "losses": "tests/losses/test_losses_contract.py",
     "catalog": "tests/data/test_catalog.py",
+    "trackers": "tests/train/test_tracking.py",
 }
 
 

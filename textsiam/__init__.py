@@ -35,6 +35,7 @@ _API = {
     "build_index": "textsiam.index",
     "load_index": "textsiam.index",
     "encode_file": "textsiam.index",
+    "mine_negatives": "textsiam.api",
     "quantize": "textsiam.deploy.quantize",
     "rerank": "textsiam.models.rerank",
     "Decision": "textsiam.eval",

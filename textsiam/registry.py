@@ -228,6 +228,8 @@ CALIBRATORS = Registry("calibrators", "calibrator", "textsiam.eval")
 """Score -> probability calibrators (platt, isotonic)."""
 EXPORTERS = Registry("exporters", "export format", "textsiam.deploy")
 """``textsiam export --format``: folders other tools load (sentence-transformers, hf, onnx): ``deploy/``."""
+TRACKERS = Registry("trackers", "tracker", "textsiam.train.tracking")
+"""Experiment trackers of ``textsiam train --report-to`` (tensorboard, mlflow): trainer callbacks built by name."""
 
 ALL_REGISTRIES: dict[str, Registry] = {r.kind: r for r in list(globals().values()) if isinstance(r, Registry)}
 """kind -> registry, for every registry above in the order they are declared (``textsiam list``, contract tests)."""

@@ -67,6 +67,7 @@ def test_encode_passes_every_flag(monkeypatch, capsys):
     spy = Spy(api.encode, SimpleNamespace(rows=5, dim=4, main=True))
     monkeypatch.setattr(api, "encode", spy)
     argv = ["encode", "--model", "m", "--input", "in.csv", "--output", "out.npy", "--side", "right"]
+    argv += ["--dim", "4"]
     assert main([*argv, "--column", "t", "--format", "csv", "--batch-size", "9", "--quantize", "int8"]) == 0
     assert "wrote 5 x 4 embeddings to out.npy" in capsys.readouterr().err
     assert spy.calls == [
@@ -79,6 +80,7 @@ def test_encode_passes_every_flag(monkeypatch, capsys):
             "batch_size": 9,
             "column": "t",
             "format": "csv",
+            "dim": 4,
             "show_progress": True,
         }
     ]
@@ -209,6 +211,7 @@ def test_train_passes_every_flag_to_fit_under_its_parameter_name(monkeypatch):
     argv += ["--eval-metric", "f1", "--resume", "--overwrite", "--keep-checkpoint", "--threshold-strategy", "youden"]
     argv += ["--calibrate", "platt", "--device", "cpu", "--quiet", "--split", "test", "--pairs", "7"]
     argv += ["--skip-bad-rows", "--hard-negatives", "--bodies", "b.csv"]
+    argv += ["--report-to", "tensorboard", "mlflow", "--early-stopping", "2"]
     argv += DATA_FLAGS[: DATA_FLAGS.index("--device")]
     assert main(argv) == 0
     (call,) = spy.calls
@@ -236,6 +239,8 @@ def test_train_passes_every_flag_to_fit_under_its_parameter_name(monkeypatch):
         "eval_metric": "f1",
         "amp": True,
         "keep_checkpoint": True,
+        "report_to": ["tensorboard", "mlflow"],
+        "early_stopping": 2,
         "threshold_strategy": "youden",
         "calibrate": "platt",
         "device": "cpu",

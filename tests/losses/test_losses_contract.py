@@ -25,6 +25,9 @@ EXPECTED = {
     "mse",
     "cross-entropy",
     "infonce",
+    "triplet",
+    "matryoshka",
+    "cached-multiple-negatives",
 }
 
 
@@ -116,6 +119,8 @@ def test_unknown_distance_names_the_value_and_the_choices(name, distance):
         ("bce", "pos_weight"),
         ("infonce", "temperature"),
         ("infonce", "max_scale"),
+        ("triplet", "margin"),
+        ("cached-multiple-negatives", "scale"),
     ],
 )
 @pytest.mark.parametrize("value", [-1.0, 0.0, float("nan"), float("inf"), True, "1.0"])

@@ -98,7 +98,7 @@ CASES = {
     "openai: wrong dimensions": (
         "POST",
         "/v1/embeddings",
-        {"input": "x", "model": "m", "dimensions": 8},
+        {"input": "x", "model": "m", "dimensions": 64},
         422,
         "32-dim",
     ),

@@ -1,5 +1,5 @@
 """The Python API: the one front door every CLI command, script and the service call (fit, evaluate, score, tune a
-threshold, encode, search, export, datasets, list, demo).
+threshold, encode, search, mine hard negatives, export, datasets, list, demo).
 
 ``model`` arguments take a PairModel or what ``create_model`` takes (preset, saved folder, transformer name);
 ``data`` arguments take a PairData or what ``load_data`` takes (a file, or ``NAME:SPLIT`` such as ``digits:test``)
@@ -41,6 +41,7 @@ _NAMES = {
     "DemoResult": "demo_pipeline",
     "demo": "demo_pipeline",
     "load_data": "common",
+    "mine_negatives": "mining",
 }
 __all__ = sorted(_NAMES)
 
@@ -51,6 +52,7 @@ if TYPE_CHECKING:  # what type checkers and IDEs see; at run time each name is i
     from textsiam.api.evaluation import Ranked, evaluate, rank, rank_images_texts, retrieval, similarity_matrix  # noqa: F401
     from textsiam.api.files import Encoded, Exported, encode, export, search_files  # noqa: F401
     from textsiam.api.fitting import FitResult, fit  # noqa: F401
+    from textsiam.api.mining import mine_negatives  # noqa: F401
     from textsiam.api.scoring import decision_columns, score_file, score_pairs, score_texts  # noqa: F401
     from textsiam.api.settings import RunSettings  # noqa: F401
     from textsiam.api.tune import tune_threshold  # noqa: F401

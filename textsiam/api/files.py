@@ -35,11 +35,13 @@ def encode(
     column: str | None = None,
     format: str | None = None,
     quantize: str | None = None,
+    dim: int | None = None,
     show_progress: bool = False,
 ) -> Encoded:
     """Embed every text of ``input`` (one per line, or ``column`` of a csv/tsv/jsonl/parquet file) with the
     ``side`` tower of ``model`` (an object, or a name / folder loaded in eval mode, int8 with ``quantize``) into
-    ``output`` (``.npy`` or ``.parquet``), streamed; under torchrun each rank encodes its share."""
+    ``output`` (``.npy`` or ``.parquet``), streamed; under torchrun each rank encodes its share. ``dim`` keeps the
+    first ``dim`` coordinates of each embedding, renormalised (a Matryoshka-trained model; default: all)."""
     from textsiam.deploy.quantize import load_for_inference
     from textsiam.deploy.quantize import quantize as quantized
     from textsiam.distributed import context
@@ -51,9 +53,9 @@ def encode(
         built = load_for_inference(str(model), quantize)
     rows = encode_file(
         built, input, output, side=side, batch_size=batch_size, column=column, format=format,
-        show_progress=show_progress,
+        show_progress=show_progress, dim=dim,
     )  # fmt: skip
-    return Encoded(Path(output), rows, built.embedding_dim, context().is_main)
+    return Encoded(Path(output), rows, dim or built.embedding_dim, context().is_main)
 
 
 @dataclass(frozen=True)

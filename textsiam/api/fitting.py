@@ -29,9 +29,10 @@ from textsiam.losses import build_loss
 from textsiam.models.base import PairModel
 from textsiam.names import check_name
 from textsiam.train import checkpoint
-from textsiam.train.callbacks import Callback
+from textsiam.train.callbacks import Callback, check_callbacks
 from textsiam.train.decide import check_decision_names, tune_decision
 from textsiam.train.run_folder import check_out_folder, clear_run
+from textsiam.train.tracking import HeldEnd, build_trackers, tracker_names
 
 
 @dataclass
@@ -56,6 +57,7 @@ def check_run(s: Resolved) -> tuple[torch.device, torch.nn.Module]:
     check_name("readers", s.read.get("format"))
     run = s.run
     check_decision_names(run.threshold_strategy, run.calibrate)
+    tracker_names(run.report_to)  # an unknown tracker fails here; its package is imported when it is built
     fraction = run.dev_fraction
     if fraction is not None and not (isinstance(fraction, int | float) and 0 < fraction < 1):
         raise ConfigError(f"dev_fraction must be strictly between 0 and 1, got {fraction!r}")
@@ -90,6 +92,7 @@ def fit(
     keep_checkpoint: bool | None = None,
     threshold_strategy: str | None = None,
     calibrate: str | None = None,
+    report_to: list[str] | str | None = None,
     # format and ReadOptions (textsiam.read_options)
     format: str | None = None,
     text_a: str | None = None,
@@ -121,6 +124,7 @@ def fit(
     save_checkpoints: bool | None = None,
     towers: dict[str, Any] | None = None,
     checkpoint_tokens: int | None = None,
+    early_stopping: int | None = None,
     # how this call runs
     config: str | Path | None = None,
     resume: bool = False,
@@ -135,7 +139,9 @@ def fit(
 
     The settings are the fields of RunSettings, ReadOptions (with ``format``) and TrainConfig; None means "not
     given" (the preset's or the config file's value, else the default). ``echo`` receives one-line progress notes
-    (the CLI prints them); ``callbacks`` go to the Trainer (``textsiam.train.callbacks``).
+    (the CLI prints them); ``callbacks`` (and the trackers of ``report_to``: "tensorboard", "mlflow") see the run
+    (``textsiam.train.callbacks``); their ``on_train_end`` gets the summary with the tuned ``decision``.
+    ``early_stopping=N`` stops after N epochs without a better dev metric (the best epoch is the one saved).
 
     An ``out`` folder that already holds a run is refused unless ``overwrite`` (which first deletes that run's own
     files, and refuses a folder holding anything else: :mod:`textsiam.train.run_folder`) or ``resume`` (which
@@ -212,6 +218,8 @@ def _run(
         atomic_write_text(out_dir / "train_config.yaml", yaml.safe_dump(settings, sort_keys=False))
         write_json(out_dir / "train_data.json", data_record(train_data, dev_data, carved))
     say(f"training on {len(train_data)} pairs" + (f", dev {len(dev_data)} pairs" if dev_data else ""))
+    trackers = build_trackers(run.report_to, out_dir) if main else []
+    ending = HeldEnd([*check_callbacks(callbacks), *trackers], settings)  # on_train_end gets the decision too
     trainer = Trainer(
         model,
         cfg,
@@ -220,7 +228,7 @@ def _run(
         out_dir,
         show_progress=bars,
         epoch_lines=epoch_lines,
-        callbacks=callbacks,
+        callbacks=[ending],
         device=checked[0],
         loss_fn=checked[1],
     )
@@ -236,5 +244,6 @@ def _run(
         checkpoint.clear(out_dir)
     if main:  # the card again, now with the summary and the decision (models/card.py)
         write_card(out_dir, model)
+    ending.finish({**summary, "decision": decision.to_dict() if decision is not None else None})
     n_dev = len(dev_data) if dev_data else None
     return FitResult(out_dir, summary, settings, len(train_data), n_dev, carved, dev_split, decision, main)

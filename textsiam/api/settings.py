@@ -62,6 +62,14 @@ class RunSettings:
         choices=CALIBRATORS,
         metavar="CALIBRATOR",
     )
+    report_to: list[str] | str | None = _setting(
+        "experiment trackers that follow the run and get its final summary (with the tuned decision): tensorboard "
+        "(event files in OUT/runs), mlflow (a run in OUT/mlruns), or none; extras tensorboard, mlflow "
+        "(default: none)",
+        AFTER,
+        nargs="+",
+        metavar="TRACKER",
+    )
 
     @classmethod
     def flag_fields(cls, when: str) -> list[dataclasses.Field]:
@@ -92,8 +100,9 @@ class Resolved:
     def to_dict(self) -> dict[str, Any]:
         """The resolved settings as ``train_config.yaml`` records them (flat; None left out of the run part)."""
         run = {k: v for k, v in dataclasses.asdict(self.run).items() if v is not None}
-        read = {k: list(v) if isinstance(v, tuple) else v for k, v in self.read.items()}  # YAML has no tuples
-        return {**run, **read, **self.config.to_dict()}
+        listed = {**run, **self.read}
+        listed = {k: list(v) if isinstance(v, tuple) else v for k, v in listed.items()}  # YAML has no tuples
+        return {**listed, **self.config.to_dict()}
 
 
 def resolve_settings(given: dict[str, Any], config: str | Path | None = None) -> Resolved:

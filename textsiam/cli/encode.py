@@ -21,6 +21,7 @@ def register(sub) -> None:
     p.add_argument("--column", help="column holding the texts (tabular input; default: text, sentence, ...)")
     p.add_argument("--format", help="input format when the suffix does not say: lines, csv, tsv, jsonl, parquet")
     p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--dim", type=int, default=None, help="keep the first N coordinates, renormalised (Matryoshka)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     add_quantize_flag(p)
 

@@ -10,7 +10,20 @@ import warnings
 
 from textsiam.version import __version__
 
-SUBCOMMANDS = ("listing", "train", "evaluate", "score", "tune", "demo", "export", "encode", "search", "serve", "data")
+SUBCOMMANDS = (
+    "listing",
+    "train",
+    "evaluate",
+    "score",
+    "tune",
+    "demo",
+    "export",
+    "encode",
+    "search",
+    "serve",
+    "data",
+    "mine",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

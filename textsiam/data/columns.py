@@ -5,11 +5,16 @@ A table format only turns the file's bytes into ``(column names, (row number, re
 label scale. Column names passed by the caller win; otherwise the first common name is used
 (``text_a``/``sentence1``/...). The label column is optional: without one the pairs are unlabelled. How labels are
 read as binary or graded: :mod:`textsiam.data.labels`.
+
+Triplet files are read by the same readers: ``anchor, positive, negative`` or ``query, positive, negative_1 ..
+negative_k`` columns give positive pairs (label 1 when the file has no label column) with their negatives kept in a
+``negatives`` column (:attr:`PairData.negatives`).
 """
 
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,8 +25,10 @@ from textsiam.data.pairs import PairData, build_text_pairs
 from textsiam.data.parsing import check_text, parse_label, read_source
 from textsiam.errors import DataError, shown
 
-TEXT_A_NAMES = ("text_a", "sentence1", "sentence_a", "question1", "a")
-TEXT_B_NAMES = ("text_b", "sentence2", "sentence_b", "question2", "b")
+TEXT_A_NAMES = ("text_a", "sentence1", "sentence_a", "question1", "a", "anchor", "query")
+TEXT_B_NAMES = ("text_b", "sentence2", "sentence_b", "question2", "b", "positive")
+NEGATIVE_NAME = re.compile(r"negative(?:_?(\d+))?")
+"""Negative columns of triplet data: ``negative`` or ``negative_1``, ``negative_2``, ... (in number order)."""
 LABEL_NAMES = ("label", "score", "similarity")
 
 Records = Iterator[tuple[int, Mapping[str, object]]]
@@ -36,6 +43,7 @@ class ColumnMap:
     text_a: str
     text_b: str
     label: str | None
+    negatives: tuple[str, ...] = ()
 
 
 def read_table(path: str | os.PathLike, options: ReadOptions, table: Table) -> PairData:
@@ -59,7 +67,9 @@ def resolve_columns(available: Sequence[str], *, path: Path, options: ReadOption
             f"text_a and text_b both resolve to column {shown(a)}; pass two different columns with text_a=/text_b=",
             path=str(path),
         )
-    return ColumnMap(a, b, lab)
+    found = [(m.group(1), name) for name in available if (m := NEGATIVE_NAME.fullmatch(name))]
+    negatives = tuple(name for _, name in sorted(found, key=lambda f: int(f[0] or 0)))
+    return ColumnMap(a, b, lab, negatives)
 
 
 def _pick(available: Sequence[str], given: str | None, defaults: Sequence[str], role: str, path: Path) -> str:
@@ -99,10 +109,13 @@ def pairs_from_records(
     options: ReadOptions,
 ) -> PairData:
     """Check and collect ``(row_number, record)`` pairs into a PairData, stopping after ``options.limit`` rows."""
-    a, b, labels, rows = [], [], [], []
+    a, b, labels, rows, negatives = [], [], [], [], []
     for row, record in records:
         a.append(check_text(_field(record, columns.text_a, path, row), path=path, row=row, column=columns.text_a))
         b.append(check_text(_field(record, columns.text_b, path, row), path=path, row=row, column=columns.text_b))
+        negatives.append(
+            [check_text(_field(record, c, path, row), path=path, row=row, column=c) for c in columns.negatives]
+        )
         rows.append(row)
         if columns.label is not None:
             value = _field(record, columns.label, path, row)
@@ -111,10 +124,15 @@ def pairs_from_records(
             break
     if not a:
         raise DataError("has no data rows; the file needs at least one pair after its header", path=str(path))
+    extra = {"negatives": negatives} if columns.negatives else {}
+    if columns.label is None and columns.negatives:  # triplets: each (anchor, positive) is a similar pair
+        return build_text_pairs(
+            a, b, [1.0] * len(a), source=str(path), sha256=sha256, label_kind="binary", label_range=(0.0, 1.0), **extra
+        )
     if columns.label is None:
         return build_text_pairs(a, b, None, source=str(path), sha256=sha256)
     kind, scale = label_scale(labels, rows, path=path, column=columns.label, label_range=options.label_range)
-    return build_text_pairs(a, b, labels, source=str(path), sha256=sha256, label_kind=kind, label_range=scale)
+    return build_text_pairs(a, b, labels, source=str(path), sha256=sha256, label_kind=kind, label_range=scale, **extra)
 
 
 def _field(record: Mapping[str, object], name: str, path: Path, row: int) -> object:

@@ -82,6 +82,27 @@ class PairData:
         return self.dataset.with_format("arrow")["b"].to_pylist()
 
     @property
+    def negatives(self) -> list[list[str]] | None:
+        """The extra negatives of each pair (triplet data: ``negative`` / ``negative_1..k`` columns), or None."""
+        if "negatives" not in self.dataset.column_names:
+            return None
+        return self.dataset.with_format("arrow")["negatives"].to_pylist()
+
+    def negatives_as_pairs(self) -> PairData:
+        """These pairs plus each (a, negative) as a dissimilar pair (label at the low end of ``label_range``), for
+        losses that score one pair at a time; pairs without negatives come back unchanged."""
+        negatives = self.negatives
+        if negatives is None:
+            return self
+        a = self.a + [x for x, row in zip(self.a, negatives) for _ in row]
+        b = self.b + [n for row in negatives for n in row]
+        labels = self.labels.tolist() + [self.label_range[0]] * (len(a) - len(self))
+        features = text_features()
+        features["label"] = datasets.Value("float32")
+        dataset = datasets.Dataset.from_dict({"a": a, "b": b, "label": labels}, features=features)
+        return replace(self, dataset=dataset, subset_of=None)
+
+    @property
     def has_labels(self) -> bool:
         return self.label_kind != "none"
 
@@ -228,10 +249,15 @@ def build_text_pairs(
     sha256: str,
     label_kind: str | None = None,
     label_range: tuple[float, float] | None = None,
+    negatives: list[list[str]] | None = None,
 ) -> PairData:
-    """Make a text PairData; the label kind and range follow :mod:`textsiam.data.labels` unless both are given."""
+    """Make a text PairData; the label kind and range follow :mod:`textsiam.data.labels` unless both are given.
+    ``negatives`` (one list of texts per pair, the same length for every pair) become the ``negatives`` column."""
     columns: dict[str, list] = {"a": a, "b": b}
     features = text_features()
+    if negatives is not None:
+        columns["negatives"] = negatives
+        features["negatives"] = datasets.Sequence(datasets.Value("string"))
     if labels is None:
         kind, label_range = "none", label_range or (0.0, 1.0)
     else:

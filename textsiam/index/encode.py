@@ -21,6 +21,7 @@ from textsiam.atomic import atomic_write
 from textsiam.data.texts import count_texts, iter_text_chunks
 from textsiam.distributed import DistContext, context
 from textsiam.index.arrays import embedding_format, iter_npy_rows, write_npy_stream, write_stream
+from textsiam.index.truncate import check_dim, truncate
 from textsiam.models.base import PairModel
 
 DEFAULT_CHUNK = 4096
@@ -54,12 +55,15 @@ def encode_file(
     format: str | None = None,
     chunk_size: int = DEFAULT_CHUNK,
     show_progress: bool = False,
+    dim: int | None = None,
 ) -> int:
     """Embed every text of ``input`` (one per line, or ``column`` of a csv/tsv/jsonl/parquet file) with the
     ``side`` tower into ``output`` (``.npy`` float32 or ``.parquet``); row i of the output is row i of the input.
+    ``dim``: keep the first ``dim`` coordinates, renormalised (:mod:`textsiam.index.truncate`).
     Returns the number of rows. Joins a torchrun process group when launched under one."""
     fmt = embedding_format(output)
     model.tower(side)  # checks side before reading anything
+    width = model.embedding_dim if dim is None else check_dim(dim, model.embedding_dim)
     ctx = context()
     total = count_texts(input, column=column, format=format)
     start, stop = ctx.shard(total)
@@ -67,10 +71,12 @@ def encode_file(
     desc = f"encode {side}" + (f" (rank {ctx.rank}/{ctx.world})" if ctx.active else "")
     with tqdm(total=stop - start, desc=desc, unit="text", disable=not show_progress, file=sys.stderr) as bar:
         chunks = embed_chunks(model, input, side=side, batch_size=batch_size, chunk_size=chunk_size, bar=bar, **read)
+        if dim is not None:
+            chunks = (truncate(chunk, width) for chunk in chunks)
         if not ctx.active:
-            atomic_write(output, lambda tmp: write_stream(tmp, fmt, chunks, model.embedding_dim))
+            atomic_write(output, lambda tmp: write_stream(tmp, fmt, chunks, width))
             return total
-        _encode_shard(ctx, chunks, Path(output), fmt, model.embedding_dim)
+        _encode_shard(ctx, chunks, Path(output), fmt, width)
     return total
 
 

@@ -37,6 +37,12 @@ class PairLoss(nn.Module):
     """True when the loss of a pair depends on the other pairs of its batch (in-batch negatives, in-batch ranking,
     hard-pair mining). The trainer then draws random batches by default: length-grouped batches would only ever
     compare pairs of similar length (on STS-B, CoSENT reached test Spearman 0.8614 grouped, 0.8654 random)."""
+    takes_negatives: ClassVar[bool] = False
+    """True when ``forward`` takes extra negatives ``(batch, k, dim)`` as a fourth argument (triplet data); pair
+    losses see each (anchor, negative) as a dissimilar pair instead."""
+    drives_towers: ClassVar[bool] = False
+    """True when the trainer calls ``backward_step(embed, rows, labels)`` instead of ``forward`` + ``backward``: the
+    loss embeds mini-batches through ``embed`` itself and back-propagates them (GradCache)."""
     params: ClassVar[dict[str, Constraint]] = {}
     """What each constructor keyword may be (:mod:`textsiam.params`); checked by :meth:`set_params`."""
 

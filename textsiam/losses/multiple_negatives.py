@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import torch
 import torch.nn.functional as F
 
@@ -20,7 +22,9 @@ class MultipleNegativesRankingLoss(PairLoss):
 
         L = mean over i in A of  -log( exp(S[i, i]) / sum over j of exp(S[i, j]) )
 
-    i.e. cross-entropy over the rows of ``S`` with the diagonal as target. Rows labelled dissimilar are not
+    i.e. cross-entropy over the rows of ``S`` with the diagonal as target. Extra (hard) negatives
+    ``(batch, k, dim)``, e.g. from triplet data or ``textsiam mine-negatives``, add ``batch * k`` columns to ``S``:
+    every anchor is scored against all of them, its own and the other rows'. Rows labelled dissimilar are not
     anchors, but their ``v`` still serve as negatives. With ``symmetric=True`` the loss is the mean of this
     u -> v direction and the v -> u direction (columns of ``S`` against all ``u``), as in CLIP. The scale
     ``s = 1 / temperature``: the default 20 is a temperature of 0.05.
@@ -41,6 +45,7 @@ class MultipleNegativesRankingLoss(PairLoss):
 
     takes = "embeddings"
     in_batch = True
+    takes_negatives: ClassVar[bool] = True
     params = {
         "scale": POSITIVE,
         "symmetric": Bool(),
@@ -55,7 +60,9 @@ class MultipleNegativesRankingLoss(PairLoss):
         self.set_params(scale=scale, symmetric=symmetric, min_label=min_label, skip_empty=skip_empty)
         self.sim = build_similarity("cosine")
 
-    def forward(self, u: torch.Tensor, v: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    def forward(
+        self, u: torch.Tensor, v: torch.Tensor, labels: torch.Tensor, negatives: torch.Tensor | None = None
+    ) -> torch.Tensor:
         u, v, labels = check_pair_inputs(u, v, labels)
         anchors = torch.nonzero(labels >= self.min_label).squeeze(1)  # (n_anchors,)
         if anchors.numel() == 0 and self.skip_empty:
@@ -67,8 +74,17 @@ class MultipleNegativesRankingLoss(PairLoss):
                 f"{labels[:8].tolist()}{' ...' if labels.numel() > 8 else ''}; feed it positive pairs (negatives "
                 "come from the other rows) or choose a pair loss such as 'contrastive'"
             )
-        scores = self.scale * self.sim.pairwise(u, v)  # (batch, batch): [i, j] = s * cos(u_i, v_j)
+        candidates = v if negatives is None else torch.cat([v, flat_negatives(negatives, u)])
+        scores = self.scale * self.sim.pairwise(u, candidates)  # (batch, batch [+ batch * k]): s * cos(u_i, c_j)
         loss = F.cross_entropy(scores[anchors], anchors)
-        if self.symmetric:
+        if self.symmetric:  # v -> u: the columns of the (batch, batch) block, against all u
             loss = 0.5 * (loss + F.cross_entropy(scores.T[anchors], anchors))
         return loss
+
+
+def flat_negatives(negatives: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
+    """``(batch, k, dim)`` extra negatives as ``(batch * k, dim)`` rows, checked against ``u`` ``(batch, dim)``."""
+    if not isinstance(negatives, torch.Tensor) or negatives.dim() != 3 or negatives.shape[::2] != u.shape:
+        shape = tuple(negatives.shape) if isinstance(negatives, torch.Tensor) else type(negatives).__name__
+        raise DataError(f"negatives must have shape (batch, k, dim) = ({u.shape[0]}, k, {u.shape[1]}); got {shape}")
+    return negatives.reshape(-1, u.shape[1]).to(u.dtype)

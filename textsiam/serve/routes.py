@@ -9,6 +9,7 @@ import numpy as np
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
+from textsiam.index.truncate import dimensions_range, truncate
 from textsiam.serve import schemas as s
 from textsiam.serve.limits import ApiError, check_count, check_text, check_texts
 from textsiam.serve.metrics import CONTENT_TYPE
@@ -102,19 +103,17 @@ async def embeddings(body: s.EmbeddingsRequest, request: Request) -> JSONRespons
     service = _service(request)
     _needs_embeddings(service)
     texts = [body.input] if isinstance(body.input, str) else body.input
-    if body.dimensions is not None and body.dimensions != service.model.embedding_dim:
-        raise ApiError(
-            422,
-            f"dimensions={body.dimensions} is not available: this model makes {service.model.embedding_dim}-dim "
-            "vectors; leave dimensions out",
-            "dimensions",
-        )
+    full = service.model.embedding_dim
+    if body.dimensions is not None and not 1 <= body.dimensions <= full:
+        raise ApiError(422, f"dimensions={body.dimensions} is not available: {dimensions_range(full)}", "dimensions")
     if isinstance(body.input, str):  # one text: its field is `input` itself
         check_text(body.input, "input", service.limits)
     else:
         check_texts(texts, "input", service.limits)
     _items(request, len(texts))
     vectors, tokens = await service.embed_counted(texts, _side(body))
+    if body.dimensions is not None and body.dimensions != full:  # the first N coordinates, renormalised
+        vectors = truncate(np.asarray(vectors, dtype=np.float32), body.dimensions).tolist()
     if body.encoding_format == "base64":
         vectors = [base64.b64encode(np.asarray(v, dtype="<f4").tobytes()).decode("ascii") for v in vectors]
     return JSONResponse(

@@ -102,6 +102,12 @@ class TrainConfig:
     # a step with more padded token slots than this recomputes its layer activations in the backward (same
     # gradients, less peak memory: the batch of the longest texts sets a length-grouped epoch's peak); null = never
     checkpoint_tokens: int | None = 1280
+    early_stopping: int | None = _flag(
+        "stop after PATIENCE epochs without a better dev metric; the best epoch is still the one saved "
+        "(default: never)",
+        metavar="PATIENCE",
+        value=None,
+    )
 
     def __post_init__(self) -> None:
         for f in dataclasses.fields(self):  # YAML reads "2e-5" as a string: coerce numbers, refuse the rest
@@ -133,6 +139,9 @@ class TrainConfig:
         ct = self.checkpoint_tokens
         if ct is not None and (isinstance(ct, bool) or not isinstance(ct, int) or ct < 1):
             raise ConfigError(f"TrainConfig.checkpoint_tokens must be a positive integer or null (never), got {ct!r}")
+        es = self.early_stopping
+        if es is not None and (isinstance(es, bool) or not isinstance(es, int) or es < 1):
+            raise ConfigError(f"TrainConfig.early_stopping must be a patience in epochs >= 1 or null, got {es!r}")
         check_tower_options(self.towers)
         if not isinstance(self.loss_args, dict):
             raise ConfigError(f"TrainConfig.loss_args must be a mapping, got {self.loss_args!r}")

@@ -47,6 +47,7 @@ RUN_FOLDERS = (  # and the tower asset folders of the registered pair models (mo
     ".checkpoint.old",
     ".checkpoint.tmp",
     "report",
+    "mlruns",  # --report-to mlflow
 )
 
 
@@ -55,6 +56,8 @@ def _is_run_entry(path: Path) -> bool:
         return True
     if path.name == "report":  # a common name: ours only when it holds what write_report writes
         return path.is_dir() and not path.is_symlink() and (path / "report.html").is_file()
+    if path.name == "runs":  # --report-to tensorboard: ours when it holds event files
+        return path.is_dir() and not path.is_symlink() and any(path.glob("events.out.tfevents.*"))
     if path.name == CARD:  # a common name too: ours only when it is the card textsiam wrote
         return path.is_file() and not path.is_symlink() and _is_card(path)
     if path.name in RUN_FOLDERS or path.name in tower_folders():

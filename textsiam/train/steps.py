@@ -26,6 +26,7 @@ import numpy as np
 import torch
 
 from textsiam.data import PairData
+from textsiam.distributed import context
 from textsiam.encoders.base import Prepared
 from textsiam.errors import ConfigError
 from textsiam.models.base import PairModel
@@ -83,7 +84,8 @@ class EmbeddingSteps:
             model, device, train_data.a, net=net, cache=cache, checkpoint_tokens=config.checkpoint_tokens
         )
         self.resamples = train_data.resamples
-        self.sides: tuple[Prepared, Prepared] | None = None
+        self.sides: tuple[Prepared, ...] | None = None  # left, right (, the extra negatives, flat, right tower)
+        self.per_pair = 0  # extra negatives per pair (triplet data with an in-batch loss)
 
     @staticmethod
     def check(model: PairModel, loss_fn: Any, loss_name: str) -> None:
@@ -99,6 +101,8 @@ class EmbeddingSteps:
                 f"this model scores pairs with a learned head, which the embedding loss {loss_name!r} never trains; "
                 "use loss 'bce', or a model without a head"
             )
+        if loss_fn.drives_towers and context().active:
+            raise ConfigError(f"loss {loss_name!r} runs its own backward pass per mini-batch, which torchrun lacks")
         distance = loss_fn.get_config().get("distance")
         if distance and model.head is None and distance != model.similarity_name:
             warnings.warn(
@@ -115,16 +119,36 @@ class EmbeddingSteps:
         batch) and the sum of its sides' otherwise."""
         if self.sides is None or self.resamples:
             self.sides = self.embedder.prepare(data.a, data.b)
-        left, right = self.sides
+            if data.negatives is not None:  # every negative of every pair, flat, through the right tower
+                self.per_pair = len(data.negatives[0])
+                flat = [n for row in data.negatives for n in row]
+                self.sides = (*self.sides, self.embedder.prepare_side(flat, "right"))
+        left, right = self.sides[:2]
         twin = self.model.left is self.model.right
         return np.maximum(left.lengths, right.lengths) if twin else left.lengths + right.lengths
 
-    def loss(self, rows: Sequence[int], labels: torch.Tensor) -> torch.Tensor:
-        model, loss_fn = self.model, self.loss_fn
+    def embed(self, rows: Sequence[int]) -> tuple[torch.Tensor, ...]:
+        """``(u, v)`` of the pairs at ``rows`` ``(rows, dim)``, plus their extra negatives ``(rows, k, dim)``."""
         with torch.autocast("cuda", dtype=torch.bfloat16, enabled=self.config.amp and self.device.type == "cuda"):
-            u, v = self.embedder.rows(*self.sides, rows)  # (piece, dim) each; static towers come from a cache
+            u, v = self.embedder.rows(self.sides[0], self.sides[1], rows)  # static towers come from a cache
+            if len(self.sides) == 2:
+                return u, v
+            k = self.per_pair
+            flat = self.embedder.side_rows(self.sides[2], [r * k + j for r in rows for j in range(k)], "right")
+            return u, v, flat.reshape(len(rows), k, -1)
+
+    def loss(self, rows: Sequence[int], labels: torch.Tensor) -> torch.Tensor:
+        """The loss of the pairs at ``rows``; a loss that ``drives_towers`` (GradCache) embeds mini-batches through
+        :meth:`embed` and runs the backward pass itself (its returned loss is detached)."""
+        model, loss_fn = self.model, self.loss_fn
+        if loss_fn.drives_towers:
+            rows = list(rows)
+            return loss_fn.backward_step(lambda chunk: self.embed(rows[chunk.start : chunk.stop]), len(rows), labels)
+        u, v, *negatives = self.embed(rows)
         u, v = self.parallel.gather(u, v)  # (batch, dim) each: the whole global batch under torchrun
         u, v = u.float(), v.float()
+        if negatives:
+            return loss_fn(u, v, labels, negatives[0].float())
         if loss_fn.takes == "logits":  # labels are class indices
             return loss_fn(model.head(u, v), labels)
         if loss_fn.takes == "scores":

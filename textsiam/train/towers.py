@@ -155,12 +155,13 @@ class SideEmbedder:
     def prepare(self, a: Sequence[Any], b: Sequence[Any]) -> tuple[Prepared, Prepared]:
         """Both sides' items made ready once for the epoch's batches (a text tower tokenizes them all now); a side
         whose steps take cached outputs keeps its raw items, which are the cache's keys."""
-        return tuple(  # type: ignore[return-value]
-            Prepared(self.model.tower(side), items)
-            if self.steps_cached and side in self.caches
-            else self.model.tower(side).prepare(items)
-            for side, items in (("left", a), ("right", b))
-        )
+        return self.prepare_side(a, "left"), self.prepare_side(b, "right")
+
+    def prepare_side(self, items: Sequence[Any], side: str) -> Prepared:
+        """One side's items made ready (see :meth:`prepare`), e.g. the extra negatives of triplet data."""
+        if self.steps_cached and side in self.caches:
+            return Prepared(self.model.tower(side), items)
+        return self.model.tower(side).prepare(items)
 
     def rows(self, left: Prepared, right: Prepared, rows: Sequence[int]) -> tuple[torch.Tensor, torch.Tensor]:
         """Embeddings ``(len(rows), dim)`` of both sides of the pairs at ``rows`` of the prepared items."""
@@ -173,6 +174,12 @@ class SideEmbedder:
     def __call__(self, a: Sequence[Any], b: Sequence[Any]) -> tuple[torch.Tensor, torch.Tensor]:
         model = self.model
         return self.rows(Prepared(model.left, a), Prepared(model.right, b), range(len(a)))
+
+    def side_rows(self, prepared: Prepared, rows: Sequence[int], side: str) -> torch.Tensor:
+        """Embeddings ``(len(rows), dim)`` of one side's prepared items (e.g. a pair's extra negatives)."""
+        if side in self.caches and self.steps_cached:
+            return self._side(prepared, rows, side)
+        return self.model.embed(to_device(prepared.features(rows), self.device), side)
 
     def _side(self, prepared: Prepared, rows: Sequence[int], side: str) -> torch.Tensor:
         if side in self.caches:

@@ -32,6 +32,7 @@ from textsiam.train.batches import epoch_batches, labels_of, resolve_grouping
 from textsiam.train.callbacks import Callback
 from textsiam.train.config import TrainConfig
 from textsiam.train.distributed import DataParallel
+from textsiam.train.early_stopping import EarlyStopping
 from textsiam.train.evaluation import evaluate_outputs, pick_metric
 from textsiam.train.no_gradient import fit_without_gradients
 from textsiam.train.optim import build_optimizer, clipped_step, linear_warmup, seed_everything
@@ -98,14 +99,17 @@ class Trainer:
         self.show_progress = show_progress and self.is_main
         self.epoch_lines = (show_progress if epoch_lines is None else epoch_lines) and self.is_main
         self.evaluates = self.is_main and dev_data is not None
-        self.records = RunRecords(self.out_dir, self.is_main, callbacks)
         # fit builds the loss before reading data (a bad loss argument fails early) and hands it over
         self.loss_fn = loss_fn if loss_fn is not None else build_loss(config.loss, **config.loss_args)
+        if train_data.negatives is not None and not self.loss_fn.takes_negatives:
+            self.train_data = train_data = train_data.negatives_as_pairs()  # (anchor, negative): dissimilar pairs
         self.steps_class = step_class(model)  # None: no gradient steps (a closed-form fit)
         if self.steps_class is not None:
             self.steps_class.check(model, self.loss_fn, config.loss)
         self.group_by_length = resolve_grouping(config.group_by_length, self.loss_fn, config.loss)
         self.metric = pick_metric(config.eval_metric, dev_data, model) if dev_data is not None else None
+        stopper = [EarlyStopping(config.early_stopping, metric=self.metric)] if config.early_stopping else []
+        self.records = RunRecords(self.out_dir, self.is_main, [*(callbacks or ()), *stopper])
         self.best: float | None = None
         self._best_state: dict[str, torch.Tensor] | None = None
         self.fit_info: dict[str, Any] | None = None  # what fitting the towers reported (logged in a clean folder)
@@ -201,14 +205,15 @@ class Trainer:
         loss, seen = torch.full((), math.nan), 0
         for idx in bar:
             piece = self.parallel.shard(idx)  # this rank's rows (all of them in one process)
+            optimizer.zero_grad(set_to_none=True)
             loss = self._loss(run, piece, labels_all[idx].to(self.device))
             epoch_loss += loss.detach() * len(idx)
             if not torch.isfinite(loss):  # checked before the update, so the weights stay finite
                 raise TrainingDivergedError(
                     f"loss became {loss.item()} at epoch {epoch}, step {step + 1}; lower --lr or check the labels"
                 )
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
+            if not self.loss_fn.drives_towers:  # GradCache ran its own backward pass, mini-batch by mini-batch
+                loss.backward()
             clipped_step(optimizer, model.parameters(), cfg.max_grad_norm)
             scheduler.step()
             step, seen = step + 1, seen + len(idx)
