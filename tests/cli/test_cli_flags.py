@@ -41,10 +41,13 @@ def test_search_passes_every_flag(monkeypatch):
     monkeypatch.setattr(api, "search_files", spy)
     argv = ["search", "--model", "m", "--queries", "q.txt", "--corpus", "c.txt", "--index", "idx", "--top-k", "3"]
     argv += ["--output", "o.jsonl", "--column", "text", "--id-column", "id", "--index-type", "faiss", "--ann", "ivf"]
+    argv += ["--rerank", "cross-dir", "--rerank-top", "5"]
     assert main([*argv, "--batch-size", "7", "--quiet", "--quantize", "int8"]) == 0
     assert spy.calls == [
         {
             "model_name": "m",
+            "rerank": "cross-dir",
+            "rerank_top": 5,
             "queries": "q.txt",
             "corpus": "c.txt",
             "index_dir": "idx",
@@ -171,8 +174,13 @@ def test_export_passes_every_flag_and_prints_what_the_format_drops(monkeypatch, 
     spy = Spy(api.export, SimpleNamespace(out="o", dropped=["projection"]))
     monkeypatch.setattr(api, "export", spy)
     assert main(["export", "--model", "m", "--format", "hf", "--out", "o"]) == 0
-    assert spy.calls == [{"model": "m", "out": "o", "format": "hf"}]
-    assert "wrote o (hf)" in capsys.readouterr().out
+    assert main(["export", "--model", "m", "--format", "onnx", "--quantize", "int8", "--out", "o"]) == 0
+    assert spy.calls == [
+        {"model": "m", "out": "o", "format": "hf", "quantize": None},
+        {"model": "m", "out": "o", "format": "onnx", "quantize": "int8"},
+    ]
+    out = capsys.readouterr().out
+    assert "wrote o (hf)" in out and "wrote o (onnx, int8)" in out
 
 
 def test_demo_passes_every_flag(monkeypatch, capsys):
