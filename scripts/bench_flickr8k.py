@@ -1,0 +1,110 @@
+"""Flickr8k caption-image matching on the DEV split (1,000 images, 5,000 captions): train a preset on the train
+split from the CLI (wall time and the peak memory of the training process), then recall@1/5/10 both ways and the
+match accuracy at the threshold chosen on dev (negatives: each caption with one shuffled other image). The test split
+is held out: this script never reads it. Prints one JSON row per run and appends it to --json.
+
+    python scripts/bench_flickr8k.py --data $TEXTSIAM_DATA/flickr8k --random
+    python scripts/bench_flickr8k.py --data $TEXTSIAM_DATA/flickr8k --preset flickr8k-effnet-minilm --out runs/f8k
+    python scripts/bench_flickr8k.py --data $TEXTSIAM_DATA/flickr8k --preset flickr8k-effnet-minilm --out runs/f8k \\
+        --label lr-1e-3 -- --lr 1e-3                      # flags after -- go to `textsiam train`
+    python scripts/bench_flickr8k.py --data $TEXTSIAM_DATA/flickr8k --model runs/f8k   # evaluate a trained folder
+
+Times are wall-clock on whatever machine runs it (label them; a shared machine is noisy). Peak memory is the
+training process's maximum resident set (``ru_maxrss`` of the child).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+KEYS = ("t2i_r@1", "t2i_r@5", "t2i_r@10", "i2t_r@1", "i2t_r@5", "i2t_r@10", "accuracy", "roc_auc")
+
+
+def train(args: argparse.Namespace) -> dict:
+    """``textsiam train`` on the train split with dev choosing the epoch; wall seconds and peak RSS (GB)."""
+    cli = [sys.executable, "-m", "textsiam", "train", "--preset", args.preset, "--quiet"]
+    cli += [
+        "--train",
+        str(args.data / "Flickr_8k.trainImages.txt"),
+        "--dev",
+        str(args.data / "Flickr_8k.devImages.txt"),
+    ]
+    cli += ["--out", str(args.out), "--seed", str(args.seed), *args.train_flags]
+    print("$", " ".join(cli), flush=True)
+    t0 = time.perf_counter()
+    subprocess.run(cli, check=True)
+    seconds = time.perf_counter() - t0
+    peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss  # Linux: kilobytes
+    return {"train_seconds": round(seconds, 1), "train_peak_gb": round(peak_kb / 2**20, 2)}
+
+
+def measure(model, dev) -> dict:
+    from textsiam.api import evaluate, tune_threshold
+
+    tune_threshold(model, dev, "max-accuracy")  # the dev-chosen threshold, measured on dev (no test split here)
+    metrics, _ = evaluate(model, dev, batch_size=128)
+    row = {k: round(float(metrics[k]), 4) for k in KEYS}
+    row["threshold"] = float(model.decision.threshold)
+    return row
+
+
+def random_row(dev, seed: int) -> dict:
+    from textsiam.eval.metrics import binary_metrics
+    from textsiam.eval.retrieval import retrieval_recall
+    from textsiam.eval.threshold import select_threshold
+
+    rng = np.random.default_rng(seed)
+    groups = dev.images
+    row = retrieval_recall(rng.random((len(groups), len(groups.captions))), groups.caption_image)
+    scores = rng.random(len(dev))
+    threshold = select_threshold(scores, dev.labels, "max-accuracy").threshold
+    row.update(binary_metrics(scores, dev.labels, threshold))
+    return {k: round(float(row[k]), 4) for k in KEYS}
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    default = Path(os.environ.get("TEXTSIAM_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
+    p.add_argument("--data", type=Path, default=default / "flickr8k", help="the Flickr8k folder (data/README.md)")
+    p.add_argument("--preset", default="flickr8k-effnet-minilm")
+    p.add_argument("--model", help="evaluate this trained model folder instead of training")
+    p.add_argument("--random", action="store_true", help="the random-ranking row")
+    p.add_argument("--out", type=Path, help="the run folder to train into")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--label", help="the row's name in the table (default: preset or model)")
+    p.add_argument("--json", default="runs/bench_flickr8k.jsonl", help="append the row here")
+    p.add_argument("train_flags", nargs="*", help="after --: more `textsiam train` flags")
+    args = p.parse_args()
+
+    from textsiam.api import load_data
+    from textsiam.models.io import create_model
+
+    dev = load_data(args.data, format="flickr8k", split="dev", seed=args.seed)
+    row: dict = {"label": args.label or ("random" if args.random else args.model or args.preset), "seed": args.seed}
+    if args.random:
+        row.update(random_row(dev, args.seed))
+    else:
+        if args.model is None:
+            if args.out is None:
+                p.error("--out is needed to train (or pass --model)")
+            row.update(train(args))
+        t0 = time.perf_counter()
+        row.update(measure(create_model(str(args.model or args.out)), dev))
+        row["eval_seconds"] = round(time.perf_counter() - t0, 1)
+    print(json.dumps(row), flush=True)
+    Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+    with open(args.json, "a", encoding="utf-8") as f:
+        f.write(json.dumps(row) + "\n")
+
+
+if __name__ == "__main__":
+    main()
