@@ -14,6 +14,7 @@ import torch
 from torch import nn
 
 from textsiam.encoders.base import Encoder
+from textsiam.encoders.feature_store import FeatureStore, store_folder
 from textsiam.encoders.preprocess import IMAGENET_MEAN, IMAGENET_STD, ImagePreprocess
 from textsiam.errors import ConfigError
 from textsiam.registry import ENCODERS
@@ -173,17 +174,32 @@ class EfficientNetLite0Encoder(Encoder):
             return {"pixels": self.preprocess.batch(items, train=self.training, rng=self._rng)}
         keys = [self._key(item) for item in items]
         missing = [i for i, k in enumerate(keys) if k is None or k not in self._cache]
-        if missing:
-            pixels = torch.cat([self._view_pixels(items[i], keys[i]) for i in missing])
+        store = self._disk_store() if missing else None
+        fresh = {i: store.get(*keys[i]) for i in missing if keys[i] is not None} if store else {}
+        fresh = {i: t for i, t in fresh.items() if t is not None}
+        run = [i for i in missing if i not in fresh]
+        if run:
+            pixels = torch.cat([self._view_pixels(items[i], keys[i]) for i in run])
             with torch.no_grad():
                 device = self.backbone._conv_stem.weight.device
                 feats = self._run(self.frozen_units, pixels.to(device), pooled=not self.trainable_units).cpu()
-            fresh = dict(zip(missing, feats))
-            for i in missing:
-                if keys[i] is not None and self.cache_features and self._caching:
-                    self._cache[keys[i]] = fresh[i]
+            for i, f in zip(run, feats):
+                fresh[i] = f
+                if store is not None and keys[i] is not None:
+                    store.put(*keys[i], f)
+        for i in missing:
+            if keys[i] is not None and self.cache_features and self._caching:
+                self._cache[keys[i]] = fresh[i]
         rows = [fresh[i] if i in missing else self._cache[k] for i, k in enumerate(keys)]
         return {"frozen": torch.stack(rows)}
+
+    def _disk_store(self) -> FeatureStore | None:
+        """The disk store of frozen outputs (``TEXTSIAM_FEATURE_CACHE``), for pretrained frozen units only."""
+        folder = store_folder()
+        if folder is None or not self.pretrained:
+            return None
+        units = len(self.frozen_units)
+        return FeatureStore(folder, {"tower": self.variant, "frozen": units, "image": self.preprocess.to_config()})
 
     def cache_outputs(self, on: bool) -> None:
         self._caching = on
