@@ -60,6 +60,7 @@ def measure(model, dev) -> dict:
     import torch
 
     groups = dev.images
+    _reuse_stored_features(model.left)
     with torch.inference_mode():
         u = model.encode(groups.refs, "left", 64)
         v = model.encode(groups.captions, "right", 64)
@@ -68,6 +69,21 @@ def measure(model, dev) -> dict:
     caption_col = {text: k for k, text in enumerate(groups.captions)}  # a repeated caption scores the same
     pair_scores = matrix[[image_row[a] for a in dev.a], [caption_col[b] for b in dev.b]]
     return {**scores_row(matrix, groups.caption_image, pair_scores, dev.labels), "_matrix": matrix}
+
+
+def _reuse_stored_features(tower) -> None:
+    """A saved frozen image tower whose backbone is bit-identical to the ImageNet weights may read the image features
+    stored by training (TEXTSIAM_FEATURE_CACHE); a loaded tower otherwise never does (its weights could differ)."""
+    import torch
+
+    from textsiam.encoders.effnet import EfficientNetLite0Encoder, pretrained_weights_path
+
+    if not isinstance(tower, EfficientNetLite0Encoder):
+        return
+    state = torch.load(pretrained_weights_path(tower.variant), map_location="cpu", weights_only=True)
+    own = tower.backbone.state_dict()
+    if all(torch.equal(own[k], v) for k, v in state.items() if not k.startswith("_fc.")):
+        tower.pretrained = True
 
 
 def scores_row(matrix, caption_image, pair_scores, labels) -> dict:
