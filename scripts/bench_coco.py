@@ -69,7 +69,7 @@ def run_seed(args: argparse.Namespace, seed: int) -> dict:
     seconds = time.perf_counter() - t0
     val = load_data(args.data, format="coco", split="val2017", seed=seed)
     extra = {}
-    if getattr(model, "held_out_pairs", lambda: None)() is not None:  # ridge-map: also the dev-pairs-only threshold
+    if model.held_out_pairs() is not None:  # ridge-map: also the dev-pairs-only threshold
         model.threshold_from_cv = False
         tune_threshold(model, dev, "max-accuracy")
         extra = {"threshold_dev_only": model.decision.threshold}

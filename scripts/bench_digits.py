@@ -2,7 +2,7 @@
 
 Each seed draws the training pairs, the initial weights and the batch order; the image split and the dev/test
 pairs stay fixed, so every seed is scored on the same 900 test pairs. The recipe is the demo's
-(``textsiam.cli.demo.train_digits``: preset ``digits-mlp-twin``); ``--set key=value`` tries a variation
+(``textsiam.api.demo``, which ``textsiam demo`` runs: preset ``digits-mlp-twin``); ``--set key=value`` tries a variation
 (a TrainConfig field, or ``pairs_per_image``).
 
     python scripts/bench_digits.py --seeds 0 1 2 3 4 --out runs/bench_digits.json
@@ -11,16 +11,13 @@ pairs stay fixed, so every seed is scored on the same 900 test pairs. The recipe
 from __future__ import annotations
 
 import argparse
-import contextlib
-import io
 import json
 import tempfile
-from pathlib import Path
 
 import torch
 
+from textsiam.api import demo
 from textsiam.atomic import write_json
-from textsiam.cli.demo import train_digits
 
 
 def parse_sets(items: list[str]) -> dict:
@@ -44,8 +41,8 @@ def main() -> None:
     print(f"recipe overrides: {overrides or 'none (the demo recipe)'}")
     print(f"{'seed':>4}  {'accuracy':>8}  {'roc_auc':>7}  {'seconds':>7}")
     for seed in args.seeds:
-        with tempfile.TemporaryDirectory() as tmp, contextlib.redirect_stdout(io.StringIO()):
-            m = train_digits(Path(tmp), seed=seed, overrides=overrides)
+        with tempfile.TemporaryDirectory() as tmp:
+            m = demo(tmp, seed=seed, pretrained=False, overrides=overrides).digits.metrics
         rows.append({"seed": seed, "accuracy": m["accuracy"], "roc_auc": m["roc_auc"], "seconds": m["seconds"]})
         print(f"{seed:>4}  {m['accuracy']:>8.4f}  {m['roc_auc']:>7.4f}  {m['seconds']:>7.1f}", flush=True)
     accs = [r["accuracy"] for r in rows]

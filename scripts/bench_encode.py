@@ -58,7 +58,7 @@ def worker(side: str, args: argparse.Namespace) -> dict:
         def encode(texts):
             return st.encode(texts, batch_size=args.batch_size, convert_to_numpy=True)
     else:
-        from textsiam.models.quantize import load_for_inference
+        from textsiam.deploy.quantize import load_for_inference
 
         model = load_for_inference("minilm-twin", "int8" if side == "textsiam-int8" else None)
 
@@ -75,8 +75,8 @@ def worker(side: str, args: argparse.Namespace) -> dict:
 
 def growth_worker(n: int, args: argparse.Namespace) -> dict:
     """Stream N sentences (STS-B test repeated) from a text file through encode_file into a .npy."""
+    from textsiam.deploy.quantize import load_for_inference
     from textsiam.index import encode_file
-    from textsiam.models.quantize import load_for_inference
 
     a, b, _ = stsb_test(args.data)
     pool = a + b

@@ -69,8 +69,8 @@ def real_vectors(args: argparse.Namespace) -> tuple[np.ndarray, np.ndarray]:
     cache = Path(args.cache)
     emb_path = cache / f"embeddings-{args.corpus + args.queries}-{args.quantize or 'fp32'}.npy"
     if not emb_path.exists():
+        from textsiam.deploy.quantize import load_for_inference
         from textsiam.index import encode_file
-        from textsiam.models.quantize import load_for_inference
 
         texts = real_texts(Path(args.data))
         if len(texts) < args.corpus + args.queries:

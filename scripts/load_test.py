@@ -11,6 +11,13 @@ a throughput ratio: what the cross-request batching buys.
     python scripts/load_test.py --model minilm-twin --requests 10000 --concurrency 32 \
         --pairs ../shared/data/stsb/sts-test.csv --json runs/load_test.json
     python scripts/load_test.py --model minilm-twin --requests 2000 --concurrency 16 --poison-fraction 0.05
+    python scripts/load_test.py --model minilm-twin --api-key "$KEY" --endpoint embeddings --texts-per-request 32
+
+``--endpoint embeddings`` sends OpenAI-shaped ``POST /v1/embeddings`` requests of ``--texts-per-request`` texts (the
+pairs file's texts in order, a and b alternating) instead of ``/v1/similarity`` pairs; with ``--path`` and
+``--url`` the same client loads any OpenAI-compatible embedding server (``scripts/bench_serving.py`` uses it for
+infinity-emb); ``--baseline-requests 0`` skips the sequential baseline. ``--api-key KEY`` sends
+``Authorization: Bearer KEY`` (and hands the key to the server it starts, through ``TEXTSIAM_API_KEY``).
 
 Without ``--url`` the script starts the server itself (``textsiam serve`` on 127.0.0.1, a free port) and stops it
 at the end; with ``--url http://127.0.0.1:PORT --pid PID`` it uses a running one (loopback addresses only).
@@ -46,10 +53,17 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--requests", type=int, default=10_000)
     p.add_argument("--concurrency", type=int, default=32)
     p.add_argument("--pairs-per-request", type=int, default=1)
+    p.add_argument("--endpoint", choices=("similarity", "embeddings"), default="similarity", help="what to request")
+    p.add_argument("--texts-per-request", type=int, default=2, help="with --endpoint embeddings")
+    p.add_argument("--path", default=None, help="the route (default /v1/similarity or /v1/embeddings)")
+    p.add_argument("--model-name", default="textsiam", help="the `model` field of an embeddings request")
+    p.add_argument("--api-key", default=None, help="send `Authorization: Bearer KEY` (and start the server with it)")
     p.add_argument("--poison-fraction", type=float, default=0.0, help="requests with an empty text, 0..0.5")
     p.add_argument("--pairs", default=str(ROOT / "textsiam" / "cli" / "demo_pairs.tsv"), help="pairs file to draw from")
     p.add_argument("--rounds", type=int, default=4, help="service / sequential rounds, alternating")
-    p.add_argument("--baseline-requests", type=int, default=1000, help="sequential calls in all rounds together")
+    p.add_argument(
+        "--baseline-requests", type=int, default=1000, help="sequential calls in all rounds together (0: none)"
+    )
     p.add_argument("--max-seconds", type=float, default=1200, help="stop issuing requests after this long")
     p.add_argument("--threads", type=int, default=None, help="torch threads of the server and of the baseline")
     p.add_argument("--json", default=None, help="write the results here")
@@ -58,6 +72,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         p.error(f"--requests must be 1..{MAX_REQUESTS} and --concurrency 1..256")
     if not 0 <= args.poison_fraction <= 0.5:
         p.error(f"--poison-fraction must be between 0 and 0.5, got {args.poison_fraction}")
+    if not 1 <= args.texts_per_request <= 1024 or args.baseline_requests < 0:
+        p.error("--texts-per-request must be 1..1024 and --baseline-requests at least 0")
+    args.path = args.path or f"/v1/{args.endpoint}"
     if args.url and urlparse(args.url).hostname not in LOOPBACK:
         p.error(f"--url must be a loopback address ({', '.join(sorted(LOOPBACK))}), got {args.url}")
     return args
@@ -70,9 +87,13 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(model: str, threads: int | None, timeout: float = 300) -> tuple[subprocess.Popen, str]:
+def start_server(
+    model: str, threads: int | None, timeout: float = 300, api_key: str | None = None
+) -> tuple[subprocess.Popen, str]:
     port = free_port()
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+    if api_key:
+        env["TEXTSIAM_API_KEY"] = api_key
     cmd = [sys.executable, "-m", "textsiam.cli.main", "serve", "--model", model, "--port", str(port)]
     cmd += ["--threads", str(threads)] if threads else []
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -113,13 +134,18 @@ def _connect(url: str) -> http.client.HTTPConnection:
     return http.client.HTTPConnection(parts.hostname, parts.port, timeout=60)
 
 
+HEADERS = {"content-type": "application/json"}
+
+
 def _request(conn: http.client.HTTPConnection, method: str, path: str, body: bytes | None) -> tuple[int, bytes]:
-    conn.request(method, path, body=body, headers={"content-type": "application/json"})
+    conn.request(method, path, body=body, headers=HEADERS)
     answer = conn.getresponse()
     return answer.status, answer.read()
 
 
-def run_round(url: str, bodies: list[tuple[bytes, bool]], concurrency: int, deadline: float) -> dict:
+def run_round(
+    url: str, bodies: list[tuple[bytes, bool]], concurrency: int, deadline: float, path: str = "/v1/similarity"
+) -> dict:
     """Send ``bodies`` (body, poisoned) with ``concurrency`` threads, each on one keep-alive connection; latencies
     of the valid requests in seconds. A valid request must get 200 and its scores, a poisoned one a 4xx."""
     latencies: list[float] = []
@@ -137,9 +163,10 @@ def run_round(url: str, bodies: list[tuple[bytes, bool]], concurrency: int, dead
             body, poisoned = bodies[i]
             t0 = time.perf_counter()
             try:
-                status, data = _request(conn, "POST", "/v1/similarity", body)
+                status, data = _request(conn, "POST", path, body)
                 answer = json.loads(data)
-                ok = 400 <= status < 500 and "error" in answer if poisoned else status == 200 and answer["scores"]
+                good = status == 200 and (answer["data"] if path.endswith("embeddings") else answer["scores"])
+                ok = 400 <= status < 500 and "error" in answer if poisoned else good
                 reason, seen = f"HTTP {status}: {data[:200]!r}", str(status)
             except (OSError, http.client.HTTPException, ValueError, KeyError) as err:
                 ok, reason, seen = False, f"{type(err).__name__}: {err}", type(err).__name__
@@ -166,7 +193,10 @@ def run_round(url: str, bodies: list[tuple[bytes, bool]], concurrency: int, dead
 def run_sequential(model, requests: list[tuple[list[str], list[str]]]) -> float:
     t0 = time.perf_counter()
     for a, b in requests:
-        model.similarity_scores(a, b)
+        if b:
+            model.similarity_scores(a, b)
+        else:  # an embeddings request: its texts through the left tower
+            model.encode(a, "left")
     return time.perf_counter() - t0
 
 
@@ -181,14 +211,27 @@ def make_requests(path: str, n: int, per: int) -> list[tuple[list[str], list[str
     ]
 
 
-def _body(a: list[str], b: list[str]) -> bytes:
+def make_text_requests(path: str, n: int, per: int) -> list[tuple[list[str], list[str]]]:
+    """``(texts, [])`` per request: ``per`` texts of the pairs file in order, a and b alternating."""
+    from textsiam.api import load_data
+
+    data = load_data(path)
+    texts = [t for pair in zip(data.a, data.b) for t in pair]
+    return [([texts[(i * per + j) % len(texts)] for j in range(per)], []) for i in range(n)]
+
+
+def _body(a: list[str], b: list[str], model_name: str = "textsiam") -> bytes:
+    if not b:  # an embeddings request
+        return json.dumps({"model": model_name, "input": a}).encode()
     return json.dumps({"pairs": [{"a": x, "b": y} for x, y in zip(a, b)]}).encode()
 
 
 POISONS = ("", " ", "\t\n", "\u3000")  # empty, and whitespace-only (an ideographic space too)
 
 
-def make_bodies(requests: list[tuple[list[str], list[str]]], fraction: float) -> list[tuple[bytes, bool]]:
+def make_bodies(
+    requests: list[tuple[list[str], list[str]]], fraction: float, model_name: str = "textsiam"
+) -> list[tuple[bytes, bool]]:
     """(body, poisoned) per request: ``fraction`` of them, spread evenly, get one empty or whitespace-only text
     (cycling over the sides and the positions of its pairs) and are expected to be refused with a 4xx."""
     n = len(requests)
@@ -197,8 +240,8 @@ def make_bodies(requests: list[tuple[list[str], list[str]]], fraction: float) ->
     for i, (a, b) in enumerate(requests):
         if i in poisoned:
             a, b, j = list(a), list(b), i % len(a)
-            (a if i % 2 else b)[j] = POISONS[i % len(POISONS)]
-        bodies.append((_body(a, b), i in poisoned))
+            (a if i % 2 or not b else b)[j] = POISONS[i % len(POISONS)]
+        bodies.append((_body(a, b, model_name), i in poisoned))
     return bodies
 
 
@@ -206,25 +249,35 @@ def make_bodies(requests: list[tuple[list[str], list[str]]], fraction: float) ->
 def measure(args: argparse.Namespace, url: str, pid: int | None) -> dict:
     from textsiam.models.io import create_model
 
-    requests = make_requests(args.pairs, args.requests, args.pairs_per_request)
-    bodies = make_bodies(requests, args.poison_fraction)
+    if args.endpoint == "embeddings":
+        requests = make_text_requests(args.pairs, args.requests, args.texts_per_request)
+    else:
+        requests = make_requests(args.pairs, args.requests, args.pairs_per_request)
+    bodies = make_bodies(requests, args.poison_fraction, args.model_name)
+    if args.api_key:
+        HEADERS["authorization"] = f"Bearer {args.api_key}"
     if args.threads:
         import torch
 
         torch.set_num_threads(args.threads)
-    model = create_model(args.model).eval()
-    model.similarity_scores(*requests[0])  # warm-up, like the server's first request below
-    run_round(url, [b for b in bodies if not b[1]][: args.concurrency], args.concurrency, time.monotonic() + 120)
+    model = None
+    if args.baseline_requests:
+        model = create_model(args.model).eval()
+        run_sequential(model, requests[:1])  # warm-up, like the server's first request below
+    warm = [b for b in bodies if not b[1]][: args.concurrency]
+    run_round(url, warm, args.concurrency, time.monotonic() + 120, args.path)
     deadline = time.monotonic() + args.max_seconds
     per_round, base_per_round = -(-len(bodies) // args.rounds), max(1, args.baseline_requests // args.rounds)
     rss = {"before": rss_mib(pid)}
     served, seq_seconds, seq_done, trace = [], 0.0, 0, []
     for r in range(args.rounds):
-        served.append(run_round(url, bodies[r * per_round : (r + 1) * per_round], args.concurrency, deadline))
+        served.append(
+            run_round(url, bodies[r * per_round : (r + 1) * per_round], args.concurrency, deadline, args.path)
+        )
         trace.append(rss_mib(pid))  # after each service round
         if r == args.rounds // 2 - 1:
             rss["middle"] = trace[-1]
-        chunk = requests[r * base_per_round : (r + 1) * base_per_round]
+        chunk = requests[r * base_per_round : (r + 1) * base_per_round] if model is not None else []
         seq_seconds += run_sequential(model, chunk)
         seq_done += len(chunk)
     rss["after"] = rss_mib(pid)
@@ -256,6 +309,9 @@ def summarize(args: argparse.Namespace, served: list[dict], seq_seconds: float, 
         "first_errors": errors[:5],
         "concurrency": args.concurrency,
         "pairs_per_request": args.pairs_per_request,
+        "endpoint": args.path,
+        "texts_per_request": args.texts_per_request if args.endpoint == "embeddings" else None,
+        "api_key": bool(args.api_key),
         "service_seconds": seconds,
         "requests_per_second": throughput,
         "latency_ms": {q: float(np.percentile(latencies, int(q[1:]))) for q in ("p50", "p99")}
@@ -280,13 +336,19 @@ def print_table(result: dict) -> None:
         ("requests completed / errors", f"{result['completed']} / {result['errors']}"),
         ("valid requests by status", _counts(result["statuses"]["valid"])),
         ("poisoned requests by status", _counts(result["statuses"]["poisoned"]) or "none sent"),
-        ("concurrency, pairs per request", f"{result['concurrency']}, {result['pairs_per_request']}"),
+        ("endpoint, API key", f"{result['endpoint']}, {'on' if result['api_key'] else 'off'}"),
+        (
+            "concurrency, items per request",
+            f"{result['concurrency']}, {result['texts_per_request'] or result['pairs_per_request']}",
+        ),
         ("service requests/s", f"{result['requests_per_second']:.1f}"),
         ("latency p50 / p99 (ms)", " / ".join(f"{v:.1f}" for v in result["latency_ms"].values())),
         ("server RSS before / middle / after (MiB)", " / ".join(f"{rss.get(k) or 0:.0f}" for k in rss)),
-        ("sequential similarity_scores calls/s", f"{result['sequential_requests_per_second']:.1f}"),
+        ("sequential model calls/s", f"{result['sequential_requests_per_second']:.1f}"),
         ("batching gain (service / sequential)", f"{result['batching_gain'] or 0:.2f}x"),
     ]
+    if not result["sequential_requests"]:  # --baseline-requests 0
+        rows = rows[:-2]
     width = max(len(k) for k, _ in rows)
     for key, value in rows:
         print(f"{key.ljust(width)}  {value}")
@@ -297,7 +359,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     proc = None
     if args.url is None:
-        proc, url = start_server(args.model, args.threads)
+        proc, url = start_server(args.model, args.threads, api_key=args.api_key)
         pid = proc.pid
     else:
         url, pid = args.url, args.pid

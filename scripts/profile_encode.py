@@ -14,7 +14,7 @@ from pathlib import Path
 from torch.profiler import ProfilerActivity, profile
 
 from textsiam.data import read_pairs
-from textsiam.models.quantize import load_for_inference
+from textsiam.deploy.quantize import load_for_inference
 
 
 def main() -> None:

@@ -29,7 +29,8 @@ from torch.profiler import ProfilerActivity, profile
 from textsiam.data import read_pairs
 from textsiam.models import create_model
 from textsiam.train import TrainConfig, Trainer
-from textsiam.train.trainer import clipped_step
+from textsiam.train.batches import epoch_batches, labels_of
+from textsiam.train.optim import clipped_step
 
 
 class Stages:
@@ -46,10 +47,11 @@ class Stages:
 
 
 def run_steps(trainer: Trainer, epoch: tuple, batches: list[list[int]], stages: Stages | None) -> None:
-    """The trainer's step, stage by stage (the same calls as ``Trainer._epoch``'s loop)."""
+    """The trainer's step, stage by stage (the same calls as ``Trainer._epoch``'s loop and ``EmbeddingSteps.loss``)."""
     model, cfg = trainer.model, trainer.config
     labels_all, (left, right), _ = epoch
-    embedder = trainer._embedder
+    run = trainer.run
+    embedder = run.steps.embedder
     for idx in batches:
         stages and stages.mark("other")
         fa, fb = left.features(idx), right.features(idx)
@@ -59,12 +61,12 @@ def run_steps(trainer: Trainer, epoch: tuple, batches: list[list[int]], stages: 
         u, v = embedder.net(fa, fb)
         loss = trainer.loss_fn(u, v, labels)
         stages and stages.mark("forward")
-        trainer.optimizer.zero_grad(set_to_none=True)
+        run.optimizer.zero_grad(set_to_none=True)
         stages and stages.mark("zero_grad")
         loss.backward()
         stages and stages.mark("backward")
-        clipped_step(trainer.optimizer, model.parameters(), cfg.max_grad_norm)  # clipping inside the fused step
-        trainer.scheduler.step()
+        clipped_step(run.optimizer, model.parameters(), cfg.max_grad_norm)  # clipping inside the fused step
+        run.scheduler.step()
         stages and stages.mark("optimizer")
 
 
@@ -118,10 +120,11 @@ def main() -> None:
     cfg = TrainConfig(loss="cosine", batch_size=16, lr=2e-5, save_checkpoints=False)
     trainer = Trainer(model, cfg, train, show_progress=False)
     t0 = time.perf_counter()
-    trainer._setup()
-    epoch = trainer._epoch_data(1)  # prepares (tokenizes) the training texts once
+    run, _, _ = trainer._start_run(resume=False)
+    lengths = run.steps.epoch(train)  # prepares (tokenizes) the training texts once
+    epoch = (labels_of(train, trainer.loss_fn, model), run.steps.sides, lengths)
     print(f"setup: optimizer, pre-tokenizing {len(train)} pairs once: {time.perf_counter() - t0:.2f} s")
-    batches = trainer._epoch_batches(1, epoch[2])
+    batches = epoch_batches(lengths, cfg.batch_size, cfg.seed * 1000 + 1, trainer.group_by_length)
     model.train()
     run_steps(trainer, epoch, batches[:3], None)  # warm-up
     if args.steps:

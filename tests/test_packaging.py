@@ -1,4 +1,5 @@
-"""The built wheel carries what an installed textsiam needs besides code: the demo pairs and the presets."""
+"""The built wheel carries what an installed textsiam needs besides code: the demo pairs, the presets and the int8
+calibration sentences."""
 
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ def test_the_wheel_ships_the_demo_pairs_and_presets(tmp_path):
     (wheel,) = tmp_path.glob("textsiam-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
     assert "textsiam/cli/demo_pairs.tsv" in names
+    assert "textsiam/deploy/calibration_texts.txt" in names  # int8 smoothing reads it (textsiam.deploy.quantize)
     assert {"textsiam/models/presets/minilm-twin.json", "textsiam/models/presets/digits-mlp-twin.json"} <= names
     demo = zipfile.ZipFile(wheel).read("textsiam/cli/demo_pairs.tsv").decode()
     assert demo == (ROOT / "textsiam" / "cli" / "demo_pairs.tsv").read_text()

@@ -226,11 +226,31 @@ FRESH_IMPORTS = {
         ],
     ),
     "textsiam.models": (
-        ("pair_models", "presets", "encoders", "similarities", "heads", "exporters"),
+        ("pair_models", "presets", "encoders", "similarities", "heads"),
         [
             "from textsiam.models import create_model",
             "model = create_model('digits-mlp-twin', seed=0)",
             "assert model.similarity_scores([[0.5] * 64], [[0.1] * 64]).shape == (1,)",
+            "from textsiam.registry import PAIR_MODELS",  # a lookup also imports the ridge-map's own package
+            "assert PAIR_MODELS.get('ridge-map').__module__ == 'textsiam.ridge.model'",
+        ],
+    ),
+    "textsiam.ridge": (
+        ("pair_models", "encoders"),
+        [
+            "from textsiam.registry import ENCODERS, PAIR_MODELS",
+            "towers = [ENCODERS.build('mlp', in_features=6, hidden=h, n_layers=2) for h in (8, 5)]",
+            "model = PAIR_MODELS.build('ridge-map', left=towers[0], right=towers[1], prior_weight=0, "
+            "class_match_weight=0)",
+            "assert model.similarity_scores([[0.5] * 6], [[0.1] * 6]).shape == (1,)",
+        ],
+    ),
+    "textsiam.deploy": (
+        ("exporters", "pair_models", "encoders"),
+        [
+            "from textsiam.registry import EXPORTERS",
+            "from textsiam.deploy.export import Exporter",
+            "assert all(isinstance(EXPORTERS.build(name), Exporter) for name in EXPORTERS.names())",
         ],
     ),
     "textsiam.losses": (
@@ -256,7 +276,7 @@ FRESH_IMPORTS = {
         ],
     ),
     "textsiam.train": (
-        ("losses",),
+        (),  # imported lazily (TrainConfig's fields make CLI flags without torch): the losses fill on first lookup
         [
             "from textsiam.train import TrainConfig",
             "assert TrainConfig(loss='cosent+multiple-negatives').loss == 'cosent+multiple-negatives'",

@@ -9,7 +9,9 @@ in tests/data/test_catalog.py.
 
 from __future__ import annotations
 
+import functools
 import json
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -21,10 +23,12 @@ from fixtures import (
     BATCHED,
     RELOADED,
     make_coco,
+    make_flickr8k,
     make_mnist,
     make_tiny_bert,
     needs_glove,
     needs_minilm,
+    needs_mpnet,
     needs_vision,
     write_images,
 )
@@ -61,6 +65,15 @@ def _assert_within(expected: Any, actual: Any, where: str) -> None:
 
 def _vectors(n: int, dim: int, seed: int = 0) -> list[np.ndarray]:
     return list(np.random.default_rng(seed).random((n, dim), dtype=np.float32))
+
+
+@functools.cache
+def _tiny_bert_folder() -> Path:
+    return make_tiny_bert(Path(tempfile.mkdtemp(prefix="contract-tiny-bert-")))
+
+
+def _tiny_bert_tower() -> Any:
+    return ENCODERS.build("hf-transformer", model_name_or_path=str(_tiny_bert_folder()))
 
 
 def _mlp(in_features: int, hidden: int = 8) -> Any:
@@ -116,6 +129,13 @@ JSONL = "".join(
     json.dumps({"text_a": a, "text_b": b, "label": lab}) + "\n" for a, b, lab in zip(TEXTS_A, TEXTS_B, "101")
 )
 
+
+def _image_caption_recipe() -> dict[str, Any]:
+    """The recipe of an image-caption preset (EfficientNet + MiniLM): 3 random photos and 3 captions."""
+    images = list(np.random.default_rng(0).integers(0, 256, (3, 40, 50, 3), dtype=np.uint8))
+    return {"a": images, "b": TEXTS_B, "marks": [needs_minilm, needs_vision]}
+
+
 # kind -> name -> recipe. What a recipe holds depends on the kind (see the runner of that kind below):
 #   poolers, similarities, calibrators: constructor kwargs
 #   heads: constructor kwargs (``dim`` included)
@@ -141,6 +161,7 @@ RECIPES: dict[str, dict[str, Any]] = {
             "projection_dim": 4,
             "head": {"name": "mlp-head", "args": {"hidden": 3}},
         },
+        "cross": lambda: {"encoder": _tiny_bert_tower()},  # reads both texts together (runner: forward_pairs)
         "ridge-map": lambda: {  # closed form, without the class prior (an MLP tower has no classes)
             "left": _mlp(6),
             "right": _mlp(6, hidden=5),
@@ -153,20 +174,17 @@ RECIPES: dict[str, dict[str, Any]] = {
         "minilm-twin": {"a": TEXTS_A, "b": TEXTS_B, "marks": [needs_minilm]},
         "mnist-mlp-twin": {"a": _vectors(3, 784), "b": _vectors(3, 784, seed=1)},
         "mnist-cnn-twin": {"a": _vectors(3, 784), "b": _vectors(3, 784, seed=1)},
-        "coco-effnet-minilm": {
-            "a": list(np.random.default_rng(0).integers(0, 256, (3, 40, 50, 3), dtype=np.uint8)),
-            "b": TEXTS_B,
-            "marks": [needs_minilm, needs_vision],
-        },
-        "coco-effnet-minilm-ridge": {
-            "a": list(np.random.default_rng(0).integers(0, 256, (3, 40, 50, 3), dtype=np.uint8)),
-            "b": TEXTS_B,
-            "marks": [needs_minilm, needs_vision],
-        },
+        "coco-effnet-minilm": _image_caption_recipe(),
+        "coco-effnet-minilm-ridge": _image_caption_recipe(),
+        "flickr8k-effnet-minilm": _image_caption_recipe(),
+        "flickr8k-effnet-minilm-ridge": _image_caption_recipe(),
         "minilm-pseudo": {"a": TEXTS_A, "b": TEXTS_B, "marks": [needs_minilm]},
         "title-lstm-body-minilm": {"a": TEXTS_A, "b": TEXTS_B, "marks": [needs_minilm, needs_glove]},
         "tfidf-twin": {"a": TEXTS_A, "b": TEXTS_B},
         "minilm-stance": {"a": TEXTS_A, "b": TEXTS_B, "marks": [needs_minilm]},
+        "minilm-cross": {"a": TEXTS_A, "b": TEXTS_B, "marks": [needs_minilm]},
+        "mpnet-cross": {"a": TEXTS_A, "b": TEXTS_B, "marks": [needs_mpnet]},
+        "mpnet-twin": {"a": TEXTS_A, "b": TEXTS_B, "marks": [needs_mpnet]},
     },
     "readers": {
         "stsb": {"write": _write("sts-test.csv", STSB), "expected_labels": [5.0, 0.5, 3.2]},
@@ -184,6 +202,9 @@ RECIPES: dict[str, dict[str, Any]] = {
         "parquet": {"write": _write_parquet, "expected_labels": [1.0, 0.0, 1.0]},
         "mnist": {"run": lambda tmp: _image_reader("mnist", make_mnist(tmp / "mnist", n=20), split="train", pairs=10)},
         "coco": {"run": lambda tmp: _image_reader("coco", make_coco(tmp / "coco_mini"), split="train2017")},
+        "flickr8k": {
+            "run": lambda tmp: _image_reader("flickr8k", make_flickr8k(tmp / "flickr8k", stray=False)[0], split="dev")
+        },
         "image-csv": {"run": lambda tmp: _image_reader("image-csv", _image_table(tmp, ","))},
         "image-tsv": {"run": lambda tmp: _image_reader("image-tsv", _image_table(tmp, "\t"))},
         "fnc1": {"write": _write_fnc1, "expected_labels": [1.0, 0.0, 1.0]},
@@ -256,10 +277,15 @@ def run_head(registry, name: str, recipe: dict, tmp_path: Path) -> None:
 def run_pair_model(registry, name: str, recipe: Callable[[], dict], tmp_path: Path) -> None:
     torch.manual_seed(0)
     model = registry.build(name, **recipe()).eval()
-    a, b = _vectors(4, 6), _vectors(4, 6, seed=1)
-    u, v = model(model.left.collate(a), model.right.collate(b))
-    scores = model.score(u, v)
-    assert scores.shape == (4,) and torch.isfinite(scores).all()
+    if model.training_kind == "pairs":  # reads both items of a pair together: one logit per pair, no embeddings
+        a, b = TEXTS_A, TEXTS_B
+        scores = model.forward_pairs(model.collate_pairs(a, b))
+    else:
+        a, b = _vectors(4, 6), _vectors(4, 6, seed=1)
+        u, v = model(model.left.collate(a), model.right.collate(b))
+        scores = model.score(u, v)
+    n = len(a)
+    assert scores.shape == (n,) and torch.isfinite(scores).all()
     if scores.requires_grad:  # a closed-form model (ridge-map) has nothing to train
         scores.sum().backward()
     assert all(torch.isfinite(p.grad).all() for p in model.parameters() if p.grad is not None)
@@ -378,7 +404,7 @@ def _folder(path: Path) -> Path:
 
 
 def run_exporter(registry, name: str, recipe: dict, tmp_path: Path) -> None:
-    from textsiam.models.export import Exporter, dropped_parts, export_model
+    from textsiam.deploy.export import Exporter, dropped_parts, export_model
 
     assert isinstance(registry.build(name), Exporter) and registry.name_of(registry.build(name)) == name
     model = create_model(str(make_tiny_bert(_folder(tmp_path / "bert"))), seed=0, **recipe["create"]).eval()

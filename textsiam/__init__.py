@@ -13,7 +13,7 @@ _API = {
     "load": "textsiam.models.io:load_model",
     "load_model": "textsiam.models.io",
     "build_model": "textsiam.models.io",
-    "export": "textsiam.models.export:export_model",
+    "export": "textsiam.deploy.export:export_model",
     "PairModel": "textsiam.models.base",
     "TwinModel": "textsiam.models.twin",
     "PseudoSiameseModel": "textsiam.models.pseudo",
@@ -35,7 +35,8 @@ _API = {
     "build_index": "textsiam.index",
     "load_index": "textsiam.index",
     "encode_file": "textsiam.index",
-    "quantize": "textsiam.models.quantize",
+    "quantize": "textsiam.deploy.quantize",
+    "rerank": "textsiam.models.rerank",
     "Decision": "textsiam.eval",
 }
 

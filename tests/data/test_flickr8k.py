@@ -8,33 +8,13 @@ import warnings
 
 import numpy as np
 import pytest
-from fixtures import write_images
+from fixtures import FLICKR8K_SPLIT_SIZES as SPLIT_SIZES
+from fixtures import make_flickr8k
 
 from textsiam.api import load_data
 from textsiam.data import CaptionSet
 from textsiam.data.images import caption_groups
 from textsiam.errors import DataError
-
-SPLIT_SIZES = {"train": 4, "dev": 3, "test": 3}
-
-
-def make_flickr8k(root, crlf: bool = True, stray: bool = True):
-    """Images renamed to Flickr-style names, 5 captions each in the token file, CRLF split lists like the real ones."""
-    paths = write_images(root / "images", sum(SPLIT_SIZES.values()), (36, 28))
-    names = []
-    for n, path in enumerate(paths):
-        name = f"{1000 + n}_abc{n}.jpg"
-        (root / "images" / path.rsplit("/", 1)[1]).rename(root / "images" / name)  # PNG bytes: Pillow reads by content
-        names.append(name)
-    lines = [f"{name}#{k}\tpicture {i} caption {k} ." for i, name in enumerate(names) for k in (4, 0, 1, 2, 3)]
-    if stray:
-        lines += [f"999_stray.jpg.1#{k}\tpeople on a platform" for k in range(5)]
-    (root / "Flickr8k.token.txt").write_text("\n".join(lines) + "\n")
-    start, end = 0, "\r\n" if crlf else "\n"
-    for split, size in SPLIT_SIZES.items():
-        (root / f"Flickr_8k.{split}Images.txt").write_text(end.join(names[start : start + size]) + end)
-        start += size
-    return root, names
 
 
 @pytest.mark.parametrize("split", ["train", "dev", "test"])

@@ -22,6 +22,7 @@ EXPECTED = {
     "cosent",
     "multiple-negatives",
     "bce",
+    "mse",
     "cross-entropy",
     "infonce",
 }
@@ -99,7 +100,8 @@ def test_build_loss_unknown_name_and_keyword():
 @pytest.mark.parametrize("name", ["contrastive", "online-contrastive", "chopra-exp"])
 @pytest.mark.parametrize("distance", ["chebyshev", "dot", "Euclidean", None])
 def test_unknown_distance_names_the_value_and_the_choices(name, distance):
-    with pytest.raises(ValueError, match=rf"distance={distance!r}.*'cosine', 'euclidean', 'manhattan'"):
+    expected = rf"loss '{name}': distance must be one of 'cosine', 'euclidean', 'manhattan', got {distance!r}"
+    with pytest.raises(ConfigError, match=expected):
         build_loss(name, distance=distance)
 
 
@@ -118,18 +120,19 @@ def test_unknown_distance_names_the_value_and_the_choices(name, distance):
 )
 @pytest.mark.parametrize("value", [-1.0, 0.0, float("nan"), float("inf"), True, "1.0"])
 def test_non_positive_numbers_are_refused(name, param, value):
-    with pytest.raises(ValueError, match=rf"{param} must be a finite number > 0, got {re.escape(repr(value))}"):
+    expected = rf"loss '{name}': {param} must be a finite number > 0( or null)?, got {re.escape(repr(value))}"
+    with pytest.raises(ConfigError, match=expected):
         build_loss(name, **{param: value})
 
 
 def test_symmetric_must_be_a_bool():
-    with pytest.raises(ValueError, match="symmetric must be True or False, got 'yes'"):
+    with pytest.raises(ConfigError, match="loss 'multiple-negatives': symmetric must be true or false, got 'yes'"):
         build_loss("multiple-negatives", symmetric="yes")
 
 
 # ---------------------------------------------------------------------------------------------- bad inputs
 
-EMBEDDING_LOSSES = [n for n in EXPECTED if n not in ("bce", "cross-entropy")]
+EMBEDDING_LOSSES = [n for n in EXPECTED if n not in ("bce", "mse", "cross-entropy")]
 
 
 @pytest.mark.parametrize("name", EMBEDDING_LOSSES)
@@ -180,3 +183,9 @@ def test_integer_and_bool_labels_are_accepted():
     # the labels become the same floats, so the same ops run: equal up to float32 ulps (rel 1e-6 ~ 8 of them)
     assert loss(u, v, torch.tensor([1, 0, 1, 0])).item() == pytest.approx(expected.item(), rel=1e-6)
     assert loss(u, v, torch.tensor([True, False, True, False])).item() == pytest.approx(expected.item(), rel=1e-6)
+
+
+def test_mse_is_the_squared_error_of_the_sigmoid():
+    scores, labels = torch.tensor([0.0, 2.0, -1.0]), torch.tensor([0.5, 1.0, 0.2])
+    expected = ((torch.sigmoid(scores) - labels) ** 2).mean()
+    torch.testing.assert_close(build_loss("mse")(scores, labels), expected, rtol=0, atol=0)  # the same ops

@@ -76,7 +76,6 @@ def test_a_renamed_pair_model_loads_an_old_config_with_a_warning(monkeypatch):
     pair_models = Registry("pair_models", "pair model")
     pair_models.register("siamese", TwinModel, aliases=("twin",))
     monkeypatch.setattr(io, "PAIR_MODELS", pair_models)
-    monkeypatch.setitem(io.TOWER_KEYS, "siamese", io.TOWER_KEYS["twin"])
     folder, expected = _saved("2026-12-mlp-twin")
     with pytest.warns(RenamedWarning, match="pair model 'twin' was renamed to 'siamese'"):
         model = load_model(folder)

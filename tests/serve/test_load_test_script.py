@@ -37,6 +37,22 @@ def test_small_run_has_no_errors_and_reports_everything(load_test, twin_dir, tmp
     assert "batching gain" in printed and re.search(r"poisoned requests by status +422: 4\n", printed)
 
 
+@pytest.mark.isa_independent  # HTTP status codes and the report's fields
+def test_embeddings_requests_with_the_api_key(load_test, twin_dir, tmp_path):
+    """--endpoint embeddings sends OpenAI-shaped requests of --texts-per-request texts; --api-key hands the key to
+    the server it starts and sends it: without it every request would be a 401 and count as an error."""
+    out = tmp_path / "load.json"
+    argv = ["--model", str(twin_dir), "--requests", "12", "--concurrency", "3", "--endpoint", "embeddings"]
+    argv += ["--texts-per-request", "5", "--api-key", "load-Test.key_42", "--rounds", "2"]
+    code = load_test.main([*argv, "--baseline-requests", "0", "--json", str(out)])
+    result = json.loads(out.read_text())
+    assert code == 0 and result["errors"] == 0 and result["statuses"] == {"valid": {"200": 12}, "poisoned": {}}
+    assert result["endpoint"] == "/v1/embeddings" and result["texts_per_request"] == 5 and result["api_key"] is True
+    assert result["sequential_requests"] == 0 and "load-Test.key_42" not in out.read_text()
+    texts = load_test.make_text_requests(load_test.parse_args([]).pairs, 2, 3)
+    assert [len(a) for a, b in texts] == [3, 3] and all(b == [] for _, b in texts)
+
+
 def test_poisoned_bodies_are_spread_and_hold_one_blank_text(load_test):
     requests = [(["a man plays", "a dog runs"], ["a guitar", "a park"])] * 100
     bodies = load_test.make_bodies(requests, 0.05)

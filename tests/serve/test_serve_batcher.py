@@ -60,17 +60,18 @@ def test_a_failing_job_fails_alone(twin):
     assert out[0] == 1 and isinstance(out[1], ValueError) and out[2] == 3
 
 
-def test_a_full_queue_answers_busy(twin):
+def test_a_full_queue_answers_429_with_retry_after(twin):
     async def main():
-        batcher = Batcher(twin, Limits(max_pending=1))
+        batcher = Batcher(twin, Limits(max_pending=1, retry_after_s=3))
         await batcher.start()
         gate = threading.Event()
         first = asyncio.ensure_future(batcher.submit(TEXTS[:1], [], lambda u, v: gate.wait(10)))
         await asyncio.sleep(0.05)  # the first job is now running on the worker
         second = asyncio.ensure_future(batcher.submit(TEXTS[:1], [], lambda u, v: 2))
         await asyncio.sleep(0)
-        with pytest.raises(ApiError, match="busy"):
+        with pytest.raises(ApiError, match="busy") as refused:
             await batcher.submit(TEXTS[:1], [], lambda u, v: 3)
+        assert refused.value.status == 429 and refused.value.headers == {"Retry-After": "3"}
         gate.set()
         assert await first is True and await second == 2
         await batcher.stop()
@@ -92,3 +93,16 @@ def test_a_batch_that_fails_as_a_whole_fails_each_job_with_the_error(twin, monke
     monkeypatch.setattr(twin, "encode", lambda *a, **k: (_ for _ in ()).throw(MemoryError("out of memory")))
     out, batcher = _run(twin, Limits(), [(TEXTS[:1], []), (TEXTS[1:2], [])], lambda u, v: 1)
     assert batcher.retried == 1 and all(isinstance(o, MemoryError) for o in out)
+
+
+def test_each_batch_is_observed_with_its_texts_and_requests(twin):
+    seen = []
+
+    async def main():
+        batcher = Batcher(twin, Limits(), observe=lambda texts, requests, seconds: seen.append((texts, requests)))
+        await batcher.start()
+        await asyncio.gather(*(batcher.submit([t], [t, t], lambda u, v: None) for t in TEXTS))
+        await batcher.stop()
+
+    asyncio.run(main())
+    assert seen == [(12, 4)]  # 4 jobs of 3 texts, merged into one batch

@@ -33,6 +33,8 @@ def no_model_load(monkeypatch):
         (["--body-timeout", "0"], "body_timeout_s must be above 0"),
         (["--threads", "0"], "threads must be a positive integer"),
         (["--index", "{missing}"], "index.json: missing"),
+        (["--max-pending", "0"], "max_pending must be a positive integer"),
+        (["--retry-after", "0"], "retry_after_s must be a whole number of seconds from 1 to 3600"),
     ],
 )
 def test_bad_serve_options_are_clean_errors(capsys, twin_dir, tmp_path, extra, words):
@@ -72,3 +74,27 @@ def test_a_port_in_use_is_one_line_naming_the_flags(capsys, twin_dir, no_model_l
         assert main(["serve", "--model", str(twin_dir), "--port", str(port)]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and f"cannot listen on --host 127.0.0.1 --port {port} (Address already in use)" in err
+
+
+@pytest.mark.parametrize(
+    "argv, env, words",
+    [
+        (["--api-key", ""], {}, "the API key is empty"),
+        ([], {"TEXTSIAM_API_KEY": ""}, "set TEXTSIAM_API_KEY to a non-empty value"),
+        (["--api-key", "two words"], {}, "holds a space"),
+        (["--log-format", "xml"], {}, "invalid choice: 'xml'"),
+    ],
+)
+def test_a_bad_api_key_or_log_format_is_an_error_line_before_the_model_loads(
+    capsys, twin_dir, no_model_load, monkeypatch, argv, env, words
+):
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    try:
+        code = main(["serve", "--model", str(twin_dir), "--port", str(_free_port()), *argv])
+    except SystemExit as exit_:  # argparse's own refusal (an unknown choice)
+        code = exit_.code
+    err = capsys.readouterr().err
+    last = err.splitlines()[-1]  # argparse writes its usage lines before its error line
+    assert code == 2 and last.startswith("textsiam serve: error:") and words in last
+    assert "two words" not in err  # the key is never shown

@@ -15,7 +15,7 @@ from safetensors.torch import load_file, save_file
 
 from textsiam.data import read_pairs
 from textsiam.models import create_model
-from textsiam.train import TrainConfig, Trainer
+from textsiam.train import Callback, TrainConfig, Trainer
 from textsiam.train import trainer as trainer_module
 from textsiam.train.distributed import DataParallel
 
@@ -90,6 +90,24 @@ def _train(
     return losses, first, {k: v.detach().clone().contiguous() for k, v in model.state_dict().items()}
 
 
+class _StopAfterEpoch1(Callback):
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def on_epoch_end(self, epoch, record):
+        self.calls += 1
+        return True
+
+
+def _stopped_run(tiny: str, data_file: str, out: Path) -> torch.Tensor:
+    """(steps run, callback calls) of a 3-epoch run whose callback stops it after epoch 1."""
+    spy = _StopAfterEpoch1()
+    cfg = TrainConfig(loss="cosine", epochs=3, batch_size=4, seed=0, device="cpu", save_checkpoints=False)
+    # every rank is given the callback; only the main rank calls it
+    trainer = Trainer(create_model(tiny, seed=0), cfg, read_pairs(data_file), None, out, False, callbacks=[spy])
+    return torch.tensor([trainer.train()["steps"], spy.calls])
+
+
 def _worker(rank: int, port: int, tiny: str, data_file: str, out: str) -> None:
     os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), RANK=str(rank), WORLD_SIZE="2")
     torch.set_num_threads(1)
@@ -99,6 +117,7 @@ def _worker(rank: int, port: int, tiny: str, data_file: str, out: str) -> None:
             losses, first, weights = _train(tiny, data_file, loss, batch, Path(out) / loss)
             grads = {f"grad.{k}": g for k, g in first.items()}
             save_file({**weights, **grads, "__losses__": losses}, f"{out}/{loss}-rank{rank}.safetensors")
+        save_file({"stopped": _stopped_run(tiny, data_file, Path(out) / "stop")}, f"{out}/stop-rank{rank}.safetensors")
     finally:
         dist.destroy_process_group()
 
@@ -146,6 +165,13 @@ def test_two_gloo_processes_match_one_process(loss, tiny_bert_dir, data_file, tw
     moved = create_model(str(tiny_bert_dir), seed=0).state_dict()
     # training moved the weights by far more than the tolerance, so the comparison above has something to compare
     assert max((moved[k] - weights[k]).abs().max() for k in weights) > 2 * WEIGHT_ATOL
+
+
+def test_a_callback_on_the_main_rank_stops_every_rank_after_the_same_epoch(two_process_runs):
+    """Rank 1 has no callback call of its own; it learns of the stop from rank 0 (else it would wait in epoch 2's
+    first gather, and the spawn would never return)."""
+    rank0, rank1 = (load_file(two_process_runs / f"stop-rank{r}.safetensors")["stopped"].tolist() for r in (0, 1))
+    assert rank0 == [3, 1] and rank1 == [3, 0]  # 11 pairs in batches of 4: 3 steps, then the stop
 
 
 def test_single_process_sharding_is_the_identity():

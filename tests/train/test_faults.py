@@ -21,7 +21,7 @@ from fixtures import ROOT
 
 from textsiam.models import create_model, load_model
 from textsiam.train import TrainConfig, Trainer
-from textsiam.train.trainer import truncate_log
+from textsiam.train.records import truncate_log
 
 TRAIN = {"epochs": 5, "log_every": 1, "batch_size": 32, "lr": 0.002, "loss": "contrastive", "warmup_ratio": 0.0}
 LIMIT = 192  # training pairs: 6 steps per epoch

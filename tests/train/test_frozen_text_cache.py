@@ -58,7 +58,7 @@ def test_text_training_with_dev_runs_each_distinct_text_once(tiny_bert_dir, tmp_
     model = PseudoSiameseModel(LstmEncoder(embedding_dim=8, hidden=8, min_count=1), tower, projection_dim=4)
     trainer = Trainer(model, TrainConfig(epochs=3, batch_size=4, warmup_ratio=0.0), train, dev, None, False)
     trainer.train()
-    assert trainer._embedder.caches["right"] is tower.output_cache  # one cache, not a second copy
+    assert trainer.run.steps.embedder.caches["right"] is tower.output_cache  # one cache, not a second copy
     distinct = set(train.b) | set(dev.b)
     assert sum(calls) == len(distinct) and held == [distinct]  # 3 epochs of steps + 3 dev passes
     assert len(tower.output_cache) == 0  # dropped at the end of the run
@@ -88,6 +88,9 @@ def test_image_text_training_runs_each_distinct_caption_once(tiny_bert_dir, tmp_
     cfg = TrainConfig(loss=loss, loss_args=args, epochs=3, batch_size=4, warmup_ratio=0.0)
     trainer = Trainer(model, cfg, train, dev, None, False)
     trainer.train()
-    assert set(trainer._embedder.caches) == {"right"} and trainer._embedder.caches["right"] is tower.output_cache
+    assert (
+        set(trainer.run.steps.embedder.caches) == {"right"}
+        and trainer.run.steps.embedder.caches["right"] is tower.output_cache
+    )
     assert len(held) == 1 and set(dev.b) <= held[0]
     assert sum(calls) == len(held[0])  # each caption drawn or scored ran through the tower once

@@ -74,10 +74,12 @@ def test_lstm_title_tower_beside_a_frozen_body_tower(corpus, tmp_path):
     assert model.left.vocab is not None and body.vocab.tokens == vocab
     assert all(torch.equal(v, body.state_dict()[k]) for k, v in frozen.items())  # frozen: unchanged
     assert sum(rows) == len(set(train.b))  # 2 epochs: each body through the tower once
-    assert len(trainer._embedder.caches["right"]) == 0  # and nothing kept after the run
+    assert len(trainer.run.steps.embedder.caches["right"]) == 0  # and nothing kept after the run
     dev_a, dev_b = train.a[:40], train.b[:40]
     np.testing.assert_allclose(  # dev scores through the cache = the model's own scoring
-        trainer._embedder.dev_outputs(dev_a, dev_b, 16).numpy(), model.similarity_scores(dev_a, dev_b), atol=BATCHED
+        trainer.run.steps.embedder.dev_outputs(dev_a, dev_b, 16).numpy(),
+        model.similarity_scores(dev_a, dev_b),
+        atol=BATCHED,
     )
     log = (tmp_path / "train_log.jsonl").read_text()
     assert '"type": "fit_vocabulary"' in log and '"left"' in log

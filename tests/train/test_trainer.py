@@ -188,12 +188,13 @@ def test_head_model_trains_with_bce(digits):
 )
 def test_batches_are_random_for_in_batch_losses_and_length_grouped_otherwise(digits, loss, in_batch):
     from textsiam.losses import build_loss
+    from textsiam.train.batches import epoch_batches
 
     assert build_loss(loss).in_batch is in_batch
     train, _ = digits
     trainer = Trainer(create_model("digits-mlp-twin"), _cfg(loss=loss, batch_size=16), train, show_progress=False)
     lengths = np.random.default_rng(0).integers(1, 200, size=len(train)).tolist()
-    batches = trainer._epoch_batches(1, lengths)
+    batches = epoch_batches(lengths, 16, seed=1, grouped=trainer.group_by_length)
     assert sorted(i for b in batches for i in b) == list(range(len(train)))
     spread = np.mean([max(lengths[i] for i in b) - min(lengths[i] for i in b) for b in batches])
     # random batches of 16 from lengths uniform on 1..199 span ~175 on average; length-grouped ones a few
@@ -237,7 +238,7 @@ def test_a_transformer_twin_tokenizes_its_training_texts_once_and_groups_pairs_b
     assert summary["steps"] == 30 and summary["batches"] == "length-grouped"
     assert calls == [len(set(train.a)), len(set(train.b))]  # once per side for 30 steps, each distinct text once
     tokens = [[int(model.encoder.collate([t])["attention_mask"].sum()) for t in side] for side in (train.a, train.b)]
-    _, _, lengths = trainer._epoch_data(1)
+    lengths = trainer.run.steps.epoch(train)
     assert lengths.tolist() == np.maximum(*tokens).tolist()  # a twin pads both sides to the longer one
 
 
@@ -288,7 +289,7 @@ def test_resume_restores_the_learned_infonce_temperature(digits, tmp_path, monke
 @pytest.mark.parametrize("fused", [True, False])
 @pytest.mark.parametrize("size", [100.0, 1e-3])  # clipped, and under the limit
 def test_clipped_step_updates_as_clip_grad_norm_then_step(fused, size):
-    from textsiam.train.trainer import clipped_step
+    from textsiam.train.optim import clipped_step
 
     def setup() -> tuple[torch.nn.Module, torch.optim.Optimizer]:
         torch.manual_seed(0)
@@ -313,7 +314,7 @@ def test_clipped_step_updates_as_clip_grad_norm_then_step(fused, size):
 
 def test_clipped_step_leaves_tensors_outside_params_unclipped():
     """A loss's own parameter (e.g. a learned temperature) is updated but not part of the clipped norm."""
-    from textsiam.train.trainer import clipped_step
+    from textsiam.train.optim import clipped_step
 
     def setup() -> tuple[torch.nn.Linear, torch.nn.Parameter, torch.optim.Optimizer]:
         torch.manual_seed(0)

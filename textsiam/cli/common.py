@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import inspect
 import sys
 from collections.abc import Callable
 from typing import Any
 
+from textsiam.api import settings
 from textsiam.registry import READERS, Registry
 
 
@@ -21,9 +23,7 @@ class Names:
         return ", ".join(self.registry)
 
 
-MODEL_HELP = (
-    "preset, saved model folder, model .json file (a preset's model part or a saved config.json) or transformer name"
-)
+MODEL_HELP = settings.MODEL_HELP
 
 
 def plain(doc: str | None) -> str:
@@ -65,53 +65,42 @@ def add_model_command(
     return p
 
 
-def add_data_flags(p: argparse.ArgumentParser, *, prefix: str = "", pair_count: bool = True) -> None:
-    """Format, column and image-data flags; ``pair_count`` adds --pairs N (score, whose --pairs is a file: False)."""
+def add_data_flags(p: argparse.ArgumentParser, *, pair_count: bool = True) -> None:
+    """``--format`` and a flag per ReadOptions field (help from the field's metadata); ``pair_count`` False leaves
+    out --pairs N (score, whose --pairs is a file)."""
+    from textsiam.read_options import ReadOptions
+
     g = p.add_argument_group("data format (auto-detected from the file name where unambiguous)")
     g.add_argument(
-        f"--{prefix}format",
-        dest="format",
+        "--format",
         default=None,
         choices=READERS,  # a registry fills itself on first use: --help stays fast
         metavar="FORMAT",
         help="file format: %(choices)s (default: from the file name)",
     )
-    g.add_argument("--text-a", default=None, help="column holding the left text (default: detected, e.g. sentence1)")
-    g.add_argument("--text-b", default=None, help="column holding the right text (default: detected, e.g. sentence2)")
-    g.add_argument("--label", default=None, help="column holding the label (default: detected, e.g. label, score)")
-    g.add_argument("--limit", type=int, default=None, help="read only the first N pairs (default: all)")
-    g.add_argument(
-        "--label-range",
-        type=float,
-        nargs=2,
-        metavar=("LOW", "HIGH"),
-        default=None,
-        help="graded labels on this scale, e.g. 1 5 for ratings (default: 0/1 labels are binary; see README)",
-    )
-    g.add_argument(
-        "--split",
-        default=None,
-        help="part of a dataset folder: mnist train|test, coco train2017|val2017 (default: train, val2017)",
-    )
-    if pair_count:
-        g.add_argument(
-            "--pairs", type=int, default=None, help="labelled images: balanced pairs to draw (default: 2 per image)"
-        )
-    g.add_argument(
-        "--skip-bad-rows",
-        action="store_true",
-        default=None,
-        help="skip missing/corrupt images, count them (default: error)",
-    )
-    g.add_argument(
-        "--hard-negatives",
-        action="store_true",
-        default=None,
-        help="labelled images, train: each epoch's negatives are the nearest wrong-class images (default: random)",
-    )
-    g.add_argument(
-        "--bodies", default=None, help="FNC-1: the *_bodies.csv of a *_stances.csv file (default: the one beside it)"
-    )
+    fields = [f for f in ReadOptions.flag_fields() if pair_count or f.name != "pairs"]
+    add_field_flags(g, fields)
+    p.set_defaults(read_options=[f.name for f in fields])
+
+
+def add_field_flags(group, fields: list[dataclasses.Field]) -> None:
+    """A flag ``--field-name`` (default None) per dataclass field, from its metadata: ``help``, argparse keywords
+    (``flag``), ``names`` (a registry whose names the help lists as %(names)s) and ``default_from`` (the help ends
+    with where the default comes from). The type of an int / float field comes from its annotation."""
+    for f in fields:
+        meta, kwargs = f.metadata, dict(f.metadata.get("flag", {}))
+        kind = _FLAG_TYPES.get(str(f.type).removesuffix(" | None"))
+        if kind is not None and "action" not in kwargs:
+            kwargs.setdefault("type", kind)
+        text = meta["help"]
+        if meta.get("default_from"):
+            text += f" (default: the {meta['default_from']}'s, else {f.default})"
+        action = group.add_argument(f"--{f.name.replace('_', '-')}", default=None, help=text, **kwargs)
+        if meta.get("names") is not None:
+            action.names = Names(meta["names"])
+
+
+_FLAG_TYPES = {"int": int, "float": float}
 
 
 def add_run_flags(p: argparse.ArgumentParser, *, batch_size: bool = True) -> None:
@@ -143,20 +132,11 @@ def call_with_flags(fn: Callable[..., Any], args: argparse.Namespace, **given: A
 
 
 def data_kwargs(args: argparse.Namespace) -> dict[str, Any]:
-    return {
-        "format": args.format,
-        "text_a": args.text_a,
-        "text_b": args.text_b,
-        "label": args.label,
-        "limit": args.limit,
-        "label_range": tuple(args.label_range) if args.label_range else None,
-        "bodies": args.bodies,
-        **{k: getattr(args, k) for k in IMAGE_FLAGS if getattr(args, k, None) is not None},
-    } | ({"pairs": args.pairs} if isinstance(getattr(args, "pairs", None), int) else {})
-
-
-IMAGE_FLAGS = ("split", "skip_bad_rows", "hard_negatives")
-"""Image-data flags passed on when set; --pairs N too, but not score's --pairs FILE."""
+    """The reading keywords the data flags gave: ``format`` and each ReadOptions field whose flag was set."""
+    read = {name: getattr(args, name) for name in args.read_options if getattr(args, name) is not None}
+    if "label_range" in read:
+        read["label_range"] = tuple(read["label_range"])
+    return {"format": args.format, **read}
 
 
 def progress_bars(args: argparse.Namespace) -> bool:

@@ -35,26 +35,23 @@ def run_help(args: argparse.Namespace) -> int:
 
 
 def run_list(args: argparse.Namespace) -> int:
-    from textsiam.registry import CATALOG
+    from textsiam.api import dataset_catalog
 
-    rows = [[name, entry.title.split(":")[0], entry.source, entry.read] for name, entry in _entries(CATALOG)]
+    entries = dataset_catalog().items()
+    rows = [[name, entry.title.split(":")[0], entry.source, entry.read] for name, entry in entries]
     print_table(rows, ["name", "dataset", "get from", "read with"])
     return 0
 
 
-def _entries(catalog):
-    return [(name, catalog.get(name)) for name in catalog.names()]
-
-
 def run_get(args: argparse.Namespace) -> int:
-    from textsiam.data import fetch
+    from textsiam.api import get_dataset
 
-    entry = fetch.catalog_entry(args.name)
+    fetched = call_with_flags(get_dataset, args, show_progress=progress_bars(args))
+    entry = fetched.entry
     if entry.embedded:
         print(f"{args.name} is embedded in textsiam, nothing to download: read it with {entry.read}")
         return 0
-    written = call_with_flags(fetch.get_dataset, args, show_progress=progress_bars(args))
-    for path, rows in written:
+    for path, rows in fetched.written:
         print(f"wrote {path} ({rows} rows)")
     print(f"read it with {entry.read}", file=sys.stderr)
     return 0

@@ -26,12 +26,9 @@ def register(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from textsiam.distributed import context
-    from textsiam.index import encode_file
-    from textsiam.models.quantize import load_for_inference
+    from textsiam.api import encode
 
-    model = load_for_inference(args.model, args.quantize)
-    rows = call_with_flags(encode_file, args, model=model, show_progress=not args.quiet)
-    if context().is_main:
-        print(f"wrote {rows} x {model.embedding_dim} embeddings to {args.output}", file=sys.stderr)
+    done = call_with_flags(encode, args, show_progress=not args.quiet)
+    if done.main:
+        print(f"wrote {done.rows} x {done.dim} embeddings to {args.output}", file=sys.stderr)
     return 0

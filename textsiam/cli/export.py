@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import argparse
 
-from textsiam.cli.common import MODEL_HELP, add_command
+from textsiam.cli.common import MODEL_HELP, add_command, call_with_flags
 from textsiam.registry import EXPORTERS
 
 
@@ -23,13 +23,11 @@ def register(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from textsiam.models.export import dropped_parts, export_model
-    from textsiam.models.io import create_model
+    from textsiam.api import export
 
-    model = create_model(args.model)
-    out = export_model(model, args.out, format=args.format)
-    print(f"wrote {out} ({args.format})")
-    dropped = dropped_parts(model, args.format)
+    done = call_with_flags(export, args)
+    print(f"wrote {done.out} ({args.format})")
+    dropped = done.dropped
     if dropped:
         print(
             f"note: the {args.format} export holds no {', '.join(dropped)}; "

@@ -36,10 +36,6 @@ def main(argv: list[str] | None = None) -> int:
     try:
         with warnings.catch_warnings():
             warnings.showwarning = _warning_line(args.command)
-            if getattr(args, "device", None) is not None:  # checked before any data or model is loaded
-                from textsiam.train.device import resolve_device
-
-                resolve_device(args.device)
             return int(args.func(args) or 0)
     except TextsiamError as err:
         print(f"textsiam {args.command}: error: {err}", file=sys.stderr)

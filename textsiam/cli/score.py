@@ -72,35 +72,13 @@ def run(args: argparse.Namespace) -> int:
 
 def _image_text(args: argparse.Namespace) -> int:
     """One image against one or more texts, or one text against one or more images: a ranked table."""
-    from pathlib import Path
-
-    import numpy as np
-
-    from textsiam.api import decision_columns, rank
+    from textsiam.api import rank_images_texts
     from textsiam.cli.common import print_table
-    from textsiam.data.texts import read_lines
-    from textsiam.errors import ConfigError
-    from textsiam.imaging import image_files
-    from textsiam.models.io import create_model
 
-    images = list(args.image or [])
-    if args.image_dir:
-        images += image_files(Path(args.image_dir), "--image-dir")
-    texts = list(args.text or [])
-    if args.texts_file:
-        texts += read_lines(Path(args.texts_file), "--texts-file")
-    if not images or not texts or (len(images) > 1 and len(texts) > 1):
-        raise ConfigError("give one --image and one or more texts (--text, --texts-file), or one --text and images")
     progress_bars(args)
-    model = create_model(args.model)
-    given = f"--image {images[0]}" if args.image else f"--image-dir {args.image_dir}"
-    model.check_modality("left", "image", given)  # images go to the left tower, texts to the right one
-    model.check_modality("right", "text", f"--text {texts[0]!r}" if args.text else f"--texts-file {args.texts_file}")
-    by_image = len(images) == 1
-    query, items = (images[0], texts) if by_image else (texts[0], images)
-    ranked = rank(model, query, items, "left" if by_image else "right", args.batch_size, device=args.device)
-    cols = decision_columns(model.decision, np.asarray([score for _, score in ranked]))
-    rows = [[n + 1, *(c[n] for c in cols.values()), items[i]] for n, (i, _) in enumerate(ranked)]
-    print(f"{'texts' if by_image else 'images'} ranked for: {query}")
-    print_table(rows, ["rank", *cols, "text" if by_image else "image"])
+    ranked = call_with_flags(rank_images_texts, args, images=args.image or (), texts=args.text or ())
+    cols = ranked.columns
+    rows = [[n + 1, *(c[n] for c in cols.values()), ranked.items[i]] for n, i in enumerate(ranked.order)]
+    print(f"{'texts' if ranked.by_image else 'images'} ranked for: {ranked.query}")
+    print_table(rows, ["rank", *cols, "text" if ranked.by_image else "image"])
     return 0

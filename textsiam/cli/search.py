@@ -27,11 +27,15 @@ def register(sub) -> None:
     p.add_argument("--ann", dest="ann_kind", choices=["hnsw", "ivf"], default="hnsw", help="faiss index kind")
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.add_argument(
+        "--rerank", metavar="CROSS", help="a cross model that reorders the top --rerank-top hits (needs --corpus)"
+    )
+    p.add_argument("--rerank-top", type=int, default=20, help="how many retrieved hits --rerank reorders (default 20)")
     add_quantize_flag(p)
 
 
 def run(args: argparse.Namespace) -> int:
-    from textsiam.index.files import search_files
+    from textsiam.api import search_files
 
     n = call_with_flags(search_files, args, model_name=args.model, show_progress=not args.quiet)
     print(f"wrote the top {args.top_k} of {n} queries to {args.output}", file=sys.stderr)

@@ -16,7 +16,7 @@ Readers of image datasets return :class:`ImagePairData`: pairs of image referenc
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, ClassVar
 
 import datasets
 import numpy as np
@@ -108,6 +108,7 @@ class ImagePairData(PairData):
     hard_negatives: bool = False
     skipped: int = 0
     meta: dict = field(default_factory=dict)
+    resamples: ClassVar[bool] = True  # labelled images: new pairs each epoch; captions: one caption per image
 
     @property
     def right_is_text(self) -> bool:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from textsiam.data import read_pairs
 from textsiam.data.pairs import PairData
@@ -21,16 +20,19 @@ def load_data(
     seed: int = 0,
     label_range: tuple[float, float] | None = None,
     bodies: str | Path | None = None,
-    **image: Any,
+    split: str | None = None,
+    pairs: int | None = None,
+    skip_bad_rows: bool | None = None,
+    hard_negatives: bool | None = None,
 ) -> PairData:
     """A file path (any supported format), or an embedded dataset as ``NAME:SPLIT`` (e.g. ``digits:train``).
 
     ``bodies``: the FNC-1 bodies file of a ``*_stances.csv`` file (default: the ``*_bodies.csv`` beside it).
-    ``image``: ``split``, ``pairs``, ``skip_bad_rows``, ``hard_negatives`` (:func:`read_pairs`); ``seed`` also draws
-    the pairs of image formats."""
-    name, _, split = str(spec).partition(":")
+    The keywords are the fields of :class:`~textsiam.read_options.ReadOptions` (:func:`read_pairs`); ``seed`` also
+    draws the pairs of image formats."""
+    name, _, part = str(spec).partition(":")
     if name in DATASETS and not Path(str(spec)).exists():
-        data = DATASETS.get(name)(split=split or "train", seed=seed)
+        data = DATASETS.get(name)(split=part or "train", seed=seed)
         return data.select(range(min(limit, len(data)))) if limit else data
     return read_pairs(
         spec,
@@ -42,5 +44,8 @@ def load_data(
         label_range=label_range,
         seed=seed,
         bodies=bodies,
-        **image,
+        split=split,
+        pairs=pairs,
+        skip_bad_rows=skip_bad_rows,
+        hard_negatives=hard_negatives,
     )

@@ -15,6 +15,7 @@ import os
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from typing import Any, ClassVar
 
 import datasets
 import numpy as np
@@ -51,6 +52,18 @@ class PairData:
 
     def __len__(self) -> int:
         return len(self.dataset)
+
+    # -- per-epoch pairs (the trainer's protocol; data drawn from a collection resamples, see ImagePairData) ----
+    resamples: ClassVar[bool] = False
+    """True when ``epoch_pairs`` draws new pairs per epoch (the trainer then prepares each epoch's items anew)."""
+
+    def epoch_pairs(self, epoch: int, model: Any = None, in_batch: bool = False) -> PairData:
+        """The training pairs of ``epoch`` (1-based): always these pairs."""
+        return self
+
+    def epoch_size(self, in_batch: bool = False) -> int:
+        """Pairs per epoch."""
+        return len(self)
 
     def __repr__(self) -> str:
         return (

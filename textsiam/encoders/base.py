@@ -4,14 +4,31 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
 from torch import nn
 
+from textsiam.encoders.freezing import OutputCache
 from textsiam.encoders.prepared import Prepared
+from textsiam.params import Constraint, check_params, registered_name
 from textsiam.registry import ENCODERS, constructor_config
+
+__all__ = ["Encoder", "OutputCache", "Prepared", "normalisation_parameters"]  # the contract the trainer sees
+
+_NORMS = (nn.LayerNorm, nn.GroupNorm, nn.RMSNorm, nn.modules.batchnorm._NormBase)
+"""Normalisation layers: their scales and shifts are not decayed."""
+
+
+def normalisation_parameters(module: nn.Module) -> set[str]:
+    """Names (relative to ``module``) of the parameters of its normalisation layers."""
+    return {
+        f"{prefix}.{name}" if prefix else name
+        for prefix, layer in module.named_modules()
+        if isinstance(layer, _NORMS)
+        for name, _ in layer.named_parameters(recurse=False)
+    }
 
 
 class Encoder(nn.Module):
@@ -24,6 +41,13 @@ class Encoder(nn.Module):
 
     modality: str | None = None
     """What the tower reads: "text" or "image" (a tower declares it; None: not declared, nothing is checked)."""
+    params: ClassVar[dict[str, Constraint]] = {}
+    """What each constructor keyword may be (:mod:`textsiam.params`), checked by :meth:`check_params`."""
+
+    def check_params(self, **values: Any) -> dict[str, Any]:
+        """``values`` checked against ``params``: the converted values, or a ConfigError naming the encoder, the key,
+        the bad value and what is allowed (``mlp encoder: hidden must be a positive integer, got 0 (int)``)."""
+        return check_params(f"{registered_name(ENCODERS, self)} encoder", values, self.params)
 
     @property
     def dim(self) -> int:
@@ -49,6 +73,33 @@ class Encoder(nn.Module):
         """Recompute (``on``) the tower's layer activations in the backward pass instead of keeping them: the same
         gradients with less peak memory, for a step on a large batch. Towers without layers to recompute do
         nothing."""
+
+    # -- training lifecycle (the trainer calls these; it knows no tower class) -----------------------------------
+    output_cache: OutputCache | None = None
+    """The tower's own store of per-text outputs of frozen parts, shared by its ``collate`` and the trainer's steps
+    and dev scoring (a fully frozen transformer has one); None: the trainer may keep one for a static tower."""
+
+    def begin_training(self) -> None:
+        """A training run starts: frozen parts keep their outputs for the run (``cache_outputs(True)``)."""
+        self.cache_outputs(True)
+
+    def end_training(self) -> None:
+        """The run is over: drop cached outputs, stop recomputing layers, free what the run kept (a tower with
+        state of its own, e.g. gradient buffers, frees it too)."""
+        self.cache_outputs(False)
+        self.checkpoint_layers(False)
+
+    def step_slots(self, features: dict[str, torch.Tensor]) -> int:
+        """The size a training step on this collated batch keeps activations for: its padded token slots (0 for a
+        batch without token ids). The trainer sums both sides' slots and recomputes layer activations
+        (``checkpoint_layers``) for a step above ``TrainConfig.checkpoint_tokens``."""
+        ids = features.get("input_ids")
+        return 0 if ids is None else ids.numel()
+
+    def no_weight_decay(self) -> set[str]:
+        """Names of parameters (relative to the tower) kept out of weight decay: those of normalisation layers
+        (LayerNorm, BatchNorm, GroupNorm, RMSNorm). The trainer never decays a 1-d tensor (a bias) either."""
+        return normalisation_parameters(self)
 
     def batches(self, items: Sequence[Any], batch_size: int) -> Iterator[tuple[torch.Tensor, dict[str, torch.Tensor]]]:
         """Inference batches ``(positions in items, collated features)``, longest items first to cut padding.

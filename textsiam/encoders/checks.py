@@ -1,7 +1,8 @@
-"""Checks of constructor arguments and raw items shared by towers and pair models.
+"""Checks of call arguments and raw items shared by towers and pair models (constructor keywords are declared in
+each component's ``params``: :mod:`textsiam.params`).
 
-Each check raises a package error naming the component, the argument and the bad value, and says what is
-accepted, so a wrong ``config.json`` or a wrong call fails before any tensor is built.
+Each check raises a package error naming the argument and the bad value, and says what is accepted, so a wrong
+call fails before any tensor is built.
 """
 
 from __future__ import annotations
@@ -11,7 +12,8 @@ from typing import Any
 
 import numpy as np
 
-from textsiam.errors import ConfigError, DataError
+from textsiam.errors import DataError
+from textsiam.params import POSITIVE_INT
 
 
 def _shown(value: Any) -> str:
@@ -20,36 +22,9 @@ def _shown(value: Any) -> str:
 
 
 def positive_int(owner: str, name: str, value: Any) -> int:
-    """``value`` if it is an integer >= 1 (a bool is not), else a ConfigError naming ``owner`` and ``name``."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ConfigError(
-            f"{owner}: {name} must be a positive integer, got {_shown(value)} ({type(value).__name__}); "
-            "fix it in the model config"
-        )
-    return value
-
-
-def optional_positive_int(owner: str, name: str, value: Any) -> int | None:
-    return None if value is None else positive_int(owner, name, value)
-
-
-def flag(owner: str, name: str, value: Any) -> bool:
-    if not isinstance(value, bool):
-        raise ConfigError(f"{owner}: {name} must be true or false, got {_shown(value)} ({type(value).__name__})")
-    return value
-
-
-def probability(owner: str, name: str, value: Any) -> float:
-    """A number in [0, 1) (a dropout rate)."""
-    if isinstance(value, bool) or not isinstance(value, int | float) or not 0.0 <= value < 1.0:
-        raise ConfigError(f"{owner}: {name} must be a number in [0, 1), got {_shown(value)} ({type(value).__name__})")
-    return float(value)
-
-
-def text(owner: str, name: str, value: Any) -> str:
-    if not isinstance(value, str) or not value:
-        raise ConfigError(f"{owner}: {name} must be a non-empty string, got {_shown(value)} ({type(value).__name__})")
-    return value
+    """``value`` if it is an integer >= 1 (a bool is not), else a ConfigError naming ``owner`` and ``name``: a call
+    argument (``encode``'s ``batch_size``); constructor keywords are declared in each component's ``params``."""
+    return POSITIVE_INT.check(value, f"{owner}: {name}")
 
 
 def item_list(items: Any, side: str) -> list:

@@ -12,6 +12,7 @@ from torch import nn
 from textsiam.encoders.base import Encoder
 from textsiam.encoders.preprocess import ImagePreprocess
 from textsiam.errors import ConfigError
+from textsiam.params import POSITIVE_INT, PROBABILITY, Bool, ListOf, Optional
 from textsiam.registry import ENCODERS
 
 
@@ -28,6 +29,14 @@ class CnnEncoder(Encoder):
     """
 
     modality = "image"
+    params = {  # and the input size >= 2 ** stages (one 2x2 max pooling per stage), checked with the image config
+        "input_size": POSITIVE_INT,
+        "channels": ListOf(POSITIVE_INT),
+        "hidden": POSITIVE_INT,
+        "dropout": PROBABILITY,
+        "batch_norm": Bool(),
+        "fc_hidden": Optional(POSITIVE_INT),
+    }
 
     def __init__(
         self,
@@ -40,12 +49,21 @@ class CnnEncoder(Encoder):
         fc_hidden: int | None = None,
     ) -> None:
         super().__init__()
+        self.check_params(
+            input_size=input_size,
+            channels=channels,
+            hidden=hidden,
+            dropout=dropout,
+            batch_norm=batch_norm,
+            fc_hidden=fc_hidden,
+        )
         self.preprocess = ImagePreprocess.from_config(image)
         size = self.preprocess.size or input_size
-        if not channels or min(channels) <= 0 or hidden <= 0 or size < 2 ** len(channels):
-            raise ConfigError(f"cnn encoder needs positive channels and hidden, {size=} >= 2**stages; got {channels}")
-        if fc_hidden is not None and (isinstance(fc_hidden, bool) or not isinstance(fc_hidden, int) or fc_hidden <= 0):
-            raise ConfigError(f"cnn encoder fc_hidden must be a positive integer or None, got {fc_hidden!r}")
+        if size < 2 ** len(channels):
+            raise ConfigError(
+                f"cnn encoder: an input size of {size} is too small for {len(channels)} stages of 2x2 pooling; "
+                f"use images of at least {2 ** len(channels)} pixels or fewer channels"
+            )
         self.input_size, self.channels, self.hidden, self.dropout = size, [int(c) for c in channels], hidden, dropout
         self.batch_norm, self.fc_hidden = bool(batch_norm), fc_hidden
         layers: list[nn.Module] = []

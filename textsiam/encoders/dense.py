@@ -7,8 +7,8 @@ from typing import Any
 import torch
 from torch import nn
 
-from textsiam.encoders import checks
 from textsiam.errors import ConfigError
+from textsiam.params import POSITIVE_INT, Bool, Choice, check_params
 
 ACTIVATIONS: dict[str, type[nn.Module]] = {
     "tanh": nn.Tanh,
@@ -17,6 +17,12 @@ ACTIVATIONS: dict[str, type[nn.Module]] = {
     "gelu": nn.GELU,
     "sigmoid": nn.Sigmoid,
 }
+DENSE_PARAMS = {
+    "in_features": POSITIVE_INT,
+    "out_features": POSITIVE_INT,
+    "bias": Bool(),
+    "activation": Choice(*ACTIVATIONS),
+}
 
 
 class Dense(nn.Module):
@@ -24,13 +30,8 @@ class Dense(nn.Module):
 
     def __init__(self, in_features: int, out_features: int, bias: bool = True, activation: str = "tanh") -> None:
         super().__init__()
-        owner = "dense layer"
-        checks.positive_int(owner, "in_features", in_features)
-        checks.positive_int(owner, "out_features", out_features)
-        checks.flag(owner, "bias", bias)
-        if activation not in ACTIVATIONS:
-            raise ConfigError(f"{owner}: activation must be one of {sorted(ACTIVATIONS)}, got {activation!r}")
         self.spec = {"in_features": in_features, "out_features": out_features, "bias": bias, "activation": activation}
+        check_params("dense layer", self.spec, DENSE_PARAMS)
         self.linear = nn.Linear(in_features, out_features, bias=bias)
         self.activation = ACTIVATIONS[activation]()
 

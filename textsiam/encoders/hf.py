@@ -18,18 +18,19 @@ from torch.utils.checkpoint import checkpoint
 
 from textsiam.encoders import checks
 from textsiam.encoders.base import Encoder
-from textsiam.encoders.dense import build_dense_stack
+from textsiam.encoders.dense import DENSE_PARAMS, build_dense_stack
 from textsiam.encoders.freezing import OutputCache, freeze_transformer
 from textsiam.encoders.long_text import CHUNK_OWNER, LongText
-from textsiam.encoders.packed_bert import packable, packed_forward
+from textsiam.encoders.long_text import PARAMS as LONG_TEXT_PARAMS
+from textsiam.encoders.packed_bert import drop_grad_buffers, packable, packed_forward
 from textsiam.encoders.prepared import Prepared, TokenTable
 from textsiam.encoders.pretrained import check_transformer_folder, resolve_pretrained
 from textsiam.encoders.st_folder import StLayout, read_st_folder
 from textsiam.errors import ConfigError
 from textsiam.layers.pooling import Pooler  # importing layers registers the poolers
+from textsiam.params import POSITIVE_INT, Bool, Fields, Interval, ListOf, Optional, Registered, Text
 from textsiam.registry import ENCODERS, POOLERS
 
-_OWNER = "hf-transformer encoder"
 _PLAIN = StLayout(transformer_dir=Path())  # the defaults for a plain transformers folder
 _PACKED_INPUTS = {"input_ids", "attention_mask", "token_type_ids"}
 
@@ -39,6 +40,16 @@ class HfTextEncoder(Encoder):
     """Transformer text encoder (any AutoModel folder or packaged name) + pooling + optional Dense + L2 norm."""
 
     modality = "text"
+    params = {  # None: the folder's own setting (sentence-transformers modules.json), else textsiam's default
+        "model_name_or_path": Text(),
+        "pooling": Optional(Registered(POOLERS)),
+        "normalize": Optional(Bool()),
+        "max_length": Optional(POSITIVE_INT),
+        "dense": Optional(ListOf(Fields(DENSE_PARAMS), min_len=0)),
+        "lowercase": Optional(Bool()),
+        "trainable_layers": Optional(Interval(int, 0)),  # and at most the transformer's layers (freezing.py)
+        **LONG_TEXT_PARAMS,
+    }
 
     def __init__(
         self,
@@ -56,9 +67,22 @@ class HfTextEncoder(Encoder):
         _folder: Path | None = None,
     ) -> None:
         super().__init__()
+        self.check_params(  # before any file is read
+            model_name_or_path=model_name_or_path,
+            pooling=pooling,
+            normalize=normalize,
+            max_length=max_length,
+            dense=dense,
+            lowercase=lowercase,
+            trainable_layers=trainable_layers,
+            long_text=long_text,
+            chunk_overlap=chunk_overlap,
+            chunk_pooling=chunk_pooling,
+            max_chunks=max_chunks,
+        )
         from transformers import AutoConfig, AutoModel, AutoTokenizer
 
-        self.model_name_or_path = checks.text(_OWNER, "model_name_or_path", model_name_or_path)
+        self.model_name_or_path = model_name_or_path
         layout = None
         if _folder is None:  # fresh: pretrained weights (a sentence-transformers folder sets the defaults)
             folder = resolve_pretrained(model_name_or_path)
@@ -93,13 +117,13 @@ class HfTextEncoder(Encoder):
 
     def _resolve(self, st: StLayout | None, pooling, normalize, max_length, lowercase) -> None:
         layout = st or _PLAIN
-        self.pooling_name = checks.text(_OWNER, "pooling", pooling if pooling is not None else layout.pooling)
+        self.pooling_name = pooling if pooling is not None else layout.pooling  # None: the folder's own choice
         self.pooler: Pooler = POOLERS.build(self.pooling_name)
-        self.normalize = checks.flag(_OWNER, "normalize", normalize if normalize is not None else layout.normalize)
-        self.lowercase = checks.flag(_OWNER, "lowercase", lowercase if lowercase is not None else layout.lowercase)
+        self.normalize = normalize if normalize is not None else layout.normalize
+        self.lowercase = lowercase if lowercase is not None else layout.lowercase
         if max_length is None:
             max_length = layout.max_length or (self._st_max_length() if st else 256)
-        self.max_length = checks.positive_int(_OWNER, "max_length", max_length)
+        self.max_length = max_length
 
     def _st_max_length(self) -> int:
         """sentence-transformers' default without ``max_seq_length``: the tokenizer's limit, capped by positions."""
@@ -200,6 +224,10 @@ class HfTextEncoder(Encoder):
         if not on and self.output_cache is not None:
             self.output_cache.store.clear()
 
+    def end_training(self) -> None:
+        super().end_training()
+        drop_grad_buffers(self)  # the embedding tables' gradient buffers of the unpadded path
+
     def _frozen_forward(self, texts: list[str]) -> torch.Tensor:
         was_training = self.training
         self.eval()
@@ -214,7 +242,7 @@ class HfTextEncoder(Encoder):
             return features["frozen"]
         owner = features.get(CHUNK_OWNER)
         inputs = {k: v for k, v in features.items() if k != CHUNK_OWNER}
-        tokens = self._hidden(inputs)  # (rows, seq, hidden); rows = windows when chunked
+        tokens = self.hidden_states(inputs)  # (rows, seq, hidden); rows = windows when chunked
         x = self.pooler(tokens, inputs["attention_mask"])  # (rows, hidden)
         if owner is not None:
             x = self.long_text.pool_windows(x, owner)  # (batch, hidden)
@@ -222,7 +250,7 @@ class HfTextEncoder(Encoder):
             x = layer(x)  # (batch, out_features)
         return F.normalize(x, dim=-1) if self.normalize else x
 
-    def _hidden(self, inputs: dict[str, torch.Tensor]) -> torch.Tensor:
+    def hidden_states(self, inputs: dict[str, torch.Tensor]) -> torch.Tensor:
         """The transformer's last hidden states ``(rows, seq, hidden)``: packed (no work on padding) for a training
         step of a plain BERT model, the transformer's own forward otherwise."""
         if self._packs and self.training and torch.is_grad_enabled() and set(inputs) <= _PACKED_INPUTS:

@@ -13,24 +13,27 @@ from typing import Any
 import torch
 
 from textsiam.errors import ConfigError
+from textsiam.params import POSITIVE_INT, Choice, Interval, Optional
 
 CHUNK_OWNER = "chunk_owner"
 """Feature key of a chunked batch: ``(windows,)`` index of the input each window belongs to."""
 MODES = ("truncate", "chunk")
+PARAMS = {
+    "long_text": Choice(*MODES),
+    "chunk_overlap": Interval(int, 0),  # and < max_length / 2, checked with the window's length
+    "chunk_pooling": Choice("mean", "max"),
+    "max_chunks": Optional(POSITIVE_INT),  # null: no limit
+}
+"""The text towers' constructor keywords of the long-text policy (declared with the tower's own)."""
 
 
 class LongText:
-    """The ``long_text`` policy of one text tower (tokenisation side and window pooling)."""
+    """The ``long_text`` policy of one text tower (tokenisation side and window pooling); the tower has checked
+    each keyword against :data:`PARAMS`, this checks the overlap against the window."""
 
     def __init__(self, mode: str, overlap: int, pooling: str, max_chunks: int | None, max_length: int) -> None:
-        if mode not in MODES:
-            raise ConfigError(f"long_text must be one of {MODES}, got {mode!r}")
-        if pooling not in ("mean", "max"):
-            raise ConfigError(f"chunk_pooling must be 'mean' or 'max', got {pooling!r}")
         if mode == "chunk" and not 0 <= overlap < max_length // 2:
             raise ConfigError(f"chunk_overlap must be in [0, max_length / 2) = [0, {max_length // 2}), got {overlap}")
-        if max_chunks is not None and max_chunks < 1:
-            raise ConfigError(f"max_chunks must be >= 1 or null (no limit), got {max_chunks}")
         self.mode, self.overlap, self.pooling, self.max_chunks = mode, overlap, pooling, max_chunks
         self.max_length = max_length
         self.inputs_cut = 0  # running count of inputs truncated (truncate mode)

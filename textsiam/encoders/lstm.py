@@ -14,6 +14,7 @@ from textsiam.encoders import checks
 from textsiam.encoders.base import Encoder
 from textsiam.encoders.vocab import Vocabulary, tokenize
 from textsiam.errors import ConfigError
+from textsiam.params import POSITIVE_INT, PROBABILITY, Bool, Choice
 from textsiam.registry import ENCODERS, POOLERS
 
 VOCAB_FILE = "vocab.txt"
@@ -29,6 +30,13 @@ class LstmEncoder(Encoder):
     """
 
     modality = "text"
+    params = {
+        **dict.fromkeys(("vocab_size", "min_count", "embedding_dim", "hidden", "layers", "max_length"), POSITIVE_INT),
+        "dropout": PROBABILITY,
+        "pooling": Choice("max", "mean"),
+        "glove": Bool(),  # and then embedding_dim 50
+        "lowercase": Bool(),
+    }
 
     def __init__(
         self,
@@ -45,12 +53,9 @@ class LstmEncoder(Encoder):
         _vocab: Vocabulary | None = None,
     ) -> None:
         super().__init__()
-        if min(vocab_size, min_count, embedding_dim, hidden, layers, max_length) < 1:
-            raise ConfigError(
-                "lstm encoder sizes (vocab_size, min_count, embedding_dim, hidden, layers, max_length) must be >= 1"
-            )
-        if pooling not in ("max", "mean"):
-            raise ConfigError(f"lstm pooling must be 'max' or 'mean', got {pooling!r}")
+        sizes = {"vocab_size": vocab_size, "min_count": min_count, "embedding_dim": embedding_dim, "hidden": hidden}
+        sizes |= {"layers": layers, "max_length": max_length}
+        self.check_params(**sizes, dropout=dropout, pooling=pooling, glove=glove, lowercase=lowercase)
         if glove and embedding_dim != 50:
             raise ConfigError(f"glove=True gives 50-d vectors; set embedding_dim=50 (got {embedding_dim})")
         self.vocab_size, self.min_count, self.embedding_dim = vocab_size, min_count, embedding_dim

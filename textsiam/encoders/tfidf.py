@@ -14,6 +14,7 @@ from textsiam.atomic import write_json
 from textsiam.encoders import checks
 from textsiam.encoders.base import Encoder
 from textsiam.errors import ConfigError
+from textsiam.params import POSITIVE_INT, Bool, Choice, Optional
 from textsiam.registry import ENCODERS
 
 STATE_FILE = "tfidf.json"
@@ -30,6 +31,14 @@ class TfidfEncoder(Encoder):
     """
 
     modality = "text"
+    params = {
+        "max_features": POSITIVE_INT,
+        "min_df": POSITIVE_INT,
+        "ngram_max": POSITIVE_INT,
+        "sublinear_tf": Bool(),
+        "stop_words": Optional(Choice("english")),
+        "lowercase": Bool(),
+    }
 
     def __init__(
         self,
@@ -42,12 +51,14 @@ class TfidfEncoder(Encoder):
         _state: dict[str, Any] | None = None,
     ) -> None:
         super().__init__()
-        if max_features < 1 or min_df < 1 or ngram_max < 1:
-            raise ConfigError(
-                f"tfidf needs max_features, min_df, ngram_max >= 1, got {max_features}, {min_df}, {ngram_max}"
-            )
-        if stop_words not in (None, "english"):
-            raise ConfigError(f"tfidf stop_words must be null or 'english', got {stop_words!r}")
+        self.check_params(
+            max_features=max_features,
+            min_df=min_df,
+            ngram_max=ngram_max,
+            sublinear_tf=sublinear_tf,
+            stop_words=stop_words,
+            lowercase=lowercase,
+        )
         self.max_features, self.min_df, self.ngram_max = max_features, min_df, ngram_max
         self.sublinear_tf, self.stop_words, self.lowercase = sublinear_tf, stop_words, lowercase
         self.vocabulary_: dict[str, int] | None = None

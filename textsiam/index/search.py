@@ -29,6 +29,10 @@ INDEX_TYPES = ("exact", "faiss")
 
 def check_searchable(model: PairModel) -> str:
     """The model's similarity name, or a ConfigError for a model that scores pairs with a learned head."""
+    if model.embedding_dim is None:  # a cross-encoder
+        from textsiam.models.cross import NO_EMBEDDINGS
+
+        raise ConfigError(NO_EMBEDDINGS)
     if model.head is not None:
         raise ConfigError(
             f"this model scores a pair with a learned head ({model.score_name}) over both embeddings, not with a "

@@ -11,6 +11,7 @@ import torch
 from torch import nn
 
 from textsiam.errors import ConfigError
+from textsiam.params import Choice, Interval, ListOf, Optional, Text, check_params
 from textsiam.registry import HEADS
 
 FEATURES = {
@@ -20,6 +21,12 @@ FEATURES = {
     "concat": lambda u, v: torch.cat([u, v], dim=-1),
 }
 _WIDTH = {"abs-diff": 1, "sq-diff": 1, "product": 1, "concat": 2}
+HEAD_PARAMS = {
+    "dim": Interval(int, 1),
+    "features": Optional(ListOf(Choice(*FEATURES))),
+    "hidden": Interval(int, 0),  # 0: one linear layer, no hidden layer
+    "dropout": Interval(float, 0, 1, closed="left"),
+}
 
 
 def pair_features(u: torch.Tensor, v: torch.Tensor, features: list[str]) -> torch.Tensor:
@@ -31,12 +38,13 @@ def pair_features(u: torch.Tensor, v: torch.Tensor, features: list[str]) -> torc
 class MlpHead(nn.Module):
     """Learned head: feature mappings (|u-v|, (u-v)^2, u*v, [u;v]) -> MLP -> one logit, higher = more similar."""
 
+    params = HEAD_PARAMS
+
     def __init__(self, dim: int, features: list[str] | None = None, hidden: int = 128, dropout: float = 0.1) -> None:
         super().__init__()
+        values = {"dim": dim, "features": features, "hidden": hidden, "dropout": dropout}
+        check_params("head 'mlp-head'", values, self.params)
         features = list(features or ["abs-diff", "product"])
-        unknown = [f for f in features if f not in FEATURES]
-        if unknown:
-            raise ConfigError(f"unknown head feature(s) {unknown}; choose from {sorted(FEATURES)}")
         self.dim, self.features, self.hidden, self.dropout = dim, features, hidden, dropout
         width = dim * sum(_WIDTH[f] for f in features)
         layers: list[nn.Module] = [nn.Linear(width, hidden), nn.ReLU(), nn.Dropout(dropout), nn.Linear(hidden, 1)]
@@ -59,6 +67,8 @@ class PairClassifierHead(nn.Module):
     (e.g. FNC-1 ``unrelated``), so the head also yields a binary score: log P(not negative) - log P(negative).
     """
 
+    params = HEAD_PARAMS | {"classes": ListOf(Text(), min_len=2, unique=True), "negative": Optional(Text())}
+
     def __init__(
         self,
         dim: int,
@@ -69,14 +79,13 @@ class PairClassifierHead(nn.Module):
         dropout: float = 0.1,
     ) -> None:
         super().__init__()
-        if not isinstance(classes, list | tuple) or len(classes) < 2 or len(set(classes)) != len(classes):
-            raise ValueError(f"pair-classifier needs a list of at least 2 distinct class names, got {classes!r}")
+        values = {"dim": dim, "classes": classes, "negative": negative, "features": features, "hidden": hidden}
+        check_params("head 'pair-classifier'", values | {"dropout": dropout}, self.params)
         if negative is not None and negative not in classes:
-            raise ValueError(f"negative class {negative!r} is not one of the classes {list(classes)}")
+            raise ConfigError(
+                f"head 'pair-classifier': negative must be one of the classes {list(classes)} or null, got {negative!r}"
+            )
         features = list(features or ["concat", "abs-diff", "product"])
-        unknown = [f for f in features if f not in FEATURES]
-        if unknown:
-            raise ValueError(f"unknown head feature(s) {unknown}; choose from {sorted(FEATURES)}")
         self.dim, self.classes, self.negative = dim, [str(c) for c in classes], negative
         self.features, self.hidden, self.dropout = features, hidden, dropout
         width = dim * sum(_WIDTH[f] for f in features)

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import torch
 from torch import nn
 
+from textsiam.params import Constraint
 from textsiam.registry import POOLERS
 
 
 class Pooler(nn.Module):
     """Base class: ``forward(tokens, mask)`` -> ``(batch, dim)``; padded positions (mask 0) never change the result."""
+
+    params: ClassVar[dict[str, Constraint]] = {}  # the poolers take no arguments
 
     def forward(self, tokens: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError

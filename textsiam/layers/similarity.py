@@ -7,15 +7,20 @@ margin losses) and an all-pairs ``pairwise`` form (used by in-batch losses and r
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from textsiam.params import Constraint
 from textsiam.registry import SIMILARITIES
 
 
 class Similarity(nn.Module):
     """Base class: ``forward(u, v)`` -> ``(batch,)`` scores, higher = more similar."""
+
+    params: ClassVar[dict[str, Constraint]] = {}  # the similarities take no arguments
 
     def forward(self, u: torch.Tensor, v: torch.Tensor) -> torch.Tensor:  # (batch, dim) x2 -> (batch,)
         raise NotImplementedError

@@ -9,18 +9,20 @@ multi-class head with class indices as labels (``takes == "logits"``). Labels ar
 
 from __future__ import annotations
 
-import math
 from typing import Any, ClassVar
 
 import torch
 from torch import nn
 
-from textsiam.errors import ConfigError, DataError
+from textsiam.errors import DataError
 from textsiam.layers.similarity import build_similarity
-from textsiam.registry import constructor_config
+from textsiam.params import Choice, Constraint, Interval, check_params, registered_name
+from textsiam.registry import LOSSES, constructor_config
 
 METRIC_DISTANCES = ("cosine", "euclidean", "manhattan")
 """Similarities whose ``distance`` is a true non-negative distance; "dot" is not one, so margin losses refuse it."""
+POSITIVE = Interval(float, 0, None, closed="neither")
+"""A finite number > 0: a margin, a scale, a temperature."""
 
 
 class PairLoss(nn.Module):
@@ -35,6 +37,14 @@ class PairLoss(nn.Module):
     """True when the loss of a pair depends on the other pairs of its batch (in-batch negatives, in-batch ranking,
     hard-pair mining). The trainer then draws random batches by default: length-grouped batches would only ever
     compare pairs of similar length (on STS-B, CoSENT reached test Spearman 0.8614 grouped, 0.8654 random)."""
+    params: ClassVar[dict[str, Constraint]] = {}
+    """What each constructor keyword may be (:mod:`textsiam.params`); checked by :meth:`set_params`."""
+
+    def set_params(self, **values: Any) -> None:
+        """Check ``values`` against ``params`` (a ConfigError naming the loss, the key, the value and what is
+        allowed) and store each under its own name, where ``get_config`` reads it back."""
+        for key, value in check_params(f"loss {registered_name(LOSSES, self)!r}", values, self.params).items():
+            setattr(self, key, value)
 
     def get_config(self) -> dict[str, Any]:
         """The constructor keyword arguments, read back from the attributes of the same name (sklearn style)."""
@@ -52,10 +62,11 @@ class DistanceLoss(PairLoss):
     """
 
     takes = "embeddings"
+    params = {"distance": Choice(*METRIC_DISTANCES)}
 
     def __init__(self, distance: str) -> None:
         super().__init__()
-        self.distance = check_choice("distance", distance, METRIC_DISTANCES)
+        self.set_params(distance=distance)
         self.sim = build_similarity(distance)
 
     def forward(self, u: torch.Tensor, v: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
@@ -64,29 +75,6 @@ class DistanceLoss(PairLoss):
 
     def from_distance(self, d: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
-
-
-# ---------------------------------------------------------------------------------------------- argument checks
-
-
-def check_choice(param: str, value: Any, choices: tuple[str, ...]) -> str:
-    """Return ``value`` if it is one of ``choices``, else raise a ``ConfigError`` listing them."""
-    if not isinstance(value, str) or value not in choices:
-        raise ConfigError(f"{param}={value!r} is not supported; choose one of {', '.join(map(repr, choices))}")
-    return value
-
-
-def check_positive(param: str, value: Any) -> float:
-    """Return ``value`` as a float if it is a finite number > 0, else raise a ``ConfigError``."""
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value <= 0:
-        raise ConfigError(f"{param} must be a finite number > 0, got {value!r}")
-    return float(value)
-
-
-def check_bool(param: str, value: Any) -> bool:
-    if not isinstance(value, bool):
-        raise ConfigError(f"{param} must be True or False, got {value!r}")
-    return value
 
 
 # ---------------------------------------------------------------------------------------------- input checks

@@ -5,7 +5,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from textsiam.losses.base import PairLoss, check_positive, check_score_inputs
+from textsiam.losses.base import POSITIVE, PairLoss, check_score_inputs
+from textsiam.params import Optional
 from textsiam.registry import LOSSES
 
 
@@ -29,9 +30,11 @@ class BCEWithLogitsLoss(PairLoss):
 
     takes = "scores"
 
+    params = {"pos_weight": Optional(POSITIVE)}
+
     def __init__(self, pos_weight: float | None = None) -> None:
         super().__init__()
-        self.pos_weight = None if pos_weight is None else check_positive("pos_weight", pos_weight)
+        self.set_params(pos_weight=pos_weight)
 
     def forward(self, scores: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         scores, labels = check_score_inputs(scores, labels)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from textsiam.losses.base import DistanceLoss, check_positive
+from textsiam.losses.base import POSITIVE, DistanceLoss
 from textsiam.registry import LOSSES
 
 _DECAY = 2.77  # the paper's constant: at E = Q the impostor term has fallen to exp(-2.77), about 1/16 of its peak
@@ -33,9 +33,11 @@ class ChopraExpLoss(DistanceLoss):
         distance: the energy: "manhattan" (L1, the paper's, default), "euclidean" or "cosine".
     """
 
+    params = DistanceLoss.params | {"q": POSITIVE}
+
     def __init__(self, q: float = 10.0, distance: str = "manhattan") -> None:
         super().__init__(distance)
-        self.q = check_positive("q", q)
+        self.set_params(q=q)
 
     def from_distance(self, energy: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         genuine = (2.0 / self.q) * energy.pow(2)

@@ -10,6 +10,7 @@ from torch import nn
 from textsiam.errors import ConfigError
 from textsiam.losses.base import PairLoss
 from textsiam.losses.build import build_loss
+from textsiam.params import Interval, ListOf, Optional, Spec
 from textsiam.registry import LOSSES
 
 
@@ -27,13 +28,13 @@ class CombinedLoss(PairLoss):
     """
 
     takes = "embeddings"
+    params = {"parts": Optional(ListOf(Spec(LOSSES, weight=Interval(float))))}
 
     def __init__(self, parts: list[dict[str, Any]] | None = None) -> None:
         super().__init__()
+        self.set_params(parts=parts)
         if parts is None:  # default: graded ranking + in-batch negatives among the close pairs
             parts = [{"name": "cosent"}, {"name": "multiple-negatives", "args": {"min_label": 0.8, "skip_empty": True}}]
-        if not parts:
-            raise ConfigError("combined loss needs at least one part: [{'name': ..., 'args': {...}, 'weight': 1.0}]")
         self.parts = [
             {"name": p["name"], "args": dict(p.get("args", {})), "weight": float(p.get("weight", 1.0))} for p in parts
         ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from textsiam.losses.base import DistanceLoss, check_positive
+from textsiam.losses.base import POSITIVE, DistanceLoss
 from textsiam.registry import LOSSES
 
 
@@ -34,9 +34,11 @@ class ContrastiveLoss(DistanceLoss):
             ``textsiam.layers.similarity``.
     """
 
+    params = DistanceLoss.params | {"margin": POSITIVE}
+
     def __init__(self, margin: float = 1.0, distance: str = "euclidean") -> None:
         super().__init__(distance)
-        self.margin = check_positive("margin", margin)
+        self.set_params(margin=margin)
 
     def from_distance(self, d: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         return contrastive_terms(d, labels, self.margin).mean()

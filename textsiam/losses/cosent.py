@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 
 from textsiam.layers.similarity import build_similarity
-from textsiam.losses.base import PairLoss, check_pair_inputs, check_positive
+from textsiam.losses.base import POSITIVE, PairLoss, check_pair_inputs
 from textsiam.registry import LOSSES
 
 
@@ -30,9 +30,11 @@ class CoSENTLoss(PairLoss):
     takes = "embeddings"
     in_batch = True
 
+    params = {"scale": POSITIVE}
+
     def __init__(self, scale: float = 20.0) -> None:
         super().__init__()
-        self.scale = check_positive("scale", scale)
+        self.set_params(scale=scale)
         self.sim = build_similarity("cosine")
 
     def forward(self, u: torch.Tensor, v: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:

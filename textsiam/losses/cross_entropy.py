@@ -6,6 +6,7 @@ import torch
 import torch.nn.functional as F
 
 from textsiam.losses.base import PairLoss
+from textsiam.params import Interval
 from textsiam.registry import LOSSES
 
 
@@ -26,14 +27,11 @@ class CrossEntropyLoss(PairLoss):
     """
 
     takes = "logits"
+    params = {"label_smoothing": Interval(float, 0, 1, closed="left")}
 
     def __init__(self, label_smoothing: float = 0.0) -> None:
         super().__init__()
-        if isinstance(label_smoothing, bool) or not isinstance(label_smoothing, int | float):
-            raise ValueError(f"label_smoothing must be a number in [0, 1), got {label_smoothing!r}")
-        if not 0.0 <= label_smoothing < 1.0:
-            raise ValueError(f"label_smoothing must be in [0, 1), got {label_smoothing!r}")
-        self.label_smoothing = float(label_smoothing)
+        self.set_params(label_smoothing=label_smoothing)
 
     def forward(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         if logits.dim() != 2 or labels.shape != (logits.shape[0],):

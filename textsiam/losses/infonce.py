@@ -8,7 +8,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from textsiam.losses.base import PairLoss, check_bool, check_pair_inputs, check_positive
+from textsiam.losses.base import POSITIVE, PairLoss, check_pair_inputs
+from textsiam.params import Bool
 from textsiam.registry import LOSSES
 
 
@@ -40,12 +41,11 @@ class SymmetricInfoNCELoss(PairLoss):
 
     takes = "embeddings"
     in_batch = True
+    params = {"temperature": POSITIVE, "learn_temperature": Bool(), "max_scale": POSITIVE}
 
     def __init__(self, temperature: float = 0.07, learn_temperature: bool = True, max_scale: float = 100.0) -> None:
         super().__init__()
-        self.temperature = check_positive("temperature", temperature)
-        self.learn_temperature = check_bool("learn_temperature", learn_temperature)
-        self.max_scale = check_positive("max_scale", max_scale)
+        self.set_params(temperature=temperature, learn_temperature=learn_temperature, max_scale=max_scale)
         log_scale = torch.tensor(math.log(1.0 / self.temperature))
         self.log_scale_ = nn.Parameter(log_scale, requires_grad=learn_temperature)
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from textsiam.errors import ConfigError, DataError
+from textsiam.errors import DataError
 from textsiam.layers.similarity import build_similarity
-from textsiam.losses.base import PairLoss, check_bool, check_pair_inputs, check_positive
+from textsiam.losses.base import POSITIVE, PairLoss, check_pair_inputs
+from textsiam.params import Bool, Interval
 from textsiam.registry import LOSSES
 
 
@@ -40,17 +41,18 @@ class MultipleNegativesRankingLoss(PairLoss):
 
     takes = "embeddings"
     in_batch = True
+    params = {
+        "scale": POSITIVE,
+        "symmetric": Bool(),
+        "min_label": Interval(float, 0, 1, closed="right"),
+        "skip_empty": Bool(),
+    }
 
     def __init__(
         self, scale: float = 20.0, symmetric: bool = False, min_label: float = 0.5, skip_empty: bool = False
     ) -> None:
         super().__init__()
-        self.scale = check_positive("scale", scale)
-        self.symmetric = check_bool("symmetric", symmetric)
-        if not 0 < min_label <= 1:
-            raise ConfigError(f"multiple-negatives min_label must be in (0, 1], got {min_label!r}")
-        self.min_label = float(min_label)
-        self.skip_empty = check_bool("skip_empty", skip_empty)
+        self.set_params(scale=scale, symmetric=symmetric, min_label=min_label, skip_empty=skip_empty)
         self.sim = build_similarity("cosine")
 
     def forward(self, u: torch.Tensor, v: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from textsiam.losses.base import DistanceLoss, check_positive
+from textsiam.losses.base import POSITIVE, DistanceLoss
 from textsiam.losses.contrastive import contrastive_terms
 from textsiam.registry import LOSSES
 
@@ -50,9 +50,11 @@ class OnlineContrastiveLoss(DistanceLoss):
 
     in_batch = True
 
+    params = DistanceLoss.params | {"margin": POSITIVE}
+
     def __init__(self, margin: float = 0.5, distance: str = "cosine") -> None:
         super().__init__(distance)
-        self.margin = check_positive("margin", margin)
+        self.set_params(margin=margin)
 
     def from_distance(self, d: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         positive = labels >= 0.5

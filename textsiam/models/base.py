@@ -7,7 +7,7 @@ towers projected into one space. Everything that scores, encodes, predicts or sa
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
@@ -20,7 +20,8 @@ from textsiam.errors import ConfigError, DataError, NoDecisionError
 from textsiam.layers.similarity import Similarity, build_similarity
 from textsiam.models.cache import unique_items
 from textsiam.models.saving import save_model
-from textsiam.registry import HEADS
+from textsiam.params import Constraint, Optional, Registered, Spec, check_params, registered_name
+from textsiam.registry import HEADS, PAIR_MODELS, SIMILARITIES
 
 
 def to_device(features: dict[str, torch.Tensor], device: torch.device) -> dict[str, torch.Tensor]:
@@ -28,18 +29,39 @@ def to_device(features: dict[str, torch.Tensor], device: torch.device) -> dict[s
 
 
 class PairModel(nn.Module):
-    """Base class of twin and pseudo-siamese models. Subclasses set ``left``/``right`` and ``get_config``."""
+    """Base class of every pair model. A subclass registers itself (``@PAIR_MODELS.register("name")``), sets
+    ``left``/``right``, and declares what its ``config.json`` holds, which is all that saving and loading need:
+
+    - ``tower_keys``: one per tower, each at once the constructor keyword, the model attribute holding the tower
+      and the asset folder it is saved in (``("encoder",)`` for a twin, ``("left", "right")`` otherwise);
+    - ``config_keys``: the other constructor keywords, saved in ``config.json`` from the attributes of the same
+      names (``similarity`` and ``head`` from ``similarity_name`` / ``head_spec``); override ``get_config`` for
+      values kept under other names.
+    """
+
+    tower_keys: ClassVar[tuple[str, ...]] = ()
+    config_keys: ClassVar[tuple[str, ...]] = ()
+    params: ClassVar[dict[str, Constraint]] = {"similarity": Registered(SIMILARITIES), "head": Optional(Spec(HEADS))}
+    """What each constructor keyword other than the towers may be (:mod:`textsiam.params`): :meth:`check_params`."""
+
+    training_kind: ClassVar[str] = "embeddings"
+    """How the trainer runs a step (``textsiam.train.steps``): "embeddings" (towers -> u, v -> loss or head),
+    "pairs" (a cross-encoder reads both items together: ``forward_pairs(collate_pairs(a, b))``), "closed-form" (no
+    gradient training: ``fit_closed_form`` is the fit)."""
 
     def __init__(self, similarity: str = "cosine", head: dict[str, Any] | None = None) -> None:
         super().__init__()
-        checks.text("pair model", "similarity", similarity)
-        if head is not None and not (isinstance(head, dict) and isinstance(head.get("name"), str)):
-            raise ConfigError(f"pair model: head must be {{'name': ..., 'args': {{...}}}} or null, got {head!r}")
+        self.check_params(similarity=similarity, head=head)
         self.similarity_name = similarity
         self.similarity: Similarity = build_similarity(similarity)
         self.head_spec = head
         self.head: nn.Module | None = None
         self.decision = None  # textsiam.eval.Decision, set by tune-threshold or load()
+
+    def check_params(self, **values: Any) -> dict[str, Any]:
+        """``values`` checked against ``params``: the converted values, or a ConfigError naming the model, the key,
+        the bad value and what is allowed (``twin model: projection_dim must be a positive integer, got -3 (int)``)."""
+        return check_params(f"{registered_name(PAIR_MODELS, self)} model", values, self.params)
 
     # -- towers -------------------------------------------------------------------------------------------------
     @property
@@ -83,6 +105,15 @@ class PairModel(nn.Module):
                 info[name] = tower.fit_vocabulary(unique_items(texts)[0]) or {}
         return info
 
+    def fit_closed_form(self, data: Any) -> dict[str, Any] | None:
+        """Fit the model in closed form on the training pairs before training (ridge-map); returns what to log.
+        None: this model has no closed-form fit."""
+        return None
+
+    def held_out_pairs(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """Out-of-fold ``(scores, labels)`` of training pairs from a closed-form fit, for threshold tuning; None."""
+        return None
+
     def _build_head(self, dim: int) -> None:
         if self.head_spec is not None:
             self.head = HEADS.build(self.head_spec["name"], dim=dim, **self.head_spec.get("args", {}))
@@ -111,6 +142,11 @@ class PairModel(nn.Module):
     def classes(self) -> list[str] | None:
         """Class names of a multi-class head (stored with the model), else None."""
         return getattr(self.head, "classes", None)
+
+    @property
+    def negative_class(self) -> str | None:
+        """The class of a multi-class head that means "no match" (the head then also gives a binary score)."""
+        return getattr(self.head, "negative", None)
 
     @property
     def score_name(self) -> str:
@@ -249,7 +285,11 @@ class PairModel(nn.Module):
         raise NotImplementedError
 
     def get_config(self) -> dict[str, Any]:
-        raise NotImplementedError
+        """``config.json``: the registered name, each tower's spec and each of ``config_keys``' values."""
+        config: dict[str, Any] = {"pair_model": PAIR_MODELS.name_of(self)}
+        config |= {key: getattr(self, key).spec() for key in self.tower_keys}
+        common = {"similarity": self.similarity_name, "head": self.head_spec}
+        return config | {key: common[key] if key in common else getattr(self, key) for key in self.config_keys}
 
     def save(self, folder) -> None:
         save_model(self, folder)

@@ -20,11 +20,20 @@ from safetensors.torch import load_model as _load_weights
 from textsiam.encoders.pretrained import packaged_names
 from textsiam.errors import ConfigError, ModelNotFoundError
 from textsiam.models.base import PairModel
-from textsiam.models.saving import TOWER_KEYS, VERSION, save_model
+from textsiam.models.saving import VERSION, save_model
 from textsiam.registry import ENCODERS, PAIR_MODELS, PRESETS
 
-__all__ = ["VERSION", "build_encoder", "build_model", "create_model", "load_model", "preset_config", "save_model"]
-_MODEL_KEYS = {"pair_model", "similarity", "head", "projection_dim", "textsiam_version"}
+__all__ = [
+    "VERSION",
+    "build_encoder",
+    "tower_folders",
+    "build_model",
+    "create_model",
+    "load_model",
+    "preset_config",
+    "save_model",
+]
+_MODEL_KEYS = {"pair_model", "textsiam_version"}  # besides the towers and the config keys each class declares
 _PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".pkl", ".pickle", ".ckpt")
 
 
@@ -48,20 +57,24 @@ def build_model(config: dict[str, Any], folder: Path | None = None) -> PairModel
     if not isinstance(config, dict):
         raise ConfigError(f"a model config must be a JSON object, got {type(config).__name__}")
     kind = config.get("pair_model")
-    if isinstance(kind, str) and kind in PAIR_MODELS:
-        kind = PAIR_MODELS.canonical(kind)  # an old (renamed) name: warns and goes on with the new one
-    if kind not in TOWER_KEYS:
-        raise ConfigError(f"config 'pair_model' must be one of {sorted(TOWER_KEYS)}, got {kind!r}")
-    own = set(getattr(PAIR_MODELS.get(kind), "config_keys", ()))  # a model kind's own options (ridge-map)
-    unknown = sorted(set(config) - _MODEL_KEYS - own - set(TOWER_KEYS[kind]))
+    if not isinstance(kind, str) or kind not in PAIR_MODELS:
+        raise ConfigError(f"config 'pair_model': {PAIR_MODELS.unknown_message(kind)}")
+    kind = PAIR_MODELS.canonical(kind)  # an old (renamed) name: warns and goes on with the new one
+    cls = PAIR_MODELS.get(kind)
+    towers, own = cls.tower_keys, cls.config_keys  # declared by the class (PairModel.tower_keys / config_keys)
+    unknown = sorted(set(config) - _MODEL_KEYS - set(own) - set(towers))
     if unknown:
-        raise ConfigError(f"unknown {kind} model config key(s) {unknown}; expected {sorted(_MODEL_KEYS | own)}")
-    missing = [k for k in TOWER_KEYS[kind] if k not in config]
+        raise ConfigError(f"unknown {kind} model config key(s) {unknown}; expected {sorted(_MODEL_KEYS | set(own))}")
+    missing = [k for k in towers if k not in config]
     if missing:
-        raise ConfigError(f"a {kind} model config needs {list(TOWER_KEYS[kind])}; missing {missing}")
-    towers = {k: build_encoder(config[k], folder / k if folder else None) for k in TOWER_KEYS[kind]}
-    extra = {k: config[k] for k in ("similarity", "head", "projection_dim", *sorted(own)) if config.get(k) is not None}
-    return PAIR_MODELS.get(kind)(**towers, **extra)
+        raise ConfigError(f"a {kind} model config needs {list(towers)}; missing {missing}")
+    built = {k: build_encoder(config[k], folder / k if folder else None) for k in towers}
+    return cls(**built, **{k: config[k] for k in own if config.get(k) is not None})
+
+
+def tower_folders() -> set[str]:
+    """The asset folder names of every registered pair model's towers (``encoder``, ``left``, ``right``, ...)."""
+    return {key for name in PAIR_MODELS.names() for key in PAIR_MODELS.get(name).tower_keys}
 
 
 def is_model_folder(path: str | Path) -> bool:

@@ -12,16 +12,20 @@ from typing import Any
 import torch
 from torch import nn
 
-from textsiam.encoders import checks
 from textsiam.encoders.base import Encoder
 from textsiam.errors import ConfigError
 from textsiam.models.base import PairModel
+from textsiam.params import POSITIVE_INT
 from textsiam.registry import PAIR_MODELS
 
 
 @PAIR_MODELS.register("pseudo")
 class PseudoSiameseModel(PairModel):
     """Pseudo-siamese: two different towers (left, right) + a linear projection each into one shared space."""
+
+    tower_keys = ("left", "right")
+    config_keys = ("projection_dim", "similarity", "head")
+    params = PairModel.params | {"projection_dim": POSITIVE_INT}
 
     def __init__(
         self,
@@ -35,7 +39,7 @@ class PseudoSiameseModel(PairModel):
         if left is right:
             raise ConfigError("pseudo-siamese towers must be two different modules; use the 'twin' model to share one")
         self.left_encoder, self.right_encoder = left, right
-        self.projection_dim = checks.positive_int("pseudo model", "projection_dim", projection_dim)
+        self.projection_dim = self.check_params(projection_dim=projection_dim)["projection_dim"]
         self.left_projection = nn.Linear(left.dim, projection_dim)
         self.right_projection = nn.Linear(right.dim, projection_dim)
         self._build_head(projection_dim)
@@ -50,13 +54,3 @@ class PseudoSiameseModel(PairModel):
     def project(self, x: torch.Tensor, side: str = "left") -> torch.Tensor:
         # x: (batch, tower_dim) of the side's own tower -> (batch, projection_dim)
         return self.left_projection(x) if side == "left" else self.right_projection(x)
-
-    def get_config(self) -> dict[str, Any]:
-        return {
-            "pair_model": "pseudo",
-            "left": self.left_encoder.spec(),
-            "right": self.right_encoder.spec(),
-            "projection_dim": self.projection_dim,
-            "similarity": self.similarity_name,
-            "head": self.head_spec,
-        }

@@ -1,7 +1,7 @@
 """Write a pair model folder: ``config.json``, ``model.safetensors``, one asset folder per tower, ``decision.json``.
 
 Kept apart from ``io`` (which builds and loads through the registry) so that ``PairModel.save`` can call it without
-an import loop: this module needs no model class, only the ``get_config`` / tower contract.
+an import loop: this module needs no model class, only the ``get_config`` / ``tower_keys`` contract.
 """
 
 from __future__ import annotations
@@ -16,11 +16,6 @@ from textsiam.atomic import atomic_write, make_folder, write_json
 from textsiam.version import __version__
 
 VERSION = __version__
-TOWER_KEYS = {
-    "twin": ("encoder",),
-    "pseudo": ("left", "right"),
-    "ridge-map": ("left", "right"),
-}  # config key = tower attribute = asset folder
 
 
 def save_model(model: nn.Module, folder: str | Path) -> Path:
@@ -37,8 +32,8 @@ def save_model(model: nn.Module, folder: str | Path) -> Path:
     config: dict[str, Any] = {"textsiam_version": VERSION, **model.get_config()}
     # A decision tuned for other weights must not stick to these, not even when a kill interrupts this save.
     (folder / "decision.json").unlink(missing_ok=True)
-    for key in TOWER_KEYS[config["pair_model"]]:
-        getattr(model, key).save_assets(folder / key)  # the tower attribute has the folder's name
+    for key in type(model).tower_keys:  # PairModel.tower_keys: config key = tower attribute = asset folder
+        getattr(model, key).save_assets(folder / key)
     atomic_write(folder / "model.safetensors", lambda tmp: _save_weights(model, tmp))
     write_json(folder / "config.json", config)
     if model.decision is not None:

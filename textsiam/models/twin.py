@@ -7,15 +7,19 @@ from typing import Any
 import torch
 from torch import nn
 
-from textsiam.encoders import checks
 from textsiam.encoders.base import Encoder
 from textsiam.models.base import PairModel
+from textsiam.params import POSITIVE_INT, Optional
 from textsiam.registry import PAIR_MODELS
 
 
 @PAIR_MODELS.register("twin")
 class TwinModel(PairModel):
     """Siamese twin: one shared encoder (+ optional linear projection), compared by a similarity or a learned head."""
+
+    tower_keys = ("encoder",)
+    config_keys = ("similarity", "head", "projection_dim")
+    params = PairModel.params | {"projection_dim": Optional(POSITIVE_INT)}  # null: the encoder's own dimension
 
     def __init__(
         self,
@@ -26,7 +30,7 @@ class TwinModel(PairModel):
     ) -> None:
         super().__init__(similarity=similarity, head=head)
         self.encoder = encoder
-        self.projection_dim = checks.optional_positive_int("twin model", "projection_dim", projection_dim)
+        self.projection_dim = self.check_params(projection_dim=projection_dim)["projection_dim"]
         self.projection = nn.Linear(encoder.dim, projection_dim) if projection_dim else None
         self._build_head(self.embedding_dim)
 
@@ -45,12 +49,3 @@ class TwinModel(PairModel):
         n = self.encoder.count(feats_a)
         both = self.embed(self.encoder.merge(feats_a, feats_b))  # (2 * batch, dim)
         return both[:n], both[n:]
-
-    def get_config(self) -> dict[str, Any]:
-        return {
-            "pair_model": "twin",
-            "encoder": self.encoder.spec(),
-            "similarity": self.similarity_name,
-            "head": self.head_spec,
-            "projection_dim": self.projection_dim,
-        }

@@ -8,7 +8,7 @@ many small ones.
 from __future__ import annotations
 
 import asyncio
-import ctypes
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -17,21 +17,12 @@ from typing import Any
 import torch
 
 from textsiam.models.base import PairModel
+from textsiam.osmem import trim_heap
 from textsiam.serve.limits import ApiError, Limits
 
 Finish = Callable[[torch.Tensor, torch.Tensor], Any]
 Encoded = tuple[torch.Tensor, torch.Tensor]  # (embeddings (n, dim), tokens per text (n,))
-
-
-def _malloc_trim() -> Callable[[int], int] | None:
-    """glibc's ``malloc_trim``, or None elsewhere (musl, macOS, Windows)."""
-    try:
-        return ctypes.CDLL(None).malloc_trim  # the C library already loaded into this process
-    except (OSError, AttributeError):
-        return None
-
-
-_TRIM = _malloc_trim()
+Observe = Callable[[int, int, float], None]  # (texts, requests, seconds) of one inference batch
 
 
 @dataclass
@@ -53,10 +44,14 @@ class Job:
 class Batcher:
     """Collects jobs for ``limits.window_ms`` after the first one (up to ``limits.max_batch`` texts), encodes all
     their texts in one call per tower on the worker thread, then hands each job its slice of the embeddings. A
-    merged batch that fails is run again job by job: one request's bad input never fails another request."""
+    merged batch that fails is run again job by job: one request's bad input never fails another request.
+    ``observe(texts, requests, seconds)`` is called after each batch (the service's metrics)."""
 
-    def __init__(self, model: PairModel, limits: Limits, encode_batch_size: int = 64) -> None:
+    def __init__(
+        self, model: PairModel, limits: Limits, encode_batch_size: int = 64, observe: Observe | None = None
+    ) -> None:
         self.model, self.limits, self.encode_batch_size = model, limits, encode_batch_size
+        self.observe = observe
         self.batches = self.jobs = self.retried = 0  # retried: merged batches that failed and ran job by job
         self._queue: asyncio.Queue[Job] | None = None
         self._task: asyncio.Task | None = None
@@ -84,10 +79,23 @@ class Batcher:
         if self._queue is None:
             raise ApiError(503, "the service is not running (start it with `textsiam serve`)", kind="server_error")
         if self._queue.qsize() >= self.limits.max_pending:
-            raise ApiError(503, f"the service is busy ({self.limits.max_pending} requests queued); retry shortly")
+            raise ApiError(
+                429,
+                f"the service is busy ({self.limits.max_pending} requests queued); retry after "
+                f"{self.limits.retry_after_s} s (the Retry-After header)",
+                kind="rate_limit_error",
+                headers={"Retry-After": str(self.limits.retry_after_s)},
+            )
         future = asyncio.get_running_loop().create_future()
         self._queue.put_nowait(Job(left, right, finish, future, count_tokens))
         return await future
+
+    async def call(self, fn: Callable[[], Any]) -> Any:
+        """Run ``fn()`` on the worker thread (the one thread that uses the model), outside the merged batches: a
+        cross-encoder's pairs, which have no per-text embeddings to merge."""
+        if self._executor is None:
+            raise ApiError(503, "the service is not running (start it with `textsiam serve`)", kind="server_error")
+        return await asyncio.get_running_loop().run_in_executor(self._executor, fn)
 
     async def _collect(self) -> list[Job]:
         batch = [await self._queue.get()]
@@ -102,9 +110,12 @@ class Batcher:
     async def _loop(self) -> None:
         while True:
             batch = await self._collect()
+            started = time.perf_counter()
             results = await self._results(batch)
             self.batches += 1
             self.jobs += len(batch)
+            if self.observe is not None:
+                self.observe(sum(job.size for job in batch), len(batch), time.perf_counter() - started)
             for job, (ok, value) in zip(batch, results):
                 if job.future.done():  # the caller went away
                     continue
@@ -145,8 +156,7 @@ class Batcher:
                     out.append((True, (value, int(tu[left].sum() + tv[right].sum())) if job.count_tokens else value))
                 except Exception as err:
                     out.append((False, err))
-        if _TRIM is not None:  # glibc keeps the freed tensors of ever-changing shapes: RSS grew ~60 KB a request
-            _TRIM(0)
+        trim_heap()  # glibc keeps the freed tensors of ever-changing shapes: RSS grew ~60 KB a request
         return out
 
     def _encode(self, left: list[str], right: list[str]) -> tuple[Encoded, Encoded]:

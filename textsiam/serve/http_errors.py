@@ -17,9 +17,16 @@ from textsiam.serve.limits import ApiError
 log = logging.getLogger("textsiam.serve")
 
 
-def error_response(status: int, message: str, param: str | None = None, kind: str | None = None) -> JSONResponse:
+def error_response(
+    status: int,
+    message: str,
+    param: str | None = None,
+    kind: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
     kind = kind or ("invalid_request_error" if status < 500 else "server_error")
-    return JSONResponse({"error": {"message": message, "type": kind, "param": param, "code": status}}, status)
+    body = {"error": {"message": message, "type": kind, "param": param, "code": status}}
+    return JSONResponse(body, status, headers=headers)
 
 
 def _where(loc: tuple[Any, ...]) -> str:
@@ -75,7 +82,7 @@ def _unexpected(request: Request, exc: Exception) -> JSONResponse:
 
 
 def install_error_handlers(app: FastAPI) -> None:
-    app.add_exception_handler(ApiError, lambda r, e: error_response(e.status, e.message, e.param, e.kind))
+    app.add_exception_handler(ApiError, lambda r, e: error_response(e.status, e.message, e.param, e.kind, e.headers))
     app.add_exception_handler(RequestValidationError, _validation)
     app.add_exception_handler(HTTPException, _http)
     app.add_exception_handler(DataError, _refused_data)

@@ -11,18 +11,27 @@ from textsiam.errors import ConfigError
 class ApiError(Exception):
     """A request the service refuses: an HTTP status, a message naming the field and the fix, the field's path."""
 
-    def __init__(self, status: int, message: str, param: str | None = None, kind: str = "invalid_request_error"):
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        param: str | None = None,
+        kind: str = "invalid_request_error",
+        headers: dict[str, str] | None = None,
+    ):
         super().__init__(message)
         self.status, self.message, self.param, self.kind = status, message, param, kind
+        self.headers = headers or {}
 
 
 @dataclass(frozen=True)
 class Limits:
     """``max_items``: pairs / texts / queries per request; ``max_chars``: characters per text; ``max_body_bytes``:
     request body size; ``max_batch``: texts per inference batch across requests; ``window_ms``: how long the
-    batcher waits for more requests once one arrives; ``max_pending``: queued requests before answering 503;
-    ``max_depth``: nesting levels of a JSON body (deeper is a 413 before parsing); ``body_timeout_s``: how long a
-    request body may take to arrive in full (a body shorter than its ``Content-Length`` is a 408 after that)."""
+    batcher waits for more requests once one arrives; ``max_pending``: queued requests before answering 429 (with
+    ``Retry-After: retry_after_s``, which OpenAI-style clients wait before retrying); ``max_depth``: nesting
+    levels of a JSON body (deeper is a 413 before parsing); ``body_timeout_s``: how long a request body may take
+    to arrive in full (a body shorter than its ``Content-Length`` is a 408 after that)."""
 
     max_items: int = 256
     max_chars: int = 10_000
@@ -30,6 +39,7 @@ class Limits:
     max_batch: int = 256
     window_ms: float = 2.0
     max_pending: int = 1024
+    retry_after_s: int = 1
     max_k: int = 1000
     max_depth: int = 32
     body_timeout_s: float = 10.0
@@ -39,6 +49,11 @@ class Limits:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ConfigError(f"serve limit {name} must be a positive integer, got {value!r}")
+        retry = self.retry_after_s
+        if isinstance(retry, bool) or not isinstance(retry, int) or not 1 <= retry <= 3600:
+            raise ConfigError(
+                f"serve limit retry_after_s must be a whole number of seconds from 1 to 3600, got {retry!r}"
+            )
         if not isinstance(self.window_ms, int | float) or not 0 <= self.window_ms <= 1000:
             raise ConfigError(f"serve limit window_ms must be between 0 and 1000, got {self.window_ms!r}")
         timeout = self.body_timeout_s

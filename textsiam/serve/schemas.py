@@ -35,9 +35,25 @@ class MatchResponse(BaseModel):
     threshold: float
 
 
-class EmbedRequest(_Strict):
+InputType = Literal["query", "document"]
+INPUT_TYPE_HELP = (
+    "query: the left tower of a pseudo-siamese model, document: the right one (a twin has one tower and ignores it); "
+    "default: /v1/model's input_types.default"
+)
+
+
+class _Towered(BaseModel):
+    """The tower choice of the embedding routes: ``input_type``, or TEI's ``prompt_name`` with the same values."""
+
+    input_type: InputType | None = Field(None, description=INPUT_TYPE_HELP)
+    prompt_name: InputType | None = Field(None, description="an alias of input_type (text-embeddings-inference)")
+
+
+class EmbedRequest(_Towered, _Strict):
     texts: list[StrictStr]
-    side: Literal["left", "right"] = Field("left", description="the tower to encode with")
+    side: Literal["left", "right"] | None = Field(
+        None, description="the tower to encode with (or input_type: query = left, document = right); default left"
+    )
 
 
 class EmbedResponse(BaseModel):
@@ -58,7 +74,7 @@ class SearchResponse(BaseModel):
     results: list[list[Hit]]
 
 
-class EmbeddingsRequest(BaseModel):
+class EmbeddingsRequest(_Towered):
     """The OpenAI embeddings request; unknown extra keys are ignored, as OpenAI-compatible servers do."""
 
     model_config = ConfigDict(extra="ignore")
@@ -98,3 +114,33 @@ class EmbeddingsResponse(BaseModel):
     data: list[EmbeddingItem]
     model: str
     usage: Usage
+
+
+class RerankRequest(_Strict):
+    """The rerank body of infinity and Cohere (``documents``, ``top_n``, ``return_documents``), or of TEI (``texts``,
+    ``return_text``, ``raw_scores``, ``truncate``): exactly one of ``documents`` and ``texts``."""
+
+    query: StrictStr
+    documents: list[StrictStr | dict[str, StrictStr]] | None = Field(
+        None, description="texts, or Cohere's {'text': ...} objects"
+    )
+    texts: list[StrictStr] | None = Field(None, description="TEI's name for the documents")
+    top_n: StrictInt | None = Field(None, ge=1, description="return only the best top_n (default: all)")
+    return_documents: bool = False
+    return_text: bool = False  # TEI
+    raw_scores: bool = False  # TEI: the logit instead of its sigmoid
+    truncate: bool | None = None  # TEI: pairs are always cut to the model's max_length
+    truncation_direction: Literal["right", "Right"] | None = None
+    model: StrictStr | None = None  # infinity and Cohere send the model name
+    max_chunks_per_doc: StrictInt | None = None  # Cohere v1, accepted and not used
+
+
+class RerankResult(BaseModel):
+    index: int
+    relevance_score: float
+    document: dict[str, str] | None = None
+
+
+class RerankResponse(BaseModel):
+    results: list[RerankResult]
+    model: str

@@ -44,21 +44,33 @@ def serve(
     device: str | None = None,
     threads: int | None = None,
     log_level: str = "info",
+    api_key: str | None = None,
+    open_metrics: bool = False,
+    log_format: str = "plain",
 ) -> None:
     """``textsiam serve``: ``model`` is a saved model folder or a preset name; ``index`` an index folder;
     ``threads`` sets torch's intra-op threads (on a machine shared with other busy processes, 1 avoids the
-    oversubscription slowdown of spinning worker threads)."""
+    oversubscription slowdown of spinning worker threads); ``api_key``: every path but ``/healthz`` (and
+    ``/metrics`` with ``open_metrics``) needs ``Authorization: Bearer KEY``; ``log_format``: ``plain`` or ``json``
+    (one line per request either way, uvicorn's own lines in the same format)."""
     try:
         import uvicorn
     except ImportError:
         raise ImportError("textsiam serve needs FastAPI and uvicorn: pip install 'textsiam[serve]'") from None
+    from textsiam.serve.auth import check_api_key
+
     if threads is not None and threads < 1:
         raise ConfigError(f"threads must be a positive integer, got {threads}")
+    if log_format not in ("plain", "json"):
+        raise ConfigError(f"--log-format {log_format!r} is not known: use plain or json")
+    if api_key is not None:
+        check_api_key(api_key)
     check_address(host, port)
     import torch
 
     from textsiam.index.store import load_index
     from textsiam.models.io import create_model
+    from textsiam.serve.access import log_config
     from textsiam.serve.app import create_app
 
     if threads is not None:
@@ -68,5 +80,16 @@ def serve(
     if device:
         pair_model.to(device)
     name = Path(model).name if Path(model).is_dir() else model
-    app = create_app(pair_model, name=name, limits=limits, index=search_index)
-    uvicorn.run(app, host=host, port=port, log_level=log_level, workers=1, timeout_graceful_shutdown=5)
+    app = create_app(
+        pair_model, name=name, limits=limits, index=search_index, api_key=api_key, open_metrics=open_metrics
+    )
+    uvicorn.run(
+        app,
+        host=host,
+        port=port,
+        log_level=log_level,
+        log_config=log_config(log_format, log_level),
+        access_log=False,  # the service logs its own line per request (textsiam.serve.access)
+        workers=1,
+        timeout_graceful_shutdown=5,
+    )

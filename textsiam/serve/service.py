@@ -15,6 +15,12 @@ from textsiam.models.base import PairModel
 from textsiam.registry import PRESETS
 from textsiam.serve.batcher import Batcher
 from textsiam.serve.limits import Limits
+from textsiam.serve.metrics import Metrics
+
+INPUT_TYPES = {"query": "left", "document": "right"}
+"""``input_type`` (and its alias ``prompt_name``) -> the tower: a pseudo-siamese model's left tower encodes queries,
+its right tower documents; a twin has one tower for both."""
+DEFAULT_INPUT_TYPE = "query"
 
 
 class Service:
@@ -24,11 +30,14 @@ class Service:
 
     def __init__(self, model: PairModel, name: str, limits: Limits, index: Index | None) -> None:
         self.model, self.name, self.limits, self.index = model, name, limits, index
-        self.batcher = Batcher(model, limits)
+        self.metrics = Metrics(lambda: self.batcher.pending, limits.max_pending)
+        self.batcher = Batcher(model, limits, observe=self.metrics.batch)
 
     async def scores(self, a: list[str], b: list[str]) -> list[float]:
         """One score per pair ``(a[i], b[i])``, higher = more similar."""
         model = self.model
+        if model.training_kind == "pairs":  # a cross-encoder reads each pair together: no embeddings to merge
+            return await self.batcher.call(lambda: model.similarity_scores(a, b).tolist())
 
         def finish(u: torch.Tensor, v: torch.Tensor) -> list[float]:
             return model.score(u.to(model.device), v.to(model.device)).float().cpu().tolist()
@@ -44,13 +53,21 @@ class Service:
         probs = decision.predict_proba(scores).tolist() if decision.calibrator is not None else [None] * len(scores)
         return [{"match": m, "score": sc, "probability": p} for m, sc, p in zip(matches, scores.tolist(), probs)]
 
+    async def rerank(self, query: str, documents: list[str]) -> list[tuple[float, float]]:
+        """``(probability, logit)`` of each document's relevance to ``query``, by a cross model."""
+        from textsiam.models.rerank import relevance
+
+        return await self.batcher.call(lambda: relevance(self.model, query, documents))
+
     async def embed(self, texts: list[str], side: str) -> list[list[float]]:
         left, right = (texts, []) if side == "left" else ([], texts)
         return await self.batcher.submit(left, right, lambda u, v: (u if len(u) else v).tolist())
 
-    async def embed_counted(self, texts: list[str]) -> tuple[list[list[float]], int]:
-        """Left-tower embeddings and the tokens of all the texts, counted by the batch that encoded them."""
-        return await self.batcher.submit(texts, [], lambda u, v: u.tolist(), count_tokens=True)
+    async def embed_counted(self, texts: list[str], side: str = "left") -> tuple[list[list[float]], int]:
+        """Embeddings by the ``side`` tower and the tokens of all the texts, counted by the batch that encoded
+        them."""
+        left, right = (texts, []) if side == "left" else ([], texts)
+        return await self.batcher.submit(left, right, lambda u, v: (u if len(u) else v).tolist(), count_tokens=True)
 
     async def search(self, queries: list[str], k: int) -> list[list[dict[str, Any]]]:
         """The ``k`` best items of the index for each query (the caller checks that there is an index)."""
@@ -70,6 +87,13 @@ class Service:
             "pair_model": config["pair_model"],
             "towers": {side: config.get(side, config.get("encoder")) for side in ("left", "right")},
             "shared_tower": model.left is model.right,
+            "input_types": {
+                "towers": INPUT_TYPES,
+                "default": DEFAULT_INPUT_TYPE,
+                "note": "one tower: input_type is accepted and changes nothing"
+                if model.left is model.right
+                else "input_type (or prompt_name) picks the tower of /v1/embeddings and /v1/embed",
+            },
             "embedding_dim": model.embedding_dim,
             "score": model.score_name,
             "decision": None

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from textsiam.errors import ConfigError
-from textsiam.losses.build import loss_names
+from textsiam.registry import LOSSES
 
 
 def _coerce(name: str, value: Any, kind: type) -> Any:
@@ -54,25 +54,49 @@ def check_tower_options(towers: Any) -> dict[str, dict[str, Any]]:
     return towers
 
 
+PRESET = "preset"
+"""A flag whose help ends "(default: the preset's, else <the TrainConfig default>)"."""
+
+
+def _flag(help: str, *, value: Any, default_from: str | None = None, names: str | None = None, **flag: Any) -> Any:
+    """A TrainConfig field with default ``value`` that ``textsiam train`` has a flag for: the help text, where the
+    run's default comes from (``PRESET``), the registry kind whose ``names`` the help lists, argparse keywords (the
+    type of an int / float field comes from its annotation)."""
+    meta = {"help": help, "flag": flag, "default_from": default_from, "names": names}
+    return field(default=value, metadata=meta)
+
+
 @dataclass
 class TrainConfig:
     """Training recipe. Defaults follow the sentence-transformers STS recipe (AdamW, lr 2e-5, 10% warmup)."""
 
-    loss: str = "cosine"
+    loss: str = _flag(
+        "%(names)s, or two joined by '+' (e.g. cosent+multiple-negatives)",
+        names=LOSSES,  # listed in the help, not argparse choices: a combined loss is no single name
+        metavar="LOSS",
+        default_from=PRESET,
+        value="cosine",
+    )
     loss_args: dict[str, Any] = field(default_factory=dict)
-    epochs: int = 1
-    batch_size: int = 16
-    lr: float = 2e-5
-    weight_decay: float = 0.01
-    warmup_ratio: float = 0.1
-    max_grad_norm: float = 1.0
-    seed: int = 0
+    epochs: int = _flag("passes over the training pairs", default_from=PRESET, value=1)
+    batch_size: int = _flag("pairs per optimizer step", default_from=PRESET, value=16)
+    lr: float = _flag("peak learning rate of AdamW", default_from=PRESET, value=2e-5)
+    seed: int = _flag("seed of initial weights, batch order and the carved dev split", default_from=PRESET, value=0)
+    warmup_ratio: float = _flag(
+        "fraction of the steps with a linear learning-rate warmup", default_from=PRESET, value=0.1
+    )
+    weight_decay: float = _flag("AdamW weight decay (0 turns it off)", default_from=PRESET, value=0.01)
+    max_grad_norm: float = _flag("gradient clipping norm (0 turns it off)", default_from=PRESET, value=1.0)
     group_by_length: bool | None = None  # None: random batches for in-batch losses, length-grouped for the rest
-    eval_metric: str | None = None  # None: spearman graded, roc_auc binary, multi-class head: fnc_relative / macro_f1
+    eval_metric: str | None = _flag(  # None: spearman graded, roc_auc binary, multi-class head: fnc_relative / macro_f1
+        "dev metric that picks the best epoch (default: spearman for graded, roc_auc for binary; a multi-class "
+        "head: fnc_relative for the FNC-1 stances, else macro_f1; class_accuracy, roc_auc also)",
+        value=None,
+    )
     eval_batch_size: int = 64
     log_every: int = 10
-    device: str = "auto"  # "auto" -> cuda if available, else cpu
-    amp: bool = False  # bfloat16 autocast on CUDA
+    device: str = "auto"  # "auto" -> cuda if available, else cpu (the flag --device is shared by every command)
+    amp: bool = _flag("bfloat16 autocast on CUDA (default: off)", action="store_true", value=False)
     save_checkpoints: bool = True  # a resumable checkpoint after every epoch
     towers: dict[str, Any] = field(default_factory=dict)  # per tower: {"freeze": bool, "lr_multiplier": float}
     # a step with more padded token slots than this recomputes its layer activations in the backward (same
@@ -99,6 +123,8 @@ class TrainConfig:
             value = getattr(self, name)
             if not isinstance(value, str) and not (optional and value is None):
                 raise ConfigError(f"TrainConfig.{name} must be a string, got {value!r}")
+        from textsiam.losses.build import loss_names  # here: reading the fields (CLI flags) loads no torch
+
         loss_names(self.loss)  # an unknown loss name fails here, before any data is read
         if self.group_by_length is not None and not isinstance(self.group_by_length, bool):
             raise ConfigError(
@@ -110,6 +136,11 @@ class TrainConfig:
         check_tower_options(self.towers)
         if not isinstance(self.loss_args, dict):
             raise ConfigError(f"TrainConfig.loss_args must be a mapping, got {self.loss_args!r}")
+
+    @classmethod
+    def flag_fields(cls) -> list[dataclasses.Field]:
+        """The fields ``textsiam train`` has a flag for, in declaration order (the order ``--help`` lists them)."""
+        return [f for f in dataclasses.fields(cls) if "help" in f.metadata]
 
     @classmethod
     def field_names(cls) -> list[str]:

@@ -8,8 +8,8 @@ from textsiam.data import PairData
 from textsiam.errors import ConfigError
 from textsiam.eval.decision import Decision, fit_decision
 from textsiam.models.base import PairModel
+from textsiam.names import check_name
 from textsiam.train.config import check_seed
-from textsiam.train.names import check_name
 
 
 def tune_decision(
@@ -39,7 +39,7 @@ def tune_decision(
     scores = model.similarity_scores(data.a, data.b, batch_size=batch_size, show_progress=show_progress)
     labels = np.asarray(data.labels, dtype=float)
     fingerprint = data.fingerprint()
-    held_out = getattr(model, "held_out_pairs", lambda: None)()
+    held_out = model.held_out_pairs()
     if held_out is not None:  # out-of-fold pairs of a cross-validated closed-form fit (ridge-map): held-out scores
         scores, labels = np.concatenate([np.asarray(scores, dtype=float), held_out[0]]), np.r_[labels, held_out[1]]
         fingerprint = {**fingerprint, "plus_out_of_fold_training_pairs": len(held_out[1])}

@@ -56,3 +56,11 @@ class DataParallel:
             pieces = all_gather(t.contiguous())  # one (piece, ...) tensor per rank
             out.append(torch.cat([p[:c] for p, c in zip(pieces, self._counts)]))
         return tuple(out)
+
+    def main_decides(self, flag: bool, device: torch.device) -> bool:
+        """The main rank's ``flag`` on every rank (a callback on the main rank stops all ranks after one epoch)."""
+        if not self.ctx.active:
+            return flag
+        shared = torch.tensor([int(flag)], device=device)
+        torch.distributed.broadcast(shared, src=0)
+        return bool(shared.item())

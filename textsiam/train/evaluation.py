@@ -21,7 +21,7 @@ SELECTION_METRICS = {"graded": ("spearman", "pearson"), "binary": ("roc_auc", "a
 
 def _binary_score(model: PairModel) -> bool:
     """Whether a multi-class head also gives a binary score (it names its negative class)."""
-    return getattr(model.head, "negative", None) is not None
+    return model.negative_class is not None
 
 
 def selection_metrics(data: PairData, classes: Sequence[str] | None = None, binary_score: bool = True) -> tuple:

@@ -26,7 +26,7 @@ from pathlib import Path
 
 from textsiam.atomic import is_temp_name
 from textsiam.errors import ConfigError, OutputError
-from textsiam.models.saving import TOWER_KEYS
+from textsiam.models.io import tower_folders
 
 RUN_FILES = (
     "config.json",  # first: without it the folder is no model, whatever else is still there
@@ -39,8 +39,7 @@ RUN_FILES = (
     "dev_split.jsonl",
     "dev_split.images.tsv",
 )
-RUN_FOLDERS = (
-    *sorted({key for keys in TOWER_KEYS.values() for key in keys}),  # tower asset folders: encoder, left, right
+RUN_FOLDERS = (  # and the tower asset folders of the registered pair models (models.io.tower_folders)
     "checkpoint",
     ".checkpoint.old",
     ".checkpoint.tmp",
@@ -53,7 +52,7 @@ def _is_run_entry(path: Path) -> bool:
         return True
     if path.name == "report":  # a common name: ours only when it holds what write_report writes
         return path.is_dir() and not path.is_symlink() and (path / "report.html").is_file()
-    if path.name in RUN_FOLDERS:
+    if path.name in RUN_FOLDERS or path.name in tower_folders():
         return path.is_dir() and not path.is_symlink()
     return path.name in RUN_FILES and path.is_file() and not path.is_symlink()
 

@@ -12,9 +12,7 @@ from typing import Any
 
 import torch
 
-from textsiam.encoders.freezing import OutputCache
-from textsiam.encoders.packed_bert import drop_grad_buffers
-from textsiam.encoders.prepared import Prepared
+from textsiam.encoders.base import OutputCache, Prepared, normalisation_parameters
 from textsiam.errors import ConfigError
 from textsiam.models.base import PairModel, to_device
 from textsiam.models.cache import tower_is_static
@@ -35,14 +33,25 @@ def apply_freeze(model: PairModel, towers: dict[str, dict[str, Any]]) -> None:
             modules[name].requires_grad_(False)
 
 
+def no_decay(model: PairModel) -> set[int]:
+    """Ids of the parameters kept out of weight decay: those each tower names (``Encoder.no_weight_decay``) and the
+    normalisation layers' outside the towers (projections, heads); 1-d tensors are never decayed either."""
+    kept = {id(p) for p in model.parameters() if p.ndim < 2}
+    for tower in tower_modules(model).values():
+        names = tower.no_weight_decay()
+        kept |= {id(p) for name, p in tower.named_parameters() if name in names}
+    rest = normalisation_parameters(model)
+    return kept | {id(p) for name, p in model.named_parameters() if name in rest}
+
+
 def param_groups(model: PairModel, lr: float, weight_decay: float, towers: dict[str, dict[str, Any]]) -> list[dict]:
     """AdamW groups: per tower (its lr multiplier) and the rest, each split into decayed / not decayed tensors."""
     owner = {id(p): name for name, m in tower_modules(model).items() for p in m.parameters()}
+    kept = no_decay(model)
     groups: dict[tuple[str, bool], list[torch.nn.Parameter]] = {}
-    for pname, p in model.named_parameters():
+    for p in model.parameters():
         if p.requires_grad:
-            decay = not (p.ndim < 2 or "LayerNorm" in pname or "norm" in pname.lower())
-            groups.setdefault((owner.get(id(p), ""), decay), []).append(p)
+            groups.setdefault((owner.get(id(p), ""), id(p) not in kept), []).append(p)
     return [
         {
             "params": params,
@@ -74,8 +83,8 @@ class SideEmbedder:
         (a tower's own cache still serves its ``collate`` there)."""
         self.model, self.device, self.net = model, device, net if net is not None else model
         self.checkpoint_tokens = checkpoint_tokens
-        for side in ("left", "right"):  # frozen parts keep their outputs for this run (close() drops them)
-            model.tower(side).cache_outputs(True)
+        for tower in tower_modules(model).values():  # e.g. frozen parts keep their outputs (close() ends it)
+            tower.begin_training()
         texts = cache and bool(sample) and isinstance(sample[0], str)
         self.caches: dict[str, OutputCache] = {}
         for side in ("left", "right"):
@@ -88,9 +97,8 @@ class SideEmbedder:
         tower = self.model.tower(side)
         if side == "right" and tower is self.model.left:  # a twin: both sides share one cache
             return self.caches.get("left")
-        own = getattr(tower, "output_cache", None)
-        if own is not None:  # the tower caches itself: the trainer uses that same cache
-            return own
+        if tower.output_cache is not None:  # the tower caches itself: the trainer uses that same cache
+            return tower.output_cache
         return OutputCache(self._computer(side)) if texts and tower_is_static(tower) else None
 
     def _computer(self, side: str):
@@ -105,19 +113,17 @@ class SideEmbedder:
     def _checkpoint(self, *features: dict[str, torch.Tensor]) -> None:
         """Recompute layer activations in the backward for a step with more than ``checkpoint_tokens`` padded token
         slots (the few batches of the longest texts set the peak memory of a length-grouped epoch)."""
-        slots = sum(f["input_ids"].numel() for f in features if "input_ids" in f)
+        slots = sum(self.model.tower(side).step_slots(f) for side, f in zip(("left", "right"), features))
         on = self.checkpoint_tokens is not None and slots > self.checkpoint_tokens
         for side in ("left", "right"):
             self.model.tower(side).checkpoint_layers(on)
 
     def close(self) -> None:
         """End of the run: the towers drop their cached outputs and keep nothing from now on."""
-        for side in ("left", "right"):
-            self.model.tower(side).cache_outputs(False)
-            self.model.tower(side).checkpoint_layers(False)
+        for tower in tower_modules(self.model).values():
+            tower.end_training()
         for cache in self.caches.values():
             cache.store.clear()
-        drop_grad_buffers(self.model)
 
     def static_towers_to_eval(self) -> None:
         """Towers that do not train run without dropout (call after ``model.train()``)."""

@@ -1,6 +1,6 @@
 """Honest hyperparameters for the ridge-map model: K-fold cross-validation over the training images.
 
-The score weights of :class:`~textsiam.models.ridge_map.RidgeMapModel` (ridge penalty, prior weight and
+The score weights of :class:`~textsiam.ridge.model.RidgeMapModel` (ridge penalty, prior weight and
 temperature, class-match weight, caption class temperature) are chosen here, on the training images only:
 
 - the training images are split into ``folds`` folds by image (all captions of an image in its image's fold);
@@ -24,9 +24,22 @@ from typing import Any
 import numpy as np
 import torch
 
-from textsiam.errors import ConfigError, DataError
+from textsiam.errors import DataError
+from textsiam.params import Fields, Interval, ListOf
 
-GRID_KEYS = ("ridge", "prior_weight", "prior_temperature", "class_match_weight", "text_class_temperature")
+POSITIVE = Interval(float, 0, None, closed="neither")
+WEIGHT = Interval(float, 0)  # >= 0: 0 turns the term off
+GRID_PARAMS = {
+    "ridge": POSITIVE,
+    "prior_weight": WEIGHT,
+    "prior_temperature": POSITIVE,
+    "class_match_weight": WEIGHT,
+    "text_class_temperature": POSITIVE,
+}
+"""The score's weights and temperatures (ridge-map constructor keywords) that the cross-validation may search."""
+GRID_KEYS = tuple(GRID_PARAMS)
+GRID = Fields({key: ListOf(value) for key, value in GRID_PARAMS.items()})
+"""A grid: an object of option -> non-empty list of its allowed values (options from GRID_KEYS)."""
 DEFAULT_GRID: dict[str, list[float]] = {
     "ridge": [0.03, 0.1, 0.3],
     "prior_weight": [0.0, 0.5, 1.0, 1.5],
@@ -35,25 +48,6 @@ DEFAULT_GRID: dict[str, list[float]] = {
     "text_class_temperature": [0.03, 0.05, 0.1, 0.2],
 }
 METRICS = ("mrr", "r@1")
-
-
-def check_grid(grid: Any) -> dict[str, list[float]]:
-    """A grid is an object of option -> non-empty list of numbers (options from GRID_KEYS); returns a clean copy."""
-    if not isinstance(grid, dict):
-        raise ConfigError(f"ridge-map cv_grid must be an object of option -> list of values, got {grid!r}")
-    unknown = sorted(set(grid) - set(GRID_KEYS))
-    if unknown:
-        raise ConfigError(f"ridge-map cv_grid: unknown option(s) {unknown}; it takes {list(GRID_KEYS)}")
-    clean = {}
-    for key, values in grid.items():
-        if not isinstance(values, list) or not values:
-            raise ConfigError(f"ridge-map cv_grid[{key!r}] must be a non-empty list of numbers, got {values!r}")
-        for v in values:
-            zero_ok = key in ("prior_weight", "class_match_weight")
-            if isinstance(v, bool) or not isinstance(v, int | float) or not (v >= 0 if zero_ok else v > 0):
-                raise ConfigError(f"ridge-map cv_grid[{key!r}]: {v!r} is not a number {'>=' if zero_ok else '>'} 0")
-        clean[key] = [float(v) for v in values]
-    return clean
 
 
 def settings(grid: dict[str, list[float]], base: dict[str, float]) -> list[dict[str, float]]:

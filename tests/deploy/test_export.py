@@ -57,7 +57,7 @@ def test_hf_export_loads_in_transformers(tiny_bert_dir, tmp_path):
         # the same weights and the same batch through transformers' own BertModel: RELOADED (fixtures.py)
         torch.testing.assert_close(auto(**features).last_hidden_state, expected, atol=RELOADED, rtol=0)
     assert not (out / "modules.json").exists()
-    from textsiam.models.export import dropped_parts
+    from textsiam.deploy.export import dropped_parts
 
     assert dropped_parts(model, "hf") == ["mean pooling", "the projection"]
 

@@ -8,9 +8,9 @@ import torch.ao.nn.quantized.dynamic as nnqd
 import torch.nn.functional as F
 from fixtures import needs_minilm
 
+from textsiam.deploy.quantize import has_vnni, is_quantized, quantize
 from textsiam.errors import ConfigError
 from textsiam.models import create_model
-from textsiam.models.quantize import has_vnni, is_quantized, quantize
 
 TEXTS = ["a man plays the guitar", "a dog runs in the park", "two children read a book", "the cat eats food"]
 
@@ -48,9 +48,9 @@ def test_int8_minilm_embeddings_stay_close_to_float():
 def test_a_vector_tower_is_quantized_without_text_calibration():
     import numpy as np
 
+    from textsiam.deploy.quantize import SmoothedLinear
     from textsiam.encoders import MlpEncoder
     from textsiam.models import TwinModel
-    from textsiam.models.quantize import SmoothedLinear
 
     torch.manual_seed(0)
     model = TwinModel(MlpEncoder(in_features=8, hidden=16, n_layers=2, dropout=0.0))
@@ -61,7 +61,7 @@ def test_a_vector_tower_is_quantized_without_text_calibration():
 
 
 def test_smoothing_scales_the_linear_itself_and_keeps_its_output():
-    from textsiam.models.quantize import SmoothedLinear
+    from textsiam.deploy.quantize import SmoothedLinear
 
     torch.manual_seed(0)
     linear = torch.nn.Linear(6, 4)
@@ -74,7 +74,7 @@ def test_smoothing_scales_the_linear_itself_and_keeps_its_output():
 
 
 def test_calibration_maxima_are_the_largest_absolute_inputs_of_each_linear(tiny_bert_dir):
-    from textsiam.models.quantize import _input_maxima
+    from textsiam.deploy.quantize import _input_maxima
 
     model = create_model(str(tiny_bert_dir)).eval()
     seen: dict = {}

@@ -18,8 +18,8 @@ from textsiam.errors import ConfigError, DataError
 from textsiam.eval.decision import fit_decision
 from textsiam.models import load_model
 from textsiam.models.cache import unique_items
-from textsiam.models.ridge_cv import DEFAULT_GRID, image_folds, retrieval_score
-from textsiam.models.ridge_map import RidgeMapModel
+from textsiam.ridge.cv import DEFAULT_GRID, image_folds, retrieval_score
+from textsiam.ridge.model import RidgeMapModel
 from textsiam.train import TrainConfig, Trainer
 
 pytestmark = needs_vision
@@ -155,15 +155,17 @@ def test_threshold_tuning_adds_the_out_of_fold_pairs(tmp_path):
 def test_bad_cv_settings_are_config_errors():
     from test_ridge_map import _model
 
-    with pytest.raises(ConfigError, match="cv_folds must be 0"):
+    with pytest.raises(ConfigError, match=r"cv_folds must be 0 \(no cross-validation\) or an integer >= 2, got 1"):
         _model(None, cv_folds=1)
-    with pytest.raises(ConfigError, match=r"unknown option\(s\) \['prompt'\]"):
+    with pytest.raises(ConfigError, match=r"ridge-map model: cv_grid: unknown option\(s\) \['prompt'\]"):
         _model(None, cv_grid={"prompt": [1.0]})
-    with pytest.raises(ConfigError, match=r"cv_grid\['ridge'\]: 0 is not a number > 0"):
+    with pytest.raises(ConfigError, match=r"cv_grid\['ridge'\]\[0\] must be a finite number > 0, got 0 \(int\)"):
         _model(None, cv_grid={"ridge": [0]})
-    with pytest.raises(ConfigError, match="non-empty list"):
+    with pytest.raises(
+        ConfigError, match=r"cv_grid\['prior_weight'\] must be a non-empty list of \(a finite number >= 0"
+    ):
         _model(None, cv_grid={"prior_weight": []})
-    with pytest.raises(ConfigError, match="cv_metric must be one of"):
+    with pytest.raises(ConfigError, match="cv_metric must be one of 'mrr', 'r@1', got 'auc'"):
         _model(None, cv_metric="auc")
     mlp = dict(left=MlpEncoder(in_features=4), right=TfidfEncoder(max_features=8), prior_weight=0, class_match_weight=0)
     assert RidgeMapModel(**mlp).cv_grid == {"ridge": DEFAULT_GRID["ridge"]}  # no class logits: no class terms

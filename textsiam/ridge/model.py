@@ -16,7 +16,7 @@ For caption-image matching with very few training images (COCO mini: 64), where 
   image), and the two z-scores are averaged, so one threshold fits every caption and image.
 
 The weights are chosen honestly by default: ``cv_folds``-fold cross-validation over the training images
-(:mod:`textsiam.models.ridge_cv`) over ``cv_grid`` (default :data:`~textsiam.models.ridge_cv.DEFAULT_GRID`),
+(:mod:`textsiam.ridge.cv`) over ``cv_grid`` (default :data:`~textsiam.ridge.cv.DEFAULT_GRID`),
 then a refit on all training images with the winner, whose weights the saved config then holds; ``cv_folds`` 0
 keeps the configured weights. With ``threshold_from_cv`` the winner's out-of-fold match pairs (scores of images
 the fold model never saw) are kept with the model and join the dev pairs when a threshold is tuned.
@@ -41,14 +41,9 @@ from textsiam.encoders.base import Encoder
 from textsiam.errors import ConfigError, DataError
 from textsiam.models.base import PairModel, to_device
 from textsiam.models.cache import unique_items
-from textsiam.models.ridge_cv import DEFAULT_GRID, GRID_KEYS, METRICS, check_grid, cross_validate
+from textsiam.params import Bool, Choice, Interval, OneOf, Optional, Record, Text
 from textsiam.registry import PAIR_MODELS
-
-
-def _positive_float(name: str, value: Any, zero_ok: bool = False) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not (value >= 0 if zero_ok else value > 0):
-        raise ConfigError(f"ridge-map model: {name} must be a number {'>=' if zero_ok else '>'} 0, got {value!r}")
-    return float(value)
+from textsiam.ridge.cv import DEFAULT_GRID, GRID, GRID_KEYS, GRID_PARAMS, METRICS, cross_validate
 
 
 @PAIR_MODELS.register("ridge-map")
@@ -65,15 +60,19 @@ class RidgeMapModel(PairModel):
         score_norm: cohort score normalisation against the training images and captions.
         cv_folds: folds of the cross-validation over the training images that chooses the weights (0: none, keep
             the weights above).
-        cv_grid: option -> values to search (options from ``ridge_cv.GRID_KEYS``; left-out options keep their value
-            above); None: ``ridge_cv.DEFAULT_GRID`` (its ridge values alone for a left tower without class logits).
+        cv_grid: option -> values to search (options from ``cv.GRID_KEYS``; left-out options keep their value
+            above); None: ``cv.DEFAULT_GRID`` (its ridge values alone for a left tower without class logits).
         cv_metric: "mrr" (mean reciprocal rank) or "r@1", averaged over caption->image and image->caption.
         threshold_from_cv: keep the winner's out-of-fold match pairs; threshold tuning adds them to the dev pairs.
         cohort_images, cohort_texts, cv_pairs: sizes set by fitting (saved so a model folder rebuilds its buffers).
         cv_result: set by fitting: the cross-validation's chosen setting and scores (a record; changes nothing).
     """
 
+    training_kind = "closed-form"  # fit_closed_form is the fit: no gradient steps
+    tower_keys = ("left", "right")
     config_keys = (
+        "similarity",
+        "head",
         "ridge",
         "prior_weight",
         "prior_temperature",
@@ -90,6 +89,19 @@ class RidgeMapModel(PairModel):
         "cv_pairs",
         "cv_result",
     )
+    params = {
+        **PairModel.params,
+        "similarity": Choice("dot"),  # the model scores by its own dot product
+        **GRID_PARAMS,
+        "prompt": Text(contains="{}"),  # {} is the class name
+        "score_norm": Bool(),
+        **dict.fromkeys(("cohort_images", "cohort_texts", "cv_pairs"), Interval(int, 0)),
+        "cv_folds": OneOf(Choice(0), Interval(int, 2), text="0 (no cross-validation) or an integer >= 2"),
+        "cv_grid": Optional(GRID),  # null: DEFAULT_GRID (its ridge values alone for a tower without class logits)
+        "cv_metric": Choice(*METRICS),
+        "threshold_from_cv": Bool(),
+        "cv_result": Optional(Record()),
+    }
 
     def __init__(
         self,
@@ -114,26 +126,23 @@ class RidgeMapModel(PairModel):
         cv_result: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(similarity=similarity, head=head)
-        if similarity != "dot" or head is not None:
-            raise ConfigError(
-                f"ridge-map model scores by its own dot product: similarity 'dot', no head; got {similarity!r}"
-            )
+        if head is not None:
+            raise ConfigError(f"ridge-map model scores by its own dot product: similarity 'dot', no head; got {head!r}")
         if left is right:
             raise ConfigError("ridge-map towers must be two different modules (an image tower and a text tower)")
-        if not isinstance(prompt, str) or "{}" not in prompt:
-            raise ConfigError(f"ridge-map model: prompt must contain {{}} for the class name, got {prompt!r}")
+        weights = {"ridge": ridge, "prior_weight": prior_weight, "prior_temperature": prior_temperature}
+        weights |= {"class_match_weight": class_match_weight, "text_class_temperature": text_class_temperature}
+        cv = {"cv_folds": cv_folds, "cv_grid": cv_grid, "cv_metric": cv_metric, "threshold_from_cv": threshold_from_cv}
+        sizes = {"cohort_images": cohort_images, "cohort_texts": cohort_texts, "cv_pairs": cv_pairs}
+        checked = self.check_params(**weights, **cv, **sizes, prompt=prompt, score_norm=score_norm, cv_result=cv_result)
         self.left_encoder, self.right_encoder = left.requires_grad_(False), right.requires_grad_(False)  # never trained
-        self.ridge, self.prior_weight = (
-            _positive_float("ridge", ridge),
-            _positive_float("prior_weight", prior_weight, True),
-        )
-        self.prior_temperature, self.prompt = _positive_float("prior_temperature", prior_temperature), prompt
-        self.class_match_weight = _positive_float("class_match_weight", class_match_weight, zero_ok=True)
-        self.text_class_temperature = _positive_float("text_class_temperature", text_class_temperature)
-        self.score_norm = bool(score_norm)
-        if cv_grid is None and not getattr(left, "class_logits", False):  # the default grid, less the class terms
-            cv_grid = {"ridge": DEFAULT_GRID["ridge"]}
-        self._set_cv(cv_folds, cv_grid, cv_metric, threshold_from_cv)
+        self.set_weights(checked)
+        self.prompt, self.score_norm = prompt, score_norm
+        if cv_grid is None:  # the default grid; less the class terms for a left tower without class logits
+            grid = DEFAULT_GRID if getattr(left, "class_logits", False) else {"ridge": DEFAULT_GRID["ridge"]}
+            checked["cv_grid"] = GRID.check(grid, "ridge-map model: cv_grid")
+        self.cv_folds, self.cv_grid, self.cv_metric = cv_folds, checked["cv_grid"], cv_metric
+        self.threshold_from_cv = threshold_from_cv
         class_weights = [self.prior_weight, self.class_match_weight]
         if self.cv_folds:
             class_weights += [*self.cv_grid.get("prior_weight", []), *self.cv_grid.get("class_match_weight", [])]
@@ -157,15 +166,6 @@ class RidgeMapModel(PairModel):
         self.register_buffer("cv_scores", torch.zeros(int(cv_pairs)))  # out-of-fold match pairs (threshold_from_cv)
         self.register_buffer("cv_labels", torch.zeros(int(cv_pairs)))
         self.cv_summary = cv_result  # the last fit's cross-validation (chosen weights, scores), saved for the user
-
-    def _set_cv(self, folds: Any, grid: Any, metric: Any, threshold_from_cv: Any) -> None:
-        if isinstance(folds, bool) or not isinstance(folds, int) or folds < 0 or folds == 1:
-            raise ConfigError(f"ridge-map cv_folds must be 0 (no cross-validation) or an integer >= 2, got {folds!r}")
-        if metric not in METRICS:
-            raise ConfigError(f"ridge-map cv_metric must be one of {list(METRICS)}, got {metric!r}")
-        self.cv_folds, self.cv_metric = folds, metric
-        self.cv_grid = check_grid(DEFAULT_GRID if grid is None else grid)
-        self.threshold_from_cv = bool(threshold_from_cv)
 
     left = property(lambda self: self.left_encoder, doc="The image tower.")
     right = property(lambda self: self.right_encoder, doc="The text tower, whose space the images are mapped to.")
@@ -268,7 +268,7 @@ class RidgeMapModel(PairModel):
         self.weight.copy_((x.T @ torch.linalg.solve(gram, y)).float())
 
     def set_weights(self, setting: dict[str, float]) -> None:
-        """Set the score's weights and temperatures (a cross-validation setting; see ``ridge_cv.GRID_KEYS``)."""
+        """Set the score's weights and temperatures (a cross-validation setting; see ``cv.GRID_KEYS``)."""
         for key in GRID_KEYS:
             setattr(self, key, float(setting[key]))
 
@@ -284,26 +284,11 @@ class RidgeMapModel(PairModel):
             return None
         return self.cv_scores.numpy().astype(float), self.cv_labels.numpy().astype(float)
 
+    cohort_images = property(lambda self: len(self.cohort_left), doc="Training images in the cohort (config).")
+    cohort_texts = property(lambda self: len(self.cohort_right), doc="Training captions in the cohort (config).")
+    cv_pairs = property(lambda self: len(self.cv_labels), doc="Out-of-fold match pairs kept (config).")
+    cv_result = property(lambda self: self.cv_summary, doc="The last fit's cross-validation record (config).")
+
     def get_config(self) -> dict[str, Any]:
-        return {
-            "pair_model": "ridge-map",
-            "left": self.left_encoder.spec(),
-            "right": self.right_encoder.spec(),
-            "similarity": self.similarity_name,
-            "head": self.head_spec,
-            "ridge": self.ridge,
-            "prior_weight": self.prior_weight,
-            "prior_temperature": self.prior_temperature,
-            "class_match_weight": self.class_match_weight,
-            "text_class_temperature": self.text_class_temperature,
-            "prompt": self.prompt,
-            "score_norm": self.score_norm,
-            "cohort_images": len(self.cohort_left),
-            "cohort_texts": len(self.cohort_right),
-            "cv_folds": self.cv_folds,
-            "cv_grid": self.cv_grid,
-            "cv_metric": self.cv_metric,
-            "threshold_from_cv": self.threshold_from_cv,
-            "cv_pairs": len(self.cv_labels),
-            **({"cv_result": self.cv_summary} if self.cv_summary else {}),
-        }
+        config = super().get_config()  # config_keys, read from the attributes and properties above
+        return config if self.cv_summary else {k: v for k, v in config.items() if k != "cv_result"}

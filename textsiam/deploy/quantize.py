@@ -30,6 +30,7 @@ from torch import nn
 
 from textsiam.errors import ConfigError, DataError
 from textsiam.models.base import PairModel
+from textsiam.osmem import drop_mapped_pages, release_freed_memory
 
 QUANTIZATIONS = ("int8",)
 SMOOTH_ALPHA = 0.7
@@ -98,29 +99,20 @@ def quantize_int8(model: PairModel, calibration: Sequence[str] | None = None, *,
     work = (model if inplace else copy.deepcopy(model)).cpu().eval()  # int8 kernels exist for CPU only
     if not inplace:
         model.train(was_training)
-    _smooth(work, calibration)
+    smooth(work, calibration)
     floats = _storage_ranges(m.weight for m in work.modules() if type(m) is nn.Linear)
     mapping = {nn.Linear: _full_range_linear()} if has_vnni() and torch.backends.quantized.engine != "qnnpack" else None
     quantized = quantize_dynamic(
         work, {nn.Linear: per_channel_dynamic_qconfig}, dtype=torch.qint8, mapping=mapping, inplace=True
     )
     quantized.quantized = "int8"
-    _release_freed_memory()
-    _drop_mapped_pages(floats - _storage_ranges(quantized.state_dict(keep_vars=True).values()))
+    release_freed_memory()  # the float weights and calibration activations freed above (~50 MB of heap)
+    # the pages of float Linear weights that quantizing replaced, where they lie in a memory-mapped .safetensors
+    # file: transformers maps the file and each weight is a view of its pages; smoothing wrote to them, so they
+    # became private copies that stay resident while the embeddings keep the mapping alive (~41 MB for MiniLM-L6).
+    # ``dead`` excludes every storage the quantized model still holds.
+    drop_mapped_pages(floats - _storage_ranges(quantized.state_dict(keep_vars=True).values()))
     return quantized
-
-
-def _release_freed_memory() -> None:
-    """Hand the float weights and calibration activations freed above back to the operating system (glibc keeps
-    freed heap pages otherwise, and the int8 model's peak memory would sit ~50 MB above the float model's)."""
-    import ctypes
-    import gc
-
-    gc.collect()
-    try:
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError):  # not glibc (macOS, Windows, musl): nothing to trim
-        pass
 
 
 def _storage_ranges(tensors) -> set[tuple[int, int]]:
@@ -133,36 +125,7 @@ def _storage_ranges(tensors) -> set[tuple[int, int]]:
     return ranges
 
 
-def _drop_mapped_pages(dead: set[tuple[int, int]]) -> None:
-    """Give back the pages of float Linear weights that quantizing replaced, where they lie in a memory-mapped
-    ``.safetensors`` file (transformers maps the file and each weight is a view of its pages; smoothing wrote to
-    them, so they became private copies that stay resident as long as the mapping lives, which the embeddings
-    keep alive: ~41 MB for MiniLM-L6). ``madvise(MADV_DONTNEED)`` on the whole pages inside each dead weight
-    drops them; nothing refers to those bytes any more (``dead`` excludes every storage the quantized model still
-    holds). Heap memory is never touched: only ranges inside a mapping of a ``.safetensors`` file. Linux only;
-    elsewhere a no-op."""
-    import ctypes
-    import mmap
-
-    try:
-        maps = [line.split() for line in Path("/proc/self/maps").read_text().splitlines()]
-        madvise = ctypes.CDLL("libc.so.6", use_errno=True).madvise
-    except (OSError, AttributeError):
-        return
-    files = []
-    for fields in maps:
-        if len(fields) >= 6 and fields[5].endswith(".safetensors"):
-            start, end = (int(x, 16) for x in fields[0].split("-"))
-            files.append((start, end))
-    page = mmap.PAGESIZE
-    madvise.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
-    for ptr, size in dead:
-        first, last = -(-ptr // page) * page, (ptr + size) // page * page  # whole pages only
-        if last > first and any(start <= ptr and ptr + size <= end for start, end in files):
-            madvise(first, last - first, 4)  # MADV_DONTNEED
-
-
-def _smooth(model: PairModel, calibration: Sequence[str] | None) -> None:
+def smooth(model: PairModel, calibration: Sequence[str] | None) -> None:
     """Smooth the Linear layers of the text towers in place (towers of other modalities are left as they are)."""
     texts = list(calibration) if calibration is not None else CALIBRATION_FILE.read_text().splitlines()
     sides = [s for s in ("left", "right") if _takes(model, s, texts)]

@@ -13,7 +13,7 @@ from textsiam.data.images import CaptionSet, pairs_from_collection
 from textsiam.encoders import EfficientNetLite0Encoder, MlpEncoder, TfidfEncoder
 from textsiam.errors import ConfigError
 from textsiam.models import load_model
-from textsiam.models.ridge_map import RidgeMapModel
+from textsiam.ridge.model import RidgeMapModel
 from textsiam.train import TrainConfig, Trainer
 
 pytestmark = needs_vision
@@ -88,13 +88,13 @@ def test_the_map_fits_its_training_captions_and_survives_save_load(tiny_bert_dir
 
 
 def test_bad_settings_are_config_errors(tiny_bert_dir):
-    with pytest.raises(ConfigError, match="similarity 'dot'"):
+    with pytest.raises(ConfigError, match="ridge-map model: similarity must be one of 'dot', got 'cosine'"):
         _model(tiny_bert_dir, similarity="cosine")
     with pytest.raises(ConfigError, match="class logits"):
         RidgeMapModel(MlpEncoder(in_features=4), TfidfEncoder(max_features=8), class_match_weight=0.5)
-    with pytest.raises(ConfigError, match="ridge must be"):
+    with pytest.raises(ConfigError, match=r"ridge-map model: ridge must be a finite number > 0, got 0 \(int\)"):
         _model(tiny_bert_dir, ridge=0)
-    with pytest.raises(ConfigError, match="prompt must contain"):
+    with pytest.raises(ConfigError, match="prompt must be a string containing '{}', got 'a photo'"):
         _model(tiny_bert_dir, prompt="a photo")
 
 

@@ -16,6 +16,7 @@ from safetensors.torch import save_file
 from torch import nn
 
 from textsiam.atomic import atomic_folder, write_json
+from textsiam.deploy.cross_export import cross_dropped, export_cross
 from textsiam.encoders.hf import HfTextEncoder
 from textsiam.errors import ConfigError
 from textsiam.models.base import PairModel
@@ -43,6 +44,8 @@ def export_model(model: PairModel | str | Path, out: str | Path, format: str = "
     out = Path(out)
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise ConfigError(f"--out {out} already exists and is not an empty folder; choose a new folder or remove it")
+    if model.training_kind == "pairs":  # a cross-encoder: one sequence-classification folder
+        return export_cross(model, out, format)
     towers = _towers(model)
     exporter.check(model)
     with atomic_folder(out) as tmp:
@@ -53,6 +56,8 @@ def export_model(model: PairModel | str | Path, out: str | Path, format: str = "
 
 def dropped_parts(model: PairModel, format: str) -> list[str]:
     """What an export in ``format`` leaves out of ``model`` (the hf format keeps only the transformer)."""
+    if model.training_kind == "pairs":
+        return cross_dropped(model)
     return EXPORTERS.build(format).dropped(model)
 
 

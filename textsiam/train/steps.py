@@ -1,0 +1,164 @@
+"""The per-step machinery of each ``PairModel.training_kind``: one class per kind, chosen through :data:`STEPS`.
+
+A step class is built once per run (after the towers are fitted and frozen and the model is on its device) and
+gives the trainer everything that depends on how the model reads a pair:
+
+- ``check(model, loss_fn, loss_name)`` (static, at ``Trainer(...)``): a ConfigError when the loss cannot train
+  this model;
+- ``epoch(data)``: the epoch's pairs made ready for many batches, and each pair's length (for length grouping);
+- ``loss(rows, labels)``: the loss of the pairs at ``rows`` of that epoch (this rank's piece under torchrun);
+- ``to_train_mode()``, ``dev_outputs(a, b, batch_size)`` (= ``model.pair_outputs``) and ``close()``.
+
+"embeddings" (twin / pseudo-siamese): the towers embed each side (``u``, ``v``), then the loss takes the
+embeddings, the head's scores or its logits. "closed-form" models have no step class: the trainer hands them to
+:func:`textsiam.train.no_gradient.fit_without_gradients`. A cross-encoder ("pairs": the model reads both items
+together) adds one entry here and one class: its ``epoch`` keeps the pairs, its ``loss`` runs
+``model.forward_pairs(model.collate_pairs(a, b))`` -> ``(n,)`` scores or ``(n, classes)`` logits into the loss.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from typing import Any, Protocol
+
+import numpy as np
+import torch
+
+from textsiam.data import PairData
+from textsiam.encoders.base import Prepared
+from textsiam.errors import ConfigError
+from textsiam.models.base import PairModel
+from textsiam.train.config import TrainConfig
+from textsiam.train.distributed import DataParallel
+from textsiam.train.pair_step import PairSteps
+from textsiam.train.towers import SideEmbedder
+
+
+class Steps(Protocol):
+    """What the trainer asks of the step machinery of a training kind (see the module doc)."""
+
+    def __init__(
+        self,
+        model: PairModel,
+        loss_fn: Any,
+        config: TrainConfig,
+        device: torch.device,
+        parallel: DataParallel,
+        data: Any,
+    ) -> None: ...
+
+    @staticmethod
+    def check(model: PairModel, loss_fn: Any, loss_name: str) -> None: ...
+
+    def epoch(self, data: PairData) -> np.ndarray: ...
+
+    def loss(self, rows: Sequence[int], labels: torch.Tensor) -> torch.Tensor: ...
+
+    def to_train_mode(self) -> None: ...
+
+    def dev_outputs(self, a: Sequence[Any], b: Sequence[Any], batch_size: int) -> torch.Tensor: ...
+
+    def close(self) -> None: ...
+
+
+class EmbeddingSteps:
+    """Steps of a model whose towers embed each side: ``u, v`` -> loss (embeddings, head scores or logits)."""
+
+    def __init__(
+        self,
+        model: PairModel,
+        loss_fn: torch.nn.Module,
+        config: TrainConfig,
+        device: torch.device,
+        parallel: DataParallel,
+        train_data: PairData,
+    ) -> None:
+        self.model, self.loss_fn, self.config, self.device, self.parallel = model, loss_fn, config, device, parallel
+        net = parallel.wrap(model)  # DistributedDataParallel under torchrun, else the model itself
+        # under torchrun every step goes through the wrapped forward (no tower cache), so gradients are synced;
+        # data that draws new pairs each epoch (images) is not cached here: its towers keep their own caches
+        cache = not parallel.ctx.active and not train_data.resamples
+        self.embedder = SideEmbedder(
+            model, device, train_data.a, net=net, cache=cache, checkpoint_tokens=config.checkpoint_tokens
+        )
+        self.resamples = train_data.resamples
+        self.sides: tuple[Prepared, Prepared] | None = None
+
+    @staticmethod
+    def check(model: PairModel, loss_fn: Any, loss_name: str) -> None:
+        if loss_fn.takes == "scores" and model.head is None:
+            raise ConfigError(f"loss {loss_name!r} trains a learned head; this model has none (set 'head')")
+        if (loss_fn.takes == "logits") != bool(model.classes):
+            raise ConfigError(
+                f"loss {loss_name!r} and the model's head do not fit: cross-entropy trains a multi-class head "
+                "(pair-classifier), and a multi-class head trains only with cross-entropy"
+            )
+        if loss_fn.takes == "embeddings" and model.head is not None:
+            raise ConfigError(
+                f"this model scores pairs with a learned head, which the embedding loss {loss_name!r} never trains; "
+                "use loss 'bce', or a model without a head"
+            )
+        distance = loss_fn.get_config().get("distance")
+        if distance and model.head is None and distance != model.similarity_name:
+            warnings.warn(
+                f"the loss measures {distance} distance but the model scores pairs by {model.similarity_name}: "
+                f"pass loss_args {{'distance': '{model.similarity_name}'}} unless the mismatch is intended",
+                stacklevel=3,
+            )
+
+    def epoch(self, data: PairData) -> np.ndarray:
+        """Both sides' items prepared for the epoch's batches, and the pair lengths ``(pairs,)``.
+
+        The training texts are prepared (tokenized) once, before the first epoch; data that draws new pairs each
+        epoch is prepared anew. A pair's length is its longer side's for a twin (both sides share one padded
+        batch) and the sum of its sides' otherwise."""
+        if self.sides is None or self.resamples:
+            self.sides = self.embedder.prepare(data.a, data.b)
+        left, right = self.sides
+        twin = self.model.left is self.model.right
+        return np.maximum(left.lengths, right.lengths) if twin else left.lengths + right.lengths
+
+    def loss(self, rows: Sequence[int], labels: torch.Tensor) -> torch.Tensor:
+        model, loss_fn = self.model, self.loss_fn
+        with torch.autocast("cuda", dtype=torch.bfloat16, enabled=self.config.amp and self.device.type == "cuda"):
+            u, v = self.embedder.rows(*self.sides, rows)  # (piece, dim) each; static towers come from a cache
+        u, v = self.parallel.gather(u, v)  # (batch, dim) each: the whole global batch under torchrun
+        u, v = u.float(), v.float()
+        if loss_fn.takes == "logits":  # labels are class indices
+            return loss_fn(model.head(u, v), labels)
+        if loss_fn.takes == "scores":
+            return loss_fn(model.score(u, v), labels)
+        return loss_fn(u, v, labels)
+
+    def to_train_mode(self) -> None:
+        self.model.train()
+        self.embedder.static_towers_to_eval()
+
+    def dev_outputs(self, a: Sequence[Any], b: Sequence[Any], batch_size: int) -> torch.Tensor:
+        return self.embedder.dev_outputs(a, b, batch_size)
+
+    def close(self) -> None:
+        """End of the run: the towers end training, the prepared (tokenized) items are not kept."""
+        self.embedder.close()
+        self.sides = None
+
+
+STEPS: dict[str, type[Steps]] = {
+    "embeddings": EmbeddingSteps,
+    "pairs": PairSteps,  # a cross-encoder: model.forward_pairs on model.collate_pairs(a, b) (train/pair_step.py)
+}
+"""``PairModel.training_kind`` -> its step class ("closed-form" has none: no gradient steps)."""
+NO_STEPS = "closed-form"
+
+
+def step_class(model: PairModel) -> type[Steps] | None:
+    """The step class of ``model``'s training kind; None for a closed-form model; a ConfigError for another."""
+    kind = model.training_kind
+    if kind == NO_STEPS:
+        return None
+    if kind not in STEPS:
+        raise ConfigError(
+            f"{type(model).__name__} declares training_kind {kind!r}; the trainer runs {sorted([*STEPS, NO_STEPS])}"
+        )
+    return STEPS[kind]
