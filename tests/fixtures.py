@@ -38,6 +38,21 @@ def shared_data_dir() -> Path | None:
     return path if path.is_dir() else None
 
 
+def write_word_pairs(path: Path, n: int = 40, seed: int = 0) -> Path:
+    """A TSV of ``n`` labelled pairs of 5 random WORDS (id, sentence1, sentence2, label): odd rows are a text and
+    itself (label 1), even rows two different texts (label 0)."""
+    import random
+
+    rng = random.Random(seed)
+    rows = []
+    for i in range(n):
+        a = " ".join(rng.sample(WORDS, 5))
+        b = a if i % 2 else " ".join(rng.sample(WORDS, 5))
+        rows.append(f"{i}\t{a}\t{b}\t{i % 2}\n")
+    path.write_text("id\tsentence1\tsentence2\tlabel\n" + "".join(rows))
+    return path
+
+
 def make_tiny_bert(folder: Path) -> Path:
     """Save a randomly initialised 2-layer BERT (hidden 32) with a local word-piece vocabulary into ``folder``."""
     import torch

@@ -144,8 +144,9 @@ def _image_caption_recipe() -> dict[str, Any]:
 #   readers: {"write": folder -> path of a small file, "expected_labels": [...], "args": read_pairs kwargs}
 #   datasets: kwargs giving a small split
 #   strategies: {"target": the target= value, None for strategies without one}
-#   exporters: {"create": create_model kwargs for a tiny-BERT twin, "dropped": what dropped_parts reports}; textsiam
-#       reads the exported folder back (a sentence-transformers or transformers layout) and must embed the same
+#   exporters: {"create": create_model kwargs for a tiny-BERT twin, "dropped": what dropped_parts reports, "needs":
+#       optional packages (skipped without them)}; textsiam reads the exported folder back (a sentence-transformers
+#       or transformers layout) and must embed the same
 RECIPES: dict[str, dict[str, Any]] = {
     "poolers": {"mean": {}, "cls": {}, "max": {}},
     "similarities": {"cosine": {}, "euclidean": {}, "manhattan": {}, "dot": {}},
@@ -222,6 +223,7 @@ RECIPES: dict[str, dict[str, Any]] = {
     "exporters": {
         "sentence-transformers": {"create": {"projection_dim": 4, "encoder_args": {"pooling": "cls"}}, "dropped": []},
         "hf": {"create": {}, "dropped": ["mean pooling"]},
+        "onnx": {"create": {"projection_dim": 4}, "dropped": [], "needs": ["onnxruntime", "onnxscript"]},
     },
 }
 
@@ -405,6 +407,9 @@ def _folder(path: Path) -> Path:
 
 def run_exporter(registry, name: str, recipe: dict, tmp_path: Path) -> None:
     from textsiam.deploy.export import Exporter, dropped_parts, export_model
+
+    for package in recipe.get("needs", []):
+        pytest.importorskip(package, reason=f"the {name} exporter needs {package} (its extra is not installed)")
 
     assert isinstance(registry.build(name), Exporter) and registry.name_of(registry.build(name)) == name
     model = create_model(str(make_tiny_bert(_folder(tmp_path / "bert"))), seed=0, **recipe["create"]).eval()

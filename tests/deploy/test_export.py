@@ -1,4 +1,5 @@
-"""Export to sentence-transformers and transformers folders: other tools load them and get the same embeddings."""
+"""Export to sentence-transformers and transformers folders: other tools load them and get the same embeddings, and
+textsiam reads a sentence-transformers export back as the same model, decision included."""
 
 from __future__ import annotations
 
@@ -8,8 +9,10 @@ import torch
 from fixtures import BATCHED, RELOADED
 
 import textsiam
+from textsiam.deploy.export import export_model
 from textsiam.encoders import HfTextEncoder, MlpEncoder
 from textsiam.errors import ConfigError
+from textsiam.eval.decision import fit_decision
 from textsiam.models import PseudoSiameseModel, TwinModel, create_model
 
 st = pytest.importorskip("sentence_transformers", reason="sentence-transformers not installed (the 'pretrained' extra)")
@@ -40,9 +43,9 @@ def test_twin_export_loads_in_sentence_transformers_with_the_same_embeddings(
     model = _trained(create_model(str(tiny_bert_dir), projection_dim=projection_dim, encoder_args=encoder_args, seed=0))
     out = textsiam.export(model, tmp_path / "out")
     torch.testing.assert_close(_st_embeddings(out), model.encode(TEXTS), atol=BATCHED, rtol=0)  # ST's batches
-    if not (projection_dim and encoder_args.get("normalize")):  # textsiam reads its own export back
-        again = create_model(str(out))
-        torch.testing.assert_close(again.encode(TEXTS), model.encode(TEXTS), atol=BATCHED, rtol=0)
+    again = textsiam.load(out)  # the same modules, the same weights, the same batches: bit for bit
+    assert again.get_config() == model.get_config()
+    torch.testing.assert_close(again.encode(TEXTS), model.encode(TEXTS), atol=RELOADED, rtol=0)
 
 
 def test_hf_export_loads_in_transformers(tiny_bert_dir, tmp_path):
@@ -62,22 +65,61 @@ def test_hf_export_loads_in_transformers(tiny_bert_dir, tmp_path):
     assert dropped_parts(model, "hf") == ["mean pooling", "the projection"]
 
 
-def test_pseudo_exports_each_tower_to_its_own_folder(tiny_bert_dir, tmp_path):
+def _pseudo(tiny_bert_dir):
     left = HfTextEncoder(str(tiny_bert_dir))
     right = HfTextEncoder(str(tiny_bert_dir), pooling="cls", normalize=True)
-    model = _trained(PseudoSiameseModel(left, right, projection_dim=6))
-    out = textsiam.export(model, tmp_path / "pseudo")
-    assert sorted(p.name for p in out.iterdir()) == ["left", "right"]
+    return _trained(PseudoSiameseModel(left, right, projection_dim=6))
+
+
+def test_pseudo_exports_one_router_folder_query_left_document_right(tiny_bert_dir, tmp_path):
+    model = _pseudo(tiny_bert_dir)
+    out = textsiam.export(model, tmp_path / "pseudo")  # sentence-transformers >= 5 (the dev extra) has Router
+    router = st.SentenceTransformer(str(out), device="cpu")
+    left, right = model.encode(TEXTS, side="left"), model.encode(TEXTS, side="right")
+    torch.testing.assert_close(router.encode_query(TEXTS, convert_to_tensor=True), left, atol=BATCHED, rtol=0)
+    torch.testing.assert_close(router.encode_document(TEXTS, convert_to_tensor=True), right, atol=BATCHED, rtol=0)
+    torch.testing.assert_close(router.encode(TEXTS, convert_to_tensor=True), left, atol=BATCHED, rtol=0)  # default
+    assert not torch.allclose(left, right)  # O(0.1) apart: the routes really differ
+    again = textsiam.load(out)
+    for side in ("left", "right"):
+        torch.testing.assert_close(
+            again.encode(TEXTS, side=side), model.encode(TEXTS, side=side), atol=RELOADED, rtol=0
+        )
+
+
+def test_pseudo_exports_each_tower_to_its_own_folder_without_a_router(tiny_bert_dir, tmp_path):
+    model = _pseudo(tiny_bert_dir)
+    out = export_model(model, tmp_path / "pseudo", router=False)  # what a sentence-transformers < 5 gets
+    assert sorted(p.name for p in out.iterdir() if p.is_dir()) == ["left", "right"]
     for side in ("left", "right"):
         torch.testing.assert_close(_st_embeddings(out / side), model.encode(TEXTS, side=side), atol=BATCHED, rtol=0)
-    assert not torch.allclose(model.encode(TEXTS, side="left"), model.encode(TEXTS, side="right"))  # O(0.1) apart
+    again = textsiam.load(out)
+    torch.testing.assert_close(
+        again.encode(TEXTS, side="right"), model.encode(TEXTS, side="right"), atol=RELOADED, rtol=0
+    )
+
+
+def test_the_decision_travels_and_predicts_the_same(tiny_bert_dir, tmp_path):
+    model = _trained(create_model(str(tiny_bert_dir), projection_dim=8, seed=0))
+    a, b = TEXTS * 4, TEXTS[1:] + TEXTS[:1] + TEXTS * 3  # 20 pairs, some identical (score 1), some not
+    scores = model.similarity_scores(a, b)
+    labels = (scores > np.median(scores)).astype(float)
+    labels[:2] = 1 - labels[:2]  # not separable: the calibrator has a finite slope
+    model.decision = fit_decision(scores, labels, "youden", calibrate="platt")
+    out = textsiam.export(model, tmp_path / "st")
+    again = textsiam.load(out)
+    assert again.decision.to_dict() == model.decision.to_dict()
+    np.testing.assert_array_equal(again.predict(a, b), model.predict(a, b))
+    np.testing.assert_allclose(again.predict_proba(a, b), model.predict_proba(a, b), atol=RELOADED, rtol=0)
+    card = (out / "README.md").read_text()
+    assert f"{model.decision.threshold:.6g}" in card and "`platt`" in card
 
 
 def test_export_refuses_what_it_cannot_write(tiny_bert_dir, tmp_path):
-    with pytest.raises(ConfigError, match="tower is a MlpEncoder; only transformer"):
+    with pytest.raises(ConfigError, match=r"the tower \(mlp, MlpEncoder\) has no Transformer -> Pooling form"):
         textsiam.export(create_model("digits-mlp-twin"), tmp_path / "a")
     pseudo = PseudoSiameseModel(HfTextEncoder(str(tiny_bert_dir)), MlpEncoder(), projection_dim=4)
-    with pytest.raises(ConfigError, match="the right tower is a MlpEncoder"):
+    with pytest.raises(ConfigError, match=r"the right tower \(mlp, MlpEncoder\)"):
         textsiam.export(pseudo, tmp_path / "b")
     head = TwinModel(HfTextEncoder(str(tiny_bert_dir)), head={"name": "mlp-head", "args": {"hidden": 4}})
     with pytest.raises(ConfigError, match="learned head"):
@@ -85,8 +127,8 @@ def test_export_refuses_what_it_cannot_write(tiny_bert_dir, tmp_path):
     textsiam.export(head, tmp_path / "c", format="hf")  # the transformer alone is fine
     with pytest.raises(ConfigError, match="already exists and is not an empty folder"):
         textsiam.export(head, tmp_path / "c", format="hf")
-    with pytest.raises(ConfigError, match=r"unknown export format 'onnx'\. Valid exporters: hf, sentence-transformers"):
-        textsiam.export(head, tmp_path / "d", format="onnx")
+    with pytest.raises(ConfigError, match=r"unknown export format 'tflite'\. Valid exporters: hf, onnx, sentence-tr"):
+        textsiam.export(head, tmp_path / "d", format="tflite")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["c"]  # nothing half-written left behind
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import random
 
 import pytest
 import yaml
@@ -14,17 +13,9 @@ from textsiam.errors import ConfigError, DataError
 
 @pytest.fixture
 def text_pairs(tmp_path):
-    from fixtures import WORDS
+    from fixtures import write_word_pairs
 
-    rng = random.Random(0)
-    rows = []
-    for i in range(40):
-        a = " ".join(rng.sample(WORDS, 5))
-        b = a if i % 2 else " ".join(rng.sample(WORDS, 5))
-        rows.append(f"{i}\t{a}\t{b}\t{i % 2}\n")
-    path = tmp_path / "pairs.tsv"
-    path.write_text("id\tsentence1\tsentence2\tlabel\n" + "".join(rows))
-    return path
+    return write_word_pairs(tmp_path / "pairs.tsv")
 
 
 def test_fit_carves_dev_tunes_a_decision_and_leaves_a_clean_run_folder(tmp_path, text_pairs, tiny_bert_dir):

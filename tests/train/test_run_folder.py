@@ -58,8 +58,16 @@ def test_a_name_of_ours_of_the_wrong_kind_is_not_ours(tmp_path):
     (tmp_path / "encoder").write_text("a file where textsiam makes a folder")
     (tmp_path / "report").mkdir()  # a user's report folder: textsiam's holds report.html
     (tmp_path / "report" / "q3.pdf").write_text("mine")
+    (tmp_path / "README.md").write_text("# my notes on this run\n")  # the user's README: textsiam's card has its mark
     ours, others = run_entries(tmp_path)
-    assert ours == [] and sorted(p.name for p in others) == ["config.json", "encoder", "report"]
+    assert ours == [] and sorted(p.name for p in others) == ["README.md", "config.json", "encoder", "report"]
+
+
+def test_the_card_textsiam_wrote_is_a_run_file(tmp_path):
+    from textsiam.models.card import MARK
+
+    (tmp_path / "README.md").write_text(f"---\nlibrary_name: textsiam\n---\n# twin model\n\n{MARK}\n")
+    assert [p.name for p in run_entries(tmp_path)[0]] == ["README.md"]
 
 
 def test_clear_run_removes_every_run_file_config_first(tmp_path, monkeypatch):

@@ -7,6 +7,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from textsiam.errors import ConfigError
 from textsiam.index.files import search_files
 from textsiam.models.base import PairModel
 
@@ -63,12 +64,21 @@ class Exported:
     dropped: list[str]
 
 
-def export(model: PairModel | str | Path, out: str | Path, format: str = "sentence-transformers") -> Exported:
+def export(
+    model: PairModel | str | Path,
+    out: str | Path,
+    format: str = "sentence-transformers",
+    quantize: str | None = None,
+) -> Exported:
     """Write ``model`` (an object, or a name / folder for ``create_model``) to ``out`` in ``format`` (an EXPORTERS
-    name: ``textsiam list exporters``)."""
+    name: ``textsiam list exporters``); ``quantize="int8"`` also writes an int8 model (``format="onnx"`` only)."""
     from textsiam.deploy.export import dropped_parts, export_model
     from textsiam.models.io import create_model
 
+    if quantize and format != "onnx":
+        raise ConfigError(f"--quantize {quantize} applies to --format onnx; drop it or export with --format onnx")
     built = model if isinstance(model, PairModel) else create_model(model)
-    folder = export_model(built, out, format=format)
+    source = None if isinstance(model, PairModel) else model  # the run folder the model card reads
+    options = {"quantize": quantize} if quantize else {}
+    folder = export_model(built, out, format=format, source=source, **options)
     return Exported(folder, dropped_parts(built, format))

@@ -19,7 +19,7 @@ from typing import Any
 
 import torch
 
-from textsiam.api.run_data import dev_is_train, library_bars, load_pairs, save_dev_split
+from textsiam.api.run_data import data_record, dev_is_train, library_bars, load_pairs, save_dev_split
 from textsiam.api.settings import Resolved, resolve_settings, setting_names
 from textsiam.atomic import check_folder
 from textsiam.device import resolve_device
@@ -167,8 +167,9 @@ def _run(
     """The run itself, once every setting is checked: data, model, Trainer, decision."""
     import yaml
 
-    from textsiam.atomic import atomic_write_text, make_folder
+    from textsiam.atomic import atomic_write_text, make_folder, write_json
     from textsiam.distributed import context
+    from textsiam.models.card import write_card
     from textsiam.models.io import build_model, create_model, load_model
     from textsiam.train.trainer import Trainer
 
@@ -209,6 +210,7 @@ def _run(
     settings = s.to_dict()
     if main:
         atomic_write_text(out_dir / "train_config.yaml", yaml.safe_dump(settings, sort_keys=False))
+        write_json(out_dir / "train_data.json", data_record(train_data, dev_data, carved))
     say(f"training on {len(train_data)} pairs" + (f", dev {len(dev_data)} pairs" if dev_data else ""))
     trainer = Trainer(
         model,
@@ -232,5 +234,7 @@ def _run(
         decision.to_json(out_dir / "decision.json")
     if not run.keep_checkpoint and main:
         checkpoint.clear(out_dir)
+    if main:  # the card again, now with the summary and the decision (models/card.py)
+        write_card(out_dir, model)
     n_dev = len(dev_data) if dev_data else None
     return FitResult(out_dir, summary, settings, len(train_data), n_dev, carved, dev_split, decision, main)

@@ -55,6 +55,14 @@ def load_pairs(run: RunSettings, read: dict[str, Any], seed: int) -> tuple[PairD
     return train_data, None, False
 
 
+def data_record(train: PairData, dev: PairData | None, carved: bool) -> dict[str, Any]:
+    """``train_data.json``: which pairs trained the model and which chose its epoch and threshold (the card)."""
+    record = {"train": {**train.fingerprint(), "note": "the rest after carving the dev pairs" if carved else ""}}
+    if dev is not None:
+        record["dev"] = {**dev.fingerprint(), "note": "carved off the training file" if carved else ""}
+    return record
+
+
 def save_dev_split(dev: PairData, out_dir: Path) -> Path | None:
     """Write a carved dev split, so its threshold can be re-tuned on exactly these pairs (image pairs: a table of
     absolute image references that ``--format image-tsv`` reads back)."""

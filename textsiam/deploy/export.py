@@ -1,56 +1,79 @@
-"""Export a model's towers to folders other tools load, without textsiam.
+"""Export a model to folders other tools load, without textsiam.
 
 ``sentence-transformers``: a folder ``SentenceTransformer(OUT)`` loads and that gives the same embeddings (the
-transformer, the pooling, Dense layers, Normalize and the model's projection as a final Dense). ``hf``: the
-transformer and its tokenizer, for ``transformers.AutoModel.from_pretrained(OUT)`` (pooling and projections are
-not part of a transformers folder). A twin exports its one tower to ``OUT``; a pseudo-siamese model exports each
-tower to ``OUT/left`` and ``OUT/right``. The whole folder appears at once (written next to it, then renamed).
+transformer, the pooling, Dense layers, Normalize and the model's projection as a final Dense), with the model's
+decision (``decision.json``: threshold, calibrator) and ``textsiam_export.json`` (the pair model's config and where
+each module lies), so that ``textsiam.load(OUT)`` rebuilds the same model with the same ``predict`` answers. A
+pseudo-siamese model becomes one folder with a sentence-transformers ``Router`` (query -> left tower, document ->
+right tower) where the installed sentence-transformers has one (5.0 on), else ``OUT/left`` and ``OUT/right``.
+``hf``: the transformer and its tokenizer, for ``transformers.AutoModel.from_pretrained(OUT)``. ``onnx``
+(``onnx_export.py``): the sentence-transformers folder plus ``onnx/model.onnx``.
+
+Towers are read through the tower contract (``Encoder.export_parts``) and the pair model's
+(``PairModel.projection_of``), never by class. Every folder gets a model card (``README.md``). The whole folder
+appears at once (written next to it, then renamed).
 """
 
 from __future__ import annotations
 
+from dataclasses import asdict, dataclass
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from safetensors.torch import save_file
 from torch import nn
 
 from textsiam.atomic import atomic_folder, write_json
 from textsiam.deploy.cross_export import cross_dropped, export_cross
-from textsiam.encoders.hf import HfTextEncoder
+from textsiam.encoders.parts import TransformerParts
 from textsiam.errors import ConfigError
 from textsiam.models.base import PairModel
-from textsiam.models.saving import VERSION
-from textsiam.registry import EXPORTERS
+from textsiam.models.card import write_card
+from textsiam.models.exported import MANIFEST
+from textsiam.registry import ENCODERS, EXPORTERS
+from textsiam.version import __version__
 
-_ACTIVATION_CLASSES = {
-    "tanh": "torch.nn.modules.activation.Tanh",
-    "identity": "torch.nn.modules.linear.Identity",
-    "relu": "torch.nn.modules.activation.ReLU",
-    "gelu": "torch.nn.modules.activation.GELU",
-    "sigmoid": "torch.nn.modules.activation.Sigmoid",
-}
-_ST_SIMILARITIES = {"cosine", "dot", "euclidean", "manhattan"}  # same names, same direction in sentence-transformers
+from .st_modules import SideLayout, check_pooling, write_router, write_side, write_st_config, write_transformer
+
+ST_SIMILARITIES = {"cosine", "dot", "euclidean", "manhattan"}  # same names, same direction in sentence-transformers
+ROUTES = {"left": "query", "right": "document"}  # a pseudo model's towers as Router routes
 
 
-def export_model(model: PairModel | str | Path, out: str | Path, format: str = "sentence-transformers") -> Path:
+@dataclass
+class Side:
+    """One tower to export: its config key (``encoder``, ``left``, ``right``), the side it encodes, its parts and
+    the model's projection after it."""
+
+    key: str
+    side: str
+    parts: TransformerParts
+    projection: nn.Linear | None
+
+
+def export_model(
+    model: PairModel | str | Path,
+    out: str | Path,
+    format: str = "sentence-transformers",
+    source: str | Path | None = None,
+    **options: Any,
+) -> Path:
     """Write ``model`` (a PairModel, or a name/folder for ``create_model``) to ``out`` in ``format`` (an EXPORTERS
-    name)."""
-    exporter = EXPORTERS.build(format)
+    name); ``options`` go to the exporter (``quantize="int8"`` for onnx). The model card reads the training run's
+    files from ``source`` (the model folder ``model`` was loaded from, when given as an object)."""
+    exporter = EXPORTERS.build(format, **options)
     if not isinstance(model, PairModel):
         from textsiam.models.io import create_model
 
-        model = create_model(model)
+        source, model = Path(model), create_model(model)
     out = Path(out)
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise ConfigError(f"--out {out} already exists and is not an empty folder; choose a new folder or remove it")
     if model.training_kind == "pairs":  # a cross-encoder: one sequence-classification folder
         return export_cross(model, out, format)
-    towers = _towers(model)
     exporter.check(model)
     with atomic_folder(out) as tmp:
-        for sub, (tower, projection) in towers.items():
-            exporter.write(tower, projection, tmp / sub, model.similarity_name)
+        exporter.write(model, tmp)
+        write_card(tmp, model, source=source if source and Path(source).is_dir() else None, layout=format)
     return out
 
 
@@ -61,26 +84,61 @@ def dropped_parts(model: PairModel, format: str) -> list[str]:
     return EXPORTERS.build(format).dropped(model)
 
 
-class Exporter:
-    """Writes one transformer tower (and its projection) as a folder another tool loads.
+def sides(model: PairModel) -> dict[str, Side]:
+    """``{sub-folder: Side}``: a twin's one tower at ``""``, a pseudo model's two at ``left`` and ``right``; a
+    ConfigError names a tower with no exportable form."""
+    twin = model.left is model.right
+    keys = {"": ("encoder", "left")} if twin else {"left": ("left", "left"), "right": ("right", "right")}
+    found = {}
+    for sub, (key, side) in keys.items():
+        tower = model.tower(side)
+        parts = tower.export_parts()
+        if parts is None:
+            where = "the tower" if twin else f"the {side} tower"
+            raise ConfigError(
+                f"{where} ({ENCODERS.name_of(tower)}, {type(tower).__name__}) has no Transformer -> Pooling form that "
+                "sentence-transformers, transformers or ONNX runtimes load (only transformer towers without "
+                "long-text chunking have); save it with model.save(DIR) instead"
+            )
+        try:
+            projection = model.projection_of(side)
+        except NotImplementedError as err:
+            raise ConfigError(f"{err}; this pair model cannot be exported (save it with model.save(DIR))") from None
+        found[sub] = Side(key, side, parts, projection)
+    return found
 
-    ``check`` refuses a model the format cannot hold before anything is written; ``dropped`` names what the format
-    leaves out (printed by ``textsiam export``). A twin's tower goes to ``OUT``, a pseudo model's to ``OUT/left``,
-    ``OUT/right``."""
+
+class Exporter:
+    """Writes a model as a folder another tool loads.
+
+    ``check`` refuses a model the format cannot hold before anything is written; ``write`` fills the (temporary)
+    folder; ``dropped`` names what the format leaves out (printed by ``textsiam export``)."""
 
     def check(self, model: PairModel) -> None:
         """Raise a ConfigError naming the fix if ``model`` cannot be exported in this format."""
+        sides(model)
 
-    def write(self, tower: HfTextEncoder, projection: nn.Linear | None, folder: Path, similarity: str) -> None:
+    def write(self, model: PairModel, folder: Path) -> None:
         raise NotImplementedError
 
     def dropped(self, model: PairModel) -> list[str]:
         return []
 
 
+def has_router() -> bool:
+    """Whether the installed sentence-transformers loads a ``Router`` (5.0 on); False when it is not installed."""
+    try:
+        return int(metadata.version("sentence-transformers").split(".")[0]) >= 5
+    except (metadata.PackageNotFoundError, ValueError):
+        return False
+
+
 @EXPORTERS.register("sentence-transformers")
 class SentenceTransformersExporter(Exporter):
-    """A folder SentenceTransformer(OUT) loads: transformer, pooling, Dense, Normalize, projection."""
+    """A folder SentenceTransformer(OUT) loads (transformer, pooling, Dense, Normalize, projection) + the decision."""
+
+    def __init__(self, router: bool | None = None) -> None:
+        self.router = router  # None: a Router when the installed sentence-transformers has one
 
     def check(self, model: PairModel) -> None:
         if model.head is not None:
@@ -88,100 +146,58 @@ class SentenceTransformersExporter(Exporter):
                 f"this model scores pairs with a learned head ({model.score_name}), which has no sentence-transformers "
                 "module; the export would compare embeddings differently. Export with --format hf for the transformer"
             )
-        for tower, _ in _towers(model).values():
-            _pooling_config(tower)
+        for sub, side in sides(model).items():
+            check_pooling(side.parts, f"the {sub} tower" if sub else "the tower")
 
-    def write(self, tower: HfTextEncoder, projection: nn.Linear | None, folder: Path, similarity: str) -> None:
-        _write_hf(tower, folder)
-        _write_st_modules(tower, projection, folder, similarity)
+    def write(self, model: PairModel, folder: Path) -> dict[str, Any]:
+        """Write the folder; returns the manifest also written to ``textsiam_export.json``."""
+        found = sides(model)
+        similarity = model.similarity_name if model.similarity_name in ST_SIMILARITIES else None
+        layouts: dict[str, SideLayout] = {}
+        if len(found) == 1:
+            (side,) = found.values()
+            _, layouts[side.key] = write_side(side.parts, side.projection, folder)
+            write_st_config(folder, similarity, __version__)
+            layout = "sentence-transformers"
+        elif self.router if self.router is not None else has_router():
+            stacks = {ROUTES[s.side]: (s.parts, s.projection) for s in found.values()}
+            routes = write_router(stacks, folder, default=ROUTES["left"])
+            layouts = {s.key: routes[ROUTES[s.side]] for s in found.values()}
+            write_st_config(folder, similarity, __version__)
+            layout = "sentence-transformers-router"
+        else:
+            for sub, side in found.items():
+                _, part = write_side(side.parts, side.projection, folder / sub)
+                layouts[side.key] = part.under(sub)
+                write_st_config(folder / sub, similarity, __version__)
+            layout = "sentence-transformers-left-right"
+        if model.decision is not None:
+            model.decision.to_json(folder / "decision.json")
+        manifest = {
+            "textsiam_version": __version__,
+            "layout": layout,
+            "model": model.get_config(),
+            "towers": {key: asdict(part) for key, part in layouts.items()},
+            "decision": "decision.json" if model.decision is not None else None,
+        }
+        write_json(folder / MANIFEST, manifest)
+        return manifest
 
 
 @EXPORTERS.register("hf")
 class HfExporter(Exporter):
     """The transformer and tokenizer only, for transformers.AutoModel.from_pretrained(OUT)."""
 
-    def write(self, tower: HfTextEncoder, projection: nn.Linear | None, folder: Path, similarity: str) -> None:
-        _write_hf(tower, folder)
+    def write(self, model: PairModel, folder: Path) -> None:
+        for sub, side in sides(model).items():
+            write_transformer(side.parts, folder / sub)
 
     def dropped(self, model: PairModel) -> list[str]:
         parts = []
-        for sub, (tower, projection) in _towers(model).items():
+        for sub, side in sides(model).items():
             where = f" ({sub} tower)" if sub else ""
-            parts += [f"{tower.pooling_name} pooling{where}"]
-            parts += [f"{len(tower.dense)} Dense layer(s){where}"] if len(tower.dense) else []
-            parts += [f"normalisation{where}"] if tower.normalize else []
-            parts += [f"the projection{where}"] if projection is not None else []
+            parts += [f"{side.parts.pooling} pooling{where}"]
+            parts += [f"{len(side.parts.dense)} Dense layer(s){where}"] if side.parts.dense else []
+            parts += [f"normalisation{where}"] if side.parts.normalize else []
+            parts += [f"the projection{where}"] if side.projection is not None else []
         return parts + ([f"the learned head {model.score_name}"] if model.head is not None else [])
-
-
-def _towers(model: PairModel) -> dict[str, tuple[HfTextEncoder, nn.Linear | None]]:
-    if model.left is model.right:
-        towers = {"": (model.left, getattr(model, "projection", None))}
-    else:
-        towers = {"left": (model.left, model.left_projection), "right": (model.right, model.right_projection)}
-    for sub, (tower, _) in towers.items():
-        if not isinstance(tower, HfTextEncoder):
-            side = f"the {sub} tower" if sub else "the tower"
-            raise ConfigError(
-                f"{side} is a {type(tower).__name__}; only transformer (hf-transformer) towers export to "
-                "sentence-transformers or transformers folders. Save it with model.save(DIR) instead"
-            )
-    return towers
-
-
-def _write_hf(tower: HfTextEncoder, folder: Path) -> None:
-    folder.mkdir(parents=True, exist_ok=True)
-    tower.transformer.save_pretrained(folder, safe_serialization=True)
-    tower.tokenizer.save_pretrained(folder)
-
-
-def _write_st_modules(tower: HfTextEncoder, projection: nn.Linear | None, folder: Path, similarity: str) -> None:
-    modules = [_module(0, "", "Transformer"), _module(1, "1_Pooling", "Pooling")]
-    write_json(folder / "1_Pooling" / "config.json", _pooling_config(tower))
-    layers: list[tuple[nn.Linear, str]] = [(d.linear, d.spec["activation"]) for d in tower.dense]
-    for linear, activation in layers:
-        modules.append(_dense(folder, len(modules), linear, activation))
-    if tower.normalize:
-        modules.append(_module(len(modules), f"{len(modules)}_Normalize", "Normalize"))
-        write_json(folder / modules[-1]["path"] / "config.json", {})
-    if projection is not None:
-        modules.append(_dense(folder, len(modules), projection, "identity"))
-    write_json(folder / "modules.json", modules)
-    write_json(
-        folder / "sentence_bert_config.json", {"max_seq_length": tower.max_length, "do_lower_case": tower.lowercase}
-    )
-    st_config: dict[str, Any] = {"__version__": {"textsiam": VERSION}, "model_type": "SentenceTransformer"}
-    if similarity in _ST_SIMILARITIES:
-        st_config["similarity_fn_name"] = similarity
-    write_json(folder / "config_sentence_transformers.json", st_config)
-
-
-def _module(idx: int, path: str, kind: str) -> dict[str, Any]:
-    return {"idx": idx, "name": str(idx), "path": path, "type": f"sentence_transformers.models.{kind}"}
-
-
-def _pooling_config(tower: HfTextEncoder) -> dict[str, Any]:
-    mode = tower.pooling_name
-    if mode not in ("cls", "mean", "max"):
-        raise ConfigError(f"{mode!r} pooling has no sentence-transformers equivalent; export with --format hf")
-    return {
-        "word_embedding_dimension": tower.pooled_dim,
-        "pooling_mode_cls_token": mode == "cls",
-        "pooling_mode_mean_tokens": mode == "mean",
-        "pooling_mode_max_tokens": mode == "max",
-        "pooling_mode_mean_sqrt_len_tokens": False,
-    }
-
-
-def _dense(folder: Path, idx: int, linear: nn.Linear, activation: str) -> dict[str, Any]:
-    module = _module(idx, f"{idx}_Dense", "Dense")
-    config = {
-        "in_features": linear.in_features,
-        "out_features": linear.out_features,
-        "bias": linear.bias is not None,
-        "activation_function": _ACTIVATION_CLASSES[activation],
-    }
-    write_json(folder / module["path"] / "config.json", config)
-    tensors = {f"linear.{k}": v.detach().cpu().contiguous() for k, v in linear.state_dict().items()}
-    save_file(tensors, str(folder / module["path"] / "model.safetensors"))
-    return module

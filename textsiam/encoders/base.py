@@ -11,6 +11,7 @@ import torch
 from torch import nn
 
 from textsiam.encoders.freezing import OutputCache
+from textsiam.encoders.parts import TransformerParts
 from textsiam.encoders.prepared import Prepared
 from textsiam.params import Constraint, check_params, registered_name
 from textsiam.registry import ENCODERS, constructor_config
@@ -143,6 +144,11 @@ class Encoder(nn.Module):
         every epoch; everywhere else (``encode``, ``predict``, a served model) nothing is kept, so memory does not
         grow with every new input. Towers without frozen parts do nothing.
         """
+
+    def export_parts(self) -> TransformerParts | None:
+        """This tower as a Transformer -> Pooling -> Dense -> Normalize stack for an export to other libraries'
+        folders (``textsiam export``); None (the default): the tower has no such form and is not exported."""
+        return None
 
     def get_config(self) -> dict[str, Any]:
         """The constructor keyword arguments; by default read back from the attributes of the same names."""

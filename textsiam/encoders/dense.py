@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -57,3 +58,16 @@ def build_dense_stack(specs: Any, in_dim: int) -> nn.ModuleList:
         layers.append(layer)
         in_dim = layer.linear.out_features
     return layers
+
+
+def load_dense_weights(layers: torch.nn.ModuleList, files: list[Path]) -> None:
+    from safetensors import SafetensorError
+    from safetensors.torch import load_model
+
+    for layer, path in zip(layers, files):
+        try:
+            load_model(layer, str(path))
+        except (SafetensorError, RuntimeError, OSError) as err:  # damaged, or weights of other shapes
+            raise ConfigError(
+                f"{path}: cannot load these Dense weights ({str(err)[:200]}); re-download the model"
+            ) from None

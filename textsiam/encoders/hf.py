@@ -18,15 +18,15 @@ from torch.utils.checkpoint import checkpoint
 
 from textsiam.encoders import checks
 from textsiam.encoders.base import Encoder
-from textsiam.encoders.dense import DENSE_PARAMS, build_dense_stack
+from textsiam.encoders.dense import DENSE_PARAMS, build_dense_stack, load_dense_weights
 from textsiam.encoders.freezing import OutputCache, freeze_transformer
 from textsiam.encoders.long_text import CHUNK_OWNER, LongText
 from textsiam.encoders.long_text import PARAMS as LONG_TEXT_PARAMS
 from textsiam.encoders.packed_bert import drop_grad_buffers, packable, packed_forward
+from textsiam.encoders.parts import TransformerParts
 from textsiam.encoders.prepared import Prepared, TokenTable
 from textsiam.encoders.pretrained import check_transformer_folder, resolve_pretrained
 from textsiam.encoders.st_folder import StLayout, read_st_folder
-from textsiam.errors import ConfigError
 from textsiam.layers.pooling import Pooler  # importing layers registers the poolers
 from textsiam.params import POSITIVE_INT, Bool, Fields, Interval, ListOf, Optional, Registered, Text
 from textsiam.registry import ENCODERS, POOLERS
@@ -111,7 +111,7 @@ class HfTextEncoder(Encoder):
             freeze_transformer(self.transformer, trainable_layers)
             self.dense.requires_grad_(trainable_layers > 0)
         if dense is None and layout and layout.dense:
-            _load_dense_weights(self.dense, layout.dense_weights)
+            load_dense_weights(self.dense, layout.dense_weights)
         # training steps of a plain BERT run unpadded (packed_bert); everything else takes the transformer's forward
         self._packs = packable(self.transformer) and self.long_text.mode == "truncate" and trainable_layers != 0
 
@@ -271,6 +271,20 @@ class HfTextEncoder(Encoder):
             **self.long_text.get_config(),
         }
 
+    def export_parts(self) -> TransformerParts | None:
+        if self.long_text.mode != "truncate":  # windows pooled per text: no other library's module does that
+            return None
+        return TransformerParts(
+            transformer=self.transformer,
+            tokenizer=self.tokenizer,
+            pooling=self.pooling_name,
+            pooled_dim=self.pooled_dim,
+            max_length=self.long_text.max_length,  # never past the position table (what collate cuts at)
+            lowercase=self.lowercase,
+            normalize=self.normalize,
+            dense=[(layer.linear, layer.spec["activation"]) for layer in self.dense],
+        )
+
     def save_assets(self, folder: Path) -> None:
         folder.mkdir(parents=True, exist_ok=True)
         self.transformer.config.save_pretrained(folder)
@@ -279,16 +293,3 @@ class HfTextEncoder(Encoder):
     @classmethod
     def from_saved(cls, config: dict[str, Any], folder: Path) -> HfTextEncoder:
         return cls(**config, _folder=folder)
-
-
-def _load_dense_weights(layers: torch.nn.ModuleList, files: list[Path]) -> None:
-    from safetensors import SafetensorError
-    from safetensors.torch import load_model
-
-    for layer, path in zip(layers, files):
-        try:
-            load_model(layer, str(path))
-        except (SafetensorError, RuntimeError, OSError) as err:  # damaged, or weights of other shapes
-            raise ConfigError(
-                f"{path}: cannot load these Dense weights ({str(err)[:200]}); re-download the model"
-            ) from None

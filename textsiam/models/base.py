@@ -16,9 +16,10 @@ from tqdm.auto import tqdm
 
 from textsiam.encoders import checks
 from textsiam.encoders.base import Encoder
-from textsiam.errors import ConfigError, DataError, NoDecisionError
+from textsiam.errors import ConfigError, DataError
 from textsiam.layers.similarity import Similarity, build_similarity
 from textsiam.models.cache import unique_items
+from textsiam.models.predictions import Predictions, check_pairs
 from textsiam.models.saving import save_model
 from textsiam.params import Constraint, Optional, Registered, Spec, check_params, registered_name
 from textsiam.registry import HEADS, PAIR_MODELS, SIMILARITIES
@@ -28,7 +29,7 @@ def to_device(features: dict[str, torch.Tensor], device: torch.device) -> dict[s
     return {k: v.to(device, non_blocking=True) for k, v in features.items()}
 
 
-class PairModel(nn.Module):
+class PairModel(Predictions, nn.Module):
     """Base class of every pair model. A subclass registers itself (``@PAIR_MODELS.register("name")``), sets
     ``left``/``right``, and declares what its ``config.json`` holds, which is all that saving and loading need:
 
@@ -121,6 +122,12 @@ class PairModel(nn.Module):
     def project(self, x: torch.Tensor, side: str = "left") -> torch.Tensor:
         """Tower outputs ``(batch, tower_dim)`` -> embeddings ``(batch, dim)`` in the shared space."""
         raise NotImplementedError
+
+    def projection_of(self, side: str) -> nn.Module | None:
+        """What ``project`` applies to ``side``'s tower output: an ``nn.Linear``, or None for none (an export
+        writes it as a Dense layer). A pair model whose projection is no such layer keeps this default: it is not
+        exported."""
+        raise NotImplementedError(f"{type(self).__name__} does not say what projects its towers")
 
     def embed(self, features: dict[str, torch.Tensor], side: str = "left") -> torch.Tensor:
         """Tensors from ``collate`` -> embeddings ``(batch, dim)`` in the shared space."""
@@ -222,7 +229,7 @@ class PairModel(nn.Module):
         self, a: Sequence[Any], b: Sequence[Any], batch_size: int = 64, show_progress: bool = False
     ) -> torch.Tensor:
         """The comparison output per pair: ``(n,)`` scores, or ``(n, classes)`` logits of a multi-class head."""
-        a, b = _check_pairs(a, b)
+        a, b = check_pairs(a, b)
         u, ia, _ = self._encode_unique(a, "left", batch_size, show_progress)
         v, ib, _ = self._encode_unique(b, "right", batch_size, show_progress)
         was_training = self.training
@@ -246,40 +253,6 @@ class PairModel(nn.Module):
         out = self.pair_outputs(a, b, batch_size, show_progress)
         return (self.head.binary_score(out) if self.classes else out).numpy()
 
-    def predict_classes(self, a: Sequence[Any], b: Sequence[Any], batch_size: int = 64) -> list[str]:
-        """The most likely class name of each pair (models with a multi-class head)."""
-        if not self.classes:
-            raise ConfigError(
-                "this model has no multi-class head; use predict() for match / no match, or build the model with "
-                "head {'name': 'pair-classifier', 'args': {'classes': [...]}}"
-            )
-        logits = self.pair_outputs(a, b, batch_size)
-        return [self.classes[i] for i in logits.argmax(dim=-1).tolist()]
-
-    def _require_decision(self):
-        if self.decision is None:
-            raise NoDecisionError(
-                "this model has no fitted decision (threshold). Fit one on held-out data first: "
-                "`textsiam tune-threshold --model DIR --data DEV_FILE --strategy youden`, "
-                "or textsiam.tune_threshold(model, dev_pairs)"
-            )
-        return self.decision
-
-    def predict(self, a: Sequence[Any], b: Sequence[Any], batch_size: int = 64) -> np.ndarray | list[str]:
-        """True where the pair matches, using the saved threshold (score >= threshold); with a multi-class head,
-        the class name of each pair."""
-        a, b = _check_pairs(a, b)
-        if self.classes:
-            return self.predict_classes(a, b, batch_size)
-        decision = self._require_decision()
-        return decision.predict(self.similarity_scores(a, b, batch_size))
-
-    def predict_proba(self, a: Sequence[Any], b: Sequence[Any], batch_size: int = 64) -> np.ndarray:
-        """Calibrated probability that each pair matches (needs a decision fitted with a calibrator)."""
-        a, b = _check_pairs(a, b)
-        decision = self._require_decision()
-        return decision.predict_proba(self.similarity_scores(a, b, batch_size))
-
     @property
     def embedding_dim(self) -> int:
         raise NotImplementedError
@@ -293,11 +266,3 @@ class PairModel(nn.Module):
 
     def save(self, folder) -> None:
         save_model(self, folder)
-
-
-def _check_pairs(a: Sequence[Any], b: Sequence[Any]) -> tuple[list, list]:
-    """Both sides as lists of equal length (see :func:`textsiam.encoders.checks.item_list`)."""
-    a, b = checks.item_list(a, "left"), checks.item_list(b, "right")
-    if len(a) != len(b):
-        raise DataError(f"a and b must have the same length (one pair per position), got {len(a)} and {len(b)}")
-    return a, b

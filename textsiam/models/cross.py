@@ -20,7 +20,8 @@ from tqdm.auto import tqdm
 from textsiam.encoders import checks
 from textsiam.encoders.hf import HfTextEncoder
 from textsiam.errors import ConfigError
-from textsiam.models.base import PairModel, _check_pairs, to_device
+from textsiam.models.base import PairModel, to_device
+from textsiam.models.predictions import check_pairs
 from textsiam.registry import PAIR_MODELS
 
 
@@ -165,7 +166,7 @@ class CrossModel(PairModel):
         """``(n,)`` scores in [0, 1] (sigmoid of the logit), or ``(n, classes)`` logits of a multi-class head.
 
         Pairs run in batches of similar length (less padding) and come back in input order."""
-        a, b = _check_pairs(a, b)
+        a, b = check_pairs(a, b)
         checks.positive_int("cross model", "batch_size", batch_size)
         self.encoder.check_items(a), self.encoder.check_items(b)
         n = len(a)

@@ -20,6 +20,7 @@ from safetensors.torch import load_model as _load_weights
 from textsiam.encoders.pretrained import packaged_names
 from textsiam.errors import ConfigError, ModelNotFoundError
 from textsiam.models.base import PairModel
+from textsiam.models.exported import is_exported_folder, load_exported
 from textsiam.models.saving import VERSION, save_model
 from textsiam.registry import ENCODERS, PAIR_MODELS, PRESETS
 
@@ -90,6 +91,8 @@ def is_model_folder(path: str | Path) -> bool:
 def load_model(folder: str | Path, device: str | None = None) -> PairModel:
     """Rebuild a saved model from its registry names and load its safetensors weights (and decision, if any)."""
     folder = Path(folder)
+    if not is_model_folder(folder) and is_exported_folder(folder):  # what `textsiam export` wrote
+        return load_exported(folder).to(device or "cpu")
     if not is_model_folder(folder):
         raise ModelNotFoundError(f"{folder} is not a textsiam model folder: {_folder_problem(folder)}")
     config_file, weights = folder / "config.json", folder / "model.safetensors"
@@ -210,7 +213,7 @@ def create_model(name_or_dir: str | Path, seed: int | None = None, **overrides: 
     (e.g. ``{"pooling": "cls"}``).
     """
     name = str(name_or_dir)
-    if is_model_folder(name):
+    if is_model_folder(name) or is_exported_folder(name):
         if overrides:
             raise ConfigError(f"{name} is a saved model; overrides {sorted(overrides)} apply only to new models")
         return load_model(name)

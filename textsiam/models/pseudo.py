@@ -54,3 +54,6 @@ class PseudoSiameseModel(PairModel):
     def project(self, x: torch.Tensor, side: str = "left") -> torch.Tensor:
         # x: (batch, tower_dim) of the side's own tower -> (batch, projection_dim)
         return self.left_projection(x) if side == "left" else self.right_projection(x)
+
+    def projection_of(self, side: str = "left") -> nn.Linear:
+        return self.left_projection if side == "left" else self.right_projection

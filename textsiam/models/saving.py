@@ -13,6 +13,7 @@ from safetensors.torch import save_model as _save_weights
 from torch import nn
 
 from textsiam.atomic import atomic_write, make_folder, write_json
+from textsiam.models.card import write_card
 from textsiam.version import __version__
 
 VERSION = __version__
@@ -38,4 +39,5 @@ def save_model(model: nn.Module, folder: str | Path) -> Path:
     write_json(folder / "config.json", config)
     if model.decision is not None:
         model.decision.to_json(folder / "decision.json")
+    write_card(folder, model)  # README.md: what the folder holds, from the run's files beside it (models/card.py)
     return folder

@@ -44,6 +44,9 @@ class TwinModel(PairModel):
         # x: (batch, enc_dim) from the one shared encoder, for either side
         return self.projection(x) if self.projection is not None else x
 
+    def projection_of(self, side: str = "left") -> nn.Linear | None:
+        return self.projection  # one for both sides
+
     def forward(self, feats_a: dict[str, torch.Tensor], feats_b: dict[str, torch.Tensor]):
         """Both sides in one pass through the shared encoder: one larger batch instead of two small ones."""
         n = self.encoder.count(feats_a)

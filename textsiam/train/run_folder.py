@@ -3,9 +3,9 @@
 A run folder's own files are the names textsiam writes there: the model (``config.json``, ``model.safetensors``,
 one asset folder per tower: ``encoder/`` or ``left/`` and ``right/``), ``decision.json``, the carved dev split
 (``dev_split.tsv`` / ``.jsonl`` / ``.images.tsv``), ``train_config.yaml``, ``train_log.jsonl``,
-``train_summary.json``, the resumable ``checkpoint/`` (with ``.checkpoint.old`` / ``.checkpoint.tmp`` of a swap),
-a ``report/`` folder holding ``report.html`` (``textsiam evaluate --report OUT/report``) and the temp files of
-atomic writes.
+``train_summary.json``, ``train_data.json``, the model card ``README.md`` (when textsiam wrote it), the resumable
+``checkpoint/`` (with ``.checkpoint.old`` / ``.checkpoint.tmp`` of a swap), a ``report/`` folder holding
+``report.html`` (``textsiam evaluate --report OUT/report``) and the temp files of atomic writes.
 
 Decision: ``overwrite`` deletes only those names. A folder that also holds anything else (a data file, notes, a
 folder of the user's) is refused with the names listed, because textsiam cannot know whether that file belongs to
@@ -26,6 +26,7 @@ from pathlib import Path
 
 from textsiam.atomic import is_temp_name
 from textsiam.errors import ConfigError, OutputError
+from textsiam.models.card import CARD, MARK
 from textsiam.models.io import tower_folders
 
 RUN_FILES = (
@@ -33,6 +34,8 @@ RUN_FILES = (
     "decision.json",
     "model.safetensors",
     "train_summary.json",
+    "train_data.json",
+    "README.md",
     "train_log.jsonl",
     "train_config.yaml",
     "dev_split.tsv",
@@ -52,9 +55,19 @@ def _is_run_entry(path: Path) -> bool:
         return True
     if path.name == "report":  # a common name: ours only when it holds what write_report writes
         return path.is_dir() and not path.is_symlink() and (path / "report.html").is_file()
+    if path.name == CARD:  # a common name too: ours only when it is the card textsiam wrote
+        return path.is_file() and not path.is_symlink() and _is_card(path)
     if path.name in RUN_FOLDERS or path.name in tower_folders():
         return path.is_dir() and not path.is_symlink()
     return path.name in RUN_FILES and path.is_file() and not path.is_symlink()
+
+
+def _is_card(path: Path) -> bool:
+    try:
+        with path.open(encoding="utf-8", errors="replace") as f:
+            return MARK in f.read(4096)
+    except OSError:
+        return False
 
 
 def run_entries(folder: str | Path) -> tuple[list[Path], list[Path]]:
