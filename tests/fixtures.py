@@ -159,6 +159,29 @@ def make_mnist(folder: Path, n: int = 60, split: str = "train") -> Path:
     return folder
 
 
+FLICKR8K_SPLIT_SIZES = {"train": 4, "dev": 3, "test": 3}
+"""Images per split of :func:`make_flickr8k`."""
+
+
+def make_flickr8k(root: Path, crlf: bool = True, stray: bool = True) -> tuple[Path, list[str]]:
+    """Images renamed to Flickr-style names, 5 captions each in the token file, CRLF split lists like the real ones."""
+    paths = write_images(root / "images", sum(FLICKR8K_SPLIT_SIZES.values()), (36, 28))
+    names = []
+    for n, path in enumerate(paths):
+        name = f"{1000 + n}_abc{n}.jpg"
+        (root / "images" / path.rsplit("/", 1)[1]).rename(root / "images" / name)  # PNG bytes: Pillow reads by content
+        names.append(name)
+    lines = [f"{name}#{k}\tpicture {i} caption {k} ." for i, name in enumerate(names) for k in (4, 0, 1, 2, 3)]
+    if stray:
+        lines += [f"999_stray.jpg.1#{k}\tpeople on a platform" for k in range(5)]
+    (root / "Flickr8k.token.txt").write_text("\n".join(lines) + "\n")
+    start, end = 0, "\r\n" if crlf else "\n"
+    for split, size in FLICKR8K_SPLIT_SIZES.items():
+        (root / f"Flickr_8k.{split}Images.txt").write_text(end.join(names[start : start + size]) + end)
+        start += size
+    return root, names
+
+
 def make_coco(root: Path, n_images: int = 6, split: str = "train2017") -> Path:
     """A fake COCO captions folder: ``n_images`` random PNGs with 5 captions each ("picture i caption k")."""
     import json

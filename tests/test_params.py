@@ -43,6 +43,8 @@ RECIPES: dict[str, dict[str, Callable[[Any], dict[str, Any]]]] = {
     "encoders": {
         "hf-transformer": lambda bert: {"model_name_or_path": str(bert)},
         "efficientnet-lite0": lambda bert: {"pretrained": False},
+        "efficientnet-lite1": lambda bert: {"pretrained": False},
+        "efficientnet-lite2": lambda bert: {"pretrained": False},
     },
     "heads": {
         "mlp-head": lambda bert: {"dim": 6},
@@ -63,7 +65,9 @@ UNDECLARED = {
     "similarities": set(),
     "poolers": set(),
 }
-NEEDS_EXTRA = {"efficientnet-lite0": "efficientnet_lite_pytorch"}  # building it (not refusing values) needs 'vision'
+NEEDS_EXTRA = {  # building these (not refusing values) needs 'vision'
+    name: "efficientnet_lite_pytorch" for name in ("efficientnet-lite0", "efficientnet-lite1", "efficientnet-lite2")
+}
 REGISTRIES = {
     "losses": LOSSES,
     "encoders": ENCODERS,

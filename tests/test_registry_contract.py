@@ -23,6 +23,7 @@ from fixtures import (
     BATCHED,
     RELOADED,
     make_coco,
+    make_flickr8k,
     make_mnist,
     make_tiny_bert,
     needs_glove,
@@ -128,6 +129,13 @@ JSONL = "".join(
     json.dumps({"text_a": a, "text_b": b, "label": lab}) + "\n" for a, b, lab in zip(TEXTS_A, TEXTS_B, "101")
 )
 
+
+def _image_caption_recipe() -> dict[str, Any]:
+    """The recipe of an image-caption preset (EfficientNet + MiniLM): 3 random photos and 3 captions."""
+    images = list(np.random.default_rng(0).integers(0, 256, (3, 40, 50, 3), dtype=np.uint8))
+    return {"a": images, "b": TEXTS_B, "marks": [needs_minilm, needs_vision]}
+
+
 # kind -> name -> recipe. What a recipe holds depends on the kind (see the runner of that kind below):
 #   poolers, similarities, calibrators: constructor kwargs
 #   heads: constructor kwargs (``dim`` included)
@@ -167,16 +175,10 @@ RECIPES: dict[str, dict[str, Any]] = {
         "minilm-twin": {"a": TEXTS_A, "b": TEXTS_B, "marks": [needs_minilm]},
         "mnist-mlp-twin": {"a": _vectors(3, 784), "b": _vectors(3, 784, seed=1)},
         "mnist-cnn-twin": {"a": _vectors(3, 784), "b": _vectors(3, 784, seed=1)},
-        "coco-effnet-minilm": {
-            "a": list(np.random.default_rng(0).integers(0, 256, (3, 40, 50, 3), dtype=np.uint8)),
-            "b": TEXTS_B,
-            "marks": [needs_minilm, needs_vision],
-        },
-        "coco-effnet-minilm-ridge": {
-            "a": list(np.random.default_rng(0).integers(0, 256, (3, 40, 50, 3), dtype=np.uint8)),
-            "b": TEXTS_B,
-            "marks": [needs_minilm, needs_vision],
-        },
+        "coco-effnet-minilm": _image_caption_recipe(),
+        "coco-effnet-minilm-ridge": _image_caption_recipe(),
+        "flickr8k-effnet-minilm": _image_caption_recipe(),
+        "flickr8k-effnet-minilm-ridge": _image_caption_recipe(),
         "minilm-pseudo": {"a": TEXTS_A, "b": TEXTS_B, "marks": [needs_minilm]},
         "title-lstm-body-minilm": {"a": TEXTS_A, "b": TEXTS_B, "marks": [needs_minilm, needs_glove]},
         "tfidf-twin": {"a": TEXTS_A, "b": TEXTS_B},
@@ -201,6 +203,9 @@ RECIPES: dict[str, dict[str, Any]] = {
         "parquet": {"write": _write_parquet, "expected_labels": [1.0, 0.0, 1.0]},
         "mnist": {"run": lambda tmp: _image_reader("mnist", make_mnist(tmp / "mnist", n=20), split="train", pairs=10)},
         "coco": {"run": lambda tmp: _image_reader("coco", make_coco(tmp / "coco_mini"), split="train2017")},
+        "flickr8k": {
+            "run": lambda tmp: _image_reader("flickr8k", make_flickr8k(tmp / "flickr8k", stray=False)[0], split="dev")
+        },
         "image-csv": {"run": lambda tmp: _image_reader("image-csv", _image_table(tmp, ","))},
         "image-tsv": {"run": lambda tmp: _image_reader("image-tsv", _image_table(tmp, "\t"))},
         "fnc1": {"write": _write_fnc1, "expected_labels": [1.0, 0.0, 1.0]},

@@ -100,3 +100,43 @@ def test_bad_image_on_the_command_line_names_the_file(capsys, tmp_path, tiny_ber
         path.write_bytes(b"\xff\xd8\xff not really a jpeg")
     code, _, err = _run(capsys, "score", "--model", tmp_path / "m", "--image", path, "--text", "a cat")
     assert code == 2 and path.name in err
+
+
+def test_search_a_folder_of_images_with_caption_queries(capsys, tmp_path, tiny_bert_dir, image_files):
+    import torch
+
+    torch.manual_seed(0)
+    model = PseudoSiameseModel(CnnEncoder(image={"size": 28}), HfTextEncoder(str(tiny_bert_dir)), projection_dim=8)
+    model.save(tmp_path / "m")
+    model = load_model(tmp_path / "m")
+    files = image_files(4, size=(30, 30), mode="L")
+    queries = tmp_path / "captions.txt"
+    texts = ["a red car", "a dog runs in the park"]
+    queries.write_text("\n".join(texts) + "\n")
+    out_file = tmp_path / "hits.jsonl"
+    folder = files[0].rsplit("/", 1)[0]
+    args = ["search", "--model", tmp_path / "m", "--corpus", folder, "--queries", queries, "--top-k", 3]
+    code, _, err = _run(capsys, *args, "--output", out_file, "--index", tmp_path / "idx")
+    assert code == 0, err
+    rows = [json.loads(line) for line in out_file.read_text().splitlines()]
+    assert [r["query"] for r in rows] == texts
+    for row, text in zip(rows, texts):  # the images ranked by the model's own caption-image scores
+        expected = model.similarity_scores(files, [text] * 4)
+        best = np.argsort(-expected, kind="stable")[:3]
+        assert [h["id"] for h in row["results"]] == [files[i].rsplit("/", 1)[1] for i in best]
+        # the CLI encodes in its own batches: BATCHED (fixtures.py)
+        np.testing.assert_allclose([h["score"] for h in row["results"]], expected[best], atol=BATCHED)
+    assert json.loads((tmp_path / "idx" / "index.json").read_text())["side"] == "left"  # the image tower's side
+    code, _, err = _run(
+        capsys,
+        "search",
+        "--model",
+        tmp_path / "m",
+        "--index",
+        tmp_path / "idx",
+        "--queries",
+        queries,
+        "--output",
+        out_file,
+    )
+    assert code == 0, err and len(out_file.read_text().splitlines()) == 2  # the saved image index is reused

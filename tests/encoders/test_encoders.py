@@ -7,7 +7,7 @@ import pytest
 import torch
 from fixtures import RELOADED
 
-from textsiam.encoders import CnnEncoder, EfficientNetLite0Encoder, HfTextEncoder, LstmEncoder, MlpEncoder, TfidfEncoder
+from textsiam.encoders import CnnEncoder, HfTextEncoder, LstmEncoder, MlpEncoder, TfidfEncoder
 from textsiam.models import TwinModel, create_model, load_model
 from textsiam.registry import ENCODERS
 
@@ -22,9 +22,9 @@ def _encoder(name: str, tiny_bert_dir, image_files):
         return MlpEncoder(in_features=64), list(np.random.default_rng(0).random((4, 8, 8), dtype=np.float32))
     if name == "cnn":
         return CnnEncoder(), image_files(4, size=(28, 28), mode="L")
-    if name == "efficientnet-lite0":
+    if name.startswith("efficientnet-lite"):  # lite0/1/2: one tower class, other backbones
         pytest.importorskip("efficientnet_lite_pytorch", reason="needs the optional extra 'vision'")
-        encoder = EfficientNetLite0Encoder(trainable_layers=2, pretrained=False, image={"size": 64})
+        encoder = ENCODERS.build(name, trainable_layers=2, pretrained=False, image={"size": 64})
         return encoder, image_files(4, size=(80, 60), mode="RGB")
     if name == "lstm":
         encoder = LstmEncoder(embedding_dim=8, hidden=6, layers=2, min_count=1, pooling="mean")

@@ -96,3 +96,41 @@ def test_efficientnet_bad_arguments():
         EfficientNetLite0Encoder(trainable_layers=19, pretrained=False)
     with pytest.raises(ConfigError, match="views"):
         EfficientNetLite0Encoder(views=-1, pretrained=False)
+
+
+@needs_vision
+@pytest.mark.parametrize("name", ["efficientnet-lite1", "efficientnet-lite2"])
+def test_larger_lite_towers_load_their_imagenet_weights(name, image_files):
+    from textsiam.registry import ENCODERS
+
+    files = image_files(2, size=(40, 40))
+    pre = ENCODERS.build(name, image={"size": 48}).eval()
+    rnd = ENCODERS.build(name, pretrained=False, image={"size": 48}).eval()
+    assert pre.dim == 1280 and len(pre.frozen_units) == 23 and pre.get_config()["image"]["size"] == 48
+    with torch.no_grad():
+        assert not torch.allclose(pre(pre.collate(files)), rnd(rnd.collate(files)))  # other weights: O(1) apart
+    with pytest.raises(ConfigError, match="0..23"):
+        ENCODERS.build(name, trainable_layers=24, pretrained=False)
+
+
+@needs_vision
+def test_frozen_image_features_are_kept_on_disk_across_towers(image_files, tmp_path, monkeypatch):
+    files = image_files(3, size=(50, 40))
+    monkeypatch.setenv("TEXTSIAM_FEATURE_CACHE", str(tmp_path / "store"))
+    first = EfficientNetLite0Encoder(trainable_layers=2, image={"size": 48}).eval()
+    with torch.no_grad():
+        expected = first.collate(files)["frozen"]
+    assert len(list((tmp_path / "store").rglob("*.safetensors"))) == 3
+    second = EfficientNetLite0Encoder(trainable_layers=2, image={"size": 48}).eval()
+    monkeypatch.setattr(second, "_run", lambda *a, **k: pytest.fail("ran the backbone instead of reading the store"))
+    torch.testing.assert_close(second.collate(files)["frozen"], expected, atol=0, rtol=0)  # stored bytes, exact
+    other = EfficientNetLite0Encoder(trainable_layers=0, image={"size": 48}).eval()  # another cut: its own entries
+    with torch.no_grad():
+        assert other.collate(files)["frozen"].shape == (3, 1280) != expected.shape
+    assert len(list((tmp_path / "store").rglob("*.safetensors"))) == 6
+    from PIL import Image
+
+    Image.new("RGB", (50, 40), (200, 10, 10)).save(files[0])  # an edited image is computed again
+    with torch.no_grad():
+        changed = EfficientNetLite0Encoder(trainable_layers=2, image={"size": 48}).eval().collate(files)["frozen"]
+    assert not torch.equal(changed[0], expected[0]) and torch.equal(changed[1], expected[1])

@@ -42,3 +42,28 @@ def test_perfect_and_constant_scores():
     assert retrieval_recall(perfect, caption_image)["t2i_r@1"] == 100.0
     constant = retrieval_recall(np.zeros((3, 5)), caption_image)
     assert constant["t2i_r@1"] == 0.0 and constant["i2t_r@1"] == 0.0  # ties never count for the model
+
+
+def test_recall_curve_agrees_with_recall_at_k_and_the_report_draws_it(tmp_path, image_files):
+    from textsiam.eval.report import write_report
+    from textsiam.eval.retrieval import recall_curve
+
+    rng = np.random.default_rng(4)
+    caption_image = np.repeat(np.arange(6), 2)
+    scores = np.round(rng.normal(size=(6, 12)), 1)
+    curve = recall_curve(scores, caption_image, max_k=50)
+    assert curve["k"].tolist() == list(range(1, 13))  # capped at the larger gallery side
+    out = retrieval_recall(scores, caption_image, ks=(1, 2, 5))
+    for k in (1, 2, 5):
+        assert curve["t2i"][k - 1] == out[f"t2i_r@{k}"] and curve["i2t"][k - 1] == out[f"i2t_r@{k}"]
+    assert curve["t2i"][-1] == 100.0 and np.all(np.diff(curve["t2i"]) >= 0)
+    refs = image_files(6, size=(24, 20))
+    captions = [f"caption {k}" for k in range(12)]
+    pair_scores, labels = rng.normal(size=10), np.array([1, 0] * 5)
+    html = write_report(
+        tmp_path / "r", pair_scores, labels, graded=False, retrieval=(scores, refs, captions, caption_image)
+    )
+    page = html.read_text()
+    assert "What the model retrieves" in page and page.count("data:image/png;base64") >= 3
+    for name in ("retrieval_text_to_image", "retrieval_image_to_text", "recall_at_k"):
+        assert (tmp_path / "r" / f"{name}.png").stat().st_size > 1000

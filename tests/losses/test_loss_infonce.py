@@ -66,3 +66,44 @@ def test_trainer_optimises_the_temperature(tiny_bert_dir):
     start = trainer.loss_fn.scale
     trainer.train()
     assert not np.isclose(trainer.loss_fn.scale, start)  # 3 AdamW steps of ~1e-2 on log(scale): ~3%, isclose is 1e-5
+
+
+def brute_force_grouped(u, v, groups, scale):
+    """Per row and direction: -log of the softmax mass on the pairs of the row's own group."""
+    n = u.shape[0]
+    cos = [[float(torch.nn.functional.cosine_similarity(u[i], v[j], dim=0)) for j in range(n)] for i in range(n)]
+    total = 0.0
+    for i in range(n):
+        for sims in ([scale * cos[i][j] for j in range(n)], [scale * cos[j][i] for j in range(n)]):
+            own = sum(math.exp(sims[j]) for j in range(n) if groups[j] == groups[i])
+            total += -math.log(own / sum(math.exp(x) for x in sims))
+    return total / (2 * n)
+
+
+def test_groups_make_captions_of_one_image_positives_as_brute_force():
+    torch.manual_seed(1)
+    u, v = torch.randn(7, 4), torch.randn(7, 4)
+    groups = torch.tensor([0, 1, 0, 2, 1, 0, 3])  # three captions of image 0, two of image 1
+    loss = build_loss("infonce", temperature=0.1)
+    labels = torch.ones(7)
+    # float32 cosines (1.2e-7 each) times scale 10 through logsumexp of 7: ~1e-6 relative; 1e-5 leaves 10x
+    assert loss(u, v, labels, groups).item() == pytest.approx(brute_force_grouped(u, v, groups, 10.0), rel=1e-5)
+    # a group per pair is the plain loss; sharing a group lowers it (a false negative no longer pushes away)
+    # (two float32 formulas of one value: logsumexp differences vs cross_entropy, ~1e-7 each; 1e-5 leaves room)
+    assert loss(u, v, labels, torch.arange(7)).item() == pytest.approx(loss(u, v, labels).item(), rel=1e-5)
+    assert loss(u, v, labels, groups).item() < loss(u, v, labels).item()
+
+
+def test_groups_skip_negative_rows_and_need_one_id_per_pair():
+    torch.manual_seed(2)
+    u, v = torch.randn(5, 3), torch.randn(5, 3)
+    loss = build_loss("infonce", temperature=0.2)
+    labels = torch.tensor([1.0, 0.0, 1.0, 1.0, 1.0])
+    groups = torch.tensor([0, 0, 0, 1, 2])
+    keep = labels == 1
+    # as above: float32 cosines through a logsumexp of 4, scale 5
+    assert loss(u, v, labels, groups).item() == pytest.approx(
+        brute_force_grouped(u[keep], v[keep], groups[keep], 5.0), rel=1e-5
+    )
+    with pytest.raises(ValueError, match="one id per pair"):
+        loss(u, v, labels, torch.tensor([0, 1]))

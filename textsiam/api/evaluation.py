@@ -13,6 +13,7 @@ import numpy as np
 from textsiam.api.common import built_model, check_batch_size, device_of, pair_data
 from textsiam.atomic import check_folder
 from textsiam.data import CaptionSet, ImagePairData, PairData
+from textsiam.data.images import caption_groups
 from textsiam.errors import ConfigError
 from textsiam.models.base import PairModel
 
@@ -52,13 +53,18 @@ def evaluate(
         metrics["brier"] = brier_score(probs, data.labels)
         metrics["ece"] = expected_calibration_error(probs, data.labels)
     metrics["score"] = model.score_name
-    if isinstance(getattr(data, "images", None), CaptionSet):
-        metrics.update(retrieval(model, data.images, batch_size=batch_size))
+    groups, matrix = caption_groups(data), None
+    if groups is not None:  # caption data (a caption reader, or a table with several captions per image)
+        from textsiam.eval.retrieval import retrieval_recall
+
+        matrix = similarity_matrix(model, groups.refs, groups.captions, batch_size)
+        metrics.update(retrieval_recall(matrix, groups.caption_image))
     if model.classes and "class" in data.dataset.column_names:
         pred = predicted_classes(outputs.numpy(), model.classes)
         metrics["classes"] = class_report(data.class_labels, pred, model.classes)
     if report is not None:
-        _write_report(report, model, data, scores, name, metrics.get("classes"))
+        found = None if matrix is None else (matrix, groups.refs, groups.captions, groups.caption_image)
+        _write_report(report, model, data, scores, name, metrics.get("classes"), found)
     return metrics, scores
 
 
@@ -154,7 +160,13 @@ def rank_images_texts(
 
 
 def _write_report(
-    folder: str | Path, model: PairModel, data: PairData, scores: np.ndarray, name: str, classes: dict | None = None
+    folder: str | Path,
+    model: PairModel,
+    data: PairData,
+    scores: np.ndarray,
+    name: str,
+    classes: dict | None = None,
+    retrieval: tuple | None = None,
 ) -> Path:
     from textsiam.eval.report import write_report
 
@@ -177,4 +189,5 @@ def _write_report(
         train_log=log,
         title=f"textsiam: {name} on {data.source}",
         classes=classes,
+        retrieval=retrieval,
     )

@@ -162,19 +162,29 @@ _add(
 _add(
     "flickr8k",
     Catalogued(
-        title="Flickr8k: 8,092 Flickr photos with 5 captions each (Hodosh, Young & Hockenmaier 2013)",
-        origin="University of Illinois, https://hockenmaier.cs.illinois.edu/8k-pictures.html",
-        licence=(
-            "distributed on request for research use; the photos are Flickr images under their owners' terms; "
-            "not for redistribution (no copy is named here)"
+        title="Flickr8k: 8,091 Flickr photos, 5 captions each, official 6,000/1,000/1,000 split (Hodosh et al. 2013)",
+        origin=(
+            "University of Illinois, https://hockenmaier.cs.illinois.edu/8k-pictures.html; the images at 224x224 "
+            "are also in GitHub RlNZLER/Image-Text-Matching (data/images/ at commit 56a15d9), the captions and split "
+            "lists in Sadika1212/Image-Caption-Generator (commit e45272a)"
         ),
-        format="image-csv",
-        layout="captions.images.csv (header image,text; paths relative to the table) + the Flicker8k_Dataset/*.jpg",
-        read="--format image-csv (detected from *.images.csv)",
+        licence=(
+            "research use only (the Illinois terms); the photos belong to their Flickr owners; not for "
+            "redistribution: never commit or ship a copy"
+        ),
+        format="flickr8k",
+        layout=(
+            "images/NAME.jpg, Flickr8k.token.txt (NAME.jpg#k<TAB>caption), Flickr_8k.trainImages.txt, "
+            "Flickr_8k.devImages.txt, Flickr_8k.testImages.txt (one image name per line)"
+        ),
+        read=(
+            "--format flickr8k --split train|dev|test (detected from a folder named flickr8k*), or a split list "
+            "file as the path (DIR/Flickr_8k.devImages.txt is the dev split)"
+        ),
         manual=(
-            "request Flickr8k from the University of Illinois form, unzip it into DIR and write "
-            "DIR/captions.images.csv (image,text) from Flickr8k.token.txt, one row per caption, image = "
-            "Flicker8k_Dataset/NAME.jpg"
+            "request Flickr8k from the University of Illinois form (research use), or take the two GitHub "
+            "repositories above at those commits: images/ from the first (git archive 56a15d9 data/images), the "
+            "token file and the three split lists from the second; put them in DIR (a folder outside your project)"
         ),
     ),
 )

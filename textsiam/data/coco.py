@@ -35,7 +35,7 @@ def read_coco(path: Path, options: ReadOptions) -> ImagePairData:
     refs, captions = _collect(root, split, primary)
     if limit is not None:
         refs = refs[:limit]
-    refs, skipped = _check_images(refs, skip_bad_rows)
+    refs, skipped = check_images(refs, skip_bad_rows)
     index = {ref: i for i, ref in enumerate(refs)}
     caption_image = [index[ref] for ref, texts in captions.items() if ref in index for _ in texts]
     texts = [t.strip() for ref, group in captions.items() if ref in index for t in group]
@@ -92,7 +92,8 @@ def _load_json(file: Path) -> dict:
     return doc
 
 
-def _check_images(refs: list[str], skip_bad_rows: bool) -> tuple[list[str], int]:
+def check_images(refs: list[str], skip_bad_rows: bool) -> tuple[list[str], int]:
+    """Decode each image once; a bad one is an error, or with ``skip_bad_rows`` dropped and counted (a warning)."""
     good = []
     for ref in refs:
         try:

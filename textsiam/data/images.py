@@ -149,6 +149,24 @@ class ImagePairData(PairData):
         return len(self)
 
 
+def caption_groups(data: PairData) -> CaptionSet | None:
+    """The images and captions of caption data, grouped by image, for recall@K both ways: a caption reader's
+    collection, or an ``image, text`` table with several caption rows for some image (its matching rows: label 1,
+    or every row of an unlabelled table). None for other data, or fewer than 2 images."""
+    if isinstance(getattr(data, "images", None), CaptionSet):
+        return data.images
+    if not (isinstance(data, ImagePairData) and data.right_is_text):
+        return None
+    rows = np.flatnonzero(data.labels >= 0.5) if data.has_labels else np.arange(len(data))
+    a, b = data.a, data.b
+    index: dict[str, int] = {}
+    pairs = {(index.setdefault(a[r], len(index)), b[r]) for r in rows}  # a caption repeated for an image counts once
+    pairs = sorted(pairs)
+    if len(index) < 2 or len(pairs) <= len(index):
+        return None
+    return CaptionSet(list(index), [t for _, t in pairs], np.asarray([i for i, _ in pairs], dtype=np.int64))
+
+
 def pairs_from_collection(images: ImageSet | CaptionSet, like: ImagePairData | None = None, **fields: Any):
     """Pairs of a collection (balanced class pairs, or caption match pairs), with ``like``'s metadata."""
     seed = fields.get("pair_seed", like.pair_seed if like is not None else 0)

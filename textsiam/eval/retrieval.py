@@ -35,3 +35,18 @@ def retrieval_recall(scores: np.ndarray, caption_image: np.ndarray, ks: tuple[in
         out[f"t2i_r@{k}"] = 100.0 * float(np.mean(t2i < k))
         out[f"random_t2i_r@{k}"] = 100.0 * min(k, n_images) / n_images
     return out
+
+
+def recall_curve(scores: np.ndarray, caption_image: np.ndarray, max_k: int = 50) -> dict[str, np.ndarray]:
+    """Recall@K in percent for K = 1..``max_k`` (capped at the gallery sizes): ``{"k", "i2t", "t2i"}`` arrays."""
+    scores = np.asarray(scores, dtype=np.float64)
+    caption_image = np.asarray(caption_image, dtype=np.int64)
+    positive = caption_image[None, :] == np.arange(scores.shape[0])[:, None]
+    i2t = _ranks_of_best_positive(scores, positive)
+    t2i = _ranks_of_best_positive(scores.T, positive.T)
+    k = np.arange(1, min(max_k, max(scores.shape)) + 1)
+    return {
+        "k": k,
+        "i2t": 100.0 * (i2t[None, :] < k[:, None]).mean(1),
+        "t2i": 100.0 * (t2i[None, :] < k[:, None]).mean(1),
+    }

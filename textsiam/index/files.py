@@ -89,7 +89,7 @@ def _write_results(
     retrieve = max(top_k, reranker[1]) if reranker else top_k
     with open(tmp, "w", encoding="utf-8") as f:
         for texts, ids in iter_text_chunks(queries, column=column):
-            q = model.encode(texts, side="left", batch_size=batch_size).numpy()
+            q = model.encode(texts, side=index.query_side, batch_size=batch_size).numpy()
             for qid, text, found in zip(ids, texts, top_k_hits(index, q, retrieve)):
                 if reranker:
                     cross, top, corpus_texts = reranker

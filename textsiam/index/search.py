@@ -1,7 +1,8 @@
 """Build an index from a corpus and search it: the library side of ``textsiam search`` and ``textsiam.search``.
 
 Queries go through the model's left tower and the corpus through its right tower (the same module for a twin, two
-different towers for a pseudo-siamese model); results rank the corpus by the model's similarity, best first.
+different towers for a pseudo-siamese model); a folder of images as the corpus goes through the image tower and the
+queries through the other one. Results rank the corpus by the model's similarity, best first.
 """
 
 from __future__ import annotations
@@ -54,13 +55,21 @@ def build_index(
     format: str | None = None,
     show_progress: bool = False,
 ) -> Index:
-    """Encode ``corpus`` (a file, streamed, or a list of texts) with the right tower; saved to ``folder`` if given."""
+    """Encode ``corpus`` (a file, streamed, or a list of texts) with the right tower, or a folder of images with the
+    model's image tower (ids: the file names; queries then go through the other tower); saved to ``folder`` if given."""
     similarity = check_searchable(model)
+    side, ids = "right", None
+    if isinstance(corpus, str | os.PathLike) and Path(corpus).is_dir():  # a gallery of images
+        from textsiam.imaging import image_files
+
+        side = image_side(model, corpus)
+        corpus = image_files(Path(corpus), "--corpus")
+        ids = [Path(f).name for f in corpus]
     if not isinstance(corpus, str | os.PathLike):
         items = checks.item_list(corpus, "corpus")  # a dict is refused, not indexed by its keys
-        emb = model.encode(items, side="right", batch_size=batch_size, show_progress=show_progress).numpy()
+        emb = model.encode(items, side=side, batch_size=batch_size, show_progress=show_progress).numpy()
         emb = _nonempty(emb, "corpus")
-        index = Index(emb, list(range(len(emb))), model_name, similarity)
+        index = Index(emb, ids or list(range(len(emb))), model_name, similarity, side=side)
         if folder is not None:
             from textsiam.index.store import save_index
 
@@ -82,6 +91,14 @@ def build_index(
     meta = {"model": model_name, "side": "right", "similarity": similarity, "count": rows[0]}
     write_meta(folder, {**meta, "dim": model.embedding_dim}, ids)
     return load_index(folder)
+
+
+def image_side(model: PairModel, folder: Any) -> str:
+    """The side whose tower reads images (the left one when both do), or a ConfigError naming the folder."""
+    for side in ("left", "right"):
+        if model.tower(side).modality == "image":
+            return side
+    raise ConfigError(f"--corpus {folder} is a folder of images, but neither tower of this model reads images")
 
 
 def _read_ids(corpus: str | os.PathLike, id_column: str, read: dict[str, Any]) -> list[Any]:
@@ -133,7 +150,7 @@ def search(
             f"the index ranks by {index.similarity!r} but the model compares by {model.similarity_name!r}; "
             "rebuild the index with this model"
         )
-    q = model.encode(queries, side="left", batch_size=batch_size, show_progress=show_progress).numpy()
+    q = model.encode(queries, side=index.query_side, batch_size=batch_size, show_progress=show_progress).numpy()
     if q.shape[1] != index.embeddings.shape[1]:
         raise ConfigError(f"the model embeds in {q.shape[1]} dimensions, the index holds {index.embeddings.shape[1]}")
     return top_k_hits(index, q, top_k)
@@ -172,5 +189,7 @@ def _as_index(model: PairModel, corpus: Any, batch_size: int) -> Index:
     if isinstance(corpus, Index):
         return corpus
     if isinstance(corpus, str | os.PathLike) and Path(corpus).is_dir():
-        return load_index(corpus)
+        reads_images = "image" in (model.tower("left").modality, model.tower("right").modality)
+        if (Path(corpus) / "index.json").is_file() or not reads_images:
+            return load_index(corpus)  # a saved index; a folder of images for a model with an image tower is encoded
     return build_index(model, corpus, batch_size=batch_size)
