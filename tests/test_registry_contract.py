@@ -167,6 +167,7 @@ RECIPES: dict[str, dict[str, Any]] = {
         "title-lstm-body-minilm": {"a": TEXTS_A, "b": TEXTS_B, "marks": [needs_minilm, needs_glove]},
         "tfidf-twin": {"a": TEXTS_A, "b": TEXTS_B},
         "minilm-stance": {"a": TEXTS_A, "b": TEXTS_B, "marks": [needs_minilm]},
+        "stance-tfidf-mlp": {"a": TEXTS_A, "b": TEXTS_B},
     },
     "readers": {
         "stsb": {"write": _write("sts-test.csv", STSB), "expected_labels": [5.0, 0.5, 3.2]},

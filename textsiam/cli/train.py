@@ -19,6 +19,7 @@ from textsiam.cli.common import (
     print_metrics,
     progress_bars,
 )
+from textsiam.data.options import DEV_SPLITS
 from textsiam.registry import CALIBRATORS, LOSSES, STRATEGIES
 
 # TrainConfig fields set by flags of the same name, with their help text; the default is read from TrainConfig
@@ -44,6 +45,13 @@ def register(sub) -> None:
         type=float,
         help="carve this fraction of --train off as dev when --dev is absent; text pairs are saved to "
         "OUT/dev_split.tsv (default: no dev split)",
+    )
+    p.add_argument(
+        "--dev-split",
+        choices=DEV_SPLITS,
+        help="how --dev-fraction carves dev: group (whole groups, e.g. FNC-1 bodies; else a stratified row split) or "
+        "topic (whole stories of FNC-1-like pairs: headlines and bodies linked by related pairs; crossing pairs "
+        "dropped) (default: group)",
     )
     p.add_argument("--out", help="output folder (model, train_log.jsonl, train_config.yaml) (required)")
     p.add_argument("--config", help="YAML file with any of these options; flags override it (default: none)")

@@ -21,14 +21,31 @@ class CrossEntropyLoss(PairLoss):
     2019 (after InferSent, Conneau et al. 2017). The trainer maps the data's ``class`` column to indices by the
     class names stored in the head.
 
+    With ``class_weights`` ``w`` (one positive number per class, in the order of the head's ``classes``) each pair
+    counts ``w_c`` times and the mean is over the weights (``F.cross_entropy``'s ``weight``)::
+
+        L = sum_i w_{c_i} * l_i / sum_i w_{c_i}
+
+    so a rare class (FNC-1 ``disagree``, 2 % of the pairs) can weigh as much as the frequent ones (King, Zeng,
+    "Logistic regression in rare events data", 2001, on reweighting rare classes).
+
     Args:
         label_smoothing: in [0, 1); spreads that much target mass evenly over the classes.
+        class_weights: None (every pair counts once) or a list of positive weights, one per class of the head.
     """
 
     takes = "logits"
 
-    def __init__(self, label_smoothing: float = 0.0) -> None:
+    def __init__(self, label_smoothing: float = 0.0, class_weights: list[float] | None = None) -> None:
         super().__init__()
+        if class_weights is not None:
+            ok = isinstance(class_weights, list | tuple) and len(class_weights) >= 2
+            if not ok or not all(isinstance(w, int | float) and not isinstance(w, bool) and w > 0 for w in class_weights):
+                raise ValueError(
+                    f"class_weights must be null or a list of positive numbers, one per class, got {class_weights!r}"
+                )
+            class_weights = [float(w) for w in class_weights]
+        self.class_weights = class_weights
         if isinstance(label_smoothing, bool) or not isinstance(label_smoothing, int | float):
             raise ValueError(f"label_smoothing must be a number in [0, 1), got {label_smoothing!r}")
         if not 0.0 <= label_smoothing < 1.0:
@@ -46,4 +63,12 @@ class CrossEntropyLoss(PairLoss):
         labels = labels.to(device=logits.device, dtype=torch.long)
         if bool(((labels < 0) | (labels >= logits.shape[1])).any()):
             raise ValueError(f"class indices must lie in [0, {logits.shape[1]}), got {labels.unique().tolist()}")
-        return F.cross_entropy(logits.float(), labels, label_smoothing=self.label_smoothing)
+        weight = None
+        if self.class_weights is not None:
+            if len(self.class_weights) != logits.shape[1]:
+                raise ValueError(
+                    f"class_weights has {len(self.class_weights)} entries but the head has {logits.shape[1]} classes; "
+                    "give one weight per class, in the order of the head's classes"
+                )
+            weight = torch.tensor(self.class_weights, device=logits.device)
+        return F.cross_entropy(logits.float(), labels, weight=weight, label_smoothing=self.label_smoothing)

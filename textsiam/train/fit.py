@@ -23,6 +23,8 @@ from textsiam.data import PairData
 from textsiam.data.image_table import write_image_pairs
 from textsiam.data.images import ImagePairData
 from textsiam.data.load import load_data
+from textsiam.data.options import DEV_SPLITS
+from textsiam.data.stories import carve_dev
 from textsiam.errors import ConfigError
 from textsiam.eval.decision import Decision
 from textsiam.losses import build_loss
@@ -59,6 +61,7 @@ RUN_KEYS = (
     "dev",
     "out",
     "dev_fraction",
+    "dev_split",
     *_DATA_KEYS,
     *_TRAIN_ONLY_KEYS,
     "threshold_strategy",
@@ -117,6 +120,10 @@ def check_run(run: dict[str, Any], cfg: TrainConfig) -> None:
     fraction = run["dev_fraction"]
     if fraction is not None and not (isinstance(fraction, int | float) and 0 < fraction < 1):
         raise ConfigError(f"dev_fraction must be strictly between 0 and 1, got {fraction!r}")
+    if run["dev_split"] is not None and run["dev_split"] not in DEV_SPLITS:
+        raise ConfigError(f"dev_split must be one of {list(DEV_SPLITS)}, got {run['dev_split']!r}")
+    if run["dev_split"] not in (None, "group") and not fraction:
+        raise ConfigError(f"dev_split {run['dev_split']!r} says how --dev-fraction carves dev pairs; pass --dev-fraction F")
     if run["calibrate"] and not run["threshold_strategy"]:
         raise ConfigError("calibrate needs a threshold strategy (--threshold-strategy) to tune on the dev pairs")
     if run["threshold_strategy"] and not (run["dev"] or fraction):
@@ -151,7 +158,7 @@ def fit(
     """Train ``preset=NAME`` or ``model=`` (a PairModel, saved folder or transformer name) on ``train`` pairs and
     save the run in ``out``.
 
-    ``options`` are the run settings of :data:`RUN_KEYS` (``dev``, ``dev_fraction``, ``threshold_strategy``,
+    ``options`` are the run settings of :data:`RUN_KEYS` (``dev``, ``dev_fraction``, ``dev_split``, ``threshold_strategy``,
     ``calibrate``, data-format options, ``keep_checkpoint``) and any TrainConfig field (``loss``, ``epochs``,
     ``lr``, ...). ``echo`` receives one-line progress notes (the CLI prints them). ``callbacks``
     (:class:`textsiam.train.callbacks.Callback`) see the run's log records and may stop it after an epoch.
@@ -257,7 +264,7 @@ def _load_pairs(run: dict[str, Any], seed: int) -> tuple[PairData, PairData | No
     if run["dev"]:
         return train_data, load_data(run["dev"], **fmt, seed=seed), False
     if run["dev_fraction"]:
-        rest, dev = train_data.split(run["dev_fraction"], seed=seed)
+        rest, dev = carve_dev(train_data, run["dev_fraction"], seed, run["dev_split"] or "group")
         return rest, dev, True
     return train_data, None, False
 
