@@ -130,7 +130,7 @@ RECIPES: dict[str, dict[str, Any]] = {
     "poolers": {"mean": {}, "cls": {}, "max": {}},
     "similarities": {"cosine": {}, "euclidean": {}, "manhattan": {}, "dot": {}},
     "heads": {
-        "mlp-head": {"dim": 6, "features": ["abs-diff", "sq-diff", "product", "concat"], "hidden": 5},
+        "mlp-head": {"dim": 6, "features": ["abs-diff", "sq-diff", "product", "concat", "cosine"], "hidden": 5},
         "pair-classifier": {"dim": 6, "classes": ["no", "maybe", "yes"], "negative": "no", "hidden": 5},
     },
     "pair_models": {

@@ -13,7 +13,8 @@ from textsiam.errors import ConfigError, DataError
 
 def synthetic_stories(folder, n_stories=30, seed=0):
     """FNC-1 files of ``n_stories`` stories, each 1-4 bodies with 2-5 headlines (the first about every body of the
-    story, the others about one or two), related pairs within a story and unrelated pairs drawn across stories, as FNC-1 made them."""
+    story, the others about one or two), related pairs within a story and unrelated pairs drawn across stories, as
+    FNC-1 made them."""
     rng = np.random.default_rng(seed)
     bodies, stances, truth = [], [], {}
     for s in range(n_stories):
@@ -23,7 +24,9 @@ def synthetic_stories(folder, n_stories=30, seed=0):
         for h in range(int(rng.integers(2, 6))):
             linked = ids if h == 0 else rng.choice(ids, size=min(len(ids), int(rng.integers(1, 3))), replace=False)
             for i in linked:
-                stances.append((f"headline {h} of story {s}", str(i), str(rng.choice(["agree", "discuss", "disagree"]))))
+                stances.append(
+                    (f"headline {h} of story {s}", str(i), str(rng.choice(["agree", "discuss", "disagree"])))
+                )
     heads = sorted({h for h, _, _ in stances})
     body_ids = [b for b, _ in bodies]
     for _ in range(3 * len(stances)):
@@ -98,4 +101,6 @@ def test_train_cli_carves_a_topic_dev_split(tmp_path, capsys):
     _, expected = topic_split(data, 0.25, seed=0)
     assert (dev.a, dev.b) == (expected.a, expected.b)
     assert main(args[:5] + ["--dev-split", "topic", "--out", str(tmp_path / "other")]) == 2
-    assert "dev_split 'topic' says how --dev-fraction carves dev pairs; pass --dev-fraction F" in capsys.readouterr().err
+    assert (
+        "dev_split 'topic' says how --dev-fraction carves dev pairs; pass --dev-fraction F" in capsys.readouterr().err
+    )

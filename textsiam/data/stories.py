@@ -27,6 +27,7 @@ from textsiam.data.options import DEV_SPLITS
 from textsiam.data.pairs import PairData
 from textsiam.errors import ConfigError, DataError
 
+
 def _find(parent: list[int], i: int) -> int:
     while parent[i] != i:
         parent[i] = parent[parent[i]]

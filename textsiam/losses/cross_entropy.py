@@ -40,7 +40,9 @@ class CrossEntropyLoss(PairLoss):
         super().__init__()
         if class_weights is not None:
             ok = isinstance(class_weights, list | tuple) and len(class_weights) >= 2
-            if not ok or not all(isinstance(w, int | float) and not isinstance(w, bool) and w > 0 for w in class_weights):
+            if not ok or not all(
+                isinstance(w, int | float) and not isinstance(w, bool) and w > 0 for w in class_weights
+            ):
                 raise ValueError(
                     f"class_weights must be null or a list of positive numbers, one per class, got {class_weights!r}"
                 )

@@ -123,7 +123,9 @@ def check_run(run: dict[str, Any], cfg: TrainConfig) -> None:
     if run["dev_split"] is not None and run["dev_split"] not in DEV_SPLITS:
         raise ConfigError(f"dev_split must be one of {list(DEV_SPLITS)}, got {run['dev_split']!r}")
     if run["dev_split"] not in (None, "group") and not fraction:
-        raise ConfigError(f"dev_split {run['dev_split']!r} says how --dev-fraction carves dev pairs; pass --dev-fraction F")
+        raise ConfigError(
+            f"dev_split {run['dev_split']!r} says how --dev-fraction carves dev pairs; pass --dev-fraction F"
+        )
     if run["calibrate"] and not run["threshold_strategy"]:
         raise ConfigError("calibrate needs a threshold strategy (--threshold-strategy) to tune on the dev pairs")
     if run["threshold_strategy"] and not (run["dev"] or fraction):
@@ -158,9 +160,9 @@ def fit(
     """Train ``preset=NAME`` or ``model=`` (a PairModel, saved folder or transformer name) on ``train`` pairs and
     save the run in ``out``.
 
-    ``options`` are the run settings of :data:`RUN_KEYS` (``dev``, ``dev_fraction``, ``dev_split``, ``threshold_strategy``,
-    ``calibrate``, data-format options, ``keep_checkpoint``) and any TrainConfig field (``loss``, ``epochs``,
-    ``lr``, ...). ``echo`` receives one-line progress notes (the CLI prints them). ``callbacks``
+    ``options`` are the run settings of :data:`RUN_KEYS` (``dev``, ``dev_fraction``, ``dev_split``,
+    ``threshold_strategy``, ``calibrate``, data-format options, ``keep_checkpoint``) and any TrainConfig field
+    (``loss``, ``epochs``, ``lr``, ...). ``echo`` receives one-line progress notes (the CLI prints them). ``callbacks``
     (:class:`textsiam.train.callbacks.Callback`) see the run's log records and may stop it after an epoch.
 
     An ``out`` folder that already holds a run is refused unless ``overwrite`` (which first deletes that run's own
