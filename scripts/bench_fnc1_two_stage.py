@@ -6,7 +6,8 @@ classes), e.g. ``minilm-stance`` as the gate and ``stance-tfidf-mlp`` for the st
 related/unrelated accuracy and per-class recall on dev, for the gate alone, the stance model alone and the two.
 
     python scripts/bench_fnc1_two_stage.py --split topic --gate runs/fnc1/topic_cli/model \
-        --stance runs/fnc1/topic_models/stance-tfidf-mlp --json runs/fnc1/topic_two_stage.json
+        --stance runs/fnc1/topic_models/stance-tfidf-mlp runs/fnc1/topic_models_s1/stance-tfidf-mlp \
+        runs/fnc1/topic_models_s2/stance-tfidf-mlp --json runs/fnc1/topic_two_stage.json
 """
 
 from __future__ import annotations
@@ -40,27 +41,32 @@ def main() -> None:
     p.add_argument("--data", default=str(Path(__file__).resolve().parents[2] / "shared/data/fnc1"))
     p.add_argument("--split", choices=("body", "topic"), default="topic")
     p.add_argument("--gate", required=True, help="saved stance model that decides related/unrelated")
-    p.add_argument("--stance", required=True, help="saved stance model that picks discuss/agree/disagree")
+    p.add_argument(
+        "--stance",
+        required=True,
+        nargs="+",
+        help="saved stance model(s) that pick discuss/agree/disagree (one row each)",
+    )
     p.add_argument("--json", help="write the rows here")
     args = p.parse_args()
     dev = split(read_pairs(Path(args.data) / "train_stances.csv"), args.split)["dev"]
-    preds = {}
-    for role in ("gate", "stance"):
-        model = load_model(getattr(args, role))
-        logits = model.pair_outputs(dev.a, dev.b, batch_size=64)
-        preds[role] = (list(model.classes), logits.numpy())
-    classes, gate = preds["gate"]
-    stance_classes, stance = preds["stance"]
-    unrelated = np.asarray(gate).argmax(-1) == classes.index("unrelated")
-    related_cols = [i for i, c in enumerate(stance_classes) if c != "unrelated"]
-    picked = [stance_classes[related_cols[j]] for j in stance[:, related_cols].argmax(-1)]
-    combined = ["unrelated" if u else s for u, s in zip(unrelated, picked)]
     gold = dev.class_labels
-    rows = {
-        "gate": metrics(gold, [classes[i] for i in gate.argmax(-1)], classes),
-        "stance": metrics(gold, [stance_classes[i] for i in stance.argmax(-1)], classes),
-        "two-stage": metrics(gold, combined, classes),
-    }
+
+    def outputs(folder: str) -> tuple[list[str], np.ndarray]:
+        model = load_model(folder)
+        return list(model.classes), model.pair_outputs(dev.a, dev.b, batch_size=64).numpy()
+
+    classes, gate = outputs(args.gate)
+    unrelated = gate.argmax(-1) == classes.index("unrelated")
+    rows = {"gate": metrics(gold, [classes[i] for i in gate.argmax(-1)], classes)}
+    for folder in args.stance:
+        stance_classes, stance = outputs(folder)
+        related_cols = [i for i, c in enumerate(stance_classes) if c != "unrelated"]
+        picked = [stance_classes[related_cols[j]] for j in stance[:, related_cols].argmax(-1)]
+        rows[f"stance {folder}"] = metrics(gold, [stance_classes[i] for i in stance.argmax(-1)], classes)
+        rows[f"two-stage {folder}"] = metrics(
+            gold, ["unrelated" if u else s for u, s in zip(unrelated, picked)], classes
+        )
     for name, row in rows.items():
         print(name, json.dumps({k: round(v, 4) for k, v in row.items()}), flush=True)
     if args.json:
