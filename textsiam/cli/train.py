@@ -50,8 +50,8 @@ def register(sub) -> None:
         "--dev-split",
         choices=DEV_SPLITS,
         help="how --dev-fraction carves dev: group (whole groups, e.g. FNC-1 bodies; else a stratified row split) or "
-        "topic (whole stories of FNC-1-like pairs: headlines and bodies linked by related pairs; crossing pairs "
-        "dropped) (default: group)",
+        "topic (whole stories of FNC-1-like pairs: headlines and bodies linked by related pairs; the pairs of a "
+        "held-out headline with a kept body are dropped) (default: group)",
     )
     p.add_argument("--out", help="output folder (model, train_log.jsonl, train_config.yaml) (required)")
     p.add_argument("--config", help="YAML file with any of these options; flags override it (default: none)")
