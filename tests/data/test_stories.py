@@ -104,3 +104,11 @@ def test_train_cli_carves_a_topic_dev_split(tmp_path, capsys):
     assert (
         "dev_split 'topic' says how --dev-fraction carves dev pairs; pass --dev-fraction F" in capsys.readouterr().err
     )
+
+
+def test_fit_refuses_an_unknown_dev_split_before_reading_data(tmp_path):
+    import textsiam
+
+    missing = tmp_path / "absent_stances.csv"  # never read: the settings are checked first
+    with pytest.raises(ConfigError, match=r"dev_split must be one of \['group', 'topic'\], got 'story'"):
+        textsiam.fit(missing, tmp_path / "o", preset="stance-tfidf-mlp", dev_fraction=0.2, dev_split="story")
