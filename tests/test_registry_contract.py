@@ -151,7 +151,7 @@ RECIPES: dict[str, dict[str, Any]] = {
     "poolers": {"mean": {}, "cls": {}, "max": {}},
     "similarities": {"cosine": {}, "euclidean": {}, "manhattan": {}, "dot": {}},
     "heads": {
-        "mlp-head": {"dim": 6, "features": ["abs-diff", "sq-diff", "product", "concat"], "hidden": 5},
+        "mlp-head": {"dim": 6, "features": ["abs-diff", "sq-diff", "product", "concat", "cosine"], "hidden": 5},
         "pair-classifier": {"dim": 6, "classes": ["no", "maybe", "yes"], "negative": "no", "hidden": 5},
     },
     "pair_models": {
@@ -186,6 +186,7 @@ RECIPES: dict[str, dict[str, Any]] = {
         "minilm-cross": {"a": TEXTS_A, "b": TEXTS_B, "marks": [needs_minilm]},
         "mpnet-cross": {"a": TEXTS_A, "b": TEXTS_B, "marks": [needs_mpnet]},
         "mpnet-twin": {"a": TEXTS_A, "b": TEXTS_B, "marks": [needs_mpnet]},
+        "stance-tfidf-mlp": {"a": TEXTS_A, "b": TEXTS_B},
     },
     "readers": {
         "stsb": {"write": _write("sts-test.csv", STSB), "expected_labels": [5.0, 0.5, 3.2]},

@@ -21,6 +21,10 @@ COLUMN_OPTIONS = ("text_a", "text_b", "label", "label_range", "limit")
 FIXED_OPTIONS = ("limit",)
 """What a benchmark format with fixed columns and a fixed label scale honours."""
 
+DEV_SPLITS = ("group", "topic")
+"""How a carved dev split is drawn (:func:`textsiam.data.stories.carve_dev`): ``group`` (whole groups, e.g. FNC-1
+bodies; a stratified row split without a group column) or ``topic`` (whole stories)."""
+
 
 def _option(help: str, *, train_only: bool = False, **flag: Any) -> Any:
     """A ReadOptions field (default None) with its CLI help and argparse keywords (``nargs``, ``action``...; the type

@@ -201,6 +201,7 @@ def test_train_passes_every_flag_to_fit_under_its_parameter_name(monkeypatch):
     spy = Spy(api.fit, SimpleNamespace(summary={"epochs": 1}, decision=None, out="o", main=True))
     monkeypatch.setattr(api, "fit", spy)
     argv = ["train", "--preset", "p", "--model", "m", "--train", "t.tsv", "--dev", "d.tsv", "--dev-fraction", "0.2"]
+    argv += ["--dev-split", "topic"]
     argv += [
         "--out",
         "o",
@@ -235,6 +236,7 @@ def test_train_passes_every_flag_to_fit_under_its_parameter_name(monkeypatch):
         "train": "t.tsv",
         "dev": "d.tsv",
         "dev_fraction": 0.2,
+        "dev_split": "topic",
         "out": "o",
         "loss": "cosent",
         "epochs": 2,

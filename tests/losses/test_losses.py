@@ -267,3 +267,26 @@ def test_cross_entropy_matches_a_brute_force_loop():
     torch.testing.assert_close(CrossEntropyLoss()(logits, labels), expected)  # float32 defaults (rtol 1.3e-6): 5 rows
     with pytest.raises(ValueError, match=r"class indices must lie in \[0, 4\)"):
         CrossEntropyLoss()(logits, torch.tensor([0, 4, 1, 1, 2]))
+
+
+def test_class_weighted_cross_entropy_is_the_weighted_mean_of_the_pair_losses():
+    from textsiam.losses import CrossEntropyLoss
+
+    torch.manual_seed(0)
+    logits, labels = torch.randn(6, 4), torch.tensor([0, 3, 1, 1, 2, 3])
+    weights = [1.0, 1.0, 2.0, 5.0]
+    per_pair = [-(logits[i, labels[i]] - torch.logsumexp(logits[i], 0)) for i in range(6)]
+    w = [weights[c] for c in labels.tolist()]
+    expected = sum(wi * li for wi, li in zip(w, per_pair)) / sum(w)
+    # float32 defaults (rtol 1.3e-6): a weighted sum of 6 terms
+    torch.testing.assert_close(CrossEntropyLoss(class_weights=weights)(logits, labels), expected)
+    # up-weighting the class of the worst-predicted pairs raises the loss above the unweighted mean
+    worst = int(labels[torch.stack(per_pair).argmax()])
+    up = [5.0 if k == worst else 1.0 for k in range(4)]
+    assert CrossEntropyLoss(class_weights=up)(logits, labels) > CrossEntropyLoss()(logits, labels)
+    assert CrossEntropyLoss(class_weights=weights).get_config()["class_weights"] == weights
+    with pytest.raises(ValueError, match="class_weights has 3 entries but the head has 4 classes"):
+        CrossEntropyLoss(class_weights=[1, 1, 2])(logits, labels)
+    for bad in ([1.0, 0.0], [1.0, -2.0], [True, 1.0], 3.0, [1.0]):
+        with pytest.raises(ValueError, match=r"loss 'cross-entropy': class_weights(\[\d\])? must be"):
+            CrossEntropyLoss(class_weights=bad)

@@ -28,6 +28,7 @@ from textsiam.eval.decision import Decision
 from textsiam.losses import build_loss
 from textsiam.models.base import PairModel
 from textsiam.names import check_name
+from textsiam.read_options import DEV_SPLITS
 from textsiam.train import checkpoint
 from textsiam.train.callbacks import Callback, check_callbacks
 from textsiam.train.decide import check_decision_names, tune_decision
@@ -61,6 +62,12 @@ def check_run(s: Resolved) -> tuple[torch.device, torch.nn.Module]:
     fraction = run.dev_fraction
     if fraction is not None and not (isinstance(fraction, int | float) and 0 < fraction < 1):
         raise ConfigError(f"dev_fraction must be strictly between 0 and 1, got {fraction!r}")
+    if run.dev_split is not None and run.dev_split not in DEV_SPLITS:
+        raise ConfigError(f"dev_split must be one of {list(DEV_SPLITS)}, got {run.dev_split!r}")
+    if run.dev_split not in (None, "group") and not fraction:
+        raise ConfigError(
+            f"dev_split {run.dev_split!r} says how --dev-fraction carves dev pairs; pass --dev-fraction F"
+        )
     if run.calibrate and not run.threshold_strategy:
         raise ConfigError("calibrate needs a threshold strategy (--threshold-strategy) to tune on the dev pairs")
     if run.threshold_strategy and not (run.dev or fraction):
@@ -89,6 +96,7 @@ def fit(
     model: PairModel | str | Path | dict[str, Any] | None = None,
     dev: str | Path | None = None,
     dev_fraction: float | None = None,
+    dev_split: str | None = None,
     keep_checkpoint: bool | None = None,
     threshold_strategy: str | None = None,
     calibrate: str | None = None,

@@ -13,6 +13,7 @@ from textsiam.data import PairData
 from textsiam.data.image_table import write_image_pairs
 from textsiam.data.images import ImagePairData
 from textsiam.data.load import load_data
+from textsiam.data.stories import carve_dev
 
 
 @contextlib.contextmanager
@@ -50,7 +51,7 @@ def load_pairs(run: RunSettings, read: dict[str, Any], seed: int) -> tuple[PairD
         dev_read = {k: v for k, v in read.items() if k not in TRAIN_ONLY_READ_KEYS}
         return train_data, load_data(run.dev, **dev_read, seed=seed), False
     if run.dev_fraction:
-        rest, dev = train_data.split(run.dev_fraction, seed=seed)
+        rest, dev = carve_dev(train_data, run.dev_fraction, seed, run.dev_split or "group")
         return rest, dev, True
     return train_data, None, False
 

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from textsiam.errors import ConfigError
-from textsiam.read_options import ReadOptions
+from textsiam.read_options import DEV_SPLITS, ReadOptions
 from textsiam.registry import CALIBRATORS, STRATEGIES
 from textsiam.train.config import TrainConfig
 
@@ -44,6 +44,12 @@ class RunSettings:
     dev_fraction: float | None = _setting(
         "carve this fraction of --train off as dev when --dev is absent; text pairs are saved to "
         "OUT/dev_split.tsv (default: no dev split)"
+    )
+    dev_split: str | None = _setting(
+        "how --dev-fraction carves dev: group (whole groups, e.g. FNC-1 bodies; else a stratified row split) or "
+        "topic (whole stories of FNC-1-like pairs: headlines and bodies linked by related pairs; the pairs of a "
+        "held-out headline with a kept body are dropped) (default: group)",
+        choices=DEV_SPLITS,
     )
     out: str | None = _setting("output folder (model, train_log.jsonl, train_config.yaml) (required)")
     keep_checkpoint: bool | None = _setting(

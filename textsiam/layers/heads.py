@@ -1,7 +1,8 @@
 """Feature mappings over a pair of embeddings and learned heads that score them.
 
 The mappings follow the siamese literature: absolute difference |u - v|, squared difference (u - v)^2,
-element-wise product u * v and concatenation [u; v]. A head maps the concatenated features to one logit;
+element-wise product u * v and concatenation [u; v]; ``cosine`` adds the one column cos(u, v) (the tf-idf cosine
+beside the two term vectors of Riedel et al. 2017's FNC-1 MLP). A head maps the concatenated features to one logit;
 higher means more similar, like every similarity in textsiam.
 """
 
@@ -19,6 +20,7 @@ FEATURES = {
     "sq-diff": lambda u, v: (u - v) ** 2,
     "product": lambda u, v: u * v,
     "concat": lambda u, v: torch.cat([u, v], dim=-1),
+    "cosine": lambda u, v: torch.nn.functional.cosine_similarity(u, v, dim=-1, eps=1e-8).unsqueeze(-1),
 }
 _WIDTH = {"abs-diff": 1, "sq-diff": 1, "product": 1, "concat": 2}
 HEAD_PARAMS = {
@@ -27,6 +29,12 @@ HEAD_PARAMS = {
     "hidden": Interval(int, 0),  # 0: one linear layer, no hidden layer
     "dropout": Interval(float, 0, 1, closed="left"),
 }
+"""Width of each mapping in multiples of ``dim``; ``cosine`` is one column (:func:`features_width`)."""
+
+
+def features_width(dim: int, features: list[str]) -> int:
+    """Columns of :func:`pair_features` for ``dim``-wide embeddings."""
+    return sum(dim * _WIDTH[f] if f in _WIDTH else 1 for f in features)
 
 
 def pair_features(u: torch.Tensor, v: torch.Tensor, features: list[str]) -> torch.Tensor:
@@ -46,7 +54,7 @@ class MlpHead(nn.Module):
         check_params("head 'mlp-head'", values, self.params)
         features = list(features or ["abs-diff", "product"])
         self.dim, self.features, self.hidden, self.dropout = dim, features, hidden, dropout
-        width = dim * sum(_WIDTH[f] for f in features)
+        width = features_width(dim, features)
         layers: list[nn.Module] = [nn.Linear(width, hidden), nn.ReLU(), nn.Dropout(dropout), nn.Linear(hidden, 1)]
         if hidden == 0:
             layers = [nn.Linear(width, 1)]
@@ -88,7 +96,7 @@ class PairClassifierHead(nn.Module):
         features = list(features or ["concat", "abs-diff", "product"])
         self.dim, self.classes, self.negative = dim, [str(c) for c in classes], negative
         self.features, self.hidden, self.dropout = features, hidden, dropout
-        width = dim * sum(_WIDTH[f] for f in features)
+        width = features_width(dim, features)
         n = len(self.classes)
         self.net = (
             nn.Sequential(nn.Linear(width, hidden), nn.ReLU(), nn.Dropout(dropout), nn.Linear(hidden, n))
