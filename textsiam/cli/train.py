@@ -64,7 +64,7 @@ def register(sub) -> None:
         help="dev metric that picks the best epoch (default: spearman for graded, roc_auc for binary; a multi-class "
         "head: fnc_relative for the FNC-1 stances, else macro_f1; class_accuracy, roc_auc also)",
     )
-    p.add_argument("--amp", action="store_true", default=None, help="bfloat16 autocast on CUDA (default: off)")
+    p.add_argument("--amp", action="store_true", default=None, help="bfloat16 autocast on CUDA and CPU (default: off)")
     p.add_argument(
         "--resume", action="store_true", help="continue an interrupted run from OUT/checkpoint (default: off)"
     )

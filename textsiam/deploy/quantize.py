@@ -173,8 +173,16 @@ def is_quantized(model: nn.Module) -> bool:
     return getattr(model, "quantized", None) is not None
 
 
-def load_for_inference(name_or_dir: str, quantization: str | None = None) -> PairModel:
-    """``create_model(name_or_dir)``, in eval mode, quantized when asked (``"int8"``)."""
+def load_for_inference(name_or_dir: str, quantization: str | None = None, dtype: str = "fp32") -> PairModel:
+    """``create_model(name_or_dir)``, in eval mode, quantized when asked (``"int8"``) or with its towers in
+    ``dtype`` (``"bf16"``, ``"fp16"``, ``"auto"``: :mod:`textsiam.deploy.precision`)."""
+    from textsiam.deploy.precision import resolve_dtype, to_dtype
     from textsiam.models.io import create_model
 
-    return quantize(create_model(name_or_dir).eval(), quantization, inplace=True)
+    chosen = resolve_dtype(dtype)[0]
+    if quantization is not None and chosen != "fp32" and dtype != "auto":
+        raise ConfigError(f"choose one of --quantize {quantization} and --dtype {dtype}: int8 replaces the dtype")
+    model = create_model(name_or_dir).eval()
+    if quantization is not None:
+        return quantize(model, quantization, inplace=True)
+    return to_dtype(model, chosen, inplace=True)

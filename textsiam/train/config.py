@@ -72,7 +72,7 @@ class TrainConfig:
     eval_batch_size: int = 64
     log_every: int = 10
     device: str = "auto"  # "auto" -> cuda if available, else cpu
-    amp: bool = False  # bfloat16 autocast on CUDA
+    amp: bool = False  # bfloat16 autocast on CUDA and CPU (docs/benchmarks.md: its STS-B quality on CPU)
     save_checkpoints: bool = True  # a resumable checkpoint after every epoch
     towers: dict[str, Any] = field(default_factory=dict)  # per tower: {"freeze": bool, "lr_multiplier": float}
     # a step with more padded token slots than this recomputes its layer activations in the backward (same

@@ -32,7 +32,7 @@ from textsiam.train.callbacks import Callback
 from textsiam.train.config import TrainConfig
 from textsiam.train.config_file import read_config_file
 from textsiam.train.decide import check_decision_names, tune_decision
-from textsiam.train.device import resolve_device
+from textsiam.train.device import autocasts, resolve_device
 from textsiam.train.names import check_name
 from textsiam.train.run_folder import check_out_folder, clear_run
 
@@ -126,10 +126,10 @@ def check_run(run: dict[str, Any], cfg: TrainConfig) -> None:
             f"dev pairs given twice: --dev {run['dev']} and --dev-fraction {fraction} (which carves dev pairs off "
             "--train); pass one of them"
         )
-    if cfg.amp and resolve_device(cfg.device).type != "cuda":
+    if cfg.amp and not autocasts(resolve_device(cfg.device)):
         warnings.warn(
-            f"--amp (amp=True) is bfloat16 autocast on CUDA; on {resolve_device(cfg.device)} it does nothing and "
-            "this run trains in float32",
+            f"--amp (amp=True) is bfloat16 autocast on CUDA and CPU; on {resolve_device(cfg.device)} it does nothing "
+            "and this run trains in float32",
             stacklevel=3,
         )
     check_folder(run["out"])

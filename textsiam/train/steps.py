@@ -30,6 +30,7 @@ from textsiam.encoders.base import Prepared
 from textsiam.errors import ConfigError
 from textsiam.models.base import PairModel
 from textsiam.train.config import TrainConfig
+from textsiam.train.device import autocasts
 from textsiam.train.distributed import DataParallel
 from textsiam.train.towers import SideEmbedder
 
@@ -120,7 +121,7 @@ class EmbeddingSteps:
 
     def loss(self, rows: Sequence[int], labels: torch.Tensor) -> torch.Tensor:
         model, loss_fn = self.model, self.loss_fn
-        with torch.autocast("cuda", dtype=torch.bfloat16, enabled=self.config.amp and self.device.type == "cuda"):
+        with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.config.amp and autocasts(self.device)):
             u, v = self.embedder.rows(*self.sides, rows)  # (piece, dim) each; static towers come from a cache
         u, v = self.parallel.gather(u, v)  # (batch, dim) each: the whole global batch under torchrun
         u, v = u.float(), v.float()
