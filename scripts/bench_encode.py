@@ -1,9 +1,10 @@
 """Encode speed: textsiam (fp32, bf16 and int8) vs sentence-transformers (fp32, bf16 weights, and its ONNX / ONNX-int8
 backends when the ``onnx`` extra is installed) on the 2,758 sentences of STS-B test with all-MiniLM-L6-v2, same
-batch size, whole runs alternated A B C A B C ..., each run in its own process (so peak RSS is that run's alone). Reports sentences/s, the ratio to sentence-transformers, peak RSS, the largest absolute
-difference between textsiam's and sentence-transformers' (normalised) embeddings, the int8 path's STS-B test
-Spearman next to fp32's, and the fraction of the issue's fp32 matmul peak (127 GFLOP/s on 2 cores; MiniLM-L6 costs
-about 21 MFLOP per token). ``--growth`` adds encode time and peak RSS for N streamed sentences (STS-B repeated).
+batch size, whole runs alternated A B C A B C ..., each run in its own process (so peak RSS is that run's alone).
+Reports sentences/s, the ratio to sentence-transformers fp32, peak RSS, the largest absolute difference between each
+row's and sentence-transformers' fp32 (normalised) embeddings, each row's STS-B test Spearman, and the fraction of
+the issue's fp32 matmul peak (127 GFLOP/s on 2 cores; MiniLM-L6 costs about 21 MFLOP per token; the bf16 and int8
+peaks: scripts/bench_gemm_dtype.py). ``--growth`` adds encode time and peak RSS for N streamed sentences.
 
     python scripts/bench_encode.py --repeats 3 --out runs/bench_encode.json
     python scripts/bench_encode.py --repeats 1 --limit 250 --sides textsiam textsiam-bf16 sentence-transformers st-bf16
