@@ -7,7 +7,7 @@ import torch.nn.functional as F
 from fixtures import needs_minilm
 
 from textsiam.deploy import precision
-from textsiam.deploy.precision import dtype_of, resolve_dtype, to_dtype
+from textsiam.deploy.precision import dtype_of, resolve_dtype, to_dtype, with_dtype
 from textsiam.deploy.quantize import load_for_inference, quantize
 from textsiam.errors import ConfigError
 from textsiam.models import create_model
@@ -104,3 +104,15 @@ def test_bf16_minilm_keeps_the_sts_spearman(shared_data):
     # guard the bf16 path is held to (issue 22), on the first 300 pairs (short captions and news)
     assert abs(half - full) < 0.003, (full, half)
     assert np.isfinite(half)
+
+
+def test_with_dtype_says_what_it_chose_and_why(tiny_bert_dir, monkeypatch):
+    monkeypatch.delenv("ONEDNN_MAX_CPU_ISA", raising=False)
+    monkeypatch.setattr(precision, "cpu_flags", lambda: frozenset({"avx512_bf16"}))
+    model = create_model(str(tiny_bert_dir)).eval()
+    half, said = with_dtype(model, "auto")
+    assert dtype_of(half) == "bf16" and said == "dtype: bf16 (auto: bf16 (CPU has avx512_bf16))"
+    q, said = with_dtype(quantize(model, "int8"), "auto")
+    assert dtype_of(q) == "int8" and "replaces --dtype auto" in said
+    with pytest.raises(ConfigError, match="choose one of --quantize int8 and --dtype bf16"):
+        with_dtype(q, "bf16")

@@ -113,6 +113,20 @@ def to_dtype(model: PairModel, name: str, *, inplace: bool = False) -> PairModel
     return work
 
 
+def with_dtype(model: PairModel, name: str, *, inplace: bool = False) -> tuple[PairModel, str]:
+    """``(model in the dtype `name` resolves to on the model's device, what was chosen and why)``: the one call a
+    command makes for ``--dtype`` (the second value is what ``--verbose`` prints)."""
+    chosen, why = resolve_dtype(name, model.device)
+    if chosen != "fp32" and getattr(model, "quantized", None):
+        if name == "auto":  # int8 asked as well: it replaces the dtype
+            return model, f"dtype: int8 ({model.quantized} quantization replaces --dtype auto)"
+        raise ConfigError(f"choose one of --quantize {model.quantized} and --dtype {name}: int8 replaces the dtype")
+    converted = to_dtype(model, chosen, inplace=inplace)
+    ran = dtype_of(converted)
+    note = "" if ran == chosen else f"; this model's towers have no layers to convert, they run in {ran}"
+    return converted, f"dtype: {chosen} ({why}){note}"
+
+
 def dtype_of(model: PairModel) -> str:
     """The precision ``model``'s towers run in: "fp32", "bf16", "fp16" (or "int8" for a quantized copy)."""
     return getattr(model, "quantized", None) or getattr(model, "inference_dtype", "fp32")

@@ -176,13 +176,11 @@ def is_quantized(model: nn.Module) -> bool:
 def load_for_inference(name_or_dir: str, quantization: str | None = None, dtype: str = "fp32") -> PairModel:
     """``create_model(name_or_dir)``, in eval mode, quantized when asked (``"int8"``) or with its towers in
     ``dtype`` (``"bf16"``, ``"fp16"``, ``"auto"``: :mod:`textsiam.deploy.precision`)."""
-    from textsiam.deploy.precision import resolve_dtype, to_dtype
+    from textsiam.deploy.precision import resolve_dtype, with_dtype
     from textsiam.models.io import create_model
 
-    chosen = resolve_dtype(dtype)[0]
-    if quantization is not None and chosen != "fp32" and dtype != "auto":
+    if quantization is not None and dtype not in ("fp32", "auto"):
+        resolve_dtype(dtype)  # an unknown name is named first
         raise ConfigError(f"choose one of --quantize {quantization} and --dtype {dtype}: int8 replaces the dtype")
-    model = create_model(name_or_dir).eval()
-    if quantization is not None:
-        return quantize(model, quantization, inplace=True)
-    return to_dtype(model, chosen, inplace=True)
+    model = quantize(create_model(name_or_dir).eval(), quantization, inplace=True)
+    return with_dtype(model, dtype, inplace=True)[0]
