@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 import textsiam
-from textsiam.errors import ConfigError, DataError
+from textsiam.errors import ConfigError
 
 
 @pytest.fixture
