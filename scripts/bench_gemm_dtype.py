@@ -20,7 +20,9 @@ import time
 
 import torch
 
-TYPES = ("fp32", "bf16", "fp16", "int8")
+TYPES = ("fp32", "bf16", "fp16", "int8", "qlinear-x86", "qlinear-fbgemm", "qlinear-onednn")
+"""int8: ``torch._int_mm``; qlinear-ENGINE: a dynamic int8 Linear (textsiam's int8 path) packed under that
+quantized engine (x86 is torch's default; fbgemm and onednn are the kernels it may dispatch to)."""
 
 
 def _operands(kind: str, n: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -36,9 +38,24 @@ def _matmul(kind: str):
     return torch._int_mm if kind == "int8" else torch.matmul  # int8 x int8 -> int32
 
 
+def _qlinear(engine: str, n: int):
+    from torch.ao.nn.quantized.dynamic import Linear
+
+    torch.backends.quantized.engine = engine
+    g = torch.Generator().manual_seed(0)
+    layer = Linear(n, n, dtype=torch.qint8)
+    weight = torch.quantize_per_tensor(torch.randn(n, n, generator=g) / n**0.5, 0.01, 0, torch.qint8)
+    layer.set_weight_bias(weight, torch.zeros(n))
+    return torch.randn(n, n, generator=g), layer
+
+
 def _seconds(kind: str, n: int, inner: int) -> float:
-    a, b = _operands(kind, n)
-    mm = _matmul(kind)
+    if kind.startswith("qlinear-"):
+        a, layer = _qlinear(kind.removeprefix("qlinear-"), n)
+        b, mm = None, lambda x, _: layer(x)  # noqa: E731
+    else:
+        a, b = _operands(kind, n)
+        mm = _matmul(kind)
     mm(a, b)  # warm-up (first call packs / JITs)
     start = time.perf_counter()
     for _ in range(inner):
@@ -49,8 +66,12 @@ def _seconds(kind: str, n: int, inner: int) -> float:
 def _available(kind: str) -> str | None:
     """None when ``kind`` runs here, else why not."""
     try:
-        a, b = _operands(kind, 64)
-        _matmul(kind)(a, b)
+        if kind.startswith("qlinear-"):
+            a, layer = _qlinear(kind.removeprefix("qlinear-"), 64)
+            layer(a)
+        else:
+            a, b = _operands(kind, 64)
+            _matmul(kind)(a, b)
     except (RuntimeError, NotImplementedError) as err:
         return str(err).splitlines()[0][:120]
     return None
@@ -69,7 +90,7 @@ def _kernels(kind: str, n: int) -> list[str]:
     lines = [ln for ln in done.stdout.splitlines() if ln.startswith("onednn_verbose") and ",exec," in ln]
     kernels = sorted({_impl(ln) for ln in lines})
     info = [ln for ln in done.stdout.splitlines() if "info,cpu,isa" in ln]
-    return (info[:1] + kernels) if kernels else info[:1] + ["no oneDNN primitive (ATen / MKL kernel)"]
+    return (info[:1] + kernels) if kernels else info[:1] + ["no oneDNN primitive (ATen / MKL / fbgemm kernel)"]
 
 
 def _impl(line: str) -> str:
