@@ -1,11 +1,13 @@
-"""Encode speed: textsiam (fp32 and int8) vs sentence-transformers on the 2,758 sentences of STS-B test with
-all-MiniLM-L6-v2, same batch size, whole runs alternated A B C A B C ..., each run in its own process (so peak RSS
-is that run's alone). Reports sentences/s, the ratio to sentence-transformers, peak RSS, the largest absolute
-difference between textsiam's and sentence-transformers' (normalised) embeddings, the int8 path's STS-B test
-Spearman next to fp32's, and the fraction of the issue's fp32 matmul peak (127 GFLOP/s on 2 cores; MiniLM-L6 costs
-about 21 MFLOP per token). ``--growth`` adds encode time and peak RSS for N streamed sentences (STS-B repeated).
+"""Encode speed: textsiam (fp32, bf16 and int8) vs sentence-transformers (fp32, bf16 weights, and its ONNX / ONNX-int8
+backends when the ``onnx`` extra is installed) on the 2,758 sentences of STS-B test with all-MiniLM-L6-v2, same
+batch size, whole runs alternated A B C A B C ..., each run in its own process (so peak RSS is that run's alone).
+Reports sentences/s, the ratio to sentence-transformers fp32, peak RSS, the largest absolute difference between each
+row's and sentence-transformers' fp32 (normalised) embeddings, each row's STS-B test Spearman, and the fraction of
+the issue's fp32 matmul peak (127 GFLOP/s on 2 cores; MiniLM-L6 costs about 21 MFLOP per token; the bf16 and int8
+peaks: scripts/bench_gemm_dtype.py). ``--growth`` adds encode time and peak RSS for N streamed sentences.
 
     python scripts/bench_encode.py --repeats 3 --out runs/bench_encode.json
+    python scripts/bench_encode.py --repeats 1 --limit 250 --sides textsiam textsiam-bf16 sentence-transformers st-bf16
     python scripts/bench_encode.py --repeats 0 --growth 1000 10000 100000 [--growth-model DIR]
 
 sentence-transformers is imported only here, in a benchmark script, never by the textsiam package.
@@ -27,7 +29,8 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-SIDES = ("textsiam", "sentence-transformers", "textsiam-int8")
+SIDES = ("textsiam", "sentence-transformers", "textsiam-bf16", "st-bf16", "textsiam-int8", "st-onnx", "st-onnx-int8")
+ONNX = ("st-onnx", "st-onnx-int8")  # need optimum + onnxruntime (the onnx extra); skipped with a message otherwise
 MFLOP_PER_TOKEN, PEAK_GFLOPS = 21.0, 127.0
 
 
@@ -48,19 +51,16 @@ def worker(side: str, args: argparse.Namespace) -> dict:
 
     a, b, _ = stsb_test(args.data, args.limit)
     sentences = a + b
-    if side == "sentence-transformers":
-        from sentence_transformers import SentenceTransformer
+    if side in ("sentence-transformers", "st-bf16", *ONNX):
+        st = _sentence_transformer(side, args)
 
-        from textsiam.encoders.pretrained import resolve_pretrained
-
-        st = SentenceTransformer(str(resolve_pretrained("all-MiniLM-L6-v2")), device="cpu")
-
-        def encode(texts):
-            return st.encode(texts, batch_size=args.batch_size, convert_to_numpy=True)
+        def encode(texts):  # float32 numpy whatever the weights' type (numpy has no bfloat16)
+            return st.encode(texts, batch_size=args.batch_size, convert_to_tensor=True).float().cpu().numpy()
     else:
         from textsiam.deploy.quantize import load_for_inference
 
-        model = load_for_inference("minilm-twin", "int8" if side == "textsiam-int8" else None)
+        quantization = "int8" if side == "textsiam-int8" else None
+        model = load_for_inference(args.model, quantization, "bf16" if side == "textsiam-bf16" else "fp32")
 
         def encode(texts):  # normalised like the sentence-transformers pipeline (its last module is Normalize)
             return torch.nn.functional.normalize(model.encode(texts, batch_size=args.batch_size), dim=-1).numpy()
@@ -71,6 +71,40 @@ def worker(side: str, args: argparse.Namespace) -> dict:
     seconds = time.perf_counter() - start
     np.save(args.save, emb.astype(np.float32))
     return {"side": side, "seconds": seconds, "sentences_per_s": len(sentences) / seconds, "peak_rss_mb": _peak_mb()}
+
+
+def _sentence_transformer(side: str, args: argparse.Namespace):
+    """sentence-transformers on ``args.st_model``: fp32, bf16 weights, or its ONNX backend (int8: dynamically
+    quantized for the CPU's VNNI units, exported into a temporary copy of the folder)."""
+    import shutil
+
+    import torch
+    from sentence_transformers import SentenceTransformer
+
+    from textsiam.encoders.pretrained import resolve_pretrained
+
+    folder = str(resolve_pretrained(args.st_model))
+    if side == "sentence-transformers":
+        return SentenceTransformer(folder, device="cpu")
+    if side == "st-bf16":
+        return SentenceTransformer(folder, device="cpu", model_kwargs={"torch_dtype": torch.bfloat16})
+    work = Path(tempfile.mkdtemp(prefix="st-onnx-"))
+    shutil.copytree(folder, work / "model")  # the export writes onnx/ into the folder: never the packaged one
+    st = SentenceTransformer(str(work / "model"), device="cpu", backend="onnx")
+    if side == "st-onnx":
+        return st
+    from sentence_transformers import export_dynamic_quantized_onnx_model
+
+    export_dynamic_quantized_onnx_model(st, "avx512_vnni", str(work / "model"))
+    kwargs = {"file_name": "onnx/model_qint8_avx512_vnni.onnx"}
+    return SentenceTransformer(str(work / "model"), device="cpu", backend="onnx", model_kwargs=kwargs)
+
+
+def _onnx_missing() -> str | None:
+    import importlib.util
+
+    missing = [m for m in ("optimum", "onnxruntime") if importlib.util.find_spec(m) is None]
+    return f"{' and '.join(missing)} not installed (pip install -e '.[onnx]')" if missing else None
 
 
 def growth_worker(n: int, args: argparse.Namespace) -> dict:
@@ -98,7 +132,7 @@ def _spawn(flag: list[str], args: argparse.Namespace, save: str) -> dict:
     cmd += ["--limit", str(args.limit)] if args.limit else []
     if args.quantize:
         cmd += ["--quantize", args.quantize]
-    cmd += ["--growth-model", args.growth_model]
+    cmd += ["--growth-model", args.growth_model, "--model", args.model, "--st-model", args.st_model]
     env = {**os.environ, "PYTHONPATH": str(ROOT), "TOKENIZERS_PARALLELISM": "false"}
     done = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
     if done.returncode != 0:
@@ -119,7 +153,7 @@ def _tokens(args: argparse.Namespace) -> int:
     from textsiam.encoders.pretrained import resolve_pretrained
 
     a, b, _ = stsb_test(args.data, args.limit)
-    tok = AutoTokenizer.from_pretrained(resolve_pretrained("all-MiniLM-L6-v2"))
+    tok = AutoTokenizer.from_pretrained(resolve_pretrained(args.st_model))
     return int(sum(len(ids) for ids in tok(a + b, truncation=True, max_length=256)["input_ids"]))
 
 
@@ -159,6 +193,8 @@ def main() -> None:
     p.add_argument("--limit", type=int, help="only the first N test pairs (2N sentences): a quick, noisier run")
     p.add_argument("--repeats", type=int, default=3, help="rounds of A B C (0: skip the comparison)")
     p.add_argument("--sides", nargs="+", default=list(SIDES), choices=SIDES)
+    p.add_argument("--model", default="minilm-twin", help="textsiam model (preset, folder) for the textsiam rows")
+    p.add_argument("--st-model", default="all-MiniLM-L6-v2", help="the same model's sentence-transformers folder")
     p.add_argument("--growth", type=int, nargs="*", default=[], help="streamed sentence counts, e.g. 1000 10000")
     p.add_argument("--quantize", choices=["int8"], help="growth runs: quantized model")
     p.add_argument("--growth-model", default="minilm-twin", help="growth runs: model name or folder")
@@ -178,6 +214,9 @@ def main() -> None:
         if args.repeats:
             if "sentence-transformers" not in args.sides:
                 raise SystemExit("the comparison needs sentence-transformers among --sides")
+            if any(side in ONNX for side in args.sides) and (why := _onnx_missing()):
+                print(f"skipping {', '.join(s for s in args.sides if s in ONNX)}: {why}")
+                args.sides = [side for side in args.sides if side not in ONNX]
             results["compare"] = compare(args, tmp)
             _print_compare(results["compare"], args.sides)
         for n in args.growth:

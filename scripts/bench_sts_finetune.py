@@ -10,6 +10,7 @@ Each run also reports pairs per CPU second (``time.process_time`` around the tra
 
     python scripts/bench_sts_finetune.py --rounds 3 --out runs/bench_sts_finetune.json      # full: 5,749 pairs
     python scripts/bench_sts_finetune.py --sample 800 --rounds 2 --test-limit 300            # short check
+    python scripts/bench_sts_finetune.py --rounds 1 --sides textsiam --amp --seed 1          # bf16 autocast
 
 ``--limit N`` takes the file's first N pairs, which are all short image captions (little padding for either side);
 ``--sample N`` takes N random pairs, the same mix of captions, news and forum sentences as the full set.
@@ -55,6 +56,7 @@ def run_textsiam(train, test, args) -> dict:
         seed=args.seed,
         group_by_length=not args.no_grouping,
         save_checkpoints=False,
+        amp=args.amp,
     )
     cpu = time.process_time()
     summary = Trainer(model, cfg, train, None, None, show_progress=not args.quiet).train()
@@ -92,6 +94,7 @@ def run_sentence_transformers(train, test, args) -> dict:
         logging_steps=50,
         disable_tqdm=args.quiet,
         use_cpu=True,
+        bf16=args.amp,
     )
     trainer = SentenceTransformerTrainer(model=model, args=targs, train_dataset=ds, loss=CosineSimilarityLoss(model))
     t0, cpu = time.perf_counter(), time.process_time()
@@ -137,7 +140,7 @@ def _spawn(side: str, args: argparse.Namespace) -> dict:
     }
     for flag, value in options.items():
         cmd += [flag, str(value)] if value else []
-    cmd += ["--tmp", args.tmp] + (["--no-grouping"] if args.no_grouping else [])
+    cmd += ["--tmp", args.tmp] + (["--no-grouping"] if args.no_grouping else []) + (["--amp"] if args.amp else [])
     env = {**os.environ, "PYTHONPATH": str(ROOT), "TOKENIZERS_PARALLELISM": "false"}
     done = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
     if done.returncode != 0:
@@ -203,6 +206,7 @@ def main() -> None:
     p.add_argument("--test-limit", type=int, default=None, help="score the first N test pairs only (short check)")
     p.add_argument("--threads", type=int, default=None, help="torch threads per run (default: torch's)")
     p.add_argument("--no-grouping", action="store_true", help="textsiam: random batches, not length-grouped")
+    p.add_argument("--amp", action="store_true", help="bfloat16 autocast: textsiam amp=True, ST bf16=True")
     p.add_argument("--tmp", default="runs/tmp")
     p.add_argument("--quiet", action="store_true")
     p.add_argument("--worker", choices=SIDES, help=argparse.SUPPRESS)

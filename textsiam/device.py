@@ -36,3 +36,8 @@ def _check_cuda(name: str, index: int | None) -> None:
     count = torch.cuda.device_count()
     if index is not None and index >= count:
         raise ConfigError(f"device {name!r}: only {count} CUDA device(s) visible (cuda:0 .. cuda:{count - 1})")
+
+
+def autocasts(device: torch.device) -> bool:
+    """Whether ``--amp`` (bfloat16 autocast) applies on ``device``: CUDA and CPU (not MPS)."""
+    return device.type in ("cuda", "cpu")

@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 import textsiam
-from textsiam.errors import ConfigError, DataError
+from textsiam.errors import ConfigError
 
 
 @pytest.fixture
@@ -181,10 +181,28 @@ def test_dev_and_dev_fraction_together_are_refused_before_reading_data(tmp_path)
     assert not (tmp_path / "o").exists()
 
 
-def test_amp_on_cpu_warns_that_it_does_nothing(tmp_path):
-    with pytest.warns(UserWarning, match="--amp .* on cpu it does nothing"):
-        with pytest.raises(DataError, match="missing.tsv"):  # the warning comes before the data is read
-            textsiam.fit(tmp_path / "missing.tsv", tmp_path / "o", preset="digits-mlp-twin", amp=True, device="cpu")
+def test_amp_on_cpu_trains_the_transformer_under_bf16_autocast(tiny_bert_dir, recwarn):
+    import numpy as np
+    import torch
+    from datasets import Dataset
+
+    from textsiam.data import PairData
+    from textsiam.models import create_model
+    from textsiam.train import TrainConfig, Trainer
+
+    twin = create_model(str(tiny_bert_dir))
+    a, b = ["a man plays the guitar", "a dog runs"] * 8, ["a man plays a guitar", "the cat eats"] * 8
+    pairs = PairData(Dataset.from_dict({"a": a, "b": b, "label": [1.0, 0.0] * 8}))
+    seen: set[torch.dtype] = set()
+    linear = next(m for m in twin.modules() if isinstance(m, torch.nn.Linear))  # the first attention projection
+    hook = linear.register_forward_hook(lambda _m, _i, out: seen.add(out.dtype) if torch.is_grad_enabled() else None)
+    cfg = TrainConfig(loss="cosine", epochs=1, batch_size=8, device="cpu", amp=True, save_checkpoints=False)
+    Trainer(twin, cfg, pairs, show_progress=False).train()
+    hook.remove()
+    assert seen == {torch.bfloat16}  # every training step's matrix products ran in bf16
+    assert {p.dtype for p in twin.parameters()} == {torch.float32}  # autocast: the weights stay float32
+    assert np.isfinite(twin.similarity_scores(a, b)).all()
+    assert not [w for w in recwarn if "--amp" in str(w.message)]
 
 
 @pytest.mark.parametrize("terminal", [False, True])

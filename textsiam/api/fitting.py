@@ -22,7 +22,7 @@ import torch
 from textsiam.api.run_data import data_record, dev_is_train, library_bars, load_pairs, save_dev_split
 from textsiam.api.settings import Resolved, resolve_settings, setting_names
 from textsiam.atomic import check_folder
-from textsiam.device import resolve_device
+from textsiam.device import autocasts, resolve_device
 from textsiam.errors import ConfigError
 from textsiam.eval.decision import Decision
 from textsiam.losses import build_loss
@@ -77,10 +77,10 @@ def check_run(s: Resolved) -> tuple[torch.device, torch.nn.Module]:
             f"dev pairs given twice: --dev {run.dev} and --dev-fraction {fraction} (which carves dev pairs off "
             "--train); pass one of them"
         )
-    if s.config.amp and device.type != "cuda":
+    if s.config.amp and not autocasts(device):
         warnings.warn(
-            f"--amp (amp=True) is bfloat16 autocast on CUDA; on {device} it does nothing and this run trains in "
-            "float32",
+            f"--amp (amp=True) is bfloat16 autocast on CUDA and CPU; on {device} it does nothing and this run trains "
+            "in float32",
             stacklevel=3,
         )
     check_folder(run.out)

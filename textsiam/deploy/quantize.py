@@ -173,8 +173,14 @@ def is_quantized(model: nn.Module) -> bool:
     return getattr(model, "quantized", None) is not None
 
 
-def load_for_inference(name_or_dir: str, quantization: str | None = None) -> PairModel:
-    """``create_model(name_or_dir)``, in eval mode, quantized when asked (``"int8"``)."""
+def load_for_inference(name_or_dir: str, quantization: str | None = None, dtype: str = "fp32") -> PairModel:
+    """``create_model(name_or_dir)``, in eval mode, quantized when asked (``"int8"``) or with its towers in
+    ``dtype`` (``"bf16"``, ``"fp16"``, ``"auto"``: :mod:`textsiam.deploy.precision`)."""
+    from textsiam.deploy.precision import resolve_dtype, with_dtype
     from textsiam.models.io import create_model
 
-    return quantize(create_model(name_or_dir).eval(), quantization, inplace=True)
+    if quantization is not None and dtype not in ("fp32", "auto"):
+        resolve_dtype(dtype)  # an unknown name is named first
+        raise ConfigError(f"choose one of --quantize {quantization} and --dtype {dtype}: int8 replaces the dtype")
+    model = quantize(create_model(name_or_dir).eval(), quantization, inplace=True)
+    return with_dtype(model, dtype, inplace=True)[0]

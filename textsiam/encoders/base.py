@@ -97,6 +97,12 @@ class Encoder(nn.Module):
         ids = features.get("input_ids")
         return 0 if ids is None else ids.numel()
 
+    def set_inference_dtype(self, dtype: torch.dtype) -> bool:
+        """Run the tower's heavy layers (a transformer) in ``dtype`` (bfloat16 / float16) for inference, handing
+        float32 to what pools and normalises; returns whether it did. The default: nothing to convert (False), the
+        tower stays float32 (``textsiam.deploy.precision``)."""
+        return False
+
     def no_weight_decay(self) -> set[str]:
         """Names of parameters (relative to the tower) kept out of weight decay: those of normalisation layers
         (LayerNorm, BatchNorm, GroupNorm, RMSNorm). The trainer never decays a 1-d tensor (a bias) either."""

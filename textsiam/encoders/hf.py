@@ -242,13 +242,18 @@ class HfTextEncoder(Encoder):
             return features["frozen"]
         owner = features.get(CHUNK_OWNER)
         inputs = {k: v for k, v in features.items() if k != CHUNK_OWNER}
-        tokens = self.hidden_states(inputs)  # (rows, seq, hidden); rows = windows when chunked
+        # (rows, seq, hidden); rows = windows when chunked; float32 for pooling even from a bf16 transformer
+        tokens = self.hidden_states(inputs).float()
         x = self.pooler(tokens, inputs["attention_mask"])  # (rows, hidden)
         if owner is not None:
             x = self.long_text.pool_windows(x, owner)  # (batch, hidden)
         for layer in self.dense:
             x = layer(x)  # (batch, out_features)
         return F.normalize(x, dim=-1) if self.normalize else x
+
+    def set_inference_dtype(self, dtype: torch.dtype) -> bool:
+        self.transformer.to(dtype)  # pooling, Dense and normalisation stay float32 (forward hands them float32)
+        return True
 
     def hidden_states(self, inputs: dict[str, torch.Tensor]) -> torch.Tensor:
         """The transformer's last hidden states ``(rows, seq, hidden)``: packed (no work on padding) for a training

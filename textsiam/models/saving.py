@@ -28,6 +28,13 @@ def save_model(model: nn.Module, folder: str | Path) -> Path:
             f"this model is {model.quantized}-quantized, an inference-only copy; save the float model instead "
             "and quantize it after loading (quantize=/--quantize)"
         )
+    if getattr(model, "inference_dtype", None):
+        from textsiam.errors import ConfigError
+
+        raise ConfigError(
+            f"this model runs in {model.inference_dtype}, an inference-only copy; save the float32 model instead "
+            "and convert it after loading (dtype=/--dtype)"
+        )
     folder = Path(folder)
     make_folder(folder)
     config: dict[str, Any] = {"textsiam_version": VERSION, **model.get_config()}

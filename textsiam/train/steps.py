@@ -26,6 +26,7 @@ import numpy as np
 import torch
 
 from textsiam.data import PairData
+from textsiam.device import autocasts
 from textsiam.distributed import context
 from textsiam.encoders.base import Prepared
 from textsiam.errors import ConfigError
@@ -129,7 +130,8 @@ class EmbeddingSteps:
 
     def embed(self, rows: Sequence[int]) -> tuple[torch.Tensor, ...]:
         """``(u, v)`` of the pairs at ``rows`` ``(rows, dim)``, plus their extra negatives ``(rows, k, dim)``."""
-        with torch.autocast("cuda", dtype=torch.bfloat16, enabled=self.config.amp and self.device.type == "cuda"):
+        amp = self.config.amp and autocasts(self.device)
+        with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=amp):
             u, v = self.embedder.rows(self.sides[0], self.sides[1], rows)  # static towers come from a cache
             if len(self.sides) == 2:
                 return u, v
