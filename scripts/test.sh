@@ -13,7 +13,7 @@
 # Tests that need ../shared/data find it through TEXTSIAM_DATA (default ../shared/data) and skip when absent.
 set -uo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/install.sh "pretrained,glove,vision,ann,dev,serve" || exit 1
+bash scripts/install.sh "pretrained,pretrained-base,glove,vision,ann,dev,serve,onnx,tensorboard,mlflow" || exit 1
 
 run_pass() {  # run_pass NAME [ENV=VALUE ...] -- [pytest args ...]
   local name=$1 start rc

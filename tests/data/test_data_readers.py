@@ -95,7 +95,8 @@ def test_format_detection_and_override(tmp_path):
     path = write(tmp_path, "pairs.txt", "text_a\ttext_b\tlabel\nx\ty\t1\n")
     with pytest.raises(
         ConfigError,
-        match=r"format=.*--format.*coco, csv, fnc1, image-csv, image-tsv, jsonl, mnist, mrpc, parquet, stsb, tsv",
+        match=r"format=.*--format.*coco, csv, flickr8k, fnc1, image-csv, image-tsv, jsonl, mnist, mrpc, parquet, "
+        r"stsb, tsv",
     ):
         read_pairs(path)
     assert read_pairs(path, format="tsv").a == ["x"]

@@ -83,7 +83,7 @@ def test_an_id_column_of_mixed_kinds_is_refused_before_encoding(tmp_path):
     corpus.write_text('{"text": "a", "id": "x"}\n{"text": "b", "id": 2}\n')
 
     class Unused:
-        head, similarity_name = None, "cosine"
+        head, similarity_name, embedding_dim = None, "cosine", 4  # a model with embeddings (not a cross-encoder)
 
         def encode(self, *args, **kwargs):
             raise AssertionError("encoded before the ids were checked")
