@@ -1,4 +1,4 @@
-"""Pytest fixtures: the tiny random BERT and the benchmark data folder. Helpers live in ``tests/fixtures.py``."""
+"""Pytest fixtures: the tiny random BERT and the benchmark data folder. Helpers: ``tests/helpers/``."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ from pathlib import Path
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import pytest  # noqa: E402  (after OMP_NUM_THREADS: torch reads it when first imported)
-from fixtures import ROOT, make_tiny_bert, shared_data_dir, write_images  # noqa: E402
+
+from tests.helpers.fixtures import ROOT, make_tiny_bert, shared_data_dir, write_images  # noqa: E402
 
 
 @pytest.fixture(scope="session")

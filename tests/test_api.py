@@ -9,10 +9,10 @@ import json
 
 import numpy as np
 import pytest
-from fixtures import BATCHED, ROOT
 
 import textsiam
 import textsiam.api as api
+from tests.helpers.fixtures import BATCHED, ROOT
 from textsiam.errors import ConfigError, DataError
 
 SAMPLES = ROOT / "data" / "samples"

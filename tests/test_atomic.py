@@ -12,8 +12,8 @@ import sys
 
 import pytest
 import torch
-from fixtures import ROOT
 
+from tests.helpers.fixtures import ROOT
 from textsiam.atomic import remove_stale_temps, write_json
 from textsiam.errors import ModelNotFoundError
 from textsiam.models import create_model, load_model

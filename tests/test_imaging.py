@@ -7,9 +7,9 @@ import os
 
 import numpy as np
 import pytest
-from fixtures import write_idx
 from PIL import Image
 
+from tests.helpers.fixtures import write_idx
 from textsiam import imaging
 from textsiam.errors import DataError
 from textsiam.imaging import clear_cache, decode_image_file, idx_ref, load_image, read_idx

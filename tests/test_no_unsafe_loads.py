@@ -11,7 +11,8 @@ from __future__ import annotations
 import ast
 
 import pytest
-from fixtures import ROOT
+
+from tests.helpers.fixtures import ROOT
 
 PICKLING_MODULES = {"pickle", "cPickle", "_pickle", "joblib", "dill", "cloudpickle", "shelve", "marshal"}
 UNPICKLING_CALLS = {"load", "loads", "Unpickler", "open"}  # (shelve.open unpickles its values)

@@ -9,7 +9,8 @@ import sys
 import zipfile
 
 import pytest
-from fixtures import ROOT
+
+from tests.helpers.fixtures import ROOT
 
 
 @pytest.mark.slow

@@ -5,9 +5,9 @@ import sys
 import warnings
 
 import pytest
-from fixtures import ROOT
 
 import textsiam
+from tests.helpers.fixtures import ROOT
 from textsiam.api import list_components
 from textsiam.errors import ConfigError
 from textsiam.registry import ALL_REGISTRIES, Registry, RenamedWarning

@@ -19,7 +19,8 @@ from typing import Any
 import numpy as np
 import pytest
 import torch
-from fixtures import (
+
+from tests.helpers.fixtures import (
     BATCHED,
     RELOADED,
     make_coco,
@@ -32,7 +33,6 @@ from fixtures import (
     needs_vision,
     write_images,
 )
-
 from textsiam.data import ReadOptions, read_pairs
 from textsiam.errors import ConfigError
 from textsiam.eval import calibrator_from_dict, select_threshold
@@ -253,7 +253,7 @@ def run_similarity(registry, name: str, recipe: dict, tmp_path: Path) -> None:
     sim = registry.build(name, **recipe)
     scores = sim(u, v)
     assert scores.shape == (4,) and torch.isfinite(scores).all()
-    # one matrix product vs row-wise sums of 4-dim products: BATCHED (fixtures.py)
+    # one matrix product vs row-wise sums of 4-dim products: BATCHED (helpers/fixtures.py)
     torch.testing.assert_close(torch.diagonal(sim.pairwise(u, v)), scores, atol=BATCHED, rtol=BATCHED)
     torch.testing.assert_close(sim.distance(u, v).argsort(), (-scores).argsort())  # closer = more similar
     scores.sum().backward()

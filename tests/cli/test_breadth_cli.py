@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from fixtures import BATCHED
 
+from tests.helpers.fixtures import BATCHED
 from textsiam.cli.main import main
 from textsiam.data import read_pairs
 from textsiam.index.truncate import truncate

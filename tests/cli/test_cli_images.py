@@ -7,8 +7,8 @@ import json
 
 import numpy as np
 import pytest
-from fixtures import BATCHED, make_mnist
 
+from tests.helpers.fixtures import BATCHED, make_mnist
 from textsiam.cli.main import main
 from textsiam.encoders import CnnEncoder, HfTextEncoder
 from textsiam.models import PseudoSiameseModel, load_model
@@ -68,7 +68,7 @@ def test_score_ranks_captions_for_an_image_and_images_for_a_caption(capsys, tmp_
     assert lines[0].startswith("texts ranked for:") and len(lines) == 2 + 1 + 3
     expected = model.similarity_scores([files[0]] * 3, texts)
     ranked_scores = [float(line.split()[1]) for line in lines[3:]]
-    # printed with enough digits; the CLI scores in its own batches: BATCHED (fixtures.py)
+    # printed with enough digits; the CLI scores in its own batches: BATCHED (helpers/fixtures.py)
     np.testing.assert_allclose(ranked_scores, sorted(expected, reverse=True), atol=BATCHED)
     code, out, err = _run(
         capsys, "score", "--model", tmp_path / "m", "--text", texts[1], "--image-dir", files[0].rsplit("/", 1)[0]
@@ -124,7 +124,7 @@ def test_search_a_folder_of_images_with_caption_queries(capsys, tmp_path, tiny_b
         expected = model.similarity_scores(files, [text] * 4)
         best = np.argsort(-expected, kind="stable")[:3]
         assert [h["id"] for h in row["results"]] == [files[i].rsplit("/", 1)[1] for i in best]
-        # the CLI encodes in its own batches: BATCHED (fixtures.py)
+        # the CLI encodes in its own batches: BATCHED (helpers/fixtures.py)
         np.testing.assert_allclose([h["score"] for h in row["results"]], expected[best], atol=BATCHED)
     assert json.loads((tmp_path / "idx" / "index.json").read_text())["side"] == "left"  # the image tower's side
     code, _, err = _run(

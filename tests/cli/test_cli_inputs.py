@@ -277,7 +277,7 @@ def test_dev_equal_to_train_warns_and_does_not_call_its_accuracy_held_out(capsys
 
 @pytest.mark.parametrize("flag", ["--image", "--image-dir"])
 def test_image_files_given_to_a_text_model_are_refused_naming_the_tower(capsys, tmp_path, tiny_bert_dir, flag):
-    from fixtures import write_images
+    from tests.helpers.fixtures import write_images
 
     folder = tmp_path / "imgs"
     image = write_images(folder, 1, (8, 8))[0]

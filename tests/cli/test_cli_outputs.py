@@ -12,7 +12,7 @@ def test_evaluate_json_has_brier_and_ece_when_calibrated_and_score_keeps_the_inp
 ):
     import random
 
-    from fixtures import WORDS
+    from tests.helpers.fixtures import WORDS
 
     rng = random.Random(1)
     rows = []

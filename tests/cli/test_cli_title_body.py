@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import json
 
-from title_body import write_corpus
-
+from tests.helpers.title_body import write_corpus
 from textsiam.cli.main import main
 
 

@@ -8,8 +8,8 @@ import sys
 
 import numpy as np
 import pytest
-from fixtures import BATCHED, ROOT
 
+from tests.helpers.fixtures import BATCHED, ROOT
 from textsiam.cli.main import main
 from textsiam.models import create_model
 

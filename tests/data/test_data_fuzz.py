@@ -14,7 +14,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from fixtures import no_hang
+
+from tests.helpers.fixtures import no_hang
 
 hypothesis = pytest.importorskip("hypothesis", reason="hypothesis is a test dependency (pip install '.[dev]')")
 from hypothesis import HealthCheck, given, settings  # noqa: E402

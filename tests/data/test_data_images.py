@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from fixtures import make_coco, make_mnist
 
+from tests.helpers.fixtures import make_coco, make_mnist
 from textsiam.api import load_data
 from textsiam.data import CaptionSet, ImageSet
 from textsiam.data.images import hard_negative_rows

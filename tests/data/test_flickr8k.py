@@ -8,9 +8,9 @@ import warnings
 
 import numpy as np
 import pytest
-from fixtures import FLICKR8K_SPLIT_SIZES as SPLIT_SIZES
-from fixtures import make_flickr8k
 
+from tests.helpers.fixtures import FLICKR8K_SPLIT_SIZES as SPLIT_SIZES
+from tests.helpers.fixtures import make_flickr8k
 from textsiam.api import load_data
 from textsiam.data import CaptionSet
 from textsiam.data.images import caption_groups

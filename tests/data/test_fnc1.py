@@ -6,8 +6,8 @@ import csv
 
 import numpy as np
 import pytest
-from title_body import write_fnc_files
 
+from tests.helpers.title_body import write_fnc_files
 from textsiam.api import load_data
 from textsiam.data import detect_format, read_pairs
 from textsiam.data.fnc1 import OFFICIAL_SPLIT_SEED

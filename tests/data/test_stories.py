@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from title_body import write_fnc_files
 
+from tests.helpers.title_body import write_fnc_files
 from textsiam.data import read_pairs
 from textsiam.data.stories import carve_dev, story_ids, topic_split
 from textsiam.errors import ConfigError, DataError

@@ -6,9 +6,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from fixtures import BATCHED, RELOADED
 
 import textsiam
+from tests.helpers.fixtures import BATCHED, RELOADED
 from textsiam.deploy.export import export_model
 from textsiam.encoders import HfTextEncoder, MlpEncoder
 from textsiam.errors import ConfigError
@@ -57,7 +57,7 @@ def test_hf_export_loads_in_transformers(tiny_bert_dir, tmp_path):
     features = tokenizer(TEXTS, padding=True, return_tensors="pt")
     with torch.no_grad():
         expected = model.encoder.transformer(**features).last_hidden_state
-        # the same weights and the same batch through transformers' own BertModel: RELOADED (fixtures.py)
+        # the same weights and the same batch through transformers' own BertModel: RELOADED (helpers/fixtures.py)
         torch.testing.assert_close(auto(**features).last_hidden_state, expected, atol=RELOADED, rtol=0)
     assert not (out / "modules.json").exists()
     from textsiam.deploy.export import dropped_parts

@@ -7,9 +7,9 @@ import json
 import numpy as np
 import pytest
 import torch
-from fixtures import BATCHED, needs_minilm
 
 import textsiam
+from tests.helpers.fixtures import BATCHED, needs_minilm
 from textsiam.encoders import HfTextEncoder
 from textsiam.models import PseudoSiameseModel, create_model
 
@@ -20,7 +20,7 @@ TEXTS = ["a man plays the guitar", "a dog runs in the park", "two children read 
 LONGER = [" ".join(["a man plays the guitar on a stage while people dance"] * 6), "ok"]  # longer than the trace
 # ONNX_FP32: the same float32 weights through onnxruntime's kernels instead of torch's: each output sums ~10^2
 # products per layer in another order (another GEMM blocking, fused attention), which is the BATCHED situation
-# (fixtures.py): n * 2^-24 with n ~ 10^2 is ~1e-5 of values of norm ~1. Measured: max |diff| 2e-7 (tiny BERT).
+# (helpers/fixtures.py): n * 2^-24 with n ~ 10^2 is ~1e-5 of values of norm ~1. Measured: max |diff| 2e-7 (tiny BERT).
 ONNX_FP32 = BATCHED
 
 

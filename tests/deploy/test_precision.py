@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from fixtures import needs_minilm
 
+from tests.helpers.fixtures import needs_minilm
 from textsiam.deploy import precision
 from textsiam.deploy.precision import dtype_of, resolve_dtype, to_dtype, with_dtype
 from textsiam.deploy.quantize import load_for_inference, quantize

@@ -6,8 +6,8 @@ import pytest
 import torch
 import torch.ao.nn.quantized.dynamic as nnqd
 import torch.nn.functional as F
-from fixtures import needs_minilm
 
+from tests.helpers.fixtures import needs_minilm
 from textsiam.deploy.quantize import has_vnni, is_quantized, quantize
 from textsiam.errors import ConfigError
 from textsiam.models import create_model

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from fixtures import RELOADED
 
+from tests.helpers.fixtures import RELOADED
 from textsiam.encoders import CnnEncoder, HfTextEncoder, LstmEncoder, MlpEncoder, TfidfEncoder
 from textsiam.models import TwinModel, create_model, load_model
 from textsiam.registry import ENCODERS

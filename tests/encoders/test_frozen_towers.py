@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 import torch
-from fixtures import BATCHED, needs_vision
 
+from tests.helpers.fixtures import BATCHED, needs_vision
 from textsiam.encoders import EfficientNetLite0Encoder, HfTextEncoder
 from textsiam.encoders.freezing import OutputCache
 from textsiam.errors import ConfigError
@@ -45,7 +45,7 @@ def test_frozen_text_tower_cache_is_exact(tiny_bert_dir):
     full = HfTextEncoder(str(tiny_bert_dir)).eval()
     cached = frozen(frozen.collate(TEXTS))
     assert set(frozen.output_cache.store) == set(TEXTS)
-    # the frozen tower runs in eval mode under no_grad, the full one with autograd: another kernel path (fixtures.py)
+    # the frozen tower runs in eval mode under no_grad, the full one with autograd: another kernel path: BATCHED
     torch.testing.assert_close(cached, full(full.collate(TEXTS)), atol=BATCHED, rtol=BATCHED)
     torch.testing.assert_close(frozen(frozen.collate(TEXTS[::-1])), cached.flip(0), atol=0, rtol=0)  # the cache
 

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 import torch
-from fixtures import BATCHED, needs_minilm
 
 import textsiam.encoders.hf as hf_module
+from tests.helpers.fixtures import BATCHED, needs_minilm
 from textsiam.encoders import HfTextEncoder
 
 TEXTS = ["the cat", "a dog runs after the cat and eats the food", "the dog eats", "a cat and a dog run"]
@@ -47,7 +47,7 @@ def _assert_same(encoder: HfTextEncoder, monkeypatch, atol: float) -> None:
     features = _features(encoder)
     out_hf, grads_hf = _run(encoder, features, False, monkeypatch)
     out_packed, grads_packed = _run(encoder, features, True, monkeypatch)
-    torch.testing.assert_close(out_packed, out_hf, rtol=0, atol=BATCHED)  # pooled outputs ~1: fixtures.py
+    torch.testing.assert_close(out_packed, out_hf, rtol=0, atol=BATCHED)  # pooled outputs ~1: helpers/fixtures.py
     assert "transformer.embeddings.token_type_embeddings.weight" in grads_packed
     # BertModel's own pooler (CLS dense + tanh) is not used by the tower: no gradient on either path
     assert grads_hf.keys() == grads_packed.keys()

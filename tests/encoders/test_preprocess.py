@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from fixtures import RELOADED
 
+from tests.helpers.fixtures import RELOADED
 from textsiam.encoders import CnnEncoder
 from textsiam.encoders.preprocess import ImagePreprocess
 from textsiam.errors import ConfigError

@@ -10,8 +10,8 @@ import json
 
 import pytest
 import torch
-from fixtures import BATCHED, RELOADED
 
+from tests.helpers.fixtures import BATCHED, RELOADED
 from textsiam.errors import ConfigError
 from textsiam.models import create_model, load_model
 

@@ -8,9 +8,9 @@ import warnings
 import numpy as np
 import pytest
 import torch
-from fixtures import BATCHED, RELOADED
 from sklearn.feature_extraction.text import TfidfVectorizer
 
+from tests.helpers.fixtures import BATCHED, RELOADED
 from textsiam.encoders import HfTextEncoder, LstmEncoder, TfidfEncoder
 from textsiam.encoders.vocab import PAD, UNK, Vocabulary, tokenize
 from textsiam.errors import ConfigError
@@ -30,7 +30,9 @@ def test_lstm_padding_does_not_change_an_embedding():
     encoder.fit_vocabulary(TEXTS)
     alone = encoder(encoder.collate(["the cat"]))
     padded = encoder(encoder.collate(["the cat", "a cat and a dog and the food"]))[:1]
-    torch.testing.assert_close(alone, padded, atol=BATCHED, rtol=BATCHED)  # padding: another batch (fixtures.py)
+    torch.testing.assert_close(
+        alone, padded, atol=BATCHED, rtol=BATCHED
+    )  # padding: another batch (helpers/fixtures.py)
     features = encoder.collate(["the cat", "a cat and a dog"])
     assert features["input_ids"][0, 2:].eq(0).all() and features["attention_mask"][0].tolist() == [1, 1, 0, 0, 0]
 

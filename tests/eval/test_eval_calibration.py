@@ -6,10 +6,10 @@ import json
 
 import numpy as np
 import pytest
-from eval_helpers import SAME_RATIO, SAME_STATISTIC
 from sklearn.isotonic import IsotonicRegression
 from sklearn.metrics import brier_score_loss
 
+from tests.helpers.eval_helpers import SAME_RATIO, SAME_STATISTIC
 from textsiam.eval.calibration import (
     IsotonicCalibrator,
     PlattCalibrator,

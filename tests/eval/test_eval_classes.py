@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from eval_helpers import SAME_RATIO, SAME_STATISTIC
 from sklearn.metrics import f1_score
 
+from tests.helpers.eval_helpers import SAME_RATIO, SAME_STATISTIC
 from textsiam.eval.classes import class_metrics, fnc_score
 
 

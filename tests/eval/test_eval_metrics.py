@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from eval_helpers import SAME_STATISTIC, tied_pairs
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats
 from sklearn.metrics import average_precision_score, f1_score, roc_auc_score
 
+from tests.helpers.eval_helpers import SAME_STATISTIC, tied_pairs
 from textsiam.eval.metrics import binary_metrics, graded_metrics
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from eval_helpers import SAME_RATIO
 
+from tests.helpers.eval_helpers import SAME_RATIO
 from textsiam.eval.retrieval import retrieval_recall
 
 

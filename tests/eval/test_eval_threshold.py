@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from eval_helpers import SAME_RATIO, brute_force_candidates, rates, tied_pairs
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.metrics import accuracy_score, f1_score, precision_score, recall_score
 
+from tests.helpers.eval_helpers import SAME_RATIO, brute_force_candidates, rates, tied_pairs
 from textsiam.eval.metrics import confusion_at
 from textsiam.eval.threshold import (
     STRATEGIES,

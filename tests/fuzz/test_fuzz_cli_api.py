@@ -25,9 +25,9 @@ from typing import Any
 
 import numpy as np
 import pytest
-from fixtures import no_hang
 
 import textsiam
+from tests.helpers.fixtures import no_hang
 from textsiam.cli.main import main
 from textsiam.errors import TextsiamError
 
@@ -107,7 +107,7 @@ def _classify_cli(case: Case, answer: CliAnswer, world: dict) -> tuple[str, str]
 # -- the world: small files written once ------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def world(tiny_bert_dir, tmp_path_factory) -> dict:
-    from fixtures import write_images
+    from tests.helpers.fixtures import write_images
 
     root = tmp_path_factory.mktemp("fuzz")
     pairs = root / "pairs.tsv"

@@ -24,7 +24,8 @@ from typing import Any
 
 import numpy as np
 import pytest
-from fixtures import no_hang
+
+from tests.helpers.fixtures import no_hang
 
 pytest.importorskip("fastapi", reason="the serve extra is not installed (pip install '.[serve]')")
 hypothesis = pytest.importorskip("hypothesis", reason="hypothesis is a test dependency (pip install '.[dev]')")

@@ -4,8 +4,8 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 import torch
-from fixtures import BATCHED
 
+from tests.helpers.fixtures import BATCHED
 from textsiam.encoders import HfTextEncoder, MlpEncoder
 from textsiam.errors import ConfigError, DataError
 from textsiam.index import encode_file

@@ -5,8 +5,8 @@ import json
 import numpy as np
 import pytest
 import torch
-from fixtures import BATCHED
 
+from tests.helpers.fixtures import BATCHED
 from textsiam.encoders import HfTextEncoder
 from textsiam.errors import ConfigError
 from textsiam.index import build_index, exact_top_k, load_index, search
@@ -60,7 +60,7 @@ def test_pseudo_siamese_queries_go_left_and_the_corpus_right(tiny_bert_dir):
     expected = model.encode(QUERIES, side="left") @ model.encode(CORPUS, side="right").T  # (queries, corpus)
     swapped = model.encode(QUERIES, side="right") @ model.encode(CORPUS, side="left").T
     got = torch.tensor([[h["score"] for h in sorted(hits, key=lambda h: h["id"])] for hits in found])
-    # dot scores of 8-dim projections, |score| < 1 here: BATCHED (fixtures.py)
+    # dot scores of 8-dim projections, |score| < 1 here: BATCHED (helpers/fixtures.py)
     torch.testing.assert_close(got, expected, atol=BATCHED, rtol=BATCHED)
     assert not torch.allclose(got, swapped, atol=1e-2)  # the towers differ, so the side matters: O(1) apart
     assert all([h["score"] for h in hits] == sorted([h["score"] for h in hits], reverse=True) for hits in found)

@@ -6,9 +6,9 @@ import hashlib
 import json
 
 import yaml
-from fixtures import write_word_pairs
 
 import textsiam
+from tests.helpers.fixtures import write_word_pairs
 from textsiam.models import create_model
 
 
@@ -48,7 +48,7 @@ def test_a_training_run_leaves_a_card_that_says_what_the_run_knows(tmp_path, tin
 
 
 def test_a_model_saved_outside_a_run_gets_a_card_too_and_minilm_names_its_licence(tmp_path):
-    from fixtures import has_minilm
+    from tests.helpers.fixtures import has_minilm
 
     if not has_minilm():
         import pytest

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 import torch
-from fixtures import spy_on_tokenizer
+
+from tests.helpers.fixtures import spy_on_tokenizer
 
 TEXTS = ["a man plays the guitar", "cheese", "a man plays the guitar", "two children read a book on a sunny day"]
 

@@ -3,8 +3,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from fixtures import BATCHED, RELOADED
 
+from tests.helpers.fixtures import BATCHED, RELOADED
 from textsiam.encoders import HfTextEncoder, MlpEncoder
 from textsiam.errors import ConfigError, ModelNotFoundError, NoDecisionError
 from textsiam.models import PseudoSiameseModel, TwinModel, create_model, load_model

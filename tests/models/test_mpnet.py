@@ -7,8 +7,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from fixtures import needs_mpnet
 
+from tests.helpers.fixtures import needs_mpnet
 from textsiam.encoders import pretrained
 from textsiam.errors import ModelNotFoundError
 from textsiam.models.io import build_model, create_model

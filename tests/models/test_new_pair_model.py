@@ -12,10 +12,10 @@ import json
 import numpy as np
 import pytest
 import torch
-from fixtures import RELOADED, register_for_test
 from torch import nn
 
 import textsiam
+from tests.helpers.fixtures import RELOADED, register_for_test
 from textsiam.encoders.mlp import MlpEncoder
 from textsiam.encoders.tfidf import TfidfEncoder
 from textsiam.errors import ConfigError
@@ -81,7 +81,7 @@ def test_a_new_pair_model_saves_loads_through_textsiam_load_and_scores_the_same(
     loaded = textsiam.load(tmp_path / "toy")
     assert type(loaded) is ToyPairModel and loaded.query is not loaded.doc
     assert loaded.gain.detach().item() == pytest.approx(1.75)  # the saved weight, not gain_init
-    # the same weights on the same inputs in the same batches: RELOADED (fixtures.py)
+    # the same weights on the same inputs in the same batches: RELOADED (helpers/fixtures.py)
     np.testing.assert_allclose(loaded.similarity_scores(a, b), scores, rtol=0, atol=RELOADED)
     assert {"query", "doc"} <= tower_folders()  # a training run folder keeps the new towers' asset folders
 

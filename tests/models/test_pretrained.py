@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from fixtures import needs_minilm
 
+from tests.helpers.fixtures import needs_minilm
 from textsiam.encoders import pretrained
 from textsiam.errors import ModelNotFoundError
 

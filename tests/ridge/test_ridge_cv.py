@@ -8,9 +8,9 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 import torch
-from fixtures import make_coco, needs_vision
 from PIL import Image
 
+from tests.helpers.fixtures import make_coco, needs_vision
 from textsiam.api import load_data, tune_threshold
 from textsiam.data.images import CaptionSet, pairs_from_collection
 from textsiam.encoders import EfficientNetLite0Encoder, MlpEncoder, TfidfEncoder

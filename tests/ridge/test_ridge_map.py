@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from fixtures import BATCHED, make_coco, needs_vision
 
+from tests.helpers.fixtures import BATCHED, make_coco, needs_vision
 from textsiam.api import load_data
 from textsiam.data.images import CaptionSet, pairs_from_collection
 from textsiam.encoders import EfficientNetLite0Encoder, MlpEncoder, TfidfEncoder

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from fixtures import load_script
-from title_body import write_corpus
 
+from tests.helpers.fixtures import load_script
+from tests.helpers.title_body import write_corpus
 from textsiam.data import read_pairs
 
 

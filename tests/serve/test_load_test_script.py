@@ -6,7 +6,8 @@ import json
 import re
 
 import pytest
-from fixtures import load_script
+
+from tests.helpers.fixtures import load_script
 
 pytest.importorskip("uvicorn", reason="the serve extra is not installed (pip install '.[serve]')")
 

@@ -10,8 +10,8 @@ import pytest
 pytest.importorskip("fastapi", reason="the serve extra is not installed (pip install '.[serve]')")
 from conftest import TEXTS  # noqa: E402
 from fastapi.testclient import TestClient  # noqa: E402
-from fixtures import BATCHED
 
+from tests.helpers.fixtures import BATCHED
 from textsiam.errors import ConfigError  # noqa: E402
 from textsiam.eval.decision import fit_decision  # noqa: E402
 from textsiam.index.store import load_index  # noqa: E402
@@ -36,7 +36,7 @@ def test_similarity_equals_the_python_scores(twin, serve):
     with serve(twin) as c:
         scores = c.post("/v1/similarity", json=_pairs(A, B)).json()["scores"]
     expected = twin.similarity_scores(A, B)
-    # the service batches requests its own way: BATCHED (fixtures.py); distinct pairs, distinct scores
+    # the service batches requests its own way: BATCHED (helpers/fixtures.py); distinct pairs, distinct scores
     assert np.allclose(scores, expected, atol=BATCHED) and np.ptp(expected) > 1e-3
 
 

@@ -8,8 +8,8 @@ import pytest
 
 pytest.importorskip("fastapi", reason="the serve extra is not installed (pip install '.[serve]')")
 from fastapi.testclient import TestClient  # noqa: E402
-from fixtures import BATCHED
 
+from tests.helpers.fixtures import BATCHED
 from textsiam.index.store import load_index  # noqa: E402
 from textsiam.serve import Limits, create_app  # noqa: E402
 
@@ -202,7 +202,9 @@ def test_the_service_still_answers_after_every_bad_input(client, twin):
     response = client.post("/v1/similarity", json={"pairs": [OK]})
     assert response.status_code == 200
     expected = twin.similarity_scores([OK["a"]], [OK["b"]]).tolist()
-    assert response.json()["scores"] == pytest.approx(expected, abs=BATCHED)  # the service's batches: fixtures.py
+    assert response.json()["scores"] == pytest.approx(
+        expected, abs=BATCHED
+    )  # the service's batches: helpers/fixtures.py
     assert client.get("/healthz").json()["status"] == "ok"
 
 

@@ -7,8 +7,8 @@ import threading
 
 import numpy as np
 import pytest
-from fixtures import BATCHED
 
+from tests.helpers.fixtures import BATCHED
 from textsiam.errors import DataError
 from textsiam.serve.batcher import Batcher
 from textsiam.serve.limits import ApiError, Limits
@@ -41,7 +41,7 @@ def test_concurrent_requests_run_as_one_batch_on_the_worker_thread(twin):
     assert batcher.batches == 1 and batcher.jobs == 16
     assert threads == {"textsiam-inference_0"}
     expected = twin.similarity_scores([a[0] for a, _ in jobs], [b[0] for _, b in jobs])
-    assert np.allclose([o[0] for o in out], expected, atol=BATCHED)  # jobs batched together: fixtures.py
+    assert np.allclose([o[0] for o in out], expected, atol=BATCHED)  # jobs batched together: helpers/fixtures.py
 
 
 def test_max_batch_caps_the_texts_per_batch(twin):

@@ -16,8 +16,8 @@ pytest.importorskip("fastapi", reason="the serve extra is not installed (pip ins
 import torch  # noqa: E402
 from conftest import TEXTS  # noqa: E402
 from fastapi.testclient import TestClient  # noqa: E402
-from fixtures import ROOT  # noqa: E402
 
+from tests.helpers.fixtures import ROOT  # noqa: E402
 from textsiam.eval.decision import fit_decision  # noqa: E402
 from textsiam.models.io import build_model  # noqa: E402
 from textsiam.serve import create_app  # noqa: E402

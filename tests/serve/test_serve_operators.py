@@ -15,9 +15,9 @@ pytest.importorskip("fastapi", reason="the serve extra is not installed (pip ins
 pytest.importorskip("prometheus_client", reason="the serve extra is not installed (pip install '.[serve]')")
 from conftest import TEXTS  # noqa: E402
 from fastapi.testclient import TestClient  # noqa: E402
-from fixtures import BATCHED  # noqa: E402
 from prometheus_client.parser import text_string_to_metric_families  # noqa: E402
 
+from tests.helpers.fixtures import BATCHED  # noqa: E402
 from textsiam.errors import ConfigError  # noqa: E402
 from textsiam.serve import Limits, create_app  # noqa: E402
 from textsiam.serve import auth as auth_module  # noqa: E402

@@ -18,7 +18,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 from conftest import TEXTS
-from fixtures import BATCHED, ROOT, load_script
+
+from tests.helpers.fixtures import BATCHED, ROOT, load_script
 
 pytest.importorskip("uvicorn", reason="the serve extra is not installed (pip install '.[serve]')")
 pytest.importorskip("prometheus_client", reason="the serve extra is not installed (pip install '.[serve]')")

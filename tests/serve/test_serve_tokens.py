@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from fixtures import spy_on_tokenizer
+
+from tests.helpers.fixtures import spy_on_tokenizer
 
 pytest.importorskip("fastapi", reason="the serve extra is not installed (pip install '.[serve]')")
 from fastapi.testclient import TestClient  # noqa: E402

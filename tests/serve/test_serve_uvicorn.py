@@ -17,7 +17,8 @@ import urllib.request
 import numpy as np
 import pytest
 from conftest import TEXTS
-from fixtures import BATCHED, ROOT
+
+from tests.helpers.fixtures import BATCHED, ROOT
 
 pytest.importorskip("uvicorn", reason="the serve extra is not installed (pip install '.[serve]')")
 openai = pytest.importorskip("openai", reason="the openai client is a test dependency (pip install '.[dev]')")
@@ -80,7 +81,9 @@ def test_real_server_scores_like_the_python_model(server, twin):
     pairs = [{"a": a, "b": b} for a, b in zip(TEXTS[:4], TEXTS[4:])]
     status, body = _post(f"{url}/v1/similarity", json.dumps({"pairs": pairs}).encode())
     expected = twin.similarity_scores(TEXTS[:4], TEXTS[4:])
-    assert status == 200 and np.allclose(body["scores"], expected, atol=BATCHED)  # the server's batches: fixtures.py
+    assert status == 200 and np.allclose(
+        body["scores"], expected, atol=BATCHED
+    )  # the server's batches: helpers/fixtures.py
     status, body = _post(f"{url}/v1/similarity", b"{nope")
     assert status == 400 and "malformed JSON" in body["error"]["message"]
 

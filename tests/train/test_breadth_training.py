@@ -7,9 +7,9 @@ import random
 
 import pytest
 import torch
-from fixtures import WORDS
 
 import textsiam
+from tests.helpers.fixtures import WORDS
 from textsiam.data import read_pairs
 from textsiam.errors import ConfigError
 from textsiam.losses import build_loss

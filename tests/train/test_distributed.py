@@ -195,7 +195,7 @@ def test_torchrun_cli_training_writes_one_model_from_rank_0(tiny_bert_dir, data_
     import subprocess
     import sys
 
-    from fixtures import ROOT
+    from tests.helpers.fixtures import ROOT
 
     out = tmp_path / "model"
     cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", str(_free_port()),

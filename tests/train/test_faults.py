@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-from fixtures import ROOT
 
+from tests.helpers.fixtures import ROOT
 from textsiam.models import create_model, load_model
 from textsiam.train import TrainConfig, Trainer
 from textsiam.train.records import truncate_log

@@ -13,7 +13,7 @@ from textsiam.errors import ConfigError
 
 @pytest.fixture
 def text_pairs(tmp_path):
-    from fixtures import write_word_pairs
+    from tests.helpers.fixtures import write_word_pairs
 
     return write_word_pairs(tmp_path / "pairs.tsv")
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 import torch
-from fixtures import make_coco
 
+from tests.helpers.fixtures import make_coco
 from textsiam.data import read_pairs
 from textsiam.encoders import HfTextEncoder, LstmEncoder
 from textsiam.models import PseudoSiameseModel

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-from fixtures import BATCHED
 
+from tests.helpers.fixtures import BATCHED
 from textsiam.data import digit_pairs
 from textsiam.encoders import MlpEncoder
 from textsiam.models import PseudoSiameseModel, load_model

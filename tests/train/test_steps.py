@@ -7,8 +7,8 @@ import json
 
 import pytest
 import torch
-from fixtures import register_for_test
 
+from tests.helpers.fixtures import register_for_test
 from textsiam.data import digit_pairs
 from textsiam.encoders import MlpEncoder
 from textsiam.errors import ConfigError

@@ -7,9 +7,9 @@ import json
 import numpy as np
 import pytest
 import torch
-from fixtures import BATCHED
-from title_body import write_corpus
 
+from tests.helpers.fixtures import BATCHED
+from tests.helpers.title_body import write_corpus
 from textsiam.api import evaluate
 from textsiam.data import PairData, read_pairs
 from textsiam.encoders import LstmEncoder, MlpEncoder, TfidfEncoder

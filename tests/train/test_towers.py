@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pytest
 import torch
-from fixtures import BATCHED, needs_minilm, needs_vision
 
+from tests.helpers.fixtures import BATCHED, needs_minilm, needs_vision
 from textsiam.encoders import LstmEncoder
 from textsiam.encoders.base import Encoder
 from textsiam.models import PseudoSiameseModel, TwinModel, create_model

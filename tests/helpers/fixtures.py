@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 # Tolerances shared by the tests; a file adds its own, with its reason, where these do not fit. Every bound must hold
 # under the kernels of any x86 CPU: scripts/test.sh runs the suite natively and as on a CPU without AVX-512 / AMX.
