@@ -110,5 +110,5 @@ def test_fit_refuses_an_unknown_dev_split_before_reading_data(tmp_path):
     import textsiam
 
     missing = tmp_path / "absent_stances.csv"  # never read: the settings are checked first
-    with pytest.raises(ConfigError, match=r"dev_split must be one of \['group', 'topic'\], got 'story'"):
+    with pytest.raises(ConfigError, match=r"fit: dev_split must be one of 'group', 'topic' or null, got 'story'"):
         textsiam.fit(missing, tmp_path / "o", preset="stance-tfidf-mlp", dev_fraction=0.2, dev_split="story")

@@ -125,7 +125,7 @@ def test_early_stopping_setting(pairs, tiny_bert_dir):
     trainer = Trainer(model, TrainConfig(early_stopping=2), read_pairs(pairs), read_pairs(pairs), show_progress=False)
     (stopper,) = trainer.records.callbacks
     assert stopper.patience == 2 and stopper.metric == trainer.metric
-    with pytest.raises(ConfigError, match="early_stopping must be a patience in epochs >= 1 or null, got 0"):
+    with pytest.raises(ConfigError, match="TrainConfig: early_stopping must be a positive integer or null, got 0"):
         TrainConfig(early_stopping=0)
 
 

@@ -216,7 +216,7 @@ def test_explicit_grouping_with_an_in_batch_loss_warns_and_is_obeyed(digits):
 
 @pytest.mark.parametrize(("field", "value"), [("eval_metric", True), ("device", 1), ("loss", None)])
 def test_non_string_for_a_string_option_is_a_clear_config_error(field, value):
-    with pytest.raises(ConfigError, match=f"TrainConfig.{field} must be a string"):
+    with pytest.raises(ConfigError, match=f"TrainConfig: {field} must be a non-empty string"):
         TrainConfig(**{field: value})
 
 

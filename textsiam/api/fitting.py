@@ -20,7 +20,7 @@ from typing import Any
 import torch
 
 from textsiam.api.run_data import data_record, dev_is_train, library_bars, load_pairs, save_dev_split
-from textsiam.api.settings import Resolved, resolve_settings, setting_names
+from textsiam.api.settings import RUN_PARAMS, Resolved, resolve_settings, setting_names
 from textsiam.atomic import check_folder
 from textsiam.device import autocasts, resolve_device
 from textsiam.errors import ConfigError
@@ -28,7 +28,7 @@ from textsiam.eval.decision import Decision
 from textsiam.losses import build_loss
 from textsiam.models.base import PairModel
 from textsiam.names import check_name
-from textsiam.read_options import DEV_SPLITS
+from textsiam.params import check_params
 from textsiam.train import checkpoint
 from textsiam.train.callbacks import Callback, check_callbacks
 from textsiam.train.decide import check_decision_names, tune_decision
@@ -59,11 +59,8 @@ def check_run(s: Resolved) -> tuple[torch.device, torch.nn.Module]:
     run = s.run
     check_decision_names(run.threshold_strategy, run.calibrate)
     tracker_names(run.report_to)  # an unknown tracker fails here; its package is imported when it is built
+    check_params("fit", {"dev_fraction": run.dev_fraction, "dev_split": run.dev_split}, RUN_PARAMS)
     fraction = run.dev_fraction
-    if fraction is not None and not (isinstance(fraction, int | float) and 0 < fraction < 1):
-        raise ConfigError(f"dev_fraction must be strictly between 0 and 1, got {fraction!r}")
-    if run.dev_split is not None and run.dev_split not in DEV_SPLITS:
-        raise ConfigError(f"dev_split must be one of {list(DEV_SPLITS)}, got {run.dev_split!r}")
     if run.dev_split not in (None, "group") and not fraction:
         raise ConfigError(
             f"dev_split {run.dev_split!r} says how --dev-fraction carves dev pairs; pass --dev-fraction F"

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from textsiam.errors import ConfigError
+from textsiam.params import Choice, Interval, Optional
 from textsiam.read_options import DEV_SPLITS, ReadOptions
 from textsiam.registry import CALIBRATORS, STRATEGIES
 from textsiam.train.config import TrainConfig
@@ -31,6 +32,14 @@ BEFORE, AFTER = "before", "after"
 
 def _setting(help: str, when: str = BEFORE, **flag: Any) -> Any:
     return field(default=None, metadata={"help": help, "flag": flag, "when": when})
+
+
+RUN_PARAMS = {
+    "dev_fraction": Optional(Interval(float, 0, 1, closed="neither")),
+    "dev_split": Optional(Choice(*DEV_SPLITS)),
+}
+"""What the run settings with a range may be (:mod:`textsiam.params`); names (presets, strategies, calibrators,
+trackers) are checked against their registries, files when they are read."""
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from __future__ import annotations
 from typing import Any
 
 from textsiam.errors import ConfigError
-from textsiam.params.compound import Fields, ListOf, Record, Registered, Spec
+from textsiam.params.compound import Fields, ListOf, MappingOf, Record, Registered, Spec
 from textsiam.params.scalars import (
     POSITIVE_INT,
     PROBABILITY,
@@ -40,6 +40,7 @@ __all__ = [
     "Choice",
     "Constraint",
     "Fields",
+    "MappingOf",
     "Interval",
     "ListOf",
     "OneOf",

@@ -119,3 +119,27 @@ class Fields(Constraint):
     def bad_values(self) -> list[Any]:
         first, constraint = next(iter(self.fields.items()))
         return ["not an object", {"not-an-option": 1}, {first: constraint.bad_values()[0]}]
+
+
+class MappingOf(Constraint):
+    """A mapping of non-empty string keys (names checked elsewhere, e.g. towers against the model) to values each
+    allowed by ``value``."""
+
+    def __init__(self, value: Constraint) -> None:
+        self.value = value
+
+    def allows(self, value: Any) -> bool:
+        if not isinstance(value, Mapping):
+            return False
+        return all(isinstance(k, str) and k and self.value.allows(v) for k, v in value.items())
+
+    def describe(self) -> str:
+        return f"an object of name -> ({self.value.describe()})"
+
+    def check(self, value: Any, where: str) -> Any:
+        if not isinstance(value, Mapping) or not all(isinstance(k, str) and k for k in value):
+            raise refuse(where, self.describe(), value)
+        return {k: self.value.check(v, f"{where}[{k!r}]") for k, v in value.items()}
+
+    def bad_values(self) -> list[Any]:
+        return ["not an object", {"name": self.value.bad_values()[0]}]

@@ -7,6 +7,18 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from textsiam.errors import ConfigError
+from textsiam.params import (
+    POSITIVE_INT,
+    Bool,
+    Constraint,
+    Fields,
+    Interval,
+    MappingOf,
+    Optional,
+    Record,
+    Text,
+    check_params,
+)
 from textsiam.registry import LOSSES
 
 
@@ -23,14 +35,13 @@ def _coerce(name: str, value: Any, kind: type) -> Any:
     raise ConfigError(f"TrainConfig.{name} must be {kind.__name__}, got {value!r}")
 
 
-TOWER_OPTIONS = ("freeze", "lr_multiplier")
 MAX_SEED = 2**32 - 1
 """The largest seed: numpy's global seed (``seed_everything``) takes 0 .. 2**32 - 1."""
 
 
 def check_seed(seed: Any, name: str = "seed (--seed)") -> int:
     """``seed`` if it is an integer from 0 to :data:`MAX_SEED`, else a ConfigError naming it and the range."""
-    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED:
+    if not SEED.allows(seed):
         raise ConfigError(
             f"{name} must be an integer from 0 to {MAX_SEED} (2**32 - 1), got {seed!r}; pick a seed in that range"
         )
@@ -38,20 +49,38 @@ def check_seed(seed: Any, name: str = "seed (--seed)") -> int:
 
 
 def check_tower_options(towers: Any) -> dict[str, dict[str, Any]]:
-    """Validate the shape and values of ``TrainConfig.towers`` (tower names are checked against the model later)."""
-    if not isinstance(towers, dict):
-        raise ConfigError(f"TrainConfig.towers must be a mapping of tower name -> options, got {towers!r}")
-    for name, opts in towers.items():
-        if not isinstance(opts, dict) or set(opts) - set(TOWER_OPTIONS):
-            raise ConfigError(
-                f"TrainConfig.towers[{name!r}] must be a mapping with keys from {TOWER_OPTIONS}, got {opts!r}"
-            )
-        if not isinstance(opts.get("freeze", False), bool):
-            raise ConfigError(f"TrainConfig.towers[{name!r}].freeze must be true or false, got {opts['freeze']!r}")
-        mult = opts.get("lr_multiplier", 1.0)
-        if isinstance(mult, bool) or not isinstance(mult, int | float) or not mult > 0:
-            raise ConfigError(f"TrainConfig.towers[{name!r}].lr_multiplier must be a number > 0, got {mult!r}")
-    return towers
+    """``TrainConfig.towers`` checked against :data:`TOWER_PARAMS` (tower names are checked against the model later)."""
+    return check_params("TrainConfig", {"towers": towers}, {"towers": MappingOf(TOWER_PARAMS)})["towers"]
+
+
+SEED = Interval(int, 0, MAX_SEED)
+"""A seed: numpy's global seed takes 0 .. 2**32 - 1."""
+POSITIVE = Interval(float, 0, None, closed="neither")
+NON_NEGATIVE = Interval(float, 0)  # 0 turns a weight decay or a clipping norm off
+TOWER_PARAMS = Fields({"freeze": Bool(), "lr_multiplier": POSITIVE})
+"""One tower's training options (``towers: {NAME: {freeze, lr_multiplier}}``; names are checked against the model)."""
+PARAMS: dict[str, Constraint] = {
+    "loss": Text(),  # a registered loss or two joined by '+': loss_names checks the names
+    "loss_args": Record(),  # checked by the loss's own declaration when it is built
+    "epochs": POSITIVE_INT,
+    "batch_size": POSITIVE_INT,
+    "lr": POSITIVE,
+    "seed": SEED,
+    "warmup_ratio": Interval(float, 0, 1, closed="left"),
+    "weight_decay": NON_NEGATIVE,
+    "max_grad_norm": NON_NEGATIVE,
+    "group_by_length": Optional(Bool()),  # null: random batches for in-batch losses, length-grouped for the rest
+    "eval_metric": Optional(Text()),
+    "eval_batch_size": POSITIVE_INT,
+    "log_every": POSITIVE_INT,
+    "device": Text(),
+    "amp": Bool(),
+    "save_checkpoints": Bool(),
+    "towers": MappingOf(TOWER_PARAMS),
+    "checkpoint_tokens": Optional(POSITIVE_INT),  # null: never recompute
+    "early_stopping": Optional(POSITIVE_INT),  # a patience in epochs; null: never stop early
+}
+"""What each TrainConfig field may be (:mod:`textsiam.params`), checked by one ``check_params`` call."""
 
 
 PRESET = "preset"
@@ -119,34 +148,13 @@ class TrainConfig:
                 continue
             if not isinstance(value, kind) or isinstance(value, bool) and kind is not bool:
                 setattr(self, f.name, _coerce(f.name, value, kind))
-        for name in ("epochs", "batch_size", "lr", "log_every", "eval_batch_size"):
-            if not getattr(self, name) > 0:
-                raise ConfigError(f"TrainConfig.{name} must be > 0, got {getattr(self, name)!r}")
-        if self.max_grad_norm < 0 or self.weight_decay < 0:
-            raise ConfigError("TrainConfig.max_grad_norm and weight_decay must be >= 0 (0 turns them off)")
-        check_seed(self.seed, "TrainConfig.seed (--seed)")
-        if not 0 <= self.warmup_ratio < 1:
-            raise ConfigError(f"TrainConfig.warmup_ratio must be in [0, 1), got {self.warmup_ratio!r}")
-        for name, optional in (("loss", False), ("device", False), ("eval_metric", True)):
-            value = getattr(self, name)
-            if not isinstance(value, str) and not (optional and value is None):
-                raise ConfigError(f"TrainConfig.{name} must be a string, got {value!r}")
+        check_seed(self.seed, "TrainConfig.seed (--seed)")  # SEED, with the flag and the range in words
+        values = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        for key, value in check_params("TrainConfig", values, PARAMS).items():
+            setattr(self, key, value)
         from textsiam.losses.build import loss_names  # here: reading the fields (CLI flags) loads no torch
 
         loss_names(self.loss)  # an unknown loss name fails here, before any data is read
-        if self.group_by_length is not None and not isinstance(self.group_by_length, bool):
-            raise ConfigError(
-                f"TrainConfig.group_by_length must be true, false or null (auto), got {self.group_by_length!r}"
-            )
-        ct = self.checkpoint_tokens
-        if ct is not None and (isinstance(ct, bool) or not isinstance(ct, int) or ct < 1):
-            raise ConfigError(f"TrainConfig.checkpoint_tokens must be a positive integer or null (never), got {ct!r}")
-        es = self.early_stopping
-        if es is not None and (isinstance(es, bool) or not isinstance(es, int) or es < 1):
-            raise ConfigError(f"TrainConfig.early_stopping must be a patience in epochs >= 1 or null, got {es!r}")
-        check_tower_options(self.towers)
-        if not isinstance(self.loss_args, dict):
-            raise ConfigError(f"TrainConfig.loss_args must be a mapping, got {self.loss_args!r}")
 
     @classmethod
     def flag_fields(cls) -> list[dataclasses.Field]:
