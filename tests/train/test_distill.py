@@ -118,6 +118,7 @@ def test_the_teacher_runs_once_and_a_resumed_run_reads_its_cache(tmp_path, tiny_
     record = json.loads((out / "teacher.json").read_text())
     assert record["key"]["teacher"] == str(cross_teacher) and len(record["key"]["teacher_sha256"]) == 64
     data = json.loads((out / "train_data.json").read_text())
+    assert data["train"]["rows"] == 20 and data["teacher"]["rows"] == 12  # gold rows; the teacher's silver pairs
     assert data["teacher"]["sha256"] == record["key"]["teacher_sha256"]  # the card's data table names the teacher
     assert "teacher" in (out / "README.md").read_text()
     textsiam.fit(pairs, out, resume=True, keep_checkpoint=True, **args)

@@ -120,7 +120,7 @@ def teach(
     key |= {"sampling": run.silver_sampling or silver.SAMPLINGS[0], "silver_pairs": count, "seed": cfg.seed}
     cached = teacher_cache.read(out_dir, key, resume)
     if cached is None:
-        pairs = _sample(key["sampling"], count, student, gold, texts, cfg, device)
+        pairs = _sample(key["sampling"], count, student, gold, texts, cfg, device, bars)
         say(f"teacher {run.teacher}: scoring {len(pairs)} silver pairs ({key['sampling']})")
         teacher.to(device)
         a, b = [texts[i] for i in pairs[:, 0].tolist()], [texts[j] for j in pairs[:, 1].tolist()]
@@ -160,7 +160,7 @@ def _embeddings(run, cfg, student, teacher, gold, texts, key, out_dir, device, r
     return Teaching(gold, targets, _record(key, len(texts), note))
 
 
-def _sample(sampling, count, student, gold, texts, cfg, device):
+def _sample(sampling, count, student, gold, texts, cfg, device, bars):
     """Silver pairs as text indices; ``neighbours`` embeds the texts with the student as it starts training."""
     embeddings = None
     if sampling == "neighbours":
@@ -170,7 +170,7 @@ def _sample(sampling, count, student, gold, texts, cfg, device):
                 f"student ({type(student).__name__}) has none: use silver_sampling 'random'"
             )
         student.to(device)
-        embeddings = student.encode(texts, "left", cfg.eval_batch_size)
+        embeddings = student.encode(texts, "left", cfg.eval_batch_size, show_progress=bars)
     return silver.sample_pairs(sampling, len(texts), count, silver.gold_keys(gold, texts), cfg.seed, embeddings)
 
 

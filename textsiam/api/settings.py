@@ -68,7 +68,8 @@ class RunSettings:
     teacher: str | None = _setting(
         "distil from this model (a saved folder, preset or transformer name): a cross-encoder labels silver pairs "
         "drawn from the training texts, which the student trains on beside the gold pairs; a twin gives target "
-        "embeddings the student learns beside its loss (default: none)"
+        "embeddings the student learns beside its loss (default: none)",
+        metavar="MODEL",
     )
     silver_sampling: str | None = _setting(
         "with a cross-encoder --teacher: how silver pairs are drawn from the training texts: neighbours (each "
