@@ -125,6 +125,8 @@ def test_the_teacher_runs_once_and_a_resumed_run_reads_its_cache(tmp_path, tiny_
     assert calls == [12]  # resumed: the cached silver labels, no second teacher pass
     with pytest.raises(ConfigError, match="other teacher settings"):
         textsiam.fit(pairs, out, resume=True, **{**args, "silver_pairs": 5})
+    with pytest.raises(ConfigError, match="distilled from a teacher"):
+        textsiam.fit(pairs, out, resume=True, **{k: v for k, v in args.items() if k not in ("teacher", "silver_pairs")})
     textsiam.fit(pairs, out, overwrite=True, **args)  # the teacher's files are the run's own: replaced, not refused
     assert calls == [12, 12] and (out / "teacher.json").exists() and not (out / "teacher_cache.safetensors").exists()
 
@@ -193,3 +195,12 @@ def test_cli_and_api_draw_the_same_silver_pairs(tmp_path, tiny_bert_dir, cross_t
     api, cli = (load_file(tmp_path / d / "teacher_cache.safetensors") for d in ("api", "cli"))
     assert api["pairs"].tolist() == cli["pairs"].tolist() and len(api["pairs"]) == 9
     torch.testing.assert_close(api["scores"], cli["scores"], atol=0, rtol=0)  # same process, same batches
+
+
+def test_a_run_trained_without_a_teacher_does_not_resume_with_one(tmp_path, tiny_bert_dir, cross_teacher):
+    from tests.helpers.fixtures import write_word_pairs
+
+    pairs, out = write_word_pairs(tmp_path / "pairs.tsv", n=12), tmp_path / "run"
+    textsiam.fit(pairs, out, model=tiny_bert_dir, epochs=1, keep_checkpoint=True, show_progress=False)
+    with pytest.raises(ConfigError, match="trained without a teacher"):
+        textsiam.fit(pairs, out, model=tiny_bert_dir, epochs=1, teacher=cross_teacher, resume=True)

@@ -93,8 +93,10 @@ def teach(
     resume: bool,
     bars: bool,
     say: Callable[[str], None],
+    main: bool = True,
 ) -> Teaching:
-    """Run (or read from the cache) the teacher of ``run.teacher`` for this run's training pairs."""
+    """Run (or read from the cache) the teacher of ``run.teacher`` for this run's training pairs; under torchrun
+    every rank runs it (the same pairs, the same scores) and the main rank (``main``) writes the cache."""
     teacher, kind = load_teacher(run.teacher)
     if not (len(gold) and isinstance(gold.a[0], str)):
         raise ConfigError(f"teacher {run.teacher!r}: distillation takes text pairs; {gold.source} holds other items")
@@ -114,7 +116,7 @@ def teach(
             f"{kind}: " + ("silver pairs come from cross-encoders" if kind == TWIN else "it gives no embeddings")
         )
     if kind == TWIN:
-        return _embeddings(run, cfg, student, teacher, gold, texts, key, out_dir, device, resume, bars, say)
+        return _embeddings(run, cfg, student, teacher, gold, texts, key, out_dir, device, resume, bars, say, main)
     silver.check_gold(gold)
     count = len(gold) if run.silver_pairs is None else int(run.silver_pairs)
     key |= {"sampling": run.silver_sampling or silver.SAMPLINGS[0], "silver_pairs": count, "seed": cfg.seed}
@@ -126,7 +128,8 @@ def teach(
         a, b = [texts[i] for i in pairs[:, 0].tolist()], [texts[j] for j in pairs[:, 1].tolist()]
         scores = teacher.pair_outputs(a, b, cfg.eval_batch_size, show_progress=bars).float().cpu()
         cached = {"pairs": torch.as_tensor(pairs, dtype=torch.long), "scores": scores}
-        teacher_cache.write(out_dir, key, cached, {"silver_pairs": len(pairs)})
+        if main:
+            teacher_cache.write(out_dir, key, cached, {"silver_pairs": len(pairs)})
     else:
         say(f"teacher {run.teacher}: {len(cached['pairs'])} silver pairs from {out_dir / teacher_cache.TENSORS}")
     pairs, scores = cached["pairs"].numpy(), cached["scores"].numpy()
@@ -135,7 +138,7 @@ def teach(
     return Teaching(data, None, _record(key, len(pairs), note))
 
 
-def _embeddings(run, cfg, student, teacher, gold, texts, key, out_dir, device, resume, bars, say) -> Teaching:
+def _embeddings(run, cfg, student, teacher, gold, texts, key, out_dir, device, resume, bars, say, main) -> Teaching:
     if student.training_kind != "embeddings":
         raise ConfigError(
             f"teacher {run.teacher!r} is a twin: its embeddings teach a student with embeddings (a twin); the model "
@@ -147,7 +150,8 @@ def _embeddings(run, cfg, student, teacher, gold, texts, key, out_dir, device, r
         teacher.to(device)
         table = teacher.encode(texts, "left", cfg.eval_batch_size, show_progress=bars).float().cpu()
         cached = {"embeddings": table}
-        teacher_cache.write(out_dir, key, cached, {"texts": len(texts), "dim": table.shape[1]})
+        if main:
+            teacher_cache.write(out_dir, key, cached, {"texts": len(texts), "dim": table.shape[1]})
     else:
         say(f"teacher {run.teacher}: {len(texts)} text embeddings from {out_dir / teacher_cache.TENSORS}")
     table = cached["embeddings"]

@@ -229,10 +229,13 @@ def _run(
             + (f"; saved to {dev_split}" if dev_split else "")
         )
     settings = s.to_dict()
+    if resume:
+        teacher_cache.check_resume(out_dir, run.teacher)
     record = data_record(train_data, dev_data, carved)  # the gold pairs (silver ones are the teacher's row)
     teaching = None
     if run.teacher:  # the teacher runs once (or its cached outputs are read back), then is let go
-        teaching = teach(run, cfg, model, train_data, out_dir, device=checked[0], resume=resume, bars=bars, say=say)
+        ways = {"device": checked[0], "resume": resume, "bars": bars, "say": say, "main": main}
+        teaching = teach(run, cfg, model, train_data, out_dir, **ways)
         train_data = teaching.train_data
     if main:
         atomic_write_text(out_dir / "train_config.yaml", yaml.safe_dump(settings, sort_keys=False))

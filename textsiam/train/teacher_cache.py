@@ -50,6 +50,11 @@ def read(out_dir: Path, key: dict[str, Any], resume: bool) -> dict[str, torch.Te
     try:
         saved = json.loads(record.read_text(encoding="utf-8"))
     except (OSError, ValueError):
+        if resume:  # the checkpoint was trained without these targets
+            raise ConfigError(
+                f"{out_dir} holds a run trained without a teacher (no readable {RECORD}); resume it without "
+                "--teacher, or start a new run"
+            ) from None
         return None
     same = isinstance(saved, dict) and saved.get("key") == key
     if not same and resume:
@@ -64,6 +69,15 @@ def read(out_dir: Path, key: dict[str, Any], resume: bool) -> dict[str, torch.Te
         return load_file(str(tensors))
     except Exception as err:  # safetensors raises its own error types for a damaged file
         raise ConfigError(f"{tensors} is damaged ({err}); delete it and run again (the teacher reruns)") from None
+
+
+def check_resume(out_dir: Path, teacher: str | None) -> None:
+    """A resumed run without a teacher whose folder says it had one is refused (its checkpoint learned from it)."""
+    if not teacher and (Path(out_dir) / RECORD).is_file():
+        raise ConfigError(
+            f"{out_dir} holds a run distilled from a teacher ({Path(out_dir) / RECORD}); resume it with the same "
+            "--teacher, or start a new run"
+        )
 
 
 def write(out_dir: Path, key: dict[str, Any], tensors: dict[str, torch.Tensor], info: dict[str, Any]) -> None:
