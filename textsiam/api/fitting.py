@@ -19,8 +19,9 @@ from typing import Any
 
 import torch
 
+from textsiam.api.distill import teach
 from textsiam.api.run_data import data_record, dev_is_train, library_bars, load_pairs, save_dev_split
-from textsiam.api.settings import RUN_PARAMS, Resolved, resolve_settings, setting_names
+from textsiam.api.settings import DISTILL_KEYS, RUN_PARAMS, Resolved, resolve_settings, setting_names
 from textsiam.atomic import check_folder
 from textsiam.device import autocasts, resolve_device
 from textsiam.errors import ConfigError
@@ -29,7 +30,7 @@ from textsiam.losses import build_loss
 from textsiam.models.base import PairModel
 from textsiam.names import check_name
 from textsiam.params import check_params
-from textsiam.train import checkpoint
+from textsiam.train import checkpoint, teacher_cache
 from textsiam.train.callbacks import Callback, check_callbacks
 from textsiam.train.decide import check_decision_names, tune_decision
 from textsiam.train.run_folder import check_out_folder, clear_run
@@ -59,7 +60,10 @@ def check_run(s: Resolved) -> tuple[torch.device, torch.nn.Module]:
     run = s.run
     check_decision_names(run.threshold_strategy, run.calibrate)
     tracker_names(run.report_to)  # an unknown tracker fails here; its package is imported when it is built
-    check_params("fit", {"dev_fraction": run.dev_fraction, "dev_split": run.dev_split}, RUN_PARAMS)
+    check_params("fit", {key: getattr(run, key) for key in RUN_PARAMS}, RUN_PARAMS)
+    if not run.teacher and any(getattr(run, key) is not None for key in DISTILL_KEYS):
+        given = [key for key in DISTILL_KEYS if getattr(run, key) is not None]
+        raise ConfigError(f"{', '.join(given)} say how to distil from a teacher; pass teacher MODEL (--teacher)")
     fraction = run.dev_fraction
     if run.dev_split not in (None, "group") and not fraction:
         raise ConfigError(
@@ -98,6 +102,10 @@ def fit(
     threshold_strategy: str | None = None,
     calibrate: str | None = None,
     report_to: list[str] | str | None = None,
+    teacher: str | Path | None = None,
+    silver_sampling: str | None = None,
+    silver_pairs: int | None = None,
+    distill_weight: float | None = None,
     # format and ReadOptions (textsiam.read_options)
     format: str | None = None,
     text_a: str | None = None,
@@ -147,6 +155,8 @@ def fit(
     (the CLI prints them); ``callbacks`` (and the trackers of ``report_to``: "tensorboard", "mlflow") see the run
     (``textsiam.train.callbacks``); their ``on_train_end`` gets the summary with the tuned ``decision``.
     ``early_stopping=N`` stops after N epochs without a better dev metric (the best epoch is the one saved).
+    ``teacher=MODEL`` distils from a cross-encoder (silver pairs) or a twin (target embeddings):
+    :mod:`textsiam.api.distill`.
 
     An ``out`` folder that already holds a run is refused unless ``overwrite`` (which first deletes that run's own
     files, and refuses a folder holding anything else: :mod:`textsiam.train.run_folder`) or ``resume`` (which
@@ -219,9 +229,17 @@ def _run(
             + (f"; saved to {dev_split}" if dev_split else "")
         )
     settings = s.to_dict()
+    if resume:
+        teacher_cache.check_resume(out_dir, run.teacher)
+    record = data_record(train_data, dev_data, carved)  # the gold pairs (silver ones are the teacher's row)
+    teaching = None
+    if run.teacher:  # the teacher runs once (or its cached outputs are read back), then is let go
+        ways = {"device": checked[0], "resume": resume, "bars": bars, "say": say, "main": main}
+        teaching = teach(run, cfg, model, train_data, out_dir, **ways)
+        train_data = teaching.train_data
     if main:
         atomic_write_text(out_dir / "train_config.yaml", yaml.safe_dump(settings, sort_keys=False))
-        write_json(out_dir / "train_data.json", data_record(train_data, dev_data, carved))
+        write_json(out_dir / "train_data.json", record | ({"teacher": teaching.record} if teaching else {}))
     say(f"training on {len(train_data)} pairs" + (f", dev {len(dev_data)} pairs" if dev_data else ""))
     trackers = build_trackers(run.report_to, out_dir) if main else []
     ending = HeldEnd([*check_callbacks(callbacks), *trackers], settings)  # on_train_end gets the decision too
@@ -236,6 +254,7 @@ def _run(
         callbacks=[ending],
         device=checked[0],
         loss_fn=checked[1],
+        teacher=teaching.targets if teaching else None,
     )
     summary = trainer.train(resume)
     decision = None
@@ -247,6 +266,7 @@ def _run(
         decision.to_json(out_dir / "decision.json")
     if not run.keep_checkpoint and main:
         checkpoint.clear(out_dir)
+        teacher_cache.clear(out_dir)
     if main:  # the card again, now with the summary and the decision (models/card.py)
         write_card(out_dir, model)
     ending.finish({**summary, "decision": decision.to_dict() if decision is not None else None})

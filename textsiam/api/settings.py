@@ -21,7 +21,7 @@ from textsiam.errors import ConfigError
 from textsiam.params import Choice, Interval, Optional
 from textsiam.read_options import DEV_SPLITS, ReadOptions
 from textsiam.registry import CALIBRATORS, STRATEGIES
-from textsiam.train.config import TrainConfig
+from textsiam.train.config import SILVER_SAMPLINGS, TrainConfig
 
 MODEL_HELP = (
     "preset, saved model folder, model .json file (a preset's model part or a saved config.json) or transformer name"
@@ -37,9 +37,14 @@ def _setting(help: str, when: str = BEFORE, **flag: Any) -> Any:
 RUN_PARAMS = {
     "dev_fraction": Optional(Interval(float, 0, 1, closed="neither")),
     "dev_split": Optional(Choice(*DEV_SPLITS)),
+    "silver_sampling": Optional(Choice(*SILVER_SAMPLINGS)),
+    "silver_pairs": Optional(Interval(int, 0)),
+    "distill_weight": Optional(Interval(float, 0, None, closed="neither")),
 }
 """What the run settings with a range may be (:mod:`textsiam.params`); names (presets, strategies, calibrators,
 trackers) are checked against their registries, files when they are read."""
+DISTILL_KEYS = ("silver_sampling", "silver_pairs", "distill_weight")
+"""Run settings that mean something only with a teacher."""
 
 
 @dataclass(frozen=True)
@@ -59,6 +64,26 @@ class RunSettings:
         "topic (whole stories of FNC-1-like pairs: headlines and bodies linked by related pairs; the pairs of a "
         "held-out headline with a kept body are dropped) (default: group)",
         choices=DEV_SPLITS,
+    )
+    teacher: str | None = _setting(
+        "distil from this model (a saved folder, preset or transformer name): a cross-encoder labels silver pairs "
+        "drawn from the training texts, which the student trains on beside the gold pairs; a twin gives target "
+        "embeddings the student learns beside its loss (default: none)",
+        metavar="MODEL",
+    )
+    silver_sampling: str | None = _setting(
+        "with a cross-encoder --teacher: how silver pairs are drawn from the training texts: neighbours (each "
+        "text's nearest neighbours under the student's embeddings) or random (default: neighbours)",
+        choices=SILVER_SAMPLINGS,
+    )
+    silver_pairs: int | None = _setting(
+        "with a cross-encoder --teacher: how many silver pairs (never a gold pair) (default: as many as the gold "
+        "pairs)",
+        metavar="N",
+    )
+    distill_weight: float | None = _setting(
+        "with a twin --teacher: weight of the embedding distillation term against the pair loss (default: 1)",
+        metavar="W",
     )
     out: str | None = _setting("output folder (model, train_log.jsonl, train_config.yaml) (required)")
     keep_checkpoint: bool | None = _setting(

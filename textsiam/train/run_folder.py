@@ -3,9 +3,10 @@
 A run folder's own files are the names textsiam writes there: the model (``config.json``, ``model.safetensors``,
 one asset folder per tower: ``encoder/`` or ``left/`` and ``right/``), ``decision.json``, the carved dev split
 (``dev_split.tsv`` / ``.jsonl`` / ``.images.tsv``), ``train_config.yaml``, ``train_log.jsonl``,
-``train_summary.json``, ``train_data.json``, the model card ``README.md`` (when textsiam wrote it), the resumable
-``checkpoint/`` (with ``.checkpoint.old`` / ``.checkpoint.tmp`` of a swap), a ``report/`` folder holding
-``report.html`` (``textsiam evaluate --report OUT/report``) and the temp files of atomic writes.
+``train_summary.json``, ``train_data.json``, a teacher's ``teacher.json`` and ``teacher_cache.safetensors``, the
+model card ``README.md`` (when textsiam wrote it), the resumable ``checkpoint/`` (with ``.checkpoint.old`` /
+``.checkpoint.tmp`` of a swap), a ``report/`` folder holding ``report.html`` (``textsiam evaluate --report
+OUT/report``) and the temp files of atomic writes.
 
 Decision: ``overwrite`` deletes only those names. A folder that also holds anything else (a data file, notes, a
 folder of the user's) is refused with the names listed, because textsiam cannot know whether that file belongs to
@@ -41,6 +42,8 @@ RUN_FILES = (
     "dev_split.tsv",
     "dev_split.jsonl",
     "dev_split.images.tsv",
+    "teacher.json",  # distillation (train/teacher_cache.py): what the teacher gave, and its cached outputs
+    "teacher_cache.safetensors",
 )
 RUN_FOLDERS = (  # and the tower asset folders of the registered pair models (models.io.tower_folders)
     "checkpoint",

@@ -142,11 +142,17 @@ class EmbeddingSteps:
     def loss(self, rows: Sequence[int], labels: torch.Tensor) -> torch.Tensor:
         """The loss of the pairs at ``rows``; a loss that ``drives_towers`` (GradCache) embeds mini-batches through
         :meth:`embed` and runs the backward pass itself (its returned loss is detached)."""
-        model, loss_fn = self.model, self.loss_fn
+        loss_fn = self.loss_fn
         if loss_fn.drives_towers:
             rows = list(rows)
             return loss_fn.backward_step(lambda chunk: self.embed(rows[chunk.start : chunk.stop]), len(rows), labels)
-        u, v, *negatives = self.embed(rows)
+        return self.pair_loss(labels, *self.embed(rows))
+
+    def pair_loss(
+        self, labels: torch.Tensor, u: torch.Tensor, v: torch.Tensor, *negatives: torch.Tensor
+    ) -> torch.Tensor:
+        """The loss on embedded pairs (``u, v``, extra negatives): the embeddings, the head's scores or logits."""
+        model, loss_fn = self.model, self.loss_fn
         u, v = self.parallel.gather(u, v)  # (batch, dim) each: the whole global batch under torchrun
         u, v = u.float(), v.float()
         if negatives:

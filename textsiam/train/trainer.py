@@ -14,7 +14,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 from safetensors.torch import load_model as load_weights
@@ -39,6 +39,9 @@ from textsiam.train.optim import build_optimizer, clipped_step, linear_warmup, s
 from textsiam.train.records import RunRecords
 from textsiam.train.steps import Steps, step_class
 from textsiam.train.towers import apply_freeze
+
+if TYPE_CHECKING:
+    from textsiam.train.distill import TeacherTargets
 
 
 @dataclass
@@ -70,6 +73,8 @@ class Trainer:
     left in ``model`` at the end; without it the last epoch is. ``show_progress`` draws progress bars;
     ``epoch_lines`` (default: as ``show_progress``) prints one line per epoch. ``callbacks``
     (:class:`textsiam.train.callbacks.Callback`) see the log records and may stop the run after an epoch.
+    ``teacher`` (:class:`textsiam.train.distill.TeacherTargets`): a twin teacher's embeddings the student's are
+    trained toward beside the pair loss.
     """
 
     def __init__(
@@ -84,6 +89,7 @@ class Trainer:
         callbacks: Sequence[Callback] | None = None,
         device: torch.device | None = None,
         loss_fn: torch.nn.Module | None = None,
+        teacher: TeacherTargets | None = None,
     ) -> None:
         if len(train_data) == 0:
             raise ConfigError("the training data is empty")
@@ -103,12 +109,15 @@ class Trainer:
         self.loss_fn = loss_fn if loss_fn is not None else build_loss(config.loss, **config.loss_args)
         if train_data.negatives is not None and not self.loss_fn.takes_negatives:
             self.train_data = train_data = train_data.negatives_as_pairs()  # (anchor, negative): dissimilar pairs
-        self.steps_class = step_class(model)  # None: no gradient steps (a closed-form fit)
+        # None: no gradient steps (a closed-form fit); a twin teacher's targets bring their own (train/distill.py)
+        self.steps_class = step_class(model) if teacher is None else teacher.steps_class(model)
         if self.steps_class is not None:
             self.steps_class.check(model, self.loss_fn, config.loss)
         self.group_by_length = resolve_grouping(config.group_by_length, self.loss_fn, config.loss)
         self.metric = pick_metric(config.eval_metric, dev_data, model) if dev_data is not None else None
         stopper = [EarlyStopping(config.early_stopping, metric=self.metric)] if config.early_stopping else []
+        # the weights trained beside the model's: the loss's own, and a distillation projection (not saved in it)
+        self.own = self.loss_fn if teacher is None else torch.nn.ModuleList([self.loss_fn, teacher])
         self.records = RunRecords(self.out_dir, self.is_main, [*(callbacks or ()), *stopper])
         self.best: float | None = None
         self._best_state: dict[str, torch.Tensor] | None = None
@@ -172,10 +181,10 @@ class Trainer:
         step) to start from: from the checkpoint when resuming."""
         cfg, model = self.config, self.model
         model.to(self.device)
-        self.loss_fn.to(self.device)
+        self.own.to(self.device)
         steps = self.steps_class(model, self.loss_fn, cfg, self.device, self.parallel, self.train_data)
         total = math.ceil(self.train_data.epoch_size(self.loss_fn.in_batch) / cfg.batch_size) * cfg.epochs
-        optimizer = build_optimizer(model, cfg, self.loss_fn)
+        optimizer = build_optimizer(model, cfg, self.own)
         self.run = run = Run(steps, optimizer, linear_warmup(optimizer, int(cfg.warmup_ratio * total), total), total)
         first_epoch, step = 1, 0
         if not resume:
@@ -183,7 +192,7 @@ class Trainer:
         else:
             if self.out_dir is None or not checkpoint.exists(self.out_dir):
                 raise ConfigError(f"nothing to resume: no checkpoint in {self.out_dir}; run without --resume")
-            state = checkpoint.load(self.out_dir, model, optimizer, run.scheduler, cfg.to_dict(), self.loss_fn)
+            state = checkpoint.load(self.out_dir, model, optimizer, run.scheduler, cfg.to_dict(), self.own)
             self.best = state.get("best")
             run.seconds_before = float(state.get("train_seconds") or 0.0)
             run.pairs_before = int(state.get("pairs_seen") or 0)
@@ -256,7 +265,7 @@ class Trainer:
         if cfg.save_checkpoints:
             state = {"epoch": epoch, "step": step, "best": self.best, "config": cfg.to_dict()}
             state |= dict(zip(("train_seconds", "pairs_seen"), run.so_far()))
-            self.records.save_checkpoint(model, run.optimizer, run.scheduler, state, self.loss_fn)
+            self.records.save_checkpoint(model, run.optimizer, run.scheduler, state, self.own)
         stop = self.records.epoch_end(epoch, record | told | {"best_value": self.best})
         return self.parallel.main_decides(stop, self.device)  # every rank stops after the same epoch
 

@@ -1,0 +1,206 @@
+"""Distillation: a cross-encoder teacher's silver pairs, a twin teacher's target embeddings (train/silver.py,
+train/distill.py, api/distill.py), with tiny BERT teachers and students."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from safetensors.torch import load_file
+
+import textsiam
+from tests.helpers.fixtures import BATCHED, WORDS
+from textsiam.api.distill import teach
+from textsiam.api.settings import RunSettings
+from textsiam.data.pairs import build_text_pairs
+from textsiam.errors import ConfigError
+from textsiam.models.cross import CrossModel
+from textsiam.models.io import build_model, create_model, load_model
+from textsiam.train import silver
+from textsiam.train.config import TrainConfig
+from textsiam.train.distill import TeacherTargets
+from textsiam.train.trainer import Trainer
+
+
+def _bert(folder) -> dict:
+    return {"name": "hf-transformer", "args": {"model_name_or_path": str(folder)}}
+
+
+@pytest.fixture(scope="module")
+def cross_teacher(tiny_bert_dir, tmp_path_factory):
+    """A saved tiny cross-encoder (random weights: its scores are a fixed function of the pair, all a test needs)."""
+    torch.manual_seed(1)
+    folder = tmp_path_factory.mktemp("cross-teacher")
+    build_model({"pair_model": "cross", "encoder": _bert(tiny_bert_dir)}).save(folder)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def twin_teacher(tiny_bert_dir, tmp_path_factory):
+    """A saved tiny twin with 16-dimensional embeddings (the tiny BERT student has 32: a projection is needed)."""
+    torch.manual_seed(2)
+    folder = tmp_path_factory.mktemp("twin-teacher")
+    build_model({"pair_model": "twin", "encoder": _bert(tiny_bert_dir), "projection_dim": 16}).save(folder)
+    return folder
+
+
+def _graded_pairs(n: int = 24, seed: int = 0):
+    """Graded pairs on 0..5 (STS-like): each pair of 5 random words, some texts shared between pairs."""
+    rng = np.random.default_rng(seed)
+    pool = [" ".join(rng.choice(WORDS, 5, replace=False)) for _ in range(n)]
+    a = [pool[i] for i in range(n)]
+    b = [pool[(i * 7 + 3) % n] for i in range(n)]
+    labels = [float(x) for x in rng.integers(0, 6, n)]
+    return build_text_pairs(a, b, labels, source="gold.tsv", sha256="0" * 64, label_kind="graded", label_range=(0, 5))
+
+
+def _teach(tmp_path, tiny_bert_dir, teacher, *, resume=False, **run):
+    student = create_model(tiny_bert_dir, seed=0)
+    settings = RunSettings(teacher=str(teacher), **run)
+    kwargs = {"device": torch.device("cpu"), "resume": resume, "bars": False, "say": lambda _: None}
+    return teach(settings, TrainConfig(seed=3), student, _graded_pairs(), tmp_path, **kwargs)
+
+
+@pytest.mark.parametrize("sampling", ["random", "neighbours"])
+def test_silver_labels_are_the_teachers_scores_on_the_gold_scale(tmp_path, tiny_bert_dir, cross_teacher, sampling):
+    gold = _graded_pairs()
+    taught = _teach(tmp_path, tiny_bert_dir, cross_teacher, silver_sampling=sampling, silver_pairs=30)
+    data = taught.train_data
+    assert len(data) == len(gold) + 30 and data.label_range == gold.label_range
+    assert data.a[: len(gold)] == gold.a and data.b[: len(gold)] == gold.b  # every gold pair stays, gold-labelled
+    np.testing.assert_array_equal(data.labels[: len(gold)], gold.labels)
+    a, b = data.a[len(gold) :], data.b[len(gold) :]
+    keys = {frozenset(p) for p in zip(a, b)}
+    assert len(keys) == 30 and all(len(k) == 2 for k in keys)  # unordered, drawn once, never a text with itself
+    assert not keys & {frozenset(p) for p in zip(gold.a, gold.b)}  # never a gold pair again
+    expected = 5 * load_model(cross_teacher).similarity_scores(a, b)  # 0..5 gold: 5 x the teacher's probability
+    # the labels are stored as float32 (PairData's label column), and the teacher ran in other batches: BATCHED
+    np.testing.assert_allclose(data.labels[len(gold) :], expected, atol=5 * BATCHED + 1e-6)
+    assert taught.targets is None and taught.record["rows"] == 30
+
+
+def test_neighbours_sampling_pairs_each_text_with_its_nearest_first():
+    # texts 0/1 and 2/3 are near each other, 4 nearest to 2; (0, 1) is gold, so it is never drawn again
+    emb = torch.tensor([[1.0, 0.0], [0.99, 0.1], [0.0, 1.0], [0.1, 0.99], [-1.0, -0.5]])
+    pairs = silver.sample_pairs("neighbours", 5, 3, {(0, 1)}, seed=0, embeddings=emb)
+    # every text's nearest first (0->1 and 1->0 gold, 2->3, 3->2 the same pair, 4->2), then 0's second nearest (3)
+    assert pairs.tolist() == [[2, 3], [2, 4], [0, 3]]
+    everything = silver.sample_pairs("neighbours", 5, 100, {(0, 1)}, seed=0, embeddings=emb)
+    assert len(everything) == 9 and len({tuple(p) for p in everything.tolist()}) == 9  # all 10 pairs but the gold
+
+
+def test_random_sampling_is_seeded_and_never_repeats(tmp_path):
+    first = silver.sample_pairs("random", 40, 200, {(0, 1), (2, 3)}, seed=5)
+    assert first.tolist() == silver.sample_pairs("random", 40, 200, {(0, 1), (2, 3)}, seed=5).tolist()
+    assert first.tolist() != silver.sample_pairs("random", 40, 200, {(0, 1), (2, 3)}, seed=6).tolist()
+    keys = {tuple(p) for p in first.tolist()}
+    assert len(keys) == 200 and all(i < j for i, j in keys) and not keys & {(0, 1), (2, 3)}
+
+
+def test_the_teacher_runs_once_and_a_resumed_run_reads_its_cache(tmp_path, tiny_bert_dir, cross_teacher, monkeypatch):
+    calls = []
+    original = CrossModel.pair_outputs
+
+    def counted(self, *args, **kwargs):
+        calls.append(len(args[0]))
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(CrossModel, "pair_outputs", counted)
+    from tests.helpers.fixtures import write_word_pairs
+
+    pairs = write_word_pairs(tmp_path / "pairs.tsv", n=20)
+    out = tmp_path / "run"
+    args = {"model": tiny_bert_dir, "teacher": cross_teacher, "silver_pairs": 12, "epochs": 1, "show_progress": False}
+    result = textsiam.fit(pairs, out, keep_checkpoint=True, **args)
+    assert calls == [12] and result.train_pairs == 20 + 12  # one teacher pass over the silver pairs
+    record = json.loads((out / "teacher.json").read_text())
+    assert record["key"]["teacher"] == str(cross_teacher) and len(record["key"]["teacher_sha256"]) == 64
+    data = json.loads((out / "train_data.json").read_text())
+    assert data["train"]["rows"] == 20 and data["teacher"]["rows"] == 12  # gold rows; the teacher's silver pairs
+    assert data["teacher"]["sha256"] == record["key"]["teacher_sha256"]  # the card's data table names the teacher
+    assert "teacher" in (out / "README.md").read_text()
+    textsiam.fit(pairs, out, resume=True, keep_checkpoint=True, **args)
+    assert calls == [12]  # resumed: the cached silver labels, no second teacher pass
+    with pytest.raises(ConfigError, match="other teacher settings"):
+        textsiam.fit(pairs, out, resume=True, **{**args, "silver_pairs": 5})
+    with pytest.raises(ConfigError, match="distilled from a teacher"):
+        textsiam.fit(pairs, out, resume=True, **{k: v for k, v in args.items() if k not in ("teacher", "silver_pairs")})
+    textsiam.fit(pairs, out, overwrite=True, **args)  # the teacher's files are the run's own: replaced, not refused
+    assert calls == [12, 12] and (out / "teacher.json").exists() and not (out / "teacher_cache.safetensors").exists()
+
+
+def test_twin_teacher_trains_a_projection_toward_its_embeddings(tmp_path, tiny_bert_dir, twin_teacher):
+    taught = _teach(tmp_path, tiny_bert_dir, twin_teacher)
+    targets, gold = taught.targets, taught.train_data
+    assert targets.distill.projection.weight.shape == (16, 32) and taught.record["rows"] == len(targets.index)
+    student = create_model(tiny_bert_dir, seed=0)
+    texts = list(targets.index)
+
+    def distance() -> float:
+        with torch.no_grad():
+            return float(targets.distill(student.encode(texts), targets.table))
+
+    before = distance()
+    cfg = TrainConfig(epochs=4, lr=1e-3, batch_size=8, seed=0, loss="cosent", save_checkpoints=False)
+    Trainer(student, cfg, gold, out_dir=tmp_path / "run", show_progress=False, teacher=targets).train()
+    after = distance()
+    # a random projection starts far off; 4 epochs at lr 1e-3 fit the projection and the student: over seeds 0..2 of
+    # teacher, student and projection the squared distance fell to 0.17..0.30 of its start, so half is a wide margin
+    assert after < 0.5 * before
+    saved = load_model(tmp_path / "run")
+    assert saved.embedding_dim == 32 and not any("distill" in k for k in saved.state_dict())  # the student's own
+
+
+def test_cross_teacher_and_twin_only_settings(tmp_path, tiny_bert_dir, twin_teacher, cross_teacher):
+    with pytest.raises(ConfigError, match="silver_pairs apply to a cross teacher"):
+        _teach(tmp_path, tiny_bert_dir, twin_teacher, silver_pairs=4)
+    with pytest.raises(ConfigError, match="distill_weight apply to a twin teacher"):
+        _teach(tmp_path, tiny_bert_dir, cross_teacher, distill_weight=2.0)
+    with pytest.raises(ConfigError, match="pass teacher MODEL"):
+        textsiam.fit(tmp_path / "missing.tsv", tmp_path / "o", model=tiny_bert_dir, silver_pairs=3)
+    with pytest.raises(ConfigError, match="silver_sampling"):
+        textsiam.fit(tmp_path / "missing.tsv", tmp_path / "o", model=tiny_bert_dir, silver_sampling="nearest")
+
+
+def test_a_teacher_of_another_kind_is_refused_by_name(tmp_path, tiny_bert_dir):
+    pseudo = tmp_path / "pseudo"
+    build_model({"pair_model": "pseudo", "left": _bert(tiny_bert_dir), "right": _bert(tiny_bert_dir)}).save(pseudo)
+    with pytest.raises(ConfigError, match=r"teacher '.*pseudo' is a pair model 'pseudo'.*cross-encoder.*twin"):
+        _teach(tmp_path / "a", tiny_bert_dir, pseudo)
+    classes = tmp_path / "classes"
+    build_model({"pair_model": "cross", "encoder": _bert(tiny_bert_dir), "classes": ["x", "y", "z"]}).save(classes)
+    with pytest.raises(ConfigError, match=r"pair model 'cross' with classes \['x', 'y', 'z'\]"):
+        _teach(tmp_path / "b", tiny_bert_dir, classes)
+
+
+def test_targets_refuse_a_table_that_does_not_fit():
+    with pytest.raises(ConfigError, match="do not fit 3 texts"):
+        TeacherTargets(["a", "b", "c"], torch.zeros(2, 4), student_dim=4)
+    assert TeacherTargets(["a"], torch.zeros(1, 4), student_dim=4).distill.projection is None  # same size: none
+
+
+def test_cli_and_api_draw_the_same_silver_pairs(tmp_path, tiny_bert_dir, cross_teacher):
+    from tests.helpers.fixtures import write_word_pairs
+    from textsiam.cli.main import main
+
+    pairs = write_word_pairs(tmp_path / "pairs.tsv", n=20)
+    common = {"silver_sampling": "random", "silver_pairs": 9, "seed": 4, "epochs": 1}
+    textsiam.fit(pairs, tmp_path / "api", model=tiny_bert_dir, teacher=cross_teacher, keep_checkpoint=True,
+                 show_progress=False, **common)  # fmt: skip
+    flags = [f"--{k.replace('_', '-')}={v}" for k, v in common.items()]
+    argv = ["train", "--model", tiny_bert_dir, "--teacher", cross_teacher, "--train", pairs, "--out", tmp_path / "cli"]
+    assert main([str(x) for x in [*argv, *flags, "--keep-checkpoint", "--quiet"]]) == 0
+    api, cli = (load_file(tmp_path / d / "teacher_cache.safetensors") for d in ("api", "cli"))
+    assert api["pairs"].tolist() == cli["pairs"].tolist() and len(api["pairs"]) == 9
+    torch.testing.assert_close(api["scores"], cli["scores"], atol=0, rtol=0)  # same process, same batches
+
+
+def test_a_run_trained_without_a_teacher_does_not_resume_with_one(tmp_path, tiny_bert_dir, cross_teacher):
+    from tests.helpers.fixtures import write_word_pairs
+
+    pairs, out = write_word_pairs(tmp_path / "pairs.tsv", n=12), tmp_path / "run"
+    textsiam.fit(pairs, out, model=tiny_bert_dir, epochs=1, keep_checkpoint=True, show_progress=False)
+    with pytest.raises(ConfigError, match="trained without a teacher"):
+        textsiam.fit(pairs, out, model=tiny_bert_dir, epochs=1, teacher=cross_teacher, resume=True)

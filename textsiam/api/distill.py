@@ -1,0 +1,190 @@
+"""Distillation in a run (``fit(teacher=...)``, ``textsiam train --teacher MODEL``): what the teacher gives the
+student follows from the teacher's kind.
+
+- A cross-encoder (pair model ``cross`` with one score: a trained run folder of ``minilm-cross`` / ``mpnet-cross``)
+  labels silver pairs drawn from the training texts (:mod:`textsiam.train.silver`: sampling, count, and how its
+  score is put on the gold labels' scale); the student trains on the gold pairs plus the silver ones, with the
+  run's own loss.
+- A twin (pair model ``twin``, one shared tower, no head: ``mpnet-twin``, ``all-mpnet-base-v2``, a trained twin
+  folder) embeds every training text; the student trains with the run's pair loss on the gold pairs plus
+  ``distill_weight`` x the squared distance of its (projected) embeddings to the teacher's
+  (:mod:`textsiam.train.distill`).
+
+Any other teacher is a ConfigError naming it and what is accepted. The teacher runs once per run; its outputs are
+cached in the run folder (:mod:`textsiam.train.teacher_cache`) and a resumed run reuses them. ``train_data.json``
+gets a ``teacher`` row (name, sha256 of its weights, what it gave) and ``train_config.yaml`` the settings, so the
+model card says the student was distilled and from what.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from textsiam.api.settings import RunSettings
+from textsiam.data import PairData
+from textsiam.errors import ConfigError, DataError
+from textsiam.models.base import PairModel
+from textsiam.registry import PAIR_MODELS
+from textsiam.train import silver, teacher_cache
+from textsiam.train.config import TrainConfig
+from textsiam.train.distill import TeacherTargets
+
+CROSS, TWIN = "cross", "twin"
+ACCEPTED = (
+    "a teacher is a cross-encoder (pair model 'cross' with one score, e.g. a trained minilm-cross or mpnet-cross "
+    "run folder), whose scores label silver pairs, or a twin (pair model 'twin' without a head, e.g. mpnet-twin, "
+    "all-mpnet-base-v2 or a trained twin folder), whose embeddings the student learns"
+)
+
+
+@dataclass
+class Teaching:
+    """What the teacher gives the run: the training pairs (gold + silver), the embedding targets, the record."""
+
+    train_data: PairData
+    targets: TeacherTargets | None
+    record: dict[str, Any]
+
+
+def teacher_kind(model: PairModel, name: str) -> str:
+    """``"cross"`` or ``"twin"`` for a model that can teach; a ConfigError naming the teacher otherwise."""
+    if model.training_kind == "pairs" and not model.classes:
+        return CROSS
+    if model.training_kind == "embeddings" and model.left is model.right and model.head is None:
+        return TWIN
+    try:
+        kind = PAIR_MODELS.name_of(model)
+    except ConfigError:  # a model class registered under no name
+        kind = type(model).__name__
+    what = f"pair model {kind!r}" + (f" with classes {model.classes}" if model.classes else "")
+    raise ConfigError(f"teacher {name!r} is a {what}, which cannot teach a twin; {ACCEPTED}")
+
+
+def load_teacher(name: str) -> tuple[PairModel, str]:
+    """The teacher model (a saved folder, preset, model .json or transformer name) and its kind."""
+    from textsiam.models.io import create_model, is_model_folder
+
+    model = create_model(name, seed=0)
+    kind = teacher_kind(model, name)
+    if kind == CROSS and not is_model_folder(name):
+        import warnings
+
+        warnings.warn(
+            f"teacher {name!r} is not a trained run folder: a cross-encoder built from a preset has an untrained "
+            "head, so its silver labels are noise; pass the folder of a trained cross model",
+            stacklevel=4,
+        )
+    return model, kind
+
+
+def teach(
+    run: RunSettings,
+    cfg: TrainConfig,
+    student: PairModel,
+    gold: PairData,
+    out_dir: Path,
+    *,
+    device: torch.device,
+    resume: bool,
+    bars: bool,
+    say: Callable[[str], None],
+    main: bool = True,
+) -> Teaching:
+    """Run (or read from the cache) the teacher of ``run.teacher`` for this run's training pairs; under torchrun
+    every rank runs it (the same pairs, the same scores) and the main rank (``main``) writes the cache."""
+    teacher, kind = load_teacher(run.teacher)
+    if not (len(gold) and isinstance(gold.a[0], str)):
+        raise ConfigError(f"teacher {run.teacher!r}: distillation takes text pairs; {gold.source} holds other items")
+    texts = silver.training_texts(gold)
+    key: dict[str, Any] = {
+        "teacher": str(run.teacher),
+        "teacher_sha256": teacher_cache.weights_sha256(teacher),
+        "kind": kind,
+        "texts_sha256": teacher_cache.texts_sha256(texts),
+    }
+    _check_texts(teacher, texts, run.teacher)
+    other = ("silver_sampling", "silver_pairs") if kind == TWIN else ("distill_weight",)
+    given = [k for k in other if getattr(run, k) is not None]
+    if given:
+        raise ConfigError(
+            f"{', '.join(given)} apply to a {CROSS if kind == TWIN else TWIN} teacher; teacher {run.teacher!r} is a "
+            f"{kind}: " + ("silver pairs come from cross-encoders" if kind == TWIN else "it gives no embeddings")
+        )
+    if kind == TWIN:
+        return _embeddings(run, cfg, student, teacher, gold, texts, key, out_dir, device, resume, bars, say, main)
+    silver.check_gold(gold)
+    count = len(gold) if run.silver_pairs is None else int(run.silver_pairs)
+    key |= {"sampling": run.silver_sampling or silver.SAMPLINGS[0], "silver_pairs": count, "seed": cfg.seed}
+    cached = teacher_cache.read(out_dir, key, resume)
+    if cached is None:
+        pairs = _sample(key["sampling"], count, student, gold, texts, cfg, device, bars)
+        say(f"teacher {run.teacher}: scoring {len(pairs)} silver pairs ({key['sampling']})")
+        teacher.to(device)
+        a, b = [texts[i] for i in pairs[:, 0].tolist()], [texts[j] for j in pairs[:, 1].tolist()]
+        scores = teacher.pair_outputs(a, b, cfg.eval_batch_size, show_progress=bars).float().cpu()
+        cached = {"pairs": torch.as_tensor(pairs, dtype=torch.long), "scores": scores}
+        if main:
+            teacher_cache.write(out_dir, key, cached, {"silver_pairs": len(pairs)})
+    else:
+        say(f"teacher {run.teacher}: {len(cached['pairs'])} silver pairs from {out_dir / teacher_cache.TENSORS}")
+    pairs, scores = cached["pairs"].numpy(), cached["scores"].numpy()
+    data = silver.with_silver(gold, texts, pairs, silver.silver_labels(scores, gold))
+    note = f"cross-encoder teacher: {len(pairs)} silver pairs ({key['sampling']}) added to the gold pairs"
+    return Teaching(data, None, _record(key, len(pairs), note))
+
+
+def _embeddings(run, cfg, student, teacher, gold, texts, key, out_dir, device, resume, bars, say, main) -> Teaching:
+    if student.training_kind != "embeddings":
+        raise ConfigError(
+            f"teacher {run.teacher!r} is a twin: its embeddings teach a student with embeddings (a twin); the model "
+            f"trained here is a {type(student).__name__} (training kind {student.training_kind!r})"
+        )
+    cached = teacher_cache.read(out_dir, key, resume)
+    if cached is None:
+        say(f"teacher {run.teacher}: embedding {len(texts)} training texts")
+        teacher.to(device)
+        table = teacher.encode(texts, "left", cfg.eval_batch_size, show_progress=bars).float().cpu()
+        cached = {"embeddings": table}
+        if main:
+            teacher_cache.write(out_dir, key, cached, {"texts": len(texts), "dim": table.shape[1]})
+    else:
+        say(f"teacher {run.teacher}: {len(texts)} text embeddings from {out_dir / teacher_cache.TENSORS}")
+    table = cached["embeddings"]
+    weight = 1.0 if run.distill_weight is None else float(run.distill_weight)
+    targets = TeacherTargets(texts, table, student.embedding_dim, weight, seed=cfg.seed)
+    projected = f", through a learned projection {student.embedding_dim} -> {table.shape[1]}"
+    note = f"twin teacher: embeddings of {len(texts)} texts (weight {weight:g}" + (
+        projected + ")" if targets.distill.projection is not None else ")"
+    )
+    return Teaching(gold, targets, _record(key, len(texts), note))
+
+
+def _sample(sampling, count, student, gold, texts, cfg, device, bars):
+    """Silver pairs as text indices; ``neighbours`` embeds the texts with the student as it starts training."""
+    embeddings = None
+    if sampling == "neighbours":
+        if student.training_kind != "embeddings":
+            raise ConfigError(
+                "silver_sampling 'neighbours' finds each text's neighbours with the student's embeddings; this "
+                f"student ({type(student).__name__}) has none: use silver_sampling 'random'"
+            )
+        student.to(device)
+        embeddings = student.encode(texts, "left", cfg.eval_batch_size, show_progress=bars)
+    return silver.sample_pairs(sampling, len(texts), count, silver.gold_keys(gold, texts), cfg.seed, embeddings)
+
+
+def _check_texts(teacher: PairModel, texts: list[str], name: str) -> None:
+    try:
+        teacher.check_items(texts[:1])
+    except DataError as err:
+        raise ConfigError(f"teacher {name!r} cannot read the training texts: {err}") from None
+
+
+def _record(key: dict[str, Any], rows: int, note: str) -> dict[str, Any]:
+    """The ``teacher`` row of ``train_data.json`` (and so of the model card's data table)."""
+    return {"file": key["teacher"], "rows": rows, "sha256": key["teacher_sha256"], "note": note}

@@ -1,0 +1,48 @@
+"""Embedding distillation: a student's embeddings pulled toward a teacher's, through a learned projection when their
+sizes differ (tensors in, scalar out; the trainer's distillation steps look up the teacher's rows)."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from textsiam.errors import DataError
+
+
+class EmbeddingDistillation(nn.Module):
+    """Squared error between the student's embedding (projected) and the teacher's target, per text::
+
+        L = mean over the texts of  || P s - t ||^2      (P: a linear map, student_dim -> teacher_dim)
+
+    The squared distance is summed over the teacher's dimensions, not averaged: for unit-length targets it lies in
+    [0, 4] whatever the size, on the scale of the pair losses it is added to (an average over 768 dimensions would
+    be ~1/768 of them). ``P`` exists only when the sizes differ (else the embeddings are compared as they are); it
+    is trained with the student but belongs to the loss, not to the student: the saved model's embeddings are the
+    student's own, of the student's size.
+
+    Reference: the student-toward-teacher embedding MSE of Reimers & Gurevych, "Making Monolingual Sentence
+    Embeddings Multilingual using Knowledge Distillation", EMNLP 2020.
+    """
+
+    def __init__(self, student_dim: int, teacher_dim: int) -> None:
+        super().__init__()
+        self.student_dim, self.teacher_dim = int(student_dim), int(teacher_dim)
+        self.projection = nn.Linear(student_dim, teacher_dim, bias=False) if student_dim != teacher_dim else None
+
+    def forward(self, student: torch.Tensor, teacher: torch.Tensor) -> torch.Tensor:
+        """``student (n, student_dim)``, ``teacher (n, teacher_dim)`` -> the mean squared distance (a scalar)."""
+        if (
+            student.dim() != 2
+            or student.shape[1] != self.student_dim
+            or teacher.shape
+            != (
+                student.shape[0],
+                self.teacher_dim,
+            )
+        ):
+            raise DataError(
+                f"embedding distillation takes student (n, {self.student_dim}) and teacher (n, {self.teacher_dim}); "
+                f"got {tuple(student.shape)} and {tuple(teacher.shape)}"
+            )
+        projected = self.projection(student.float()) if self.projection is not None else student.float()
+        return ((projected - teacher.float()) ** 2).sum(dim=1).mean()
