@@ -1,10 +1,16 @@
-"""Export a cross model as a transformers sequence-classification folder.
+"""Export a cross model as a transformers sequence-classification folder (``--format hf``), or that folder plus
+``onnx/model.onnx`` (``--format onnx``).
 
 ``AutoModelForSequenceClassification.from_pretrained(OUT)`` (and sentence-transformers' ``CrossEncoder(OUT)``) then
 gives the model's logits: the transformer's weights under the architecture's prefix, and the cross head's two
 layers where that architecture keeps its classification head (BERT: the pooler's dense + ``classifier``; MPNet:
 ``classifier.dense`` + ``classifier.out_proj``: both compute ``linear(tanh(dense(h_cls)))`` in eval mode). With one
 output, CrossEncoder's default sigmoid gives textsiam's score.
+
+The ONNX graph is that sequence-classification model traced as optimum's ``ORTModelForSequenceClassification``
+(and so sentence-transformers' ``CrossEncoder(OUT, backend="onnx")``) reads it: the tokenizer's pair encoding in
+(``input_ids``, ``attention_mask``, ``token_type_ids`` where the tokenizer makes them; int64, batch and sequence
+axes dynamic), ``logits`` ``(batch, labels)`` out; the opset and the names are recorded in ``textsiam_onnx.json``.
 """
 
 from __future__ import annotations
@@ -12,7 +18,9 @@ from __future__ import annotations
 import copy
 from pathlib import Path
 
-from textsiam.atomic import atomic_folder
+from torch import nn
+
+from textsiam.atomic import atomic_folder, write_json
 from textsiam.errors import ConfigError
 
 # model_type -> (where the head's dense layer goes, where its output layer goes) in the sequence-classification model
@@ -20,15 +28,28 @@ HEAD_NAMES = {
     "bert": ("bert.pooler.dense", "classifier"),
     "mpnet": ("classifier.dense", "classifier.out_proj"),
 }
+FORMATS = ("hf", "onnx")
+_EXAMPLE = (["a man plays the guitar on a stage", "a dog"], ["a man plays music", "a cat"])  # traced: padding too
 
 
-def export_cross(model, out: Path, format: str) -> Path:
-    """Write the cross model ``model`` to the new folder ``out`` (only ``format == "hf"`` holds a cross model)."""
-    if format != "hf":
+def export_cross(model, out: Path, format: str, quantize: str | None = None) -> Path:
+    """Write the cross model ``model`` to the new folder ``out`` (``format``: ``hf``, or ``onnx`` for the same
+    folder plus ``onnx/model.onnx``)."""
+    if format not in FORMATS:
         raise ConfigError(
             f"a cross model exports only with --format hf (a sequence-classification folder that transformers and "
-            f"sentence-transformers' CrossEncoder load), not {format!r}"
+            f"sentence-transformers' CrossEncoder load) or --format onnx (that folder plus onnx/model.onnx), "
+            f"not {format!r}"
         )
+    if quantize is not None:
+        raise ConfigError(
+            f"--quantize {quantize} is not available for a cross model's ONNX export yet; export it without "
+            "--quantize (float32 onnx/model.onnx)"
+        )
+    if format == "onnx":
+        from .onnx_export import require_onnx
+
+        require_onnx()
     from transformers import AutoModelForSequenceClassification
 
     enc = model.encoder
@@ -60,7 +81,32 @@ def export_cross(model, out: Path, format: str) -> Path:
     with atomic_folder(out) as tmp:
         hf.save_pretrained(tmp, safe_serialization=True)
         tokenizer.save_pretrained(tmp)
+        if format == "onnx":
+            write_logits_graph(hf, tokenizer, tmp)
     return out
+
+
+class LogitsGraph(nn.Module):
+    """A sequence-classification model as the exported graph: token tensors -> ``logits`` (batch, labels)."""
+
+    def __init__(self, classifier: nn.Module) -> None:
+        super().__init__()
+        self.classifier = classifier
+
+    def forward(self, input_ids, attention_mask, token_type_ids=None):
+        extra = {} if token_type_ids is None else {"token_type_ids": token_type_ids}
+        return self.classifier(input_ids=input_ids, attention_mask=attention_mask, **extra).logits
+
+
+def write_logits_graph(hf: nn.Module, tokenizer, folder: Path) -> None:
+    """``folder/onnx/model.onnx`` from the sequence-classification model ``hf``, and ``textsiam_onnx.json``."""
+    from .onnx_export import OPSET, input_names, write_onnx
+
+    names = input_names(tokenizer)
+    features = tokenizer(*_EXAMPLE, padding=True, return_tensors="pt")
+    write_onnx(LogitsGraph(hf), tuple(features[n] for n in names), names, ["logits"], folder / "onnx" / "model.onnx")
+    record = {"opset": OPSET, "files": ["onnx/model.onnx"], "inputs": names, "outputs": ["logits"]}
+    write_json(folder / "textsiam_onnx.json", record | {"dynamic_axes": {"inputs": ["batch", "sequence"]}})
 
 
 def cross_dropped(model) -> list[str]:

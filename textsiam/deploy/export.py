@@ -69,7 +69,7 @@ def export_model(
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise ConfigError(f"--out {out} already exists and is not an empty folder; choose a new folder or remove it")
     if model.training_kind == "pairs":  # a cross-encoder: one sequence-classification folder
-        return export_cross(model, out, format)
+        return export_cross(model, out, format, options.get("quantize"))
     exporter.check(model)
     with atomic_folder(out) as tmp:
         exporter.write(model, tmp)

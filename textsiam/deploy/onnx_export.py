@@ -75,33 +75,38 @@ class TowerGraph(nn.Module):
         return hidden, (self.projection(x) if self.projection is not None else x)  # (batch, seq, hidden), (batch, dim)
 
 
-def input_names(parts: TransformerParts) -> list[str]:
-    made = set(parts.tokenizer.model_input_names)
+def input_names(tokenizer) -> list[str]:
+    """The graph's inputs: ``input_ids``, ``attention_mask``, and ``token_type_ids`` where ``tokenizer`` makes them."""
+    made = set(tokenizer.model_input_names)
     return [n for n in ("input_ids", "attention_mask", "token_type_ids") if n in made or n != "token_type_ids"]
 
 
 def export_graph(parts: TransformerParts, projection: nn.Module | None, path: Path, opset: int = OPSET) -> list[str]:
     """Write ``path`` (one ONNX file, weights inside); returns the graph's input names."""
-    names = input_names(parts)
+    names = input_names(parts.tokenizer)
     features = parts.tokenizer(_EXAMPLE, padding=True, return_tensors="pt")
     device = next(parts.transformer.parameters()).device
-    args = tuple(features[n].to(device) for n in names)
-    graph = TowerGraph(parts, projection).eval()
+    write_onnx(TowerGraph(parts, projection), tuple(features[n].to(device) for n in names), names, OUTPUTS, path, opset)
+    return names
+
+
+def write_onnx(graph: nn.Module, args: tuple, names: list[str], outputs, path: Path, opset: int = OPSET) -> None:
+    """Trace ``graph`` (eval mode) on ``args`` with torch's dynamo exporter into ``path``: the inputs ``names``
+    (int64, batch and sequence axes dynamic), the outputs ``outputs``, the weights inside the one file."""
     batch, seq = torch.export.Dim("batch"), torch.export.Dim("sequence")
     path.parent.mkdir(parents=True, exist_ok=True)
     with torch.no_grad():
         program = torch.onnx.export(
-            graph,
+            graph.eval(),
             args,
             input_names=names,
-            output_names=list(OUTPUTS),
+            output_names=list(outputs),
             opset_version=opset,
             dynamic_shapes={n: {0: batch, 1: seq} for n in names},
             dynamo=True,
             verbose=False,  # no progress lines on standard output (textsiam export prints its own)
         )
     program.save(str(path), external_data=False)
-    return names
 
 
 def quantize_file(source: Path, target: Path) -> None:

@@ -235,7 +235,7 @@ transformer = AutoModel.from_pretrained("THIS_FOLDER")
 ```
 """,
     "onnx": """```python
-from sentence_transformers import SentenceTransformer   # needs optimum-onnx[onnxruntime]
+from sentence_transformers import SentenceTransformer   # + optimum-onnx[onnxruntime]: transformers<4.58, ST 5.x
 st = SentenceTransformer("THIS_FOLDER", backend="onnx")  # int8: model_kwargs={"file_name": "onnx/model_qint8_....onnx"}
 import onnxruntime                                        # onnxruntime alone: sentence_embedding is the embedding
 from transformers import AutoTokenizer
