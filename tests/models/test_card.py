@@ -59,3 +59,19 @@ def test_a_model_saved_outside_a_run_gets_a_card_too_and_minilm_names_its_licenc
     meta = _front_matter((tmp_path / "m" / "README.md").read_text())
     assert meta["license"] == "apache-2.0" and meta["base_model"] == "sentence-transformers/all-MiniLM-L6-v2"
     assert "Not recorded (the model was not saved by a training run)" in (tmp_path / "m" / "README.md").read_text()
+
+
+def test_a_run_without_a_dev_set_gets_a_three_column_epoch_table_and_says_why():
+    from textsiam.models.card import _epochs
+
+    section = _epochs([{"type": "epoch", "epoch": 1, "step": 88, "train_loss": 0.0636}])
+    table = [line for line in section.splitlines() if line.startswith("|")]
+    assert table == ["| epoch | step | train loss |", "| --- | --- | --- |", "| 1 | 88 | 0.0636 |"]
+    assert "No dev set was given" in section
+    with_dev = _epochs(
+        [
+            {"type": "epoch", "epoch": 1, "step": 5, "train_loss": 1.0},
+            {"type": "eval", "epoch": 1, "metrics": {"spearman": 0.5}},
+        ]
+    )
+    assert "| 1 | 5 | 1.0000 | 0.5000 |" in with_dev and "No dev set" not in with_dev

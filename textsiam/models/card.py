@@ -179,15 +179,15 @@ def _epochs(log: list[dict[str, Any]]) -> str:
     if not epochs:
         return "## Dev metrics per epoch\n\nNot recorded.\n"
     names = sorted({k for m in evals.values() for k, v in m.items() if isinstance(v, int | float)})
-    head = "| epoch | step | train loss | " + " | ".join(names) + " |\n|" + "---|" * (3 + len(names)) + "\n"
+    columns = ["epoch", "step", "train loss", *names]
     rows = []
     for r in epochs:
         metrics = evals.get(r["epoch"], {})
         values = [f"{metrics[n]:.4f}" if isinstance(metrics.get(n), int | float) else "" for n in names]
-        rows.append(
-            f"| {r['epoch']} | {r.get('step')} | {r.get('train_loss', float('nan')):.4f} | " + " | ".join(values) + " |"
-        )
-    return "## Dev metrics per epoch (`train_log.jsonl`)\n\n" + head + "\n".join(rows) + "\n"
+        rows.append([str(r["epoch"]), str(r.get("step")), f"{r.get('train_loss', float('nan')):.4f}", *values])
+    table = "\n".join("| " + " | ".join(cells) + " |" for cells in [columns, ["---"] * len(columns), *rows])
+    note = "" if names else "\nNo dev set was given: the last epoch is the model.\n"
+    return "## Dev metrics per epoch (`train_log.jsonl`)\n\n" + table + "\n" + note
 
 
 def _decision(decision: dict[str, Any] | None) -> str:
