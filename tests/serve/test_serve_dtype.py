@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import socket
-
 import numpy as np
 import pytest
 
@@ -12,18 +10,12 @@ uvicorn = pytest.importorskip("uvicorn", reason="the serve extra is not installe
 
 from fastapi.testclient import TestClient  # noqa: E402
 
-from tests.helpers.fixtures import RELOADED  # noqa: E402
+from tests.helpers.fixtures import RELOADED, free_port  # noqa: E402
 from textsiam.cli.main import main  # noqa: E402
 from textsiam.deploy import precision  # noqa: E402
 from textsiam.deploy.precision import to_dtype  # noqa: E402
 
 TEXTS = ["a man plays the guitar", "a woman eats pizza", "two children read a book"]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture
@@ -37,7 +29,7 @@ def served(monkeypatch):
 def test_serve_dtype_auto_reports_bf16_and_embeds_as_the_library(capsys, twin_dir, twin, served, monkeypatch):
     monkeypatch.delenv("ONEDNN_MAX_CPU_ISA", raising=False)
     monkeypatch.setattr(precision, "cpu_flags", lambda: frozenset({"avx512_bf16"}))
-    argv = ["serve", "--model", str(twin_dir), "--port", str(_free_port()), "--dtype", "auto", "--verbose"]
+    argv = ["serve", "--model", str(twin_dir), "--port", str(free_port()), "--dtype", "auto", "--verbose"]
     assert main(argv) == 0
     assert "textsiam serve: dtype auto -> bf16: CPU has avx512_bf16" in capsys.readouterr().err
     with TestClient(served[0]) as client:
@@ -52,7 +44,7 @@ def test_serve_dtype_auto_reports_bf16_and_embeds_as_the_library(capsys, twin_di
 
 
 def test_serve_reports_fp32_by_default(twin_dir, served):
-    assert main(["serve", "--model", str(twin_dir), "--port", str(_free_port())]) == 0
+    assert main(["serve", "--model", str(twin_dir), "--port", str(free_port())]) == 0
     with TestClient(served[0]) as client:
         assert client.get("/v1/model").json()["dtype"] == "fp32"
 
@@ -62,6 +54,6 @@ def test_serve_fp16_without_it_is_refused_before_the_model_loads(capsys, twin_di
 
     monkeypatch.setattr(precision, "cpu_flags", lambda: frozenset({"avx512_bf16"}))
     monkeypatch.setattr(textsiam.models.io, "create_model", lambda *a, **k: pytest.fail("the model was loaded"))
-    assert main(["serve", "--model", str(twin_dir), "--port", str(_free_port()), "--dtype", "fp16"]) == 2
+    assert main(["serve", "--model", str(twin_dir), "--port", str(free_port()), "--dtype", "fp16"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("textsiam serve: error: --dtype fp16: this CPU has none of avx512_fp16") and not served
