@@ -42,7 +42,7 @@ def test_search_passes_every_flag(monkeypatch):
     argv = ["search", "--model", "m", "--queries", "q.txt", "--corpus", "c.txt", "--index", "idx", "--top-k", "3"]
     argv += ["--output", "o.jsonl", "--column", "text", "--id-column", "id", "--index-type", "faiss", "--ann", "ivf"]
     argv += ["--rerank", "cross-dir", "--rerank-top", "5"]
-    assert main([*argv, "--batch-size", "7", "--quiet", "--quantize", "int8"]) == 0
+    assert main([*argv, "--batch-size", "7", "--quiet", "--quantize", "int8", "--dtype", "auto"]) == 0
     assert spy.calls == [
         {
             "model_name": "m",
@@ -59,6 +59,7 @@ def test_search_passes_every_flag(monkeypatch):
             "ann_kind": "ivf",
             "batch_size": 7,
             "quantize": "int8",
+            "dtype": "auto",
             "show_progress": False,
         }
     ]
@@ -71,12 +72,16 @@ def test_encode_passes_every_flag(monkeypatch, capsys):
     monkeypatch.setattr(api, "encode", spy)
     argv = ["encode", "--model", "m", "--input", "in.csv", "--output", "out.npy", "--side", "right"]
     argv += ["--dim", "4"]
-    assert main([*argv, "--column", "t", "--format", "csv", "--batch-size", "9", "--quantize", "int8"]) == 0
+    assert (
+        main([*argv, "--column", "t", "--format", "csv", "--batch-size", "9", "--quantize", "int8", "--dtype", "auto"])
+        == 0
+    )
     assert "wrote 5 x 4 embeddings to out.npy" in capsys.readouterr().err
     assert spy.calls == [
         {
             "model": "m",
             "quantize": "int8",
+            "dtype": "auto",
             "input": "in.csv",
             "output": "out.npy",
             "side": "right",
@@ -143,9 +148,9 @@ def test_evaluate_and_score_pass_every_flag(monkeypatch, command, target, result
 
     spy = Spy(getattr(api, target), result)
     monkeypatch.setattr(api, target, spy)
-    assert main([command, "--model", "m", *extra, "--quantize", "int8", *DATA_FLAGS]) == 0
+    assert main([command, "--model", "m", *extra, "--quantize", "int8", "--dtype", "auto", *DATA_FLAGS]) == 0
     call = _model_command_flags(spy.calls[0])
-    assert call == {"model": "m", "batch_size": 3, "device": "cpu", "quantize": "int8", **expected}
+    assert call == {"model": "m", "batch_size": 3, "device": "cpu", "quantize": "int8", "dtype": "auto", **expected}
 
 
 def test_score_of_one_pair_passes_the_pair_and_the_run_flags(monkeypatch, capsys):
@@ -153,9 +158,32 @@ def test_score_of_one_pair_passes_the_pair_and_the_run_flags(monkeypatch, capsys
 
     spy = Spy(api.score_texts, {"score": [0.25]})
     monkeypatch.setattr(api, "score_texts", spy)
-    assert main(["score", "--model", "m", "--a", "x", "--b", "y", "--batch-size", "2", "--quantize", "int8"]) == 0
-    assert spy.calls == [{"model": "m", "a": ["x"], "b": ["y"], "batch_size": 2, "device": None, "quantize": "int8"}]
+    assert main(["score", "--model", "m", "--a", "x", "--b", "y", "--batch-size", "2", "--dtype", "bf16"]) == 0
+    expected = {"model": "m", "a": ["x"], "b": ["y"], "batch_size": 2, "device": None, "quantize": None}
+    assert spy.calls == [{**expected, "dtype": "bf16"}]
     assert "score: 0.25" in capsys.readouterr().out
+
+
+def test_score_of_an_image_passes_the_run_and_precision_flags(monkeypatch, capsys):
+    import textsiam.api as api
+
+    spy = Spy(api.rank_images_texts, api.Ranked("i.png", ["a text"], True, [0], {"score": ["0.500000"]}))
+    monkeypatch.setattr(api, "rank_images_texts", spy)
+    argv = ["score", "--model", "m", "--image", "i.png", "--text", "a text", "--texts-file", "t.txt"]
+    assert main([*argv, "--image-dir", "d", "--batch-size", "2", "--device", "cpu", "--dtype", "bf16"]) == 0
+    assert spy.calls == [
+        {
+            "model": "m",
+            "images": ["i.png"],
+            "texts": ["a text"],
+            "image_dir": "d",
+            "texts_file": "t.txt",
+            "batch_size": 2,
+            "device": "cpu",
+            "dtype": "bf16",
+        }
+    ]
+    assert "0.500000" in capsys.readouterr().out
 
 
 def test_data_get_passes_every_flag(monkeypatch, tmp_path):

@@ -111,8 +111,9 @@ def test_with_dtype_says_what_it_chose_and_why(tiny_bert_dir, monkeypatch):
     monkeypatch.setattr(precision, "cpu_flags", lambda: frozenset({"avx512_bf16"}))
     model = create_model(str(tiny_bert_dir)).eval()
     half, said = with_dtype(model, "auto")
-    assert dtype_of(half) == "bf16" and said == "dtype: bf16 (auto: bf16 (CPU has avx512_bf16))"
+    assert dtype_of(half) == "bf16" and said == "dtype auto -> bf16: CPU has avx512_bf16"
     q, said = with_dtype(quantize(model, "int8"), "auto")
-    assert dtype_of(q) == "int8" and "replaces --dtype auto" in said
+    assert dtype_of(q) == "int8" and said == "dtype auto -> int8: --quantize int8 replaces --dtype auto"
+    assert with_dtype(half, "fp32") == (half, "dtype fp32 -> bf16: the model runs in bf16 already")
     with pytest.raises(ConfigError, match="choose one of --quantize int8 and --dtype bf16"):
         with_dtype(q, "bf16")

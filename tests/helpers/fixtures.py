@@ -76,6 +76,15 @@ def make_tiny_bert(folder: Path) -> Path:
     return folder
 
 
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on now."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 def load_script(name: str):
     """``scripts/NAME.py`` imported as a module (the scripts folder is not a package)."""
     spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / f"{name}.py")

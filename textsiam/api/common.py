@@ -16,17 +16,24 @@ from textsiam.models.base import PairModel
 from textsiam.names import check_name
 
 
-def built_model(model: PairModel | str | Path, device: torch.device | None, quantize: str | None = None) -> PairModel:
-    """``model`` built (or passed through), moved to ``device`` (from :func:`device_of`) when given, int8-quantized
-    when asked."""
-    from textsiam.deploy.quantize import quantize as quantized
+def built_model(
+    model: PairModel | str | Path, device: torch.device | None, quantize: str | None = None, dtype: str = "fp32"
+) -> PairModel:
+    """``model`` built (or passed through), moved to ``device`` (from :func:`device_of`) when given, then
+    int8-quantized or with its towers in ``dtype`` (fp32, bf16, fp16, auto: :mod:`textsiam.deploy.precision`; after
+    the move, so ``auto`` asks the device the model runs on). A model object that needs converting is copied."""
+    from textsiam.deploy.precision import check_dtype
+    from textsiam.deploy.quantize import for_inference
     from textsiam.models.io import create_model
 
     if quantize is not None and device is not None and device.type != "cpu":
         raise ConfigError(f"int8 quantization runs on the CPU; drop --device {device} or --quantize {quantize}")
-    built = model if isinstance(model, PairModel) else create_model(model)
+    given = isinstance(model, PairModel)
+    # refusals (unknown dtype, int8 with bf16, fp16 where the device lacks it) before a model loads
+    check_dtype(dtype, quantize, device or (model.device if given else "cpu"))
+    built = model if given else create_model(model)
     built = built.to(device) if device is not None else built
-    return quantized(built, quantize)  # an int8 CPU copy when asked (textsiam.deploy.quantize)
+    return for_inference(built, quantize, dtype, inplace=not given)
 
 
 def pair_data(data: PairData | str | Path, read: dict[str, Any]) -> PairData:

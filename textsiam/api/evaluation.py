@@ -27,11 +27,13 @@ def evaluate(
     device: str | None = None,
     report: str | Path | None = None,
     quantize: str | None = None,
+    dtype: str = "fp32",
     **read: Any,
 ) -> tuple[dict[str, Any], np.ndarray]:
     """Metrics of ``model`` on labelled ``data`` and the scores. Binary data also gets the at-threshold metrics
     (accuracy, F1, precision, recall) when the model carries a tuned decision, and the Brier score and expected
-    calibration error when that decision is calibrated. ``report`` writes report.html and its plots there."""
+    calibration error when that decision is calibrated. ``report`` writes report.html and its plots there.
+    ``quantize="int8"`` or ``dtype`` ("bf16", "fp16", "auto") runs the model in reduced precision."""
     from textsiam.eval.calibration import brier_score, expected_calibration_error
     from textsiam.eval.classes import class_report, predicted_classes
     from textsiam.train.evaluation import evaluate_scores
@@ -43,7 +45,7 @@ def evaluate(
     data = pair_data(data, read)
     # a model object has no folder (and no training curve): the report names its class
     name = type(model).__name__ if isinstance(model, PairModel) else str(model)
-    model = built_model(model, target, quantize)
+    model = built_model(model, target, quantize, dtype)
     outputs = model.pair_outputs(data.a, data.b, batch_size=batch_size, show_progress=show_progress)
     scores = (model.head.binary_score(outputs) if model.classes else outputs).numpy()
     decision = model.decision if data.label_kind == "binary" else None
@@ -96,6 +98,7 @@ def rank(
     batch_size: int = 64,
     *,
     device: str | None = None,
+    dtype: str = "fp32",
 ) -> list[tuple[int, float]]:
     """Candidates ordered best first for one query: ``[(index, score), ...]``. ``query_side`` "left" ranks right
     items (captions for an image), "right" ranks left items (images for a caption)."""
@@ -103,7 +106,12 @@ def rank(
 
     check_batch_size(batch_size)
     candidates = item_list(candidates, "candidates")  # a bare string is refused, not ranked character by character
-    model = built_model(model, device_of(device))
+    return _ranked(built_model(model, device_of(device), dtype=dtype), query, candidates, query_side, batch_size)
+
+
+def _ranked(
+    model: PairModel, query: Any, candidates: Sequence[Any], query_side: str, batch_size: int
+) -> list[tuple[int, float]]:
     if query_side == "left":
         scores = similarity_matrix(model, [query], candidates, batch_size)[0]
     elif query_side == "right":
@@ -135,6 +143,7 @@ def rank_images_texts(
     texts_file: str | Path | None = None,
     batch_size: int = 64,
     device: str | None = None,
+    dtype: str = "fp32",
 ) -> Ranked:
     """One image (left tower) against texts, or one text (right tower) against images; the images are ``images``
     plus the image files of ``image_dir``, the texts ``texts`` plus the lines of ``texts_file``."""
@@ -142,6 +151,7 @@ def rank_images_texts(
     from textsiam.data.texts import read_lines
     from textsiam.imaging import image_files
 
+    check_batch_size(batch_size)
     image_flag = f"--image {images[0]}" if images else f"--image-dir {image_dir}"  # the first source, for messages
     text_flag = f"--text {texts[0]!r}" if texts else f"--texts-file {texts_file}"
     images = list(images) + (image_files(Path(image_dir), "--image-dir") if image_dir else [])
@@ -149,12 +159,12 @@ def rank_images_texts(
     if not images or not texts or (len(images) > 1 and len(texts) > 1):
         raise ConfigError("give one --image and one or more texts (--text, --texts-file), or one --text and images")
     on = device_of(device)
-    built = built_model(model, on)
+    built = built_model(model, on, dtype=dtype)
     built.check_modality("left", "image", image_flag)  # images go to the left tower, texts to the right one
     built.check_modality("right", "text", text_flag)
     by_image = len(images) == 1
     query, items = (images[0], texts) if by_image else (texts[0], images)
-    ranked = rank(built, query, items, "left" if by_image else "right", batch_size)
+    ranked = _ranked(built, query, items, "left" if by_image else "right", batch_size)
     columns = decision_columns(built.decision, np.asarray([score for _, score in ranked]))
     return Ranked(query, items, by_image, [i for i, _ in ranked], columns)
 

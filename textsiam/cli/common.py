@@ -48,20 +48,20 @@ def add_model_command(
     run,
     *,
     data: str | None = None,
-    quantize: bool = False,
+    precision: bool = False,
     pair_count: bool = True,
 ) -> argparse.ArgumentParser:
     """A command that runs a model over pairs (evaluate, score, tune-threshold): ``--model``, a required ``--data``
     with the help text ``data`` (when given), the run flags, the data-format flags (``pair_count``: see
-    :func:`add_data_flags`) and ``--quantize`` (when ``quantize``); the caller adds its own."""
+    :func:`add_data_flags`) and the precision flags (when ``precision``); the caller adds its own."""
     p = add_command(sub, name, help, doc, run)
     p.add_argument("--model", required=True, help=MODEL_HELP)
     if data is not None:
         p.add_argument("--data", required=True, help=data)
     add_run_flags(p)
     add_data_flags(p, pair_count=pair_count)
-    if quantize:
-        add_quantize_flag(p)
+    if precision:
+        add_precision_flags(p)
     return p
 
 
@@ -113,12 +113,32 @@ def add_run_flags(p: argparse.ArgumentParser, *, batch_size: bool = True) -> Non
         p.add_argument("--batch-size", type=int, default=64, help="pairs per forward pass (default: 64)")
 
 
-def add_quantize_flag(p: argparse.ArgumentParser) -> None:
+DTYPES = ("fp32", "bf16", "fp16", "auto")
+"""``--dtype`` choices: textsiam.deploy.precision.CHOICES, written out so ``--help`` imports no torch (a test keeps
+the two equal)."""
+
+
+def add_precision_flags(p: argparse.ArgumentParser, *, quantize: bool = True) -> None:
+    """``--dtype`` and ``--verbose`` (which prints what ``--dtype`` chose and why), and ``--quantize`` (when
+    ``quantize``): the flags of every command that runs a model for inference."""
+    if quantize:
+        p.add_argument(
+            "--quantize",
+            choices=["int8"],
+            default=None,
+            help="CPU inference with int8 Linear layers (dynamic quantization): faster, slightly different scores",
+        )
     p.add_argument(
-        "--quantize",
-        choices=["int8"],
-        default=None,
-        help="CPU inference with int8 Linear layers (dynamic quantization): faster, slightly different scores",
+        "--dtype",
+        choices=DTYPES,
+        default="fp32",
+        help="precision of the towers' transformer layers: bf16 / fp16 are faster where the CPU (or GPU) has them, "
+        "with slightly different scores; auto: bf16 where the CPU has native bf16, else fp32 (default: fp32)",
+    )
+    p.add_argument(
+        "--verbose",
+        action="store_true",
+        help="say on stderr what the run chose and why (e.g. what --dtype auto picked)",
     )
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from textsiam.cli.common import MODEL_HELP, add_command, add_quantize_flag, call_with_flags
+from textsiam.cli.common import MODEL_HELP, add_command, add_precision_flags, call_with_flags
 
 
 def register(sub) -> None:
@@ -23,7 +23,7 @@ def register(sub) -> None:
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--dim", type=int, default=None, help="keep the first N coordinates, renormalised (Matryoshka)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
-    add_quantize_flag(p)
+    add_precision_flags(p)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -19,7 +19,9 @@ from textsiam.cli.common import (
 
 def register(sub) -> None:
     data = "labelled pairs: a file, or e.g. digits:test"
-    p = add_model_command(sub, "evaluate", "evaluate a model on labelled pairs", __doc__, run, data=data, quantize=True)
+    p = add_model_command(
+        sub, "evaluate", "evaluate a model on labelled pairs", __doc__, run, data=data, precision=True
+    )
     p.add_argument(
         "--json",
         help="write the metrics as a JSON object to this file (a multi-class head's per-class metrics, confusion "

@@ -4,6 +4,7 @@ messages (exit 2); any other exception is a bug and keeps its traceback."""
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 import warnings
@@ -47,7 +48,7 @@ def main(argv: list[str] | None = None) -> int:
     from textsiam.errors import TextsiamError
 
     try:
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), _verbose(args):
             warnings.showwarning = _warning_line(args.command)
             return int(args.func(args) or 0)
     except TextsiamError as err:
@@ -56,6 +57,30 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+
+
+@contextlib.contextmanager
+def _verbose(args: argparse.Namespace):
+    """With ``--verbose``: the library's INFO lines (what ``--dtype`` chose and why) on stderr as ``textsiam COMMAND:
+    ...`` while the command runs."""
+    if not getattr(args, "verbose", False):
+        yield
+        return
+    import logging
+
+    class Lines(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:  # sys.stderr looked up per line (it may be swapped)
+            print(f"textsiam {args.command}: {record.getMessage()}", file=sys.stderr)
+
+    logger, handler = logging.getLogger("textsiam"), Lines(logging.INFO)
+    level = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
 
 
 def _warning_line(command: str):

@@ -11,7 +11,9 @@ from textsiam.cli.common import add_model_command, call_with_flags, data_kwargs,
 
 
 def register(sub) -> None:
-    p = add_model_command(sub, "score", "score pairs of texts or images", __doc__, run, quantize=True, pair_count=False)
+    p = add_model_command(
+        sub, "score", "score pairs of texts or images", __doc__, run, precision=True, pair_count=False
+    )
     p.add_argument("--a", help="left text of one pair")
     p.add_argument("--b", help="right text of one pair")
     p.add_argument("--a-file", help="read the left text of one pair from this UTF-8 file (e.g. a headline)")

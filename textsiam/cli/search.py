@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from textsiam.cli.common import MODEL_HELP, add_command, add_quantize_flag, call_with_flags
+from textsiam.cli.common import MODEL_HELP, add_command, add_precision_flags, call_with_flags
 
 
 def register(sub) -> None:
@@ -31,7 +31,7 @@ def register(sub) -> None:
         "--rerank", metavar="CROSS", help="a cross model that reorders the top --rerank-top hits (needs --corpus)"
     )
     p.add_argument("--rerank-top", type=int, default=20, help="how many retrieved hits --rerank reorders (default 20)")
-    add_quantize_flag(p)
+    add_precision_flags(p)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -7,6 +7,8 @@ import argparse
 import importlib.util
 import os
 
+from textsiam.cli.common import add_precision_flags
+
 API_KEY_ENV = "TEXTSIAM_API_KEY"  # the name textsiam.serve.auth reads too (not imported here: FastAPI may be absent)
 
 
@@ -18,6 +20,7 @@ def register(sub) -> None:
     p.add_argument("--index", default=None, help="a search index folder (from `textsiam encode`) for /v1/search")
     p.add_argument("--device", default=None, help="cpu, cuda, cuda:1 ... (default: where the model loads)")
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's, one per core)")
+    add_precision_flags(p, quantize=False)
     p.add_argument(
         "--api-key",
         default=None,
@@ -83,6 +86,7 @@ def run(args: argparse.Namespace) -> int:
         index=args.index,
         limits=limits,
         device=args.device,
+        dtype=args.dtype,
         threads=args.threads,
         api_key=api_key,
         open_metrics=args.open_metrics,

@@ -24,6 +24,7 @@ The result is an inference-only model: saving it is refused (save the float mode
 from __future__ import annotations
 
 import copy
+import logging
 import os
 from functools import cache
 from pathlib import Path
@@ -39,6 +40,7 @@ CHOICES = (*DTYPES, "auto")
 _BF16_ISAS = {"AVX512_CORE_BF16", "AVX512_CORE_FP16", "AVX10_1_512", "AVX512_CORE_AMX", "AVX10_1_512_AMX"}
 _BF16_ISAS |= {"AVX512_CORE_AMX_FP16", "AVX10_1_512_AMX_FP16", "ALL", "DEFAULT"}
 _FP16_ISAS = _BF16_ISAS - {"AVX512_CORE_BF16", "AVX512_CORE_AMX"}
+log = logging.getLogger(__name__)  # what with_dtype chose and why, at INFO (the CLI's --verbose shows it on stderr)
 
 
 @cache
@@ -81,17 +83,31 @@ def native(kind: str, device: torch.device | str = "cpu") -> tuple[bool, str]:
 def resolve_dtype(name: str, device: torch.device | str = "cpu") -> tuple[str, str]:
     """``(dtype name, why)``: ``auto`` becomes bf16 or fp32; an explicit name is checked (fp16 on a CPU without it
     is a ConfigError)."""
-    if name not in CHOICES:
-        raise ConfigError(f"unknown dtype {name!r}; choose one of {', '.join(CHOICES)} (--dtype)")
+    check_dtype(name)
     if name == "auto":
         ok, why = native("bf16", device)
-        return ("bf16", f"auto: bf16 ({why})") if ok else ("fp32", f"auto: fp32 ({why})")
+        return ("bf16" if ok else "fp32"), why
     ok, why = native(name, device)
     if name == "fp16" and not ok:
         raise ConfigError(
             f"--dtype fp16: {why}, so float16 would be emulated (slower than fp32); use --dtype bf16 or fp32"
         )
     return name, why if ok else f"{why}: {name} is emulated and may be slower than fp32"
+
+
+def check_dtype(name: str, quantization: str | None = None, device: torch.device | str | None = None) -> None:
+    """What a command checks before it loads a model: a ConfigError for an unknown dtype name, for int8 asked
+    together with an explicit bf16 / fp16 (``auto`` gives way to int8) and, given the ``device`` the model will run
+    on, for fp16 where that device lacks it."""
+    if name not in CHOICES:
+        raise ConfigError(f"unknown dtype {name!r}; choose one of {', '.join(CHOICES)} (--dtype)")
+    if quantization is not None and name not in ("fp32", "auto"):
+        raise ConfigError(
+            f"choose one of --quantize {quantization} and --dtype {name}: both set the precision (int8 replaces the "
+            "dtype); drop one of the two flags"
+        )
+    if device is not None and quantization is None:
+        resolve_dtype(name, device)
 
 
 def to_dtype(model: PairModel, name: str, *, inplace: bool = False) -> PairModel:
@@ -115,16 +131,24 @@ def to_dtype(model: PairModel, name: str, *, inplace: bool = False) -> PairModel
 
 def with_dtype(model: PairModel, name: str, *, inplace: bool = False) -> tuple[PairModel, str]:
     """``(model in the dtype `name` resolves to on the model's device, what was chosen and why)``: the one call a
-    command makes for ``--dtype`` (the second value is what ``--verbose`` prints)."""
+    command makes for ``--dtype``; the second value (e.g. "dtype auto -> bf16: CPU has avx512_bf16") is also logged
+    at INFO, which ``--verbose`` prints."""
+    quantized, current = getattr(model, "quantized", None), dtype_of(model)
+    check_dtype(name, quantized)
+    if current != "fp32" and name in ("fp32", "auto"):  # quantized or converted before: kept as it is
+        why = f"--quantize {quantized} replaces --dtype {name}" if quantized else f"the model runs in {current} already"
+        return model, _said(f"dtype {name} -> {current}: {why}")
     chosen, why = resolve_dtype(name, model.device)
-    if chosen != "fp32" and getattr(model, "quantized", None):
-        if name == "auto":  # int8 asked as well: it replaces the dtype
-            return model, f"dtype: int8 ({model.quantized} quantization replaces --dtype auto)"
-        raise ConfigError(f"choose one of --quantize {model.quantized} and --dtype {name}: int8 replaces the dtype")
     converted = to_dtype(model, chosen, inplace=inplace)
     ran = dtype_of(converted)
     note = "" if ran == chosen else f"; this model's towers have no layers to convert, they run in {ran}"
-    return converted, f"dtype: {chosen} ({why}){note}"
+    head = f"dtype auto -> {chosen}" if name == "auto" else f"dtype {chosen}"
+    return converted, _said(f"{head}: {why}{note}")
+
+
+def _said(line: str) -> str:
+    log.info(line)
+    return line
 
 
 def dtype_of(model: PairModel) -> str:

@@ -176,11 +176,21 @@ def is_quantized(model: nn.Module) -> bool:
 def load_for_inference(name_or_dir: str, quantization: str | None = None, dtype: str = "fp32") -> PairModel:
     """``create_model(name_or_dir)``, in eval mode, quantized when asked (``"int8"``) or with its towers in
     ``dtype`` (``"bf16"``, ``"fp16"``, ``"auto"``: :mod:`textsiam.deploy.precision`)."""
-    from textsiam.deploy.precision import resolve_dtype, with_dtype
+    from textsiam.deploy.precision import check_dtype
     from textsiam.models.io import create_model
 
-    if quantization is not None and dtype not in ("fp32", "auto"):
-        resolve_dtype(dtype)  # an unknown name is named first
-        raise ConfigError(f"choose one of --quantize {quantization} and --dtype {dtype}: int8 replaces the dtype")
-    model = quantize(create_model(name_or_dir).eval(), quantization, inplace=True)
-    return with_dtype(model, dtype, inplace=True)[0]
+    check_dtype(dtype, quantization, "cpu")  # before the model loads (on the CPU)
+    return for_inference(create_model(name_or_dir).eval(), quantization, dtype, inplace=True)
+
+
+def for_inference(
+    model: PairModel, quantization: str | None = None, dtype: str = "fp32", *, inplace: bool = False
+) -> PairModel:
+    """``model`` int8-quantized (``quantization``) or with its towers in ``dtype``: the one conversion the commands
+    make (``textsiam.api.common.built_model``, :func:`load_for_inference`). Not ``inplace``: ``model`` stays as it
+    was and what changes is a copy."""
+    from textsiam.deploy.precision import check_dtype, with_dtype
+
+    check_dtype(dtype, quantization)  # before quantizing: int8 with an explicit bf16 / fp16 is refused
+    work = quantize(model, quantization, inplace=inplace)
+    return with_dtype(work, dtype, inplace=inplace or work is not model)[0]

@@ -32,6 +32,7 @@ def search_files(
     ann_kind: str = "hnsw",
     batch_size: int = 64,
     quantize: str | None = None,
+    dtype: str = "fp32",
     show_progress: bool = False,
     rerank: str | None = None,
     rerank_top: int = 20,
@@ -39,13 +40,14 @@ def search_files(
     """Search ``corpus`` (or the saved index in ``index_dir``) for every query; returns the number of queries.
 
     ``rerank``: a cross model that reorders each query's ``rerank_top`` best hits (then the ``top_k`` best are
-    written, each with the cross model's ``score`` and the retriever's ``retrieval_score``); needs ``corpus``."""
+    written, each with the cross model's ``score`` and the retriever's ``retrieval_score``); needs ``corpus``.
+    ``quantize`` / ``dtype``: the retriever's precision (:func:`~textsiam.deploy.quantize.load_for_inference`)."""
     if corpus is None and index_dir is None:
         raise ConfigError("say what to search: --corpus FILE (encoded now), or --index DIR (a saved index)")
     if top_k < 1:
         raise ConfigError(f"--top-k must be >= 1, got {top_k}")
     reranker = _reranker(rerank, rerank_top, corpus, column, id_column)
-    model = load_for_inference(model_name, quantize)
+    model = load_for_inference(model_name, quantize, dtype)
     if corpus is not None:
         index = build_index(
             model, corpus, index_dir, model_name=model_name, batch_size=batch_size, column=column,

@@ -143,7 +143,7 @@ async def search(body: s.SearchRequest, request: Request) -> JSONResponse:
     return JSONResponse({"results": await service.search(body.queries, body.k)})
 
 
-@router.get("/v1/model", summary="the served model: pair model, towers, decision, preset, index, limits")
+@router.get("/v1/model", summary="the served model: pair model, towers, precision, decision, preset, index, limits")
 async def model(request: Request) -> JSONResponse:
     return JSONResponse(_service(request).info())
 

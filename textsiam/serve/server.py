@@ -42,6 +42,7 @@ def serve(
     index: str | None = None,
     limits: Limits | None = None,
     device: str | None = None,
+    dtype: str = "fp32",
     threads: int | None = None,
     log_level: str = "info",
     api_key: str | None = None,
@@ -52,7 +53,8 @@ def serve(
     ``threads`` sets torch's intra-op threads (on a machine shared with other busy processes, 1 avoids the
     oversubscription slowdown of spinning worker threads); ``api_key``: every path but ``/healthz`` (and
     ``/metrics`` with ``open_metrics``) needs ``Authorization: Bearer KEY``; ``log_format``: ``plain`` or ``json``
-    (one line per request either way, uvicorn's own lines in the same format)."""
+    (one line per request either way, uvicorn's own lines in the same format); ``dtype``: the precision the model
+    runs in (fp32, bf16, fp16, auto: :mod:`textsiam.deploy.precision`), reported by ``/v1/model``."""
     try:
         import uvicorn
     except ImportError:
@@ -68,17 +70,18 @@ def serve(
     check_address(host, port)
     import torch
 
+    from textsiam.api.common import built_model, device_of
+    from textsiam.deploy.precision import check_dtype
     from textsiam.index.store import load_index
-    from textsiam.models.io import create_model
     from textsiam.serve.access import log_config
     from textsiam.serve.app import create_app
 
     if threads is not None:
         torch.set_num_threads(threads)
+    on = device_of(device)
+    check_dtype(dtype, None, on or "cpu")  # before the index loads: fp16 where the device lacks it is refused
     search_index = load_index(index, mmap=False) if index else None  # held in memory; checked before the model loads
-    pair_model = create_model(model)
-    if device:
-        pair_model.to(device)
+    pair_model = built_model(model, on, dtype=dtype)
     name = Path(model).name if Path(model).is_dir() else model
     app = create_app(
         pair_model, name=name, limits=limits, index=search_index, api_key=api_key, open_metrics=open_metrics

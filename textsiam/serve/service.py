@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from textsiam.deploy.precision import dtype_of
 from textsiam.index.search import top_k_hits
 from textsiam.index.store import Index
 from textsiam.models.base import PairModel
@@ -78,7 +79,7 @@ class Service:
         )
 
     def info(self) -> dict[str, Any]:
-        """The served model: pair model, towers, decision, preset, index, limits."""
+        """The served model: pair model, towers, precision, decision, preset, index, limits."""
         model, config = self.model, self.model.get_config()
         decision, index = model.decision, self.index
         return {
@@ -95,6 +96,7 @@ class Service:
                 else "input_type (or prompt_name) picks the tower of /v1/embeddings and /v1/embed",
             },
             "embedding_dim": model.embedding_dim,
+            "dtype": dtype_of(model),  # what the towers compute in: fp32, bf16, fp16 or int8 (--dtype, --quantize)
             "score": model.score_name,
             "decision": None
             if decision is None
