@@ -185,10 +185,10 @@ def run(args, exports: Path, tmp: Path) -> tuple[list[dict], dict]:
 
 def report(args, rows: list[dict], meta: dict) -> None:
     print(f"{meta['pairs']} pairs, {meta['sentences']} distinct sentences; side: {meta['side']}")
-    print(f"{'route':72s} {'max |diff|':>11s} {'Spearman':>9s}")
+    print(f"{'route':80s} {'max |diff|':>11s} {'Spearman':>9s}")
     for r in rows:
         rho = "" if r["spearman"] is None else f"{r['spearman']:9.4f}"
-        print(f"{r['route']:72s} {r['max_abs_diff']:11.2e} {rho:>9s}")
+        print(f"{r['route']:80s} {r['max_abs_diff']:11.2e} {rho:>9s}")
     fp32 = [r for r in rows if "fp32" in r["route"] and not r["route"].startswith("textsiam")]
     for r in rows:
         if "spearman_to_fp32" in r and "int8" in r["route"]:
