@@ -16,12 +16,15 @@ axes dynamic), ``logits`` ``(batch, labels)`` out; the opset and the names are r
 from __future__ import annotations
 
 import copy
+from functools import partial
 from pathlib import Path
 
 from torch import nn
 
 from textsiam.atomic import atomic_folder, write_json
 from textsiam.errors import ConfigError
+
+from .quantize import QUANTIZATIONS
 
 # model_type -> (where the head's dense layer goes, where its output layer goes) in the sequence-classification model
 HEAD_NAMES = {
@@ -41,10 +44,10 @@ def export_cross(model, out: Path, format: str, quantize: str | None = None) -> 
             f"sentence-transformers' CrossEncoder load) or --format onnx (that folder plus onnx/model.onnx), "
             f"not {format!r}"
         )
-    if quantize is not None:
+    if quantize is not None and (format != "onnx" or quantize not in QUANTIZATIONS):
         raise ConfigError(
-            f"--quantize {quantize} is not available for a cross model's ONNX export yet; export it without "
-            "--quantize (float32 onnx/model.onnx)"
+            f"--quantize {quantize}: a cross model quantizes with --format onnx and --quantize "
+            f"{' or '.join(QUANTIZATIONS)} (onnx/model_qint8_<cpu>.onnx), or is exported without --quantize"
         )
     if format == "onnx":
         from .onnx_export import require_onnx
@@ -82,7 +85,7 @@ def export_cross(model, out: Path, format: str, quantize: str | None = None) -> 
         hf.save_pretrained(tmp, safe_serialization=True)
         tokenizer.save_pretrained(tmp)
         if format == "onnx":
-            write_logits_graph(hf, tokenizer, tmp)
+            write_logits_graph(hf, tokenizer, tmp, model if quantize else None)
     return out
 
 
@@ -98,14 +101,37 @@ class LogitsGraph(nn.Module):
         return self.classifier(input_ids=input_ids, attention_mask=attention_mask, **extra).logits
 
 
-def write_logits_graph(hf: nn.Module, tokenizer, folder: Path) -> None:
-    """``folder/onnx/model.onnx`` from the sequence-classification model ``hf``, and ``textsiam_onnx.json``."""
-    from .onnx_export import OPSET, input_names, write_onnx
+class PairLogitsGraph(nn.Module):
+    """A (smoothed) cross model as the same graph: token tensors -> ``logits`` (batch, labels), one order only."""
+
+    def __init__(self, model: nn.Module) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, input_ids, attention_mask, token_type_ids=None):
+        extra = {} if token_type_ids is None else {"token_type_ids": token_type_ids}
+        hidden = self.model.encoder.hidden_states({"input_ids": input_ids, "attention_mask": attention_mask, **extra})
+        logits = self.model.head(hidden[:, 0])  # (batch,) or (batch, classes)
+        return logits if self.model.classes else logits.unsqueeze(-1)
+
+
+def write_logits_graph(hf: nn.Module, tokenizer, folder: Path, int8_of=None) -> None:
+    """``folder/onnx/model.onnx`` from the sequence-classification model ``hf``, and ``textsiam_onnx.json``; with
+    ``int8_of`` (the cross model) also ``onnx/model_qint8_<cpu>.onnx``: the cross model smoothed as textsiam's own
+    int8 smooths it (calibrated on pairs), traced as the same graph, then quantized as the twin's towers are."""
+    from .onnx_export import OPSET, input_names, smoothed_copy, write_int8, write_onnx
 
     names = input_names(tokenizer)
     features = tokenizer(*_EXAMPLE, padding=True, return_tensors="pt")
-    write_onnx(LogitsGraph(hf), tuple(features[n] for n in names), names, ["logits"], folder / "onnx" / "model.onnx")
-    record = {"opset": OPSET, "files": ["onnx/model.onnx"], "inputs": names, "outputs": ["logits"]}
+    args = tuple(features[n] for n in names)
+    write_onnx(LogitsGraph(hf), args, names, ["logits"], folder / "onnx" / "model.onnx")
+    files = ["onnx/model.onnx"]
+    if int8_of is not None:
+        graph = PairLogitsGraph(smoothed_copy(int8_of))
+        int8 = write_int8(partial(write_onnx, graph, args, names, ["logits"]), folder / "onnx")
+        files.append(str(int8.relative_to(folder)))
+    record = {"opset": OPSET, "files": files, "inputs": names, "outputs": ["logits"]}
+    record |= {"quantize": "int8" if int8_of is not None else None}
     write_json(folder / "textsiam_onnx.json", record | {"dynamic_axes": {"inputs": ["batch", "sequence"]}})
 
 

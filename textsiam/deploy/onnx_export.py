@@ -18,6 +18,8 @@ moves activation outliers into the weights' scales. ``onnx`` and ``onnxruntime``
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -150,18 +152,15 @@ class OnnxExporter(SentenceTransformersExporter):
         manifest = super().write(model, folder)
         by_key = {side.key: side for side in sides(model).values()}
         files: list[str] = []
-        qname = f"model_qint8_{'avx512_vnni' if has_vnni() else 'avx2'}.onnx"
-        smoothed = _smoothed_sides(model) if self.quantize else {}
+        smoothed = {side.key: side for side in sides(smoothed_copy(model)).values()} if self.quantize else {}
         for key, where in manifest["towers"].items():
             onnx_dir = folder / where["transformer"] / "onnx"
             names = export_graph(by_key[key].parts, by_key[key].projection, onnx_dir / "model.onnx", self.opset)
             files.append(str((onnx_dir / "model.onnx").relative_to(folder)))
             if self.quantize:
                 side = smoothed[key]
-                export_graph(side.parts, side.projection, onnx_dir / "smoothed.onnx", self.opset)
-                quantize_file(onnx_dir / "smoothed.onnx", onnx_dir / qname)
-                (onnx_dir / "smoothed.onnx").unlink()
-                files.append(str((onnx_dir / qname).relative_to(folder)))
+                int8 = write_int8(partial(export_graph, side.parts, side.projection, opset=self.opset), onnx_dir)
+                files.append(str(int8.relative_to(folder)))
         manifest["onnx"] = {
             "opset": self.opset,
             "files": files,
@@ -174,8 +173,24 @@ class OnnxExporter(SentenceTransformersExporter):
         return manifest
 
 
-def _smoothed_sides(model: PairModel) -> dict[str, Any]:
-    """The towers of a copy of ``model`` whose Linear layers are smoothed (float output unchanged) for int8."""
+def smoothed_copy(model: PairModel) -> PairModel:
+    """A CPU copy of ``model`` whose Linear layers are smoothed for int8 as textsiam's own int8 smooths them
+    (``quantize.smooth``: the float output is unchanged); ``model`` is left as it is."""
     work = copy.deepcopy(model).cpu().eval()
     smooth(work, None)
-    return {side.key: side for side in sides(work).values()}
+    return work
+
+
+def int8_file_name() -> str:
+    """sentence-transformers' name for a dynamically quantized model on this CPU: ``avx512_vnni`` with VNNI."""
+    return f"model_qint8_{'avx512_vnni' if has_vnni() else 'avx2'}.onnx"
+
+
+def write_int8(write_float: Callable[[Path], Any], onnx_dir: Path) -> Path:
+    """``onnx_dir/model_qint8_<cpu>.onnx``: ``write_float(path)`` traces the smoothed float graph into a scratch file
+    there, which :func:`quantize_file` quantizes (and which is then removed). Returns the int8 file."""
+    scratch, target = onnx_dir / "smoothed.onnx", onnx_dir / int8_file_name()
+    write_float(scratch)
+    quantize_file(scratch, target)
+    scratch.unlink()
+    return target

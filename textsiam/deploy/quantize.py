@@ -151,7 +151,10 @@ def _takes(model: PairModel, side: str, texts: list[str]) -> bool:
 
 @torch.inference_mode()
 def _input_maxima(model: PairModel, sides: list[str], texts: list[str]) -> dict[nn.Module, torch.Tensor]:
-    """``{linear: max |input| per input channel}`` over the calibration texts run through each text tower."""
+    """``{linear: max |input| per input channel}`` over the calibration texts run through ``model`` as inference
+    runs them: each text tower on ``sides`` encodes them; a cross model (no ``encode``: it reads the two texts of a
+    pair together) scores them as pairs, each sentence with the next (every sentence is read once first, once second).
+    """
     amax: dict[nn.Module, torch.Tensor] = {}
 
     def record(module: nn.Module, inputs: tuple[torch.Tensor, ...], _output: torch.Tensor) -> None:
@@ -161,8 +164,11 @@ def _input_maxima(model: PairModel, sides: list[str], texts: list[str]) -> dict[
 
     hooks = [m.register_forward_hook(record) for m in model.modules() if type(m) is nn.Linear]
     try:
-        for side in sides:
-            model.encode(texts, side=side)
+        if hasattr(model, "collate_pairs"):  # a cross model's own pair scoring path
+            model.pair_outputs(texts, texts[1:] + texts[:1])
+        else:
+            for side in sides:
+                model.encode(texts, side=side)
     finally:
         for h in hooks:
             h.remove()
