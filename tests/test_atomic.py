@@ -9,11 +9,12 @@ import re
 import signal
 import subprocess
 import sys
+import time
+import traceback
 
 import pytest
 import torch
 
-from tests.helpers.fixtures import ROOT
 from textsiam.atomic import remove_stale_temps, write_json
 from textsiam.errors import ModelNotFoundError
 from textsiam.models import create_model, load_model
@@ -90,25 +91,34 @@ def test_an_os_error_while_writing_says_which_file_and_why(tmp_path):
     assert not list(tmp_path.iterdir())
 
 
-# Saves the digits twin (seed 1) into FOLDER, but SIGKILLs itself halfway through writing the weights.
-_KILLED_SAVE = """
-import os, signal, sys
-import textsiam.models.saving as saving
-from textsiam.models import create_model
-def half_then_die(model, path):
-    with open(path, "wb") as f:
-        f.write(b"\\0" * 1000)
-        f.flush()
-    os.kill(os.getpid(), signal.SIGKILL)
-saving._save_weights = half_then_die
-create_model("digits-mlp-twin", seed=1).save(sys.argv[1])
-"""
-
-
 def _killed_save(folder) -> None:
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
-    proc = subprocess.run([sys.executable, "-c", _KILLED_SAVE, str(folder)], env=env, capture_output=True, timeout=120)
-    assert proc.returncode == -signal.SIGKILL, proc.stderr.decode()[-2000:]
+    """Saves the digits twin (seed 1) into ``folder`` in a forked child of this process (its own pid, as a separate
+    writer has; no interpreter start), which SIGKILLs itself halfway through writing the weights."""
+    import textsiam.models.saving as saving
+
+    def half_then_die(model, path):
+        with open(path, "wb") as f:
+            f.write(b"\0" * 1000)
+            f.flush()
+        os.kill(os.getpid(), signal.SIGKILL)
+
+    pid = os.fork()
+    if pid == 0:  # the child: never returns into pytest
+        try:
+            saving._save_weights = half_then_die
+            create_model("digits-mlp-twin", seed=1).save(folder)
+        except BaseException:
+            traceback.print_exc()  # into this test's captured output
+        finally:
+            os._exit(1)  # reached only when the save ran to its end or raised: the parent reports it
+    deadline = time.monotonic() + 120  # a hang guard, not a timing
+    while (done := os.waitpid(pid, os.WNOHANG))[0] == 0 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    if done[0] == 0:
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+        raise AssertionError("the forked save neither finished nor was killed within 120 s")
+    assert os.waitstatus_to_exitcode(done[1]) == -signal.SIGKILL, "the save was not killed halfway"
 
 
 def _dead_pid() -> int:

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import warnings
@@ -286,24 +287,60 @@ FRESH_IMPORTS = {
 }
 
 
+# One process pays for the third-party imports (torch, transformers, datasets: seconds each) once, holding no module
+# of textsiam, and forks one child per subpackage: each child starts with no textsiam module loaded, as a fresh
+# interpreter would, so what it registers comes from importing its subpackage alone.
+_FORKING_RUNNER = """
+import json, os, sys, traceback
+import datasets, numpy, torch, transformers
+assert not [m for m in sys.modules if m.split('.')[0] == 'textsiam'], 'the runner imported textsiam before forking'
+cases, folder, argv = json.loads(sys.argv[1]), sys.argv[2], sys.argv[3:]
+codes = {}
+for package, code in cases.items():
+    pid = os.fork()
+    if pid == 0:
+        sys.argv = ['-c', *argv]
+        with open(os.path.join(folder, package + '.err'), 'w') as err:
+            try:
+                exec(compile(code, package, 'exec'), {'__name__': '__main__'})
+            except BaseException:
+                traceback.print_exc(file=err)
+                err.flush()
+                os._exit(1)
+        os._exit(0)
+    codes[package] = os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
+print(json.dumps(codes))
+"""
+
+
+@pytest.fixture(scope="module")
+def fresh_imports(tiny_bert_dir, tmp_path_factory) -> dict[str, tuple[int, str]]:
+    """``{package: (exit code, traceback)}`` of each FRESH_IMPORTS case, each run in a child with no textsiam module."""
+    cases = {}
+    for package, (kinds, build) in FRESH_IMPORTS.items():
+        cases[package] = "\n".join(
+            [
+                "import sys",
+                f"import {package}",
+                "from textsiam.registry import ALL_REGISTRIES",
+                f"empty = [k for k in {kinds!r} if not ALL_REGISTRIES[k]._entries]  # before any lookup fills them",
+                f"assert not empty, 'importing {package} alone left these registries empty: ' + str(empty)",
+                *build,
+            ]
+        )
+    folder = tmp_path_factory.mktemp("fresh-imports")
+    cmd = [sys.executable, "-c", _FORKING_RUNNER, json.dumps(cases), str(folder), str(tiny_bert_dir)]
+    out = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, timeout=600)
+    assert out.returncode == 0, out.stderr[-3000:]
+    codes = json.loads(out.stdout.strip().splitlines()[-1])
+    return {package: (code, (folder / f"{package}.err").read_text()) for package, code in codes.items()}
+
+
 @pytest.mark.isa_independent  # not in test.sh's avx2 pass: which modules an import registers
 @pytest.mark.parametrize("package", sorted(FRESH_IMPORTS))
-def test_each_subpackage_fills_its_registries_alone(package, tiny_bert_dir):
-    kinds, build = FRESH_IMPORTS[package]
-    code = "\n".join(
-        [
-            "import sys",
-            f"import {package}",
-            "from textsiam.registry import ALL_REGISTRIES",
-            f"empty = [k for k in {kinds!r} if not ALL_REGISTRIES[k]._entries]  # before any lookup fills them",
-            f"assert not empty, 'importing {package} alone left these registries empty: ' + str(empty)",
-            *build,
-        ]
-    )
-    out = subprocess.run(
-        [sys.executable, "-c", code, str(tiny_bert_dir)], capture_output=True, text=True, cwd=ROOT, timeout=300
-    )
-    assert out.returncode == 0, out.stderr[-3000:]
+def test_each_subpackage_fills_its_registries_alone(package, fresh_imports):
+    code, traceback = fresh_imports[package]
+    assert code == 0, traceback[-3000:]
 
 
 @pytest.mark.parametrize("loss", ["contrastiv", "cosent+multiple-negativs", "+cosent"])

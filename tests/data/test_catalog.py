@@ -215,6 +215,7 @@ def test_an_output_path_that_is_a_file_fails_before_any_work(tmp_path):
         get_dataset("sick", tmp_path / "file" / "sick", from_dir=tmp_path / "nowhere")
 
 
+@pytest.mark.isa_independent  # not in test.sh's avx2 pass: a CLI process's exit code and error line
 def test_offline_get_is_one_line_with_the_manual_route(tmp_path):
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "HF_HOME": str(tmp_path / "hf")}
     out = tmp_path / "stsb"

@@ -95,6 +95,7 @@ print(unpack_pieces("tiny", spec, [Path(p) for p in json.loads(sys.argv[2])]))
 """
 
 
+@pytest.mark.isa_independent  # not in test.sh's avx2 pass: two processes, a lock, file hashes and folder names
 def test_two_processes_unpack_once_and_share_the_folder(tmp_path):
     """Started together, both get the same complete folder. Without the lock the second rename would fail (the target
     folder exists and is not empty) or one process would read a half-written folder; no temporary folder stays."""

@@ -136,6 +136,7 @@ def test_the_dockerfile_entrypoint_is_the_entry_script():
     assert re.search(r'^RUN pip install --index-url \S+/whl/cpu "torch==2\.13\.0"$', dockerfile, re.M)
 
 
+@pytest.mark.isa_independent  # not in test.sh's avx2 pass: the entry script's server: status codes, JSON log lines
 def test_the_entry_command_serves(twin_dir, tmp_path):
     """scripts/serve-entry.sh, the image's ENTRYPOINT, run as the image runs it (`python` on PATH, the settings in
     the environment) and asked /healthz, then /v1/model with and without the key."""
