@@ -91,3 +91,22 @@ def test_real_dev_split(shared_data):
     with pytest.warns(UserWarning, match="2258277193_586949ec62.jpg.1"):
         data = load_data(root, split="dev", limit=50)
     assert len(data.images) == 50 and len(data.images.captions) == 250
+
+
+def test_caption_readers_give_each_pair_its_image_as_group(tmp_path, image_files):
+    """flickr8k and image-csv (several rows per image): pairs of one image share a group id, others never do;
+    an epoch of one caption per image has every pair in a group of its own; image-image tables have no groups."""
+    root, _ = make_flickr8k(tmp_path / "flickr8k", stray=False)
+    data = load_data(root, split="train")
+    groups, refs = data.positive_groups, np.asarray(data.a)
+    assert len(groups) == len(data) == 40 and np.unique(groups).size == 4  # 4 images x (5 matches + 5 shuffled)
+    assert ((groups[:, None] == groups[None, :]) == (refs[:, None] == refs[None, :])).all()
+    epoch = data.epoch_pairs(1, in_batch=True)  # an in-batch loss: one caption per image per epoch
+    assert len(epoch) == 4 and np.unique(epoch.positive_groups).size == 4
+    files = image_files(3, size=(20, 20))
+    table = tmp_path / "caps.images.csv"
+    table.write_text("image,text\n" + "".join(f"{files[i]},caption {k}\n" for k, i in enumerate([2, 0, 2, 1, 0])))
+    assert load_data(table).positive_groups.tolist() == [2, 0, 2, 1, 0]  # ids follow the sorted file names
+    pairs = tmp_path / "pairs.images.csv"
+    pairs.write_text("image_a,image_b,label\n" + f"{files[0]},{files[1]},1\n{files[1]},{files[2]},0\n")
+    assert load_data(pairs).positive_groups is None

@@ -115,6 +115,14 @@ class ImagePairData(PairData):
         """True for (image, caption) pairs, False for (image, image) pairs."""
         return isinstance(self.images, CaptionSet) or self.meta.get("right") == "text"
 
+    @property
+    def positive_groups(self) -> np.ndarray | None:
+        """For (image, caption) pairs: the image of each pair (an index per distinct image reference), so the
+        captions of one image are positives of each other; None for (image, image) pairs."""
+        if not self.right_is_text:
+            return None
+        return np.unique(np.asarray(self.a, dtype=object).astype(str), return_inverse=True)[1].astype(np.int64)
+
     def split(self, fraction: float, seed: int = 0) -> tuple[PairData, PairData]:
         """Carve ``fraction`` of the *images* off (stratified by class for labelled images) and pair each part."""
         if not isinstance(self.images, ImageSet | CaptionSet):

@@ -65,6 +65,12 @@ class PairData:
         """Pairs per epoch."""
         return len(self)
 
+    @property
+    def positive_groups(self) -> np.ndarray | None:
+        """One id per pair where pairs of one id are positives of each other (captions of one image); None when
+        every pair is its own group (text pairs). A loss that ``takes_groups`` receives each batch's ids."""
+        return None
+
     def __repr__(self) -> str:
         return (
             f"PairData(rows={len(self)}, source={self.source!r}, label_kind={self.label_kind!r}, "

@@ -40,6 +40,10 @@ class PairLoss(nn.Module):
     takes_negatives: ClassVar[bool] = False
     """True when ``forward`` takes extra negatives ``(batch, k, dim)`` as a fourth argument (triplet data); pair
     losses see each (anchor, negative) as a dissimilar pair instead."""
+    takes_groups: ClassVar[bool] = False
+    """True when ``forward`` takes ``groups=`` (one id per pair; pairs of one group are positives of each other):
+    the trainer then passes the ids of data that has them (:meth:`PairData.positive_groups`, e.g. the image of each
+    caption pair), so two captions of one image in a batch are not each other's negatives."""
     drives_towers: ClassVar[bool] = False
     """True when the trainer calls ``backward_step(embed, rows, labels)`` instead of ``forward`` + ``backward``: the
     loss embeds mini-batches through ``embed`` itself and back-propagates them (GradCache)."""

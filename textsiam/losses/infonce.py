@@ -41,6 +41,7 @@ class SymmetricInfoNCELoss(PairLoss):
 
     takes = "embeddings"
     in_batch = True
+    takes_groups = True
     params = {"temperature": POSITIVE, "learn_temperature": Bool(), "max_scale": POSITIVE}
 
     def __init__(self, temperature: float = 0.07, learn_temperature: bool = True, max_scale: float = 100.0) -> None:

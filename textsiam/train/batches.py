@@ -45,3 +45,15 @@ def labels_of(data: PairData, loss_fn, model: PairModel) -> torch.Tensor:
     if unknown:
         raise ConfigError(f"{data.source}: classes {unknown} are not among the head's classes {classes}")
     return torch.as_tensor([classes.index(c) for c in names], dtype=torch.long)
+
+
+def groups_of(data: PairData, loss_fn) -> torch.Tensor | None:
+    """Each pair's group id ``(pairs,)`` for a loss that ``takes_groups`` (captions of one image are positives of
+    each other); None for other losses and for data where every pair is its own group (text pairs, one caption per
+    image): those batches take the plain loss, bit for bit as before groups existed."""
+    if not loss_fn.takes_groups:
+        return None
+    groups = data.positive_groups
+    if groups is None or np.unique(groups).size == groups.size:  # every pair its own group: the plain loss
+        return None
+    return torch.as_tensor(groups, dtype=torch.long)

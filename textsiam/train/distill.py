@@ -94,9 +94,9 @@ class DistillSteps(EmbeddingSteps):
         self.rows_a, self.rows_b = self.targets.rows_of(data.a), self.targets.rows_of(data.b)
         return lengths
 
-    def loss(self, rows: Sequence[int], labels: torch.Tensor) -> torch.Tensor:
+    def loss(self, rows: Sequence[int], labels: torch.Tensor, groups: torch.Tensor | None = None) -> torch.Tensor:
         embedded = self.embed(rows)
-        pair = self.pair_loss(labels, *embedded)
+        pair = self.pair_loss(labels, *embedded, groups=groups)
         at = torch.as_tensor(list(rows), dtype=torch.long)
         u, v = embedded[0].float(), embedded[1].float()
         return pair + self.targets.loss(u, v, self.rows_a[at], self.rows_b[at])

@@ -57,8 +57,9 @@ class PairSteps:
         self.sides = Prepared(self.tower, data.a), Prepared(self.tower, data.b)
         return self.sides[0].lengths + self.sides[1].lengths
 
-    def loss(self, rows: Sequence[int], labels: torch.Tensor) -> torch.Tensor:
-        """Float labels in [0, 1] against the logit (bce, mse), or class indices against the class logits."""
+    def loss(self, rows: Sequence[int], labels: torch.Tensor, groups: torch.Tensor | None = None) -> torch.Tensor:
+        """Float labels in [0, 1] against the logit (bce, mse), or class indices against the class logits (no loss
+        of a cross model takes ``groups``: the trainer passes None)."""
         left, right = self.sides
         feats = to_device(self.model.collate_pairs(left.take(rows), right.take(rows)), self.device)
         limit = self.config.checkpoint_tokens

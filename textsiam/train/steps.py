@@ -6,7 +6,8 @@ gives the trainer everything that depends on how the model reads a pair:
 - ``check(model, loss_fn, loss_name)`` (static, at ``Trainer(...)``): a ConfigError when the loss cannot train
   this model;
 - ``epoch(data)``: the epoch's pairs made ready for many batches, and each pair's length (for length grouping);
-- ``loss(rows, labels)``: the loss of the pairs at ``rows`` of that epoch (this rank's piece under torchrun);
+- ``loss(rows, labels, groups)``: the loss of the pairs at ``rows`` of that epoch (this rank's piece under
+  torchrun); ``labels`` and ``groups`` (None, or one id per pair for a loss that ``takes_groups``) cover the batch;
 - ``to_train_mode()``, ``dev_outputs(a, b, batch_size)`` (= ``model.pair_outputs``) and ``close()``.
 
 "embeddings" (twin / pseudo-siamese): the towers embed each side (``u``, ``v``), then the loss takes the
@@ -55,7 +56,7 @@ class Steps(Protocol):
 
     def epoch(self, data: PairData) -> np.ndarray: ...
 
-    def loss(self, rows: Sequence[int], labels: torch.Tensor) -> torch.Tensor: ...
+    def loss(self, rows: Sequence[int], labels: torch.Tensor, groups: torch.Tensor | None = None) -> torch.Tensor: ...
 
     def to_train_mode(self) -> None: ...
 
@@ -139,17 +140,23 @@ class EmbeddingSteps:
             flat = self.embedder.side_rows(self.sides[2], [r * k + j for r in rows for j in range(k)], "right")
             return u, v, flat.reshape(len(rows), k, -1)
 
-    def loss(self, rows: Sequence[int], labels: torch.Tensor) -> torch.Tensor:
+    def loss(self, rows: Sequence[int], labels: torch.Tensor, groups: torch.Tensor | None = None) -> torch.Tensor:
         """The loss of the pairs at ``rows``; a loss that ``drives_towers`` (GradCache) embeds mini-batches through
-        :meth:`embed` and runs the backward pass itself (its returned loss is detached)."""
+        :meth:`embed` and runs the backward pass itself (its returned loss is detached). ``groups`` (one id per
+        pair of the batch) reach a loss that ``takes_groups``; the trainer passes None to any other loss."""
         loss_fn = self.loss_fn
         if loss_fn.drives_towers:
             rows = list(rows)
             return loss_fn.backward_step(lambda chunk: self.embed(rows[chunk.start : chunk.stop]), len(rows), labels)
-        return self.pair_loss(labels, *self.embed(rows))
+        return self.pair_loss(labels, *self.embed(rows), groups=groups)
 
     def pair_loss(
-        self, labels: torch.Tensor, u: torch.Tensor, v: torch.Tensor, *negatives: torch.Tensor
+        self,
+        labels: torch.Tensor,
+        u: torch.Tensor,
+        v: torch.Tensor,
+        *negatives: torch.Tensor,
+        groups: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """The loss on embedded pairs (``u, v``, extra negatives): the embeddings, the head's scores or logits."""
         model, loss_fn = self.model, self.loss_fn
@@ -161,6 +168,8 @@ class EmbeddingSteps:
             return loss_fn(model.head(u, v), labels)
         if loss_fn.takes == "scores":
             return loss_fn(model.score(u, v), labels)
+        if groups is not None:  # only a loss that takes_groups gets them (train/batches.py groups_of)
+            return loss_fn(u, v, labels, groups=groups)
         return loss_fn(u, v, labels)
 
     def to_train_mode(self) -> None:

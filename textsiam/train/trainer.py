@@ -28,7 +28,7 @@ from textsiam.eval.threshold import select_threshold
 from textsiam.losses import build_loss
 from textsiam.models.base import PairModel
 from textsiam.train import checkpoint
-from textsiam.train.batches import epoch_batches, labels_of, resolve_grouping
+from textsiam.train.batches import epoch_batches, groups_of, labels_of, resolve_grouping
 from textsiam.train.callbacks import Callback
 from textsiam.train.config import TrainConfig
 from textsiam.train.distributed import DataParallel
@@ -207,6 +207,7 @@ class Trainer:
         run.epoch_started = time.perf_counter()
         data = self.train_data.epoch_pairs(epoch, model, in_batch=self.loss_fn.in_batch)  # image data: new pairs
         labels_all, lengths = labels_of(data, self.loss_fn, model), run.steps.epoch(data)
+        groups_all = groups_of(data, self.loss_fn)  # captions of one image: positives of each other (or None)
         run.steps.to_train_mode()
         batches = epoch_batches(lengths, cfg.batch_size, cfg.seed * 1000 + epoch, self.group_by_length)
         bar = tqdm(batches, desc=f"epoch {epoch}/{cfg.epochs}", disable=not self.show_progress, unit="batch")
@@ -215,7 +216,8 @@ class Trainer:
         for idx in bar:
             piece = self.parallel.shard(idx)  # this rank's rows (all of them in one process)
             optimizer.zero_grad(set_to_none=True)
-            loss = self._loss(run, piece, labels_all[idx].to(self.device))
+            groups = None if groups_all is None else groups_all[idx].to(self.device)
+            loss = self._loss(run, piece, labels_all[idx].to(self.device), groups)
             epoch_loss += loss.detach() * len(idx)
             if not torch.isfinite(loss):  # checked before the update, so the weights stay finite
                 raise TrainingDivergedError(
@@ -236,8 +238,8 @@ class Trainer:
         run.pairs_run += seen
         return step
 
-    def _loss(self, run: Run, rows: list[int], labels: torch.Tensor) -> torch.Tensor:
-        return run.steps.loss(rows, labels)
+    def _loss(self, run: Run, rows: list[int], labels: torch.Tensor, groups: torch.Tensor | None) -> torch.Tensor:
+        return run.steps.loss(rows, labels, groups)
 
     def _end_epoch(self, epoch: int, run: Run, step: int) -> bool:
         """Dev scoring, the best model, the checkpoint and the callbacks after an epoch; True: a callback stops."""
