@@ -55,15 +55,16 @@ def build_synthetic_report(out_dir: Path, seed: int = 0) -> Path:
     )
 
 
-def screenshot(html_path: Path, png_path: Path, timeout: float = 120.0) -> None:
-    """Render ``html_path`` with headless Chromium into ``png_path`` (1280 x 4000 window)."""
+def screenshot(html_path: Path, png_path: Path, timeout: float = 120.0, height: int = 4000) -> None:
+    """Render ``html_path`` with headless Chromium into ``png_path`` (a 1280 x ``height`` window: what lies below
+    is not in the picture)."""
     with tempfile.TemporaryDirectory(prefix="textsiam-chromium-") as profile:
         cmd = [
             CHROMIUM,
             *FLAGS,
             f"--user-data-dir={profile}",
             f"--screenshot={png_path}",
-            "--window-size=1280,4000",
+            f"--window-size=1280,{height}",
             html_path.resolve().as_uri(),
         ]
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
@@ -89,6 +90,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--report-dir", type=Path, help="folder holding report.html (default: build a synthetic one)")
     parser.add_argument("--out", type=Path, help="screenshot path (default: <report dir>/report_screenshot.png)")
+    parser.add_argument(
+        "--height", type=int, default=4000, help="window height in pixels (a caption-image report needs ~9000)"
+    )
     args = parser.parse_args(argv)
     if not Path(CHROMIUM).is_file():
         print(f"{CHROMIUM} not found; install it with:\n  apt-get install -y chromium", file=sys.stderr)
@@ -101,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{html_path} does not exist; write one with textsiam.eval.write_report", file=sys.stderr)
         return 1
     png_path = args.out or report_dir / "report_screenshot.png"
-    screenshot(html_path, png_path)
+    screenshot(html_path, png_path, height=args.height)
     stats = inspect_png(png_path)
     ok = stats["non_white_pixels"] > 20_000 and stats["coloured_pixels"] > 5_000  # text and at least one plot
     print(json.dumps({"report": str(html_path), "screenshot": str(png_path), **stats, "ok": ok}, indent=2))
