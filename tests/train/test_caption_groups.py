@@ -66,7 +66,7 @@ def test_two_captions_of_one_image_in_a_batch_are_positives(tmp_path, image_file
     grouped = reference(u, v, labels, groups=torch.as_tensor(by_hand))
     torch.testing.assert_close(trained, grouped, atol=0, rtol=0)  # the same tensors through the same arithmetic
     plain = reference(u, v, labels)
-    assert abs(plain.item() - grouped.item()) > 1e-3  # ~0.2 here: the false negatives are gone from the loss
+    assert abs(plain.item() - grouped.item()) > 1e-3  # 5.30 -> 4.06 here: the false negatives leave the loss
     assert trainer.run.steps.loss_fn is trainer.loss_fn
 
 
