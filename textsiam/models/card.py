@@ -173,6 +173,11 @@ def _recipe(settings: dict[str, Any] | None) -> str:
     return "## Recipe (`train_config.yaml`)\n\n```yaml\n" + yaml.safe_dump(settings, sort_keys=False) + "```\n"
 
 
+def _number(name: str, value: float) -> str:
+    """A metric as the card shows it: a count (``n``) as a whole number, any other value with 4 decimals."""
+    return str(int(value)) if name == "n" and float(value).is_integer() else f"{value:.4f}"
+
+
 def _epochs(log: list[dict[str, Any]]) -> str:
     evals = {r["epoch"]: r.get("metrics", {}) for r in log if r.get("type") == "eval"}
     epochs = [r for r in log if r.get("type") == "epoch"]
@@ -183,7 +188,7 @@ def _epochs(log: list[dict[str, Any]]) -> str:
     rows = []
     for r in epochs:
         metrics = evals.get(r["epoch"], {})
-        values = [f"{metrics[n]:.4f}" if isinstance(metrics.get(n), int | float) else "" for n in names]
+        values = [_number(n, metrics[n]) if isinstance(metrics.get(n), int | float) else "" for n in names]
         rows.append([str(r["epoch"]), str(r.get("step")), f"{r.get('train_loss', float('nan')):.4f}", *values])
     table = "\n".join("| " + " | ".join(cells) + " |" for cells in [columns, ["---"] * len(columns), *rows])
     note = "" if names else "\nNo dev set was given: the last epoch is the model.\n"
@@ -202,7 +207,9 @@ def _decision(decision: dict[str, Any] | None) -> str:
     ]
     metrics = {k: v for k, v in (decision.get("metrics") or {}).items() if isinstance(v, int | float)}
     if metrics:
-        lines.append("\nHeld-out estimates: " + ", ".join(f"{k} {v:.4f}" for k, v in sorted(metrics.items())) + ".")
+        lines.append(
+            "\nHeld-out estimates: " + ", ".join(f"{k} {_number(k, v)}" for k, v in sorted(metrics.items())) + "."
+        )
     if decision.get("data"):
         lines.append(f"\nTuned on: {json.dumps(decision['data'], sort_keys=True)}.")
     calibrator = decision.get("calibrator")
