@@ -100,13 +100,17 @@ class PairData:
         negatives = self.negatives
         if negatives is None:
             return self
-        a = self.a + [x for x, row in zip(self.a, negatives) for _ in row]
-        b = self.b + [n for row in negatives for n in row]
-        labels = self.labels.tolist() + [self.label_range[0]] * (len(a) - len(self))
+        a = [x for x, row in zip(self.a, negatives) for _ in row]
+        b = [n for row in negatives for n in row]
+        return replace(self.with_pairs_added(a, b, [self.label_range[0]] * len(a)), subset_of=None)
+
+    def with_pairs_added(self, a: Sequence[str], b: Sequence[str], labels: Sequence[float]) -> PairData:
+        """These pairs (first, unchanged) followed by the text pairs ``(a[i], b[i])`` labelled ``labels[i]``, as plain
+        ``a, b, label`` columns (extra per-pair columns are not carried)."""
         features = text_features()
         features["label"] = datasets.Value("float32")
-        dataset = datasets.Dataset.from_dict({"a": a, "b": b, "label": labels}, features=features)
-        return replace(self, dataset=dataset, subset_of=None)
+        columns = {"a": self.a + list(a), "b": self.b + list(b), "label": self.labels.tolist() + list(labels)}
+        return replace(self, dataset=datasets.Dataset.from_dict(columns, features=features))
 
     @property
     def has_labels(self) -> bool:

@@ -22,9 +22,7 @@ gets ``p`` itself, the teacher's probability as a soft label. The teacher was tr
 from __future__ import annotations
 
 import math
-from dataclasses import replace
 
-import datasets
 import numpy as np
 import torch
 
@@ -141,11 +139,6 @@ def check_gold(gold: PairData) -> None:
 
 def with_silver(gold: PairData, texts: list[str], pairs: np.ndarray, labels: np.ndarray) -> PairData:
     """The gold pairs (first, unchanged) followed by the silver ``pairs`` (text indices) with their ``labels``."""
-    a = gold.a + [texts[i] for i in pairs[:, 0].tolist()]
-    b = gold.b + [texts[j] for j in pairs[:, 1].tolist()]
-    label = gold.labels.tolist() + np.asarray(labels, dtype=np.float64).tolist()
-    features = datasets.Features(
-        {"a": datasets.Value("string"), "b": datasets.Value("string"), "label": datasets.Value("float32")}
-    )
-    dataset = datasets.Dataset.from_dict({"a": a, "b": b, "label": label}, features=features)
-    return replace(gold, dataset=dataset)
+    a = [texts[i] for i in pairs[:, 0].tolist()]
+    b = [texts[j] for j in pairs[:, 1].tolist()]
+    return gold.with_pairs_added(a, b, np.asarray(labels, dtype=np.float64).tolist())
