@@ -12,6 +12,7 @@ import torch
 import textsiam.encoders.hf as hf_module
 from tests.helpers.fixtures import BATCHED, needs_minilm
 from textsiam.encoders import HfTextEncoder
+from textsiam.encoders.packed_bert import packed_forward
 
 TEXTS = ["the cat", "a dog runs after the cat and eats the food", "the dog eats", "a cat and a dog run"]
 
@@ -96,19 +97,39 @@ def _refuse_packing(monkeypatch) -> None:
     monkeypatch.setattr(hf_module, "packed_forward", refuse)
 
 
-def test_only_training_steps_of_a_plain_bert_truncating_tower_are_packed(tiny_bert_dir, monkeypatch):
+def test_training_steps_and_inference_of_a_plain_bert_truncating_tower_are_packed(tiny_bert_dir, monkeypatch):
     features = _features(HfTextEncoder(str(tiny_bert_dir)))
     _refuse_packing(monkeypatch)
     plain = HfTextEncoder(str(tiny_bert_dir)).train()
     with pytest.raises(AssertionError, match="packed forward used"):
-        plain(features)
-    with torch.no_grad():
-        plain(features)  # no gradients: the transformer's forward
-    plain.eval()(features)  # evaluation
+        plain(features)  # a training step
+    with pytest.raises(AssertionError, match="packed forward used"), torch.no_grad():
+        plain.eval()(features)  # inference
+    plain.eval()(features)  # evaluated with gradients on (a caller differentiating through it): the transformer's
     chunked = HfTextEncoder(str(tiny_bert_dir), max_length=8, long_text="chunk", chunk_overlap=2).train()
     assert chunked(chunked.collate(TEXTS)).requires_grad
+    with torch.no_grad():
+        chunked.eval()(chunked.collate(TEXTS))  # windows: the transformer's forward
     frozen = HfTextEncoder(str(tiny_bert_dir), trainable_layers=0).train()
     assert not frozen._packs
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
+def test_packed_inference_equals_the_transformer(tiny_bert_dir, monkeypatch, dtype):
+    encoder = HfTextEncoder(str(tiny_bert_dir)).eval()
+    encoder.set_inference_dtype(dtype)
+    features = _features(encoder)
+    calls = []
+    monkeypatch.setattr(hf_module, "packed_forward", lambda *a, **k: calls.append(1) or packed_forward(*a, **k))
+    with torch.inference_mode():
+        packed = encoder(features)
+        monkeypatch.setattr(encoder, "_packable", False)
+        padded = encoder(features)
+    assert calls == [1]
+    # float32: the same row-wise products on fewer rows, outputs ~1: helpers/fixtures.py's BATCHED. bfloat16: 8
+    # mantissa bits, a matrix product of fewer rows may block its sums differently: 2**-8 relative on outputs ~1
+    atol = BATCHED if dtype == torch.float32 else 2**-8
+    torch.testing.assert_close(packed, padded, rtol=0, atol=atol)
 
 
 def test_a_non_bert_transformer_takes_its_own_forward(tiny_bert_dir, tmp_path, monkeypatch):

@@ -106,3 +106,40 @@ def test_each_batch_is_observed_with_its_texts_and_requests(twin):
 
     asyncio.run(main())
     assert seen == [(12, 4)]  # 4 jobs of 3 texts, merged into one batch
+
+
+def _staggered(twin, limits: Limits, delays: list[float]) -> list[int]:
+    """Submit one job after each delay (seconds after the previous one); the requests of each batch run."""
+    seen = []
+
+    async def main():
+        batcher = Batcher(twin, limits, observe=lambda texts, requests, seconds: seen.append(requests))
+        await batcher.start()
+        waiting = []
+        for delay in delays:
+            await asyncio.sleep(delay)
+            waiting.append(asyncio.ensure_future(batcher.submit(TEXTS[:1], TEXTS[1:2], lambda u, v: None)))
+        await asyncio.gather(*waiting)
+        await batcher.stop()
+
+    asyncio.run(main())
+    return seen
+
+
+def test_requests_arriving_within_the_window_of_each_other_join_one_batch(twin):
+    # callers answered together come back a few ms apart: they must form one batch, not two that alternate. Here
+    # they span 420 ms, twice the window, each within 60 ms of the last: a 200 ms window leaves room for a loaded
+    # machine's late timers (waiting one window after the first job, as the batcher once did, took 4)
+    assert _staggered(twin, Limits(window_ms=200), [0.0] + [0.06] * 7) == [8]
+    # a silence longer than the window closes the batch: two batches
+    assert _staggered(twin, Limits(window_ms=30), [0.0, 0.0, 0.5, 0.0]) == [2, 2]
+
+
+def test_a_steady_stream_is_cut_after_ten_windows(twin):
+    from textsiam.serve.batcher import GATHER_WINDOWS
+
+    # a job every 10 ms for 1.2 s, window 50 ms: the first batch closes at GATHER_WINDOWS windows (0.5 s), not at
+    # the end of the stream (between 0.5 / 0.01 = 50 jobs and the 120 of the whole stream: timers run late)
+    assert GATHER_WINDOWS == 10
+    seen = _staggered(twin, Limits(window_ms=50), [0.0] + [0.01] * 119)
+    assert len(seen) >= 2 and sum(seen) == 120 and seen[0] < 100

@@ -35,6 +35,18 @@ _PLAIN = StLayout(transformer_dir=Path())  # the defaults for a plain transforme
 _PACKED_INPUTS = {"input_ids", "attention_mask", "token_type_ids"}
 
 
+def _tracing() -> bool:
+    """Whether an exporter (ONNX, TorchScript, torch.export) or the compiler is tracing: the packed forward's shapes
+    depend on the data (real tokens per batch), so a traced graph takes the transformer's padded forward."""
+    compiler = torch.compiler
+    return (
+        torch.onnx.is_in_onnx_export()
+        or torch.jit.is_tracing()
+        or compiler.is_compiling()
+        or (hasattr(compiler, "is_exporting") and compiler.is_exporting())
+    )
+
+
 @ENCODERS.register("hf-transformer")
 class HfTextEncoder(Encoder):
     """Transformer text encoder (any AutoModel folder or packaged name) + pooling + optional Dense + L2 norm."""
@@ -112,8 +124,10 @@ class HfTextEncoder(Encoder):
             self.dense.requires_grad_(trainable_layers > 0)
         if dense is None and layout and layout.dense:
             load_dense_weights(self.dense, layout.dense_weights)
-        # training steps of a plain BERT run unpadded (packed_bert); everything else takes the transformer's forward
-        self._packs = packable(self.transformer) and self.long_text.mode == "truncate" and trainable_layers != 0
+        # training steps and inference (no gradients) of a plain BERT run unpadded (packed_bert); everything else
+        # takes the transformer's forward. Frozen towers in a training run are served by the output cache.
+        self._packable = packable(self.transformer) and self.long_text.mode == "truncate"
+        self._packs = self._packable and trainable_layers != 0
 
     def _resolve(self, st: StLayout | None, pooling, normalize, max_length, lowercase) -> None:
         layout = st or _PLAIN
@@ -257,11 +271,18 @@ class HfTextEncoder(Encoder):
 
     def hidden_states(self, inputs: dict[str, torch.Tensor]) -> torch.Tensor:
         """The transformer's last hidden states ``(rows, seq, hidden)``: packed (no work on padding) for a training
-        step of a plain BERT model, the transformer's own forward otherwise."""
-        if self._packs and self.training and torch.is_grad_enabled() and set(inputs) <= _PACKED_INPUTS:
+        step or an inference (no gradients) of a plain BERT model, the transformer's own forward otherwise.
+
+        Inference gains where a batch mixes lengths (a service's merged requests: 64 STS-B texts in 190 ms against
+        314 ms padded, 2 threads) and loses nothing on length-sorted bulk encoding (2,552 texts: 347 vs 348 /s)."""
+        training_step = self._packs and self.training and torch.is_grad_enabled()
+        inference = self._packable and not torch.is_grad_enabled() and not _tracing()
+        if (training_step or inference) and set(inputs) <= _PACKED_INPUTS:
             ids, mask = inputs["input_ids"], inputs["attention_mask"]
             checkpointing = getattr(self, "_checkpointing", False)
-            return packed_forward(self.transformer, ids, mask, inputs.get("token_type_ids"), checkpointing)
+            # inference: exactly the real tokens (int8 layers quantize activations over the rows they are given)
+            rows = None if training_step else 1
+            return packed_forward(self.transformer, ids, mask, inputs.get("token_type_ids"), checkpointing, rows)
         return self.transformer(**inputs).last_hidden_state
 
     def get_config(self) -> dict[str, Any]:

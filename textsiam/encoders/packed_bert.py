@@ -46,15 +46,20 @@ def packed_forward(
     attention_mask: torch.Tensor,
     token_type_ids: torch.Tensor | None = None,
     checkpointing: bool = False,
+    rows_multiple: int | None = None,
 ) -> torch.Tensor:
     """Last hidden states ``(batch, length, hidden)`` of a :func:`packable` BERT model (see the module's note on
     padding slots).
 
     ``input_ids``, ``attention_mask``, ``token_type_ids``: ``(batch, length)``. Positions are column indices, as in
     ``BertModel``. ``checkpointing`` recomputes each layer's activations in the backward (non-reentrant
-    ``torch.utils.checkpoint``, which restores the RNG state: the same dropout masks, the same gradients)."""
+    ``torch.utils.checkpoint``, which restores the RNG state: the same dropout masks, the same gradients).
+    ``rows_multiple``: round the rows computed up to this (default ``ROWS_MULTIPLE``); 1 computes exactly the real
+    tokens, so a row-statistics layer (int8 activations quantized per tensor) sees the same rows whatever the
+    batch's order and padding."""
     batch, length = input_ids.shape
-    keep = _rows(attention_mask.reshape(-1).bool(), ROWS_MULTIPLE)  # (n,) flat indices of the rows computed
+    multiple = ROWS_MULTIPLE if rows_multiple is None else rows_multiple
+    keep = _rows(attention_mask.reshape(-1).bool(), multiple)  # (n,) flat indices of the rows computed
     x = _embed(model.embeddings, input_ids, token_type_ids, keep, length)  # (n, hidden)
     mask = attention_mask.bool()[:, None, None, :]  # (batch, 1, 1, length): True = attend
     for layer in model.encoder.layer:

@@ -41,9 +41,14 @@ class Job:
         return len(self.left) + len(self.right)
 
 
+GATHER_WINDOWS = 10
+"""A batch stops gathering this many ``window_ms`` after its first job (2 ms: 20 ms), however steadily jobs arrive."""
+
+
 class Batcher:
-    """Collects jobs for ``limits.window_ms`` after the first one (up to ``limits.max_batch`` texts), encodes all
-    their texts in one call per tower on the worker thread, then hands each job its slice of the embeddings. A
+    """Collects jobs while they arrive within ``limits.window_ms`` of each other (up to ``limits.max_batch`` texts),
+    encodes all their texts in one call per tower on the worker thread, then hands each job its slice of the
+    embeddings. A
     merged batch that fails is run again job by job: one request's bad input never fails another request.
     ``observe(texts, requests, seconds)`` is called after each batch (the service's metrics)."""
 
@@ -98,13 +103,30 @@ class Batcher:
         return await asyncio.get_running_loop().run_in_executor(self._executor, fn)
 
     async def _collect(self) -> list[Job]:
+        """The next batch: the first queued job, then every job that is queued or arrives within ``window_ms`` of
+        the previous one, up to ``max_batch`` texts and at most ``GATHER_WINDOWS`` windows after the first.
+
+        Waiting on arrivals rather than taking only what is queued matters under load: the callers answered by
+        the batch that just finished send their next request a few milliseconds later, and taking only the queue
+        split them into two groups that alternated, each request waiting for the other group's batch and then its
+        own (concurrency 32, single pairs: p99 up to 2.4x the median). Gathered, they form one batch."""
+        loop = asyncio.get_running_loop()
         batch = [await self._queue.get()]
-        if self._queue.empty() and self.limits.window_ms > 0:
-            await asyncio.sleep(self.limits.window_ms / 1000)  # give concurrent callers a moment to join
-        size = batch[0].size
-        while size < self.limits.max_batch and not self._queue.empty():
-            batch.append(self._queue.get_nowait())
-            size += batch[-1].size
+        size, gap = batch[0].size, self.limits.window_ms / 1000
+        deadline = loop.time() + gap * GATHER_WINDOWS
+        while size < self.limits.max_batch:
+            if self._queue.empty():
+                wait = min(gap, deadline - loop.time())
+                if wait <= 0:
+                    break
+                try:
+                    job = await asyncio.wait_for(self._queue.get(), wait)
+                except TimeoutError:
+                    break
+            else:
+                job = self._queue.get_nowait()
+            batch.append(job)
+            size += job.size
         return batch
 
     async def _loop(self) -> None:
