@@ -24,23 +24,23 @@ PAIRS = [
 
 
 def _frozen_text_tower(tiny_bert_dir) -> tuple[HfTextEncoder, list[int], list[set[str]]]:
-    """A frozen tiny-BERT tower, the row counts of every forward call of its transformer, and the texts its cache
-    held each time the cache was switched off (the end of a training run)."""
+    """A frozen tiny-BERT tower, the row counts of every run of its transformer (padded or unpadded), and the texts
+    its cache held each time the cache was switched off (the end of a training run)."""
     tower = HfTextEncoder(str(tiny_bert_dir), trainable_layers=0)
     calls: list[int] = []
     held: list[set[str]] = []
-    forward, cache_outputs = tower.transformer.forward, tower.cache_outputs
+    hidden_states, cache_outputs = tower.hidden_states, tower.cache_outputs
 
-    def counting(*args, **kwargs):
-        calls.append(int(kwargs["input_ids"].shape[0]))  # (rows, seq): one row per text
-        return forward(*args, **kwargs)
+    def counting(inputs):
+        calls.append(int(inputs["input_ids"].shape[0]))  # (rows, seq): one row per text
+        return hidden_states(inputs)
 
     def recording(on: bool) -> None:
         if not on:
             held.append(set(tower.output_cache.store))
         cache_outputs(on)
 
-    tower.transformer.forward, tower.cache_outputs = counting, recording
+    tower.hidden_states, tower.cache_outputs = counting, recording
     return tower, calls, held
 
 
