@@ -42,7 +42,12 @@ def register(sub) -> None:
     g.add_argument("--max-items", type=int, default=256, help="pairs / texts / queries per request")
     g.add_argument("--max-chars", type=int, default=10_000, help="characters per text")
     g.add_argument("--max-batch", type=int, default=256, help="texts per inference batch across requests")
-    g.add_argument("--window-ms", type=float, default=2.0, help="how long a batch waits for one more request to join it (at most 10 windows in all)")
+    g.add_argument(
+        "--window-ms",
+        type=float,
+        default=2.0,
+        help="how long a batch waits for one more request to join it (at most 10 windows in all)",
+    )
     g.add_argument("--max-pending", type=int, default=1024, help="queued requests before answering 429")
     g.add_argument(
         "--retry-after", type=int, default=1, help="seconds a 429 tells the client to wait (Retry-After header)"

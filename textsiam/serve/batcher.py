@@ -48,8 +48,8 @@ GATHER_WINDOWS = 10
 class Batcher:
     """Collects jobs while they arrive within ``limits.window_ms`` of each other (up to ``limits.max_batch`` texts),
     encodes all their texts in one call per tower on the worker thread, then hands each job its slice of the
-    embeddings. A
-    merged batch that fails is run again job by job: one request's bad input never fails another request.
+    embeddings. A merged batch that fails is run again job by job: one request's bad input never fails another
+    request.
     ``observe(texts, requests, seconds)`` is called after each batch (the service's metrics)."""
 
     def __init__(

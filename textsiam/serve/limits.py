@@ -28,8 +28,9 @@ class ApiError(Exception):
 class Limits:
     """``max_items``: pairs / texts / queries per request; ``max_chars``: characters per text; ``max_body_bytes``:
     request body size; ``max_batch``: texts per inference batch across requests; ``window_ms``: how long the
-    batcher waits for one more request to join a batch (a batch gathers for at most 10 windows); ``max_pending``: queued requests before answering 429 (with
-    ``Retry-After: retry_after_s``, which OpenAI-style clients wait before retrying); ``max_depth``: nesting
+    batcher waits for one more request to join a batch (a batch gathers for at most 10 windows); ``max_pending``:
+    queued requests before answering 429 (with ``Retry-After: retry_after_s``, which OpenAI-style clients wait
+    before retrying); ``max_depth``: nesting
     levels of a JSON body (deeper is a 413 before parsing); ``body_timeout_s``: how long a request body may take
     to arrive in full (a body shorter than its ``Content-Length`` is a 408 after that)."""
 
