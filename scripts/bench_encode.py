@@ -6,7 +6,12 @@ row's and sentence-transformers' fp32 (normalised) embeddings, each row's STS-B 
 the issue's fp32 matmul peak (127 GFLOP/s on 2 cores; MiniLM-L6 costs about 21 MFLOP per token; the bf16 and int8
 peaks: scripts/bench_gemm_dtype.py). ``--growth`` adds encode time and peak RSS for N streamed sentences.
 
-    python scripts/bench_encode.py --repeats 3 --out runs/bench_encode.json
+sentence-transformers' ONNX backend needs optimum-onnx, which pins transformers < 4.58 while textsiam needs 5:
+``--st-python`` runs the ONNX rows in a second environment (docs/benchmarks.md creates it); those workers import
+nothing of textsiam (the sentences and the model folder come in a file).
+
+    python scripts/bench_encode.py --repeats 3 --out runs/bench_encode.json --st-python /tmp/stonnx-venv/bin/python
+    python scripts/bench_encode.py --model mpnet-twin --st-model all-mpnet-base-v2 --repeats 2
     python scripts/bench_encode.py --repeats 1 --limit 250 --sides textsiam textsiam-bf16 sentence-transformers st-bf16
     python scripts/bench_encode.py --repeats 0 --growth 1000 10000 100000 [--growth-model DIR]
 
@@ -31,7 +36,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 SIDES = ("textsiam", "sentence-transformers", "textsiam-bf16", "st-bf16", "textsiam-int8", "st-onnx", "st-onnx-int8")
 ONNX = ("st-onnx", "st-onnx-int8")  # need optimum + onnxruntime (the onnx extra); skipped with a message otherwise
-MFLOP_PER_TOKEN, PEAK_GFLOPS = 21.0, 127.0
+PEAK_GFLOPS = 127.0  # the issue's fp32 matmul peak of the 2 cores (GFLOP/s)
 
 
 def stsb_test(data: str, limit: int | None = None) -> tuple[list[str], list[str], np.ndarray]:
@@ -49,8 +54,8 @@ def worker(side: str, args: argparse.Namespace) -> dict:
     """One timed run in this process: load, warm up on 64 sentences, encode all; embeddings saved to args.save."""
     import torch
 
-    a, b, _ = stsb_test(args.data, args.limit)
-    sentences = a + b
+    job = json.loads(Path(args.job).read_text())  # the sentences and the ST folder: no textsiam import needed here
+    sentences, args.st_folder = job["sentences"], job["st_folder"]
     if side in ("sentence-transformers", "st-bf16", *ONNX):
         st = _sentence_transformer(side, args)
 
@@ -81,9 +86,7 @@ def _sentence_transformer(side: str, args: argparse.Namespace):
     import torch
     from sentence_transformers import SentenceTransformer
 
-    from textsiam.encoders.pretrained import resolve_pretrained
-
-    folder = str(resolve_pretrained(args.st_model))
+    folder = args.st_folder
     if side == "sentence-transformers":
         return SentenceTransformer(folder, device="cpu")
     if side == "st-bf16":
@@ -127,8 +130,9 @@ def growth_worker(n: int, args: argparse.Namespace) -> dict:
     return {"n": n, "seconds": seconds, "sentences_per_s": n / seconds, "peak_rss_mb": _peak_mb(), "loaded_mb": base}
 
 
-def _spawn(flag: list[str], args: argparse.Namespace, save: str) -> dict:
-    cmd = [sys.executable, __file__, *flag, "--data", args.data, "--batch-size", str(args.batch_size), "--save", save]
+def _spawn(flag: list[str], args: argparse.Namespace, save: str, python: str = sys.executable) -> dict:
+    cmd = [python, __file__, *flag, "--data", args.data, "--batch-size", str(args.batch_size), "--save", save]
+    cmd += ["--job", args.job] if args.job else []
     cmd += ["--limit", str(args.limit)] if args.limit else []
     if args.quantize:
         cmd += ["--quantize", args.quantize]
@@ -154,19 +158,23 @@ def _tokens(args: argparse.Namespace) -> int:
 
     a, b, _ = stsb_test(args.data, args.limit)
     tok = AutoTokenizer.from_pretrained(resolve_pretrained(args.st_model))
-    return int(sum(len(ids) for ids in tok(a + b, truncation=True, max_length=256)["input_ids"]))
+    limit = getattr(tok, "model_max_length", 512)  # the ST folder's own max_seq_length: 256 MiniLM, 384 mpnet
+    limit = json.loads((Path(args.st_folder) / "sentence_bert_config.json").read_text()).get("max_seq_length", limit)
+    return int(sum(len(ids) for ids in tok(a + b, truncation=True, max_length=limit)["input_ids"]))
 
 
 def compare(args: argparse.Namespace, tmp: str) -> dict:
     runs: dict[str, list[dict]] = {s: [] for s in args.sides}
     for r in range(args.repeats):
         for side in args.sides:
-            result = _spawn(["--worker", side], args, f"{tmp}/{side}.npy")
+            python = args.st_python if side in ONNX and args.st_python else sys.executable
+            result = _spawn(["--worker", side], args, f"{tmp}/{side}.npy", python)
             runs[side].append(result)
             print(f"run {r + 1} {side:24} {result['sentences_per_s']:8.1f} sent/s  peak {result['peak_rss_mb']:.0f} MB")
     _, _, gold = stsb_test(args.data, args.limit)
-    tokens = _tokens(args)
+    tokens, mflop = _tokens(args), _mflop_per_token(args)
     summary = {"sentences": 2 * len(gold), "tokens": tokens, "batch_size": args.batch_size, "runs": runs}
+    summary |= {"model": args.model, "st_model": args.st_model, "mflop_per_token": mflop, "peaks": args.peak}
     st = statistics.median(x["sentences_per_s"] for x in runs["sentence-transformers"])
     emb = {side: np.load(f"{tmp}/{side}.npy") for side in args.sides}
     for side in args.sides:
@@ -178,12 +186,24 @@ def compare(args: argparse.Namespace, tmp: str) -> dict:
                 x["sentences_per_s"] / y["sentences_per_s"] for x, y in zip(runs[side], runs["sentence-transformers"])
             ],  # fmt: skip
             "peak_rss_mb": max(x["peak_rss_mb"] for x in runs[side]),
-            "gflops": speed * tokens / summary["sentences"] * MFLOP_PER_TOKEN / 1000,
+            "gflops": speed * tokens / summary["sentences"] * mflop / 1000,
             "test_spearman": _spearman(emb[side], gold),
             "max_abs_diff_to_st": float(np.abs(emb[side] - emb["sentence-transformers"]).max()),
         }
-        summary[side]["fraction_of_peak"] = summary[side]["gflops"] / PEAK_GFLOPS
+        dtype = "int8" if "int8" in side else "bf16" if "bf16" in side else "fp32"  # the matmuls' data type
+        summary[side]["fraction_of_peak"] = summary[side]["gflops"] / args.peak[dtype]
     return summary
+
+
+def _mflop_per_token(args: argparse.Namespace) -> float:
+    """The encoder's matrix products per token, from its config: 2 x layers x (4 h^2 attention projections + 2 h f
+    feed-forward), attention scores left out (they grow with the sequence; ~5% at STS-B's lengths). 21.2 for
+    MiniLM-L6, 169.9 for mpnet-base."""
+    from transformers import AutoConfig
+
+    c = AutoConfig.from_pretrained(args.st_folder)
+    h, f = c.hidden_size, c.intermediate_size
+    return 2 * c.num_hidden_layers * (4 * h * h + 2 * h * f) / 1e6
 
 
 def main() -> None:
@@ -198,7 +218,16 @@ def main() -> None:
     p.add_argument("--growth", type=int, nargs="*", default=[], help="streamed sentence counts, e.g. 1000 10000")
     p.add_argument("--quantize", choices=["int8"], help="growth runs: quantized model")
     p.add_argument("--growth-model", default="minilm-twin", help="growth runs: model name or folder")
+    p.add_argument("--st-python", help="python of an environment with sentence-transformers[onnx]: the ONNX rows")
+    p.add_argument(
+        "--peak",
+        type=lambda v: {k: float(x) for k, x in (kv.split("=") for kv in v.split(","))},
+        default={"fp32": PEAK_GFLOPS, "bf16": PEAK_GFLOPS, "int8": PEAK_GFLOPS},
+        help="matmul peaks per data type for the 'of peak' column, e.g. fp32=127,bf16=400,int8=600 "
+        "(scripts/bench_gemm_dtype.py measures them; default: the fp32 peak for all)",
+    )
     p.add_argument("--out", default="runs/bench_encode.json")
+    p.add_argument("--job", help=argparse.SUPPRESS)
     p.add_argument("--worker", choices=SIDES, help=argparse.SUPPRESS)
     p.add_argument("--growth-worker", type=int, help=argparse.SUPPRESS)
     p.add_argument("--save", help=argparse.SUPPRESS)
@@ -211,10 +240,15 @@ def main() -> None:
         return
     results: dict = {}
     with tempfile.TemporaryDirectory() as tmp:
+        from textsiam.encoders.pretrained import resolve_pretrained
+
+        a, b, _ = stsb_test(args.data, args.limit)
+        args.st_folder, args.job = str(resolve_pretrained(args.st_model)), f"{tmp}/job.json"
+        Path(args.job).write_text(json.dumps({"sentences": a + b, "st_folder": args.st_folder}))
         if args.repeats:
             if "sentence-transformers" not in args.sides:
                 raise SystemExit("the comparison needs sentence-transformers among --sides")
-            if any(side in ONNX for side in args.sides) and (why := _onnx_missing()):
+            if any(side in ONNX for side in args.sides) and not args.st_python and (why := _onnx_missing()):
                 print(f"skipping {', '.join(s for s in args.sides if s in ONNX)}: {why}")
                 args.sides = [side for side in args.sides if side not in ONNX]
             results["compare"] = compare(args, tmp)

@@ -1,5 +1,6 @@
-"""Fine-tune all-MiniLM-L6-v2 on STS-B train with the same recipe in textsiam and in sentence-transformers,
-side by side, and report test Spearman, training throughput (pairs/s), their ratio and peak RSS.
+"""Fine-tune all-MiniLM-L6-v2 (or ``--model mpnet-twin --st-model all-mpnet-base-v2``) on STS-B train with the same
+recipe in textsiam and in sentence-transformers, side by side, and report test Spearman, training throughput
+(pairs/s), their ratio and peak RSS.
 
 Recipe (the issue's): cosine-similarity loss, 1 epoch, batch 16, lr 2e-5, linear warmup over 10% of steps,
 AdamW (weight decay 0.01 for both), gradient clipping at 1.0, seed 0. Each run is its own process (so its peak
@@ -45,7 +46,7 @@ def run_textsiam(train, test, args) -> dict:
     from textsiam.models import create_model
     from textsiam.train import TrainConfig, Trainer
 
-    model = create_model("minilm-twin")
+    model = create_model(args.model)
     cfg = TrainConfig(
         loss="cosine",
         epochs=1,
@@ -78,7 +79,7 @@ def run_sentence_transformers(train, test, args) -> dict:
 
     from textsiam.encoders.pretrained import resolve_pretrained
 
-    model = SentenceTransformer(str(resolve_pretrained("all-MiniLM-L6-v2")), device="cpu")
+    model = SentenceTransformer(str(resolve_pretrained(args.st_model)), device="cpu")
     ds = Dataset.from_dict({"sentence1": train.a, "sentence2": train.b, "score": list(train.scaled_labels())})
     out = Path(args.tmp) / "st"
     targs = Args(
@@ -132,6 +133,7 @@ def worker(side: str, args: argparse.Namespace) -> dict:
 
 def _spawn(side: str, args: argparse.Namespace) -> dict:
     cmd = [sys.executable, __file__, "--worker", side, "--data", args.data, "--seed", str(args.seed), "--quiet"]
+    cmd += ["--model", args.model, "--st-model", args.st_model]
     options = {
         "--limit": args.limit,
         "--sample": args.sample,
@@ -198,6 +200,8 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--data", default=os.environ.get("TEXTSIAM_DATA", str(ROOT.parent / "shared" / "data")) + "/stsb")
     p.add_argument("--out", default="runs/bench_sts_finetune.json")
+    p.add_argument("--model", default="minilm-twin", help="textsiam preset or folder (mpnet-twin: the base-size one)")
+    p.add_argument("--st-model", default="all-MiniLM-L6-v2", help="the same weights for sentence-transformers")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--rounds", type=int, default=3, help="alternated rounds (each: one run per side)")
     p.add_argument("--sides", nargs="+", default=list(SIDES), choices=SIDES)

@@ -1,5 +1,6 @@
-"""The packed (unpadded) training forward of BERT towers: same outputs and gradients as the transformer's own forward,
-the same gradients with per-layer recomputation, and the transformer's forward for everything it does not cover."""
+"""The packed (unpadded) training forward of BERT and MPNet towers: same outputs and gradients as the transformer's own
+forward, the same gradients with per-layer recomputation, and the transformer's forward for everything it does not
+cover."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import pytest
 import torch
 
 import textsiam.encoders.hf as hf_module
-from tests.helpers.fixtures import BATCHED, needs_minilm
+from tests.helpers.fixtures import BATCHED, make_tiny_mpnet, needs_minilm, needs_mpnet
 from textsiam.encoders import HfTextEncoder
 from textsiam.encoders.packed_bert import packed_forward
 
@@ -44,12 +45,13 @@ def _run(encoder: HfTextEncoder, features: dict[str, torch.Tensor], packed: bool
     return out.detach(), grads
 
 
-def _assert_same(encoder: HfTextEncoder, monkeypatch, atol: float) -> None:
-    features = _features(encoder)
+def _assert_same(encoder: HfTextEncoder, monkeypatch, atol: float, mpnet: bool = False) -> None:
+    features = encoder.collate(TEXTS) if mpnet else _features(encoder)  # MPNet has no token types
     out_hf, grads_hf = _run(encoder, features, False, monkeypatch)
     out_packed, grads_packed = _run(encoder, features, True, monkeypatch)
     torch.testing.assert_close(out_packed, out_hf, rtol=0, atol=BATCHED)  # pooled outputs ~1: helpers/fixtures.py
-    assert "transformer.embeddings.token_type_embeddings.weight" in grads_packed
+    used = "encoder.relative_attention_bias" if mpnet else "embeddings.token_type_embeddings"
+    assert f"transformer.{used}.weight" in grads_packed
     # BertModel's own pooler (CLS dense + tanh) is not used by the tower: no gradient on either path
     assert grads_hf.keys() == grads_packed.keys()
     assert not any("transformer.pooler" in n for n in grads_packed)
@@ -71,6 +73,47 @@ def test_packed_forward_matches_the_transformer_in_outputs_and_gradients(tiny_be
 def test_packed_minilm_matches_the_transformer_in_outputs_and_gradients(monkeypatch):
     encoder = _no_dropout(HfTextEncoder("all-MiniLM-L6-v2"))
     _assert_same(encoder, monkeypatch, atol=1e-6)  # as above (entries up to 1.6; largest difference seen 1.2e-7)
+
+
+@pytest.fixture(scope="module")
+def tiny_mpnet_dir(tmp_path_factory) -> Path:
+    return make_tiny_mpnet(tmp_path_factory.mktemp("tiny-mpnet"), bias_std=1.0)
+
+
+def test_packed_mpnet_matches_the_transformer_in_outputs_and_gradients(tiny_mpnet_dir, monkeypatch):
+    encoder = _no_dropout(HfTextEncoder(str(tiny_mpnet_dir)))
+    assert encoder._packs
+    # as for BERT: rtol 1e-4 for sums of ~10^2 rows in another order, atol for entries that cancel to ~0
+    _assert_same(encoder, monkeypatch, atol=1e-6, mpnet=True)
+
+
+@needs_mpnet
+def test_packed_all_mpnet_base_v2_matches_the_transformer_in_outputs_and_gradients(monkeypatch):
+    encoder = _no_dropout(HfTextEncoder("all-mpnet-base-v2"))
+    _assert_same(encoder, monkeypatch, atol=1e-6, mpnet=True)
+
+
+def test_packed_mpnet_recomputation_and_inference(tiny_mpnet_dir, monkeypatch):
+    encoder = HfTextEncoder(str(tiny_mpnet_dir)).train()  # dropout on: recomputation must reuse its masks
+    features = encoder.collate(TEXTS)
+    grads = []
+    for on in (False, True):
+        encoder.checkpoint_layers(on)
+        encoder.zero_grad(set_to_none=True)
+        torch.manual_seed(3)
+        encoder(features).sum().backward()
+        grads.append({n: p.grad.clone() for n, p in encoder.named_parameters() if p.grad is not None})
+    for name, grad in grads[0].items():  # the same bound as for BERT's recomputation, below
+        torch.testing.assert_close(grads[1][name], grad, rtol=1e-5, atol=1e-7, msg=name)
+    encoder.eval()
+    calls = []
+    monkeypatch.setattr(hf_module, "packed_forward", lambda *a, **k: calls.append(1) or packed_forward(*a, **k))
+    with torch.inference_mode():
+        packed = encoder(features)
+        monkeypatch.setattr(encoder, "_packable", False)
+        padded = encoder(features)
+    assert calls == [1]
+    torch.testing.assert_close(packed, padded, rtol=0, atol=BATCHED)  # outputs ~1: helpers/fixtures.py
 
 
 def test_packed_recomputation_gives_the_same_gradients_with_dropout_on(tiny_bert_dir):

@@ -76,6 +76,33 @@ def make_tiny_bert(folder: Path) -> Path:
     return folder
 
 
+def make_tiny_mpnet(folder: Path, bias_std: float | None = None) -> Path:
+    """Save a randomly initialised 2-layer MPNet (hidden 32) with a local word-piece vocabulary into ``folder``
+    (padding id 1, as MPNet's positions assume). ``bias_std``: redraw the relative-position table with this spread
+    (its initial one is small enough that a wrong bias could hide in rounding)."""
+    import torch
+    from transformers import MPNetConfig, MPNetModel, MPNetTokenizerFast
+
+    vocab = ["<s>", "<pad>", "</s>", "[UNK]", "<mask>", *sorted(set(WORDS)), *list("abcdefghijklmnopqrstuvwxyz")]
+    vocab += [f"##{c}" for c in "abcdefghijklmnopqrstuvwxyz"] + [".", ",", "!", "?"]
+    (folder / "vocab.txt").write_text("\n".join(vocab) + "\n")
+    MPNetTokenizerFast(vocab=str(folder / "vocab.txt")).save_pretrained(folder)
+    torch.manual_seed(0)
+    config = MPNetConfig(
+        vocab_size=len(vocab),
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=66,
+    )
+    model = MPNetModel(config)
+    if bias_std is not None:
+        torch.nn.init.normal_(model.encoder.relative_attention_bias.weight, std=bias_std)
+    model.save_pretrained(folder)
+    return folder
+
+
 def free_port() -> int:
     """A TCP port on 127.0.0.1 that nothing listens on now."""
     import socket

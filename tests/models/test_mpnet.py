@@ -1,6 +1,6 @@
 """The base-size backbone all-mpnet-base-v2 (offline, from the five pieces of textsiam[pretrained-base]), and MPNet
-towers: the padded forward is declared by the tower for training (no unpadded MPNet path), and a cross model over
-MPNet exports to a sequence-classification folder with the same logits."""
+towers: a cross model over MPNet exports to a sequence-classification folder with the same logits (the unpadded
+MPNet forward: tests/encoders/test_packed_bert.py)."""
 
 from __future__ import annotations
 
@@ -8,25 +8,12 @@ import numpy as np
 import pytest
 import torch
 
-from tests.helpers.fixtures import needs_mpnet
+from tests.helpers.fixtures import make_tiny_mpnet, needs_mpnet
 from textsiam.encoders import pretrained
 from textsiam.errors import ModelNotFoundError
 from textsiam.models.io import build_model, create_model
 
 WORDS = ["a man plays the guitar", "a woman eats pizza", "children read a book", "the dog runs"]
-
-
-def make_tiny_mpnet(folder):
-    from transformers import MPNetConfig, MPNetModel, MPNetTokenizerFast
-
-    vocab = ["<s>", "<pad>", "</s>", "<unk>", *sorted({w for t in WORDS for w in t.split()}), "<mask>"]
-    (folder / "vocab.txt").write_text("\n".join(vocab) + "\n")
-    MPNetTokenizerFast(vocab=str(folder / "vocab.txt")).save_pretrained(folder)
-    torch.manual_seed(0)
-    config = MPNetConfig(vocab_size=len(vocab), hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
-                         intermediate_size=64, max_position_embeddings=66)  # fmt: skip
-    MPNetModel(config).save_pretrained(folder)
-    return folder
 
 
 def test_missing_pieces_name_the_extra(monkeypatch):
@@ -36,21 +23,6 @@ def test_missing_pieces_name_the_extra(monkeypatch):
     )
     with pytest.raises(ModelNotFoundError, match=r"textsiam\[pretrained-base\]"):
         pretrained.resolve_pretrained("all-mpnet-base-v2")
-
-
-def test_an_mpnet_tower_trains_on_the_padded_forward(tmp_path):
-    """MPNet is not BERT: its tower declares the transformers forward for training steps (relative position buckets
-    are not in the unpadded path), so a training forward equals the transformers forward."""
-    folder = make_tiny_mpnet(tmp_path)
-    model = create_model(str(folder))
-    assert model.encoder._packs is False
-    model.train()
-    feats = model.encoder.collate(WORDS)
-    torch.manual_seed(1)
-    ours = model.encoder.hidden_states(feats)
-    torch.manual_seed(1)
-    theirs = model.encoder.transformer(**feats).last_hidden_state
-    torch.testing.assert_close(ours, theirs, atol=0, rtol=0)  # the same call, the same dropout masks
 
 
 def test_cross_over_mpnet_exports_to_sequence_classification(tmp_path):
@@ -87,4 +59,4 @@ def test_packaged_mpnet_embeds_like_sentence_transformers():
     theirs = st.SentenceTransformer(str(folder), device="cpu").encode(WORDS)
     np.testing.assert_allclose(ours, theirs, atol=1e-5)  # the same weights and pooling; float32 rounding
     preset = create_model("mpnet-twin")
-    assert preset.encoder._packs is False  # declared: MPNet trains on the padded forward
+    assert preset.encoder._packs  # MPNet trains unpadded (tests/encoders/test_packed_bert.py)

@@ -124,8 +124,8 @@ class HfTextEncoder(Encoder):
             self.dense.requires_grad_(trainable_layers > 0)
         if dense is None and layout and layout.dense:
             load_dense_weights(self.dense, layout.dense_weights)
-        # training steps and inference (no gradients) of a plain BERT run unpadded (packed_bert); everything else
-        # takes the transformer's forward. Frozen towers in a training run are served by the output cache.
+        # training steps and inference (no gradients) of a plain BERT or an MPNet run unpadded (packed_bert);
+        # everything else takes the transformer's forward. Frozen towers in a training run: the output cache.
         self._packable = packable(self.transformer) and self.long_text.mode == "truncate"
         self._packs = self._packable and trainable_layers != 0
 
@@ -271,7 +271,7 @@ class HfTextEncoder(Encoder):
 
     def hidden_states(self, inputs: dict[str, torch.Tensor]) -> torch.Tensor:
         """The transformer's last hidden states ``(rows, seq, hidden)``: packed (no work on padding) for a training
-        step or an inference (no gradients) of a plain BERT model, the transformer's own forward otherwise.
+        step or an inference (no gradients) of a plain BERT or MPNet model, the transformer's own forward otherwise.
 
         Inference gains where a batch mixes lengths (a service's merged requests: 64 STS-B texts in 190 ms against
         314 ms padded, 2 threads) and loses nothing on length-sorted bulk encoding (2,552 texts: 347 vs 348 /s)."""

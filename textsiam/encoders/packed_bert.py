@@ -1,4 +1,4 @@
-"""Unpadded ("packed") training forward of a plain BERT model, on the model's own parameters.
+"""Unpadded ("packed") training forward of a plain BERT or MPNet model, on the model's own parameters.
 
 Token-grouped training batches still carry padding (STS-B: 187,422 padded slots for 165,628 real tokens per epoch),
 and every Linear, LayerNorm, GELU and dropout of ``BertModel`` runs on the padded slots too. Here the embeddings and
@@ -14,6 +14,12 @@ few sizes of activation tensors instead of one per token count keep glibc's heap
 Padding slots are masked as attention keys, so they change nothing at the real tokens. The output equals
 ``BertModel(...).last_hidden_state`` at the real tokens (padding slots: their values or zeros; pooling masks them),
 and the pooler layer of ``BertModel`` is not run (its output is not used by the tower).
+
+MPNet (all-mpnet-base-v2) differs from BERT in three places, each reproduced here: positions count the non-padding
+tokens from ``padding_idx + 1`` (as ``MPNetEmbeddings`` derives them from the ids), there are no token types, and
+every layer adds one relative-position bias ``(heads, length, length)``, computed once per forward from the
+encoder's own bucket table, to the attention scores. Its layer is BERT's with other module names (``q``, ``k``,
+``v``, ``o`` and the attention block's own dropout and LayerNorm).
 """
 
 from __future__ import annotations
@@ -25,11 +31,13 @@ from torch.utils.checkpoint import checkpoint
 
 
 def packable(model: nn.Module) -> bool:
-    """Whether ``model`` is a plain BERT encoder this forward reproduces: ``BertModel`` with absolute positions, no
-    decoder / cross-attention and no feed-forward chunking."""
+    """Whether ``model`` is an encoder this forward reproduces: ``BertModel`` with absolute positions, no decoder /
+    cross-attention and no feed-forward chunking, or ``MPNetModel``."""
     from transformers import BertModel
 
     config = getattr(model, "config", None)
+    if _is_mpnet(model):
+        return not getattr(config, "is_decoder", False)
     return (
         isinstance(model, BertModel)
         and config.model_type == "bert"
@@ -60,12 +68,22 @@ def packed_forward(
     batch, length = input_ids.shape
     multiple = ROWS_MULTIPLE if rows_multiple is None else rows_multiple
     keep = _rows(attention_mask.reshape(-1).bool(), multiple)  # (n,) flat indices of the rows computed
-    x = _embed(model.embeddings, input_ids, token_type_ids, keep, length)  # (n, hidden)
+    if _is_mpnet(model):
+        x = _embed_mpnet(model.embeddings, input_ids, keep)  # (n, hidden)
+        bias = _relative_bias(model.encoder, length, input_ids.device)  # (1, heads, length, length)
+    else:
+        x, bias = _embed(model.embeddings, input_ids, token_type_ids, keep, length), None
     mask = attention_mask.bool()[:, None, None, :]  # (batch, 1, 1, length): True = attend
     for layer in model.encoder.layer:
-        args = (layer, x, keep, mask, batch, length)
+        args = (layer, x, keep, mask, batch, length, bias)
         x = checkpoint(_layer, *args, use_reentrant=False) if checkpointing else _layer(*args)
     return _scatter(x, keep, batch * length).view(batch, length, -1)
+
+
+def _is_mpnet(model: nn.Module) -> bool:
+    from transformers import MPNetModel
+
+    return isinstance(model, MPNetModel)
 
 
 ROWS_MULTIPLE = 16  # rows computed per step: a multiple of this (fewer distinct tensor sizes, less fragmentation)
@@ -88,6 +106,24 @@ def _embed(
     x = _lookup(emb.word_embeddings, input_ids.reshape(-1)[keep]) + emb.token_type_embeddings(types)
     x = x + emb.position_embeddings(positions)
     return dropout(emb.LayerNorm(x), _rate(emb.dropout))
+
+
+def _embed_mpnet(emb: nn.Module, input_ids: torch.Tensor, keep: torch.Tensor) -> torch.Tensor:
+    """Word + position embeddings of the real tokens, LayerNorm, dropout: ``(n, hidden)``. A token's position is
+    the count of non-padding ids up to it, offset by ``padding_idx`` (padding ids: ``padding_idx``), as in
+    ``MPNetEmbeddings``."""
+    real = input_ids.ne(emb.padding_idx)
+    positions = (real.cumsum(1) * real).reshape(-1)[keep] + emb.padding_idx
+    x = _lookup(emb.word_embeddings, input_ids.reshape(-1)[keep]) + emb.position_embeddings(positions)
+    return dropout(emb.LayerNorm(x), _rate(emb.dropout))
+
+
+def _relative_bias(encoder: nn.Module, length: int, device: torch.device) -> torch.Tensor:
+    """MPNet's relative-position attention bias ``(1, heads, length, length)`` for column positions, from the
+    encoder's bucket function and table (``MPNetEncoder.compute_position_bias``, without the copy per row)."""
+    positions = torch.arange(length, device=device)
+    buckets = encoder.relative_position_bucket(positions[None, :] - positions[:, None])
+    return encoder.relative_attention_bias(buckets).permute(2, 0, 1).unsqueeze(0)
 
 
 def _lookup(table: nn.Embedding, ids: torch.Tensor) -> torch.Tensor:
@@ -157,23 +193,35 @@ def _scatter(x: torch.Tensor, keep: torch.Tensor, slots: int) -> torch.Tensor:
 
 
 def _layer(
-    layer: nn.Module, x: torch.Tensor, keep: torch.Tensor, mask: torch.Tensor, batch: int, length: int
+    layer: nn.Module,
+    x: torch.Tensor,
+    keep: torch.Tensor,
+    mask: torch.Tensor,
+    batch: int,
+    length: int,
+    bias: torch.Tensor | None = None,
 ) -> torch.Tensor:
-    """One ``BertLayer`` on packed tokens ``(n, hidden)``: query, key and value on the packed rows, attention in the
-    padded layout, then the layer's own output, intermediate and output modules (Linear, dropout, residual,
-    LayerNorm, activation) on the packed rows."""
-    attn = layer.attention.self
+    """One ``BertLayer`` or ``MPNetLayer`` on packed tokens ``(n, hidden)``: query, key and value on the packed
+    rows, attention in the padded layout (plus MPNet's relative ``bias``), then the attention output (Linear,
+    dropout, residual, LayerNorm) and the intermediate and output modules on the packed rows."""
+    mpnet = hasattr(layer.attention, "attn")
+    attn = layer.attention.attn if mpnet else layer.attention.self
     heads, size = attn.num_attention_heads, attn.attention_head_size
 
     def padded(t: torch.Tensor) -> torch.Tensor:  # (n, hidden) -> (batch, heads, length, head_dim)
         return _scatter(t, keep, batch * length).view(batch, length, heads, size).transpose(1, 2)
 
-    q, k, v = padded(attn.query(x)), padded(attn.key(x)), padded(attn.value(x))
-    ctx = _attention(q, k, v, mask, attn.scaling, _rate(attn.dropout))
+    if mpnet:  # MPNetAttention: attn (q, k, v, o), then its own dropout, residual and LayerNorm
+        q, k, v, scale = padded(attn.q(x)), padded(attn.k(x)), padded(attn.v(x)), size**-0.5
+        dense, post = attn.o, layer.attention
+    else:  # BertSelfAttention, then BertSelfOutput: dense, dropout, residual, LayerNorm
+        q, k, v, scale = padded(attn.query(x)), padded(attn.key(x)), padded(attn.value(x)), attn.scaling
+        dense = layer.attention.output.dense
+        post = layer.attention.output
+    ctx = _attention(q, k, v, mask, scale, _rate(attn.dropout), bias)
     ctx = ctx.transpose(1, 2).reshape(batch * length, heads * size)[keep]  # (n, hidden)
-    out = layer.attention.output  # BertSelfOutput: dense, dropout, residual, LayerNorm
-    h = out.LayerNorm(dropout(out.dense(ctx), _rate(out.dropout)) + x)
-    out = layer.output  # BertOutput: the same after the intermediate dense + activation
+    h = post.LayerNorm(dropout(dense(ctx), _rate(post.dropout)) + x)
+    out = layer.output  # BertOutput / MPNetOutput: the same after the intermediate dense + activation
     return out.LayerNorm(dropout(out.dense(layer.intermediate(h)), _rate(out.dropout)) + h)
 
 
@@ -182,16 +230,26 @@ def _rate(module: nn.Dropout) -> float:
 
 
 def _attention(
-    q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: torch.Tensor, scale: float, p: float
+    q: torch.Tensor,
+    k: torch.Tensor,
+    v: torch.Tensor,
+    mask: torch.Tensor,
+    scale: float,
+    p: float,
+    bias: torch.Tensor | None = None,
 ) -> torch.Tensor:
-    """Scaled dot-product attention ``(batch, heads, length, head_dim)`` with attention-probability dropout ``p``.
+    """Scaled dot-product attention ``(batch, heads, length, head_dim)`` with attention-probability dropout ``p``
+    and an additive ``bias`` on the scores (MPNet's relative positions; broadcast over the batch).
 
     With dropout on a CPU, ``scaled_dot_product_attention`` takes its plain math path anyway; written out here, the
     probabilities' dropout is :func:`dropout` (the same law, cheaper masks). Otherwise the fused kernel."""
     if p == 0.0 or not _cheap_masks(q):
-        return F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=p, scale=scale)
-    scores = torch.matmul(q, k.transpose(-1, -2)).mul_(scale).masked_fill_(~mask, float("-inf"))
-    return torch.matmul(dropout(scores.softmax(-1), p), v)
+        attn_mask = mask if bias is None else bias.masked_fill(~mask, float("-inf"))
+        return F.scaled_dot_product_attention(q, k, v, attn_mask=attn_mask, dropout_p=p, scale=scale)
+    scores = torch.matmul(q, k.transpose(-1, -2)).mul_(scale)
+    if bias is not None:
+        scores = scores.add_(bias)
+    return torch.matmul(dropout(scores.masked_fill_(~mask, float("-inf")).softmax(-1), p), v)
 
 
 def _cheap_masks(x: torch.Tensor) -> bool:
