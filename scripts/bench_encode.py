@@ -34,7 +34,16 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-SIDES = ("textsiam", "sentence-transformers", "textsiam-bf16", "st-bf16", "textsiam-int8", "st-onnx", "st-onnx-int8")
+SIDES = (
+    "textsiam",
+    "sentence-transformers",
+    "textsiam-bf16",
+    "st-bf16",
+    "textsiam-int8",
+    "st-onnx",
+    "st-onnx-int8",
+    "textsiam-mkl",  # textsiam fp32 with torch's own float32 linears (TEXTSIAM_FP32_LINEAR=torch; layers/linear.py)
+)
 ONNX = ("st-onnx", "st-onnx-int8")  # need optimum + onnxruntime (the onnx extra); skipped with a message otherwise
 PEAK_GFLOPS = 127.0  # the issue's fp32 matmul peak of the 2 cores (GFLOP/s)
 
@@ -62,6 +71,8 @@ def worker(side: str, args: argparse.Namespace) -> dict:
         def encode(texts):  # float32 numpy whatever the weights' type (numpy has no bfloat16)
             return st.encode(texts, batch_size=args.batch_size, convert_to_tensor=True).float().cpu().numpy()
     else:
+        if side == "textsiam-mkl":
+            os.environ["TEXTSIAM_FP32_LINEAR"] = "torch"  # read once, at the first linear: before anything runs
         from textsiam.deploy.quantize import load_for_inference
 
         quantization = "int8" if side == "textsiam-int8" else None

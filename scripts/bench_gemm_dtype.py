@@ -20,9 +20,11 @@ import time
 
 import torch
 
-TYPES = ("fp32", "bf16", "fp16", "int8", "qlinear-x86", "qlinear-fbgemm", "qlinear-onednn")
-"""int8: ``torch._int_mm``; qlinear-ENGINE: a dynamic int8 Linear (textsiam's int8 path) packed under that
-quantized engine (x86 is torch's default; fbgemm and onednn are the kernels it may dispatch to)."""
+TYPES = ("fp32", "fp32-onednn", "bf16", "fp16", "int8", "qlinear-x86", "qlinear-fbgemm", "qlinear-onednn")
+"""fp32: ``torch.matmul`` (MKL); fp32-onednn: the same product through oneDNN (``mkldnn._linear_pointwise``, textsiam's
+float32 linear on AMD CPUs: textsiam/layers/linear.py); int8: ``torch._int_mm``; qlinear-ENGINE: a dynamic int8
+Linear (textsiam's int8 path) packed under that quantized engine (x86 is torch's default; fbgemm and onednn are the
+kernels it may dispatch to)."""
 
 
 def _operands(kind: str, n: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -30,12 +32,21 @@ def _operands(kind: str, n: int) -> tuple[torch.Tensor, torch.Tensor]:
     if kind == "int8":
         a = torch.randint(-127, 128, (n, n), dtype=torch.int8, generator=g)
         return a, torch.randint(-127, 128, (n, n), dtype=torch.int8, generator=g)
-    dtype = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}[kind]
+    dtype = {"fp32": torch.float32, "fp32-onednn": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}[kind]
     return torch.randn(n, n, generator=g).to(dtype), torch.randn(n, n, generator=g).to(dtype)
 
 
 def _matmul(kind: str):
+    if kind == "fp32-onednn":  # a @ b as a linear: weight (out, in) = b transposed (a fixed cost outside the timing)
+        return lambda a, b: torch.ops.mkldnn._linear_pointwise(a, _transposed(b), None, "none", [], "")
     return torch._int_mm if kind == "int8" else torch.matmul  # int8 x int8 -> int32
+
+
+_TRANSPOSED: dict[int, torch.Tensor] = {}
+
+
+def _transposed(b: torch.Tensor) -> torch.Tensor:
+    return _TRANSPOSED.setdefault(id(b), b.t().contiguous())
 
 
 def _qlinear(engine: str, n: int):

@@ -22,7 +22,9 @@ def test_int8_replaces_every_linear_and_leaves_the_original_alone(tiny_bert_dir,
     linears = [m for m in q.modules() if type(m) is torch.nn.Linear]
     dynamic = [m for m in q.modules() if isinstance(m, nnqd.Linear)]
     assert all(type(m).__name__ == ("FullRangeDynamicLinear" if has_vnni() else "Linear") for m in dynamic)
-    assert not linears and len(dynamic) == sum(type(m) is torch.nn.Linear for m in model.modules())
+    assert not linears and len(dynamic) == sum(
+        isinstance(m, torch.nn.Linear) for m in model.modules()
+    )  # FastLinear too
     assert is_quantized(q) and not is_quantized(model) and quantize(model, None) is model
     assert all(torch.equal(v, model.state_dict()[k]) for k, v in before.items())
     # int8 rounds each weight and activation to 1/255 of its tensor's range (1/127 of a symmetric one): ~0.4% noise
@@ -83,7 +85,7 @@ def test_calibration_maxima_are_the_largest_absolute_inputs_of_each_linear(tiny_
         x = inputs[0].detach().abs().reshape(-1, inputs[0].shape[-1]).amax(0)
         seen[module] = torch.maximum(seen[module], x) if module in seen else x
 
-    hooks = [m.register_forward_hook(record) for m in model.modules() if type(m) is torch.nn.Linear]
+    hooks = [m.register_forward_hook(record) for m in model.modules() if isinstance(m, torch.nn.Linear)]
     model.encode(TEXTS)
     for h in hooks:
         h.remove()

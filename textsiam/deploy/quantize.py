@@ -29,6 +29,7 @@ import torch
 from torch import nn
 
 from textsiam.errors import ConfigError, DataError
+from textsiam.layers.linear import FastLinear, plain_linears
 from textsiam.models.base import PairModel
 from textsiam.osmem import drop_mapped_pages, release_freed_memory
 
@@ -37,6 +38,7 @@ SMOOTH_ALPHA = 0.7
 """Migration strength a. MiniLM-L6, calibrated on 600 STS-B train sentences, lowest embedding cosine to float over 7
 other sentences: unsmoothed 0.975, a=0.5 0.956, a=0.7 0.993, a=0.85 0.985."""
 CALIBRATION_FILE = Path(__file__).with_name("calibration_texts.txt")
+_LINEARS = (nn.Linear, FastLinear)  # smoothed and quantized; not subclasses such as MultiheadAttention's out_proj
 
 
 class SmoothedLinear(nn.Module):
@@ -97,10 +99,11 @@ def quantize_int8(model: PairModel, calibration: Sequence[str] | None = None, *,
 
     was_training = model.training
     work = (model if inplace else copy.deepcopy(model)).cpu().eval()  # int8 kernels exist for CPU only
+    plain_linears(work)  # oneDNN float32 linears (layers/linear.py) back to nn.Linear: quantize_dynamic maps by type
     if not inplace:
         model.train(was_training)
     smooth(work, calibration)
-    floats = _storage_ranges(m.weight for m in work.modules() if type(m) is nn.Linear)
+    floats = _storage_ranges(m.weight for m in work.modules() if type(m) in _LINEARS)
     mapping = {nn.Linear: _full_range_linear()} if has_vnni() and torch.backends.quantized.engine != "qnnpack" else None
     quantized = quantize_dynamic(
         work, {nn.Linear: per_channel_dynamic_qconfig}, dtype=torch.qint8, mapping=mapping, inplace=True
@@ -134,7 +137,7 @@ def smooth(model: PairModel, calibration: Sequence[str] | None) -> None:
     amax = _input_maxima(model, sides, texts)
     for parent in list(model.modules()):
         for name, child in list(parent.named_children()):
-            if type(child) is nn.Linear and child in amax:
+            if type(child) in _LINEARS and child in amax:
                 w = child.weight.detach().abs().amax(0).clamp(min=1e-5)  # (in,)
                 scale = (amax[child].clamp(min=1e-5) ** SMOOTH_ALPHA / w ** (1 - SMOOTH_ALPHA)).clamp(min=1e-5)
                 setattr(parent, name, SmoothedLinear(child, scale))
@@ -162,7 +165,7 @@ def _input_maxima(model: PairModel, sides: list[str], texts: list[str]) -> dict[
         x = torch.maximum(high, -low)  # max |x| without an |x| copy of the activations (less peak memory)
         amax[module] = torch.maximum(amax[module], x) if module in amax else x
 
-    hooks = [m.register_forward_hook(record) for m in model.modules() if type(m) is nn.Linear]
+    hooks = [m.register_forward_hook(record) for m in model.modules() if type(m) in _LINEARS]
     try:
         if hasattr(model, "collate_pairs"):  # a cross model's own pair scoring path
             model.pair_outputs(texts, texts[1:] + texts[:1])

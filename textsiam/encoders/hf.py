@@ -27,24 +27,13 @@ from textsiam.encoders.parts import TransformerParts
 from textsiam.encoders.prepared import Prepared, TokenTable
 from textsiam.encoders.pretrained import check_transformer_folder, resolve_pretrained
 from textsiam.encoders.st_folder import StLayout, read_st_folder
+from textsiam.layers.linear import fast_linears, tracing
 from textsiam.layers.pooling import Pooler  # importing layers registers the poolers
 from textsiam.params import POSITIVE_INT, Bool, Fields, Interval, ListOf, Optional, Registered, Text
 from textsiam.registry import ENCODERS, POOLERS
 
 _PLAIN = StLayout(transformer_dir=Path())  # the defaults for a plain transformers folder
 _PACKED_INPUTS = {"input_ids", "attention_mask", "token_type_ids"}
-
-
-def _tracing() -> bool:
-    """Whether an exporter (ONNX, TorchScript, torch.export) or the compiler is tracing: the packed forward's shapes
-    depend on the data (real tokens per batch), so a traced graph takes the transformer's padded forward."""
-    compiler = torch.compiler
-    return (
-        torch.onnx.is_in_onnx_export()
-        or torch.jit.is_tracing()
-        or compiler.is_compiling()
-        or (hasattr(compiler, "is_exporting") and compiler.is_exporting())
-    )
 
 
 @ENCODERS.register("hf-transformer")
@@ -107,6 +96,7 @@ class HfTextEncoder(Encoder):
         else:  # rebuilt from a saved textsiam model: architecture only, the weights come from model.safetensors
             folder = _folder
             self.transformer = AutoModel.from_config(AutoConfig.from_pretrained(folder))
+        fast_linears(self.transformer)  # float32 products on oneDNN where MKL is slow (AMD CPUs: layers/linear.py)
         self.tokenizer = AutoTokenizer.from_pretrained(folder)
         self._resolve(layout, pooling, normalize, max_length, lowercase)
         # never past the position table: a longer sequence is a RuntimeError inside the transformer
@@ -276,7 +266,7 @@ class HfTextEncoder(Encoder):
         Inference gains where a batch mixes lengths (a service's merged requests: 64 STS-B texts in 190 ms against
         314 ms padded, 2 threads) and loses nothing on length-sorted bulk encoding (2,552 texts: 347 vs 348 /s)."""
         training_step = self._packs and self.training and torch.is_grad_enabled()
-        inference = self._packable and not torch.is_grad_enabled() and not _tracing()
+        inference = self._packable and not torch.is_grad_enabled() and not tracing()
         if (training_step or inference) and set(inputs) <= _PACKED_INPUTS:
             ids, mask = inputs["input_ids"], inputs["attention_mask"]
             checkpointing = getattr(self, "_checkpointing", False)
