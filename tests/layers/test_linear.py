@@ -96,5 +96,27 @@ def test_the_environment_chooses_and_a_bad_value_is_named(monkeypatch):
     with pytest.raises(ConfigError, match="TEXTSIAM_FP32_LINEAR='mkl'.*auto, onednn, torch"):
         linear.onednn_fp32()
     monkeypatch.delenv(linear.ENV)
+    for vendor, flags, cap, expected in (
+        ("AuthenticAMD", {"avx2", "avx512f"}, "", True),
+        ("AuthenticAMD", {"avx2", "avx512f"}, "AVX2", False),  # oneDNN held to AVX2: no faster than MKL
+        ("AuthenticAMD", {"avx2"}, "", False),
+        ("GenuineIntel", {"avx2", "avx512f"}, "", False),
+    ):
+        monkeypatch.setattr(linear, "_cpu", lambda v=vendor, f=flags: (v, frozenset(f)))
+        monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", cap)
+        linear.onednn_fp32.cache_clear()
+        assert linear.onednn_fp32() is expected, (vendor, flags, cap)
     linear.onednn_fp32.cache_clear()
-    assert linear.onednn_fp32() is (linear._cpu_vendor() == "AuthenticAMD")
+
+
+@pytest.mark.parametrize("given, expected", [(None, linear.PRIMITIVE_CACHE), ("256", "256")])
+def test_importing_bounds_onednns_primitive_cache_unless_the_user_set_it(given, expected):
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != "ONEDNN_PRIMITIVE_CACHE_CAPACITY"}
+    env |= {"ONEDNN_PRIMITIVE_CACHE_CAPACITY": given} if given else {}
+    code = "import os, textsiam.layers.linear; print(os.environ['ONEDNN_PRIMITIVE_CACHE_CAPACITY'])"
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout
+    assert out.strip() == expected

@@ -7,10 +7,19 @@ compiler uses for CPU linears), the backward's two products 1.5-2.3x faster as w
 :class:`FastLinear` is ``nn.Linear`` with its float32 CPU forward and backward on oneDNN: the same parameters, the
 same state dict, float32 accumulation (results differ from MKL's in summation order only: ~1e-6 relative).
 
-It is used where it is measured faster: ``auto`` (the default) means oneDNN on AMD CPUs with oneDNN available, the
-torch default elsewhere (on Intel CPUs MKL has its fast paths; not measured here). ``TEXTSIAM_FP32_LINEAR=onednn`` or
-``torch`` forces one. Everything else takes ``F.linear`` unchanged: other devices and dtypes (bf16 already runs on
-oneDNN), autocast, tracing and export (an exporter sees a plain linear), quantization (:func:`plain_linears`).
+It is used where it is measured faster: ``auto`` (the default) means oneDNN on AMD CPUs with AVX-512 (and oneDNN not
+capped below it by ``ONEDNN_MAX_CPU_ISA``), the torch default elsewhere: with oneDNN held to AVX2 the two ran alike
+here (MiniLM encode 455 against 482 sentences/s), and on Intel CPUs MKL has its fast paths (not measured here).
+``TEXTSIAM_FP32_LINEAR=onednn`` or ``torch`` forces one.
+
+oneDNN keeps every primitive it built (one per matrix shape, with its own scratch memory) in a cache of 1,024 by
+default, and training batches have many shapes (rows = real tokens): a MiniLM fine-tune peaked 273 MB above MKL's
+with that cache, 72 MB above it with 16 entries, at the same speed (1,500 STS-B pairs: 87.6 and 83.4 pairs/s, MKL
+59.2; docs/benchmarks.md). Importing this module therefore sets ``ONEDNN_PRIMITIVE_CACHE_CAPACITY=16`` unless it
+is set already (it takes effect where oneDNN has not run yet in the process).
+
+Everything else takes ``F.linear`` unchanged: other devices and dtypes (bf16 already runs on oneDNN), autocast,
+tracing and export (an exporter sees a plain linear), quantization (:func:`plain_linears`).
 """
 
 from __future__ import annotations
@@ -27,6 +36,9 @@ from textsiam.errors import ConfigError
 
 CHOICES = ("auto", "onednn", "torch")
 ENV = "TEXTSIAM_FP32_LINEAR"
+_BELOW_AVX512 = {"SSE41", "AVX", "AVX2", "AVX2_VNNI", "AVX2_VNNI_2"}  # ONEDNN_MAX_CPU_ISA caps that exclude AVX-512
+PRIMITIVE_CACHE = "16"
+os.environ.setdefault("ONEDNN_PRIMITIVE_CACHE_CAPACITY", PRIMITIVE_CACHE)  # see the module's note
 
 
 @cache
@@ -37,17 +49,25 @@ def onednn_fp32() -> bool:
         raise ConfigError(f"{ENV}={choice!r}: choose one of {', '.join(CHOICES)}")
     if choice == "torch" or not torch.backends.mkldnn.is_available():
         return False
-    return choice == "onednn" or _cpu_vendor() == "AuthenticAMD"
+    if choice == "onednn":
+        return True
+    vendor, flags = _cpu()
+    capped = os.environ.get("ONEDNN_MAX_CPU_ISA", "").strip().upper() in _BELOW_AVX512
+    return vendor == "AuthenticAMD" and "avx512f" in flags and not capped
 
 
-def _cpu_vendor() -> str:
+def _cpu() -> tuple[str, frozenset[str]]:
+    """The CPU's vendor id and feature flags from ``/proc/cpuinfo`` (Linux; empty where it cannot be read)."""
+    vendor, flags = "", frozenset()
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("vendor_id"):
-                return line.split(":", 1)[1].strip()
+            if line.startswith("vendor_id") and not vendor:
+                vendor = line.split(":", 1)[1].strip()
+            elif line.startswith("flags") and not flags:
+                flags = frozenset(line.split(":", 1)[1].split())
     except OSError:
         pass
-    return ""
+    return vendor, flags
 
 
 def tracing() -> bool:
