@@ -2,9 +2,10 @@
 backends when the ``onnx`` extra is installed) on the 2,758 sentences of STS-B test with all-MiniLM-L6-v2, same
 batch size, whole runs alternated A B C A B C ..., each run in its own process (so peak RSS is that run's alone).
 Reports sentences/s, the ratio to sentence-transformers fp32, peak RSS, the largest absolute difference between each
-row's and sentence-transformers' fp32 (normalised) embeddings, each row's STS-B test Spearman, and the fraction of
-the issue's fp32 matmul peak (127 GFLOP/s on 2 cores; MiniLM-L6 costs about 21 MFLOP per token; the bf16 and int8
-peaks: scripts/bench_gemm_dtype.py). ``--growth`` adds encode time and peak RSS for N streamed sentences.
+row's and sentence-transformers' fp32 (normalised) embeddings, each row's STS-B test Spearman, and the GFLOP/s
+reached (the model's linears per token, from its config: 21.2 MFLOP MiniLM-L6, 169.9 mpnet-base) as a fraction of
+the ``--peak`` of its data type (measure them with scripts/bench_gemm_dtype.py). ``--growth`` adds encode time and
+peak RSS for N streamed sentences.
 
 sentence-transformers' ONNX backend needs optimum-onnx, which pins transformers < 4.58 while textsiam needs 5:
 ``--st-python`` runs the ONNX rows in a second environment (docs/benchmarks.md creates it); those workers import
