@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from functools import cache
+from pathlib import Path
+
 import torch
 
 from textsiam.errors import ConfigError
@@ -41,3 +44,25 @@ def _check_cuda(name: str, index: int | None) -> None:
 def autocasts(device: torch.device) -> bool:
     """Whether ``--amp`` (bfloat16 autocast) applies on ``device``: CUDA and CPU (not MPS)."""
     return device.type in ("cuda", "cpu")
+
+
+@cache
+def cpu_info() -> tuple[str, frozenset[str]]:
+    """The CPU's vendor id (``AuthenticAMD``, ``GenuineIntel``) and feature flags from ``/proc/cpuinfo`` (Linux);
+    empty where that cannot be read."""
+    vendor, flags = "", frozenset()
+    try:
+        lines = Path("/proc/cpuinfo").read_text().splitlines()
+    except OSError:
+        return vendor, flags
+    for line in lines:
+        if line.startswith("vendor_id") and not vendor:
+            vendor = line.split(":", 1)[1].strip()
+        elif line.startswith("flags") and not flags:
+            flags = frozenset(line.split(":", 1)[1].split())
+    return vendor, flags
+
+
+def cpu_flags() -> frozenset[str]:
+    """The CPU's feature flags (:func:`cpu_info`)."""
+    return cpu_info()[1]

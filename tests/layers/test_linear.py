@@ -102,7 +102,7 @@ def test_the_environment_chooses_and_a_bad_value_is_named(monkeypatch):
         ("AuthenticAMD", {"avx2"}, "", False),
         ("GenuineIntel", {"avx2", "avx512f"}, "", False),
     ):
-        monkeypatch.setattr(linear, "_cpu", lambda v=vendor, f=flags: (v, frozenset(f)))
+        monkeypatch.setattr(linear, "cpu_info", lambda v=vendor, f=flags: (v, frozenset(f)))
         monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", cap)
         linear.onednn_fp32.cache_clear()
         assert linear.onednn_fp32() is expected, (vendor, flags, cap)

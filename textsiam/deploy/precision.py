@@ -26,11 +26,10 @@ from __future__ import annotations
 import copy
 import logging
 import os
-from functools import cache
-from pathlib import Path
 
 import torch
 
+from textsiam.device import cpu_flags
 from textsiam.errors import ConfigError
 from textsiam.models.base import PairModel
 
@@ -41,19 +40,6 @@ _BF16_ISAS = {"AVX512_CORE_BF16", "AVX512_CORE_FP16", "AVX10_1_512", "AVX512_COR
 _BF16_ISAS |= {"AVX512_CORE_AMX_FP16", "AVX10_1_512_AMX_FP16", "ALL", "DEFAULT"}
 _FP16_ISAS = _BF16_ISAS - {"AVX512_CORE_BF16", "AVX512_CORE_AMX"}
 log = logging.getLogger(__name__)  # what with_dtype chose and why, at INFO (the CLI's --verbose shows it on stderr)
-
-
-@cache
-def cpu_flags() -> frozenset[str]:
-    """The CPU's feature flags from ``/proc/cpuinfo`` (Linux); empty where that cannot be read."""
-    try:
-        text = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return frozenset()
-    for line in text.splitlines():
-        if line.startswith("flags"):
-            return frozenset(line.split(":", 1)[1].split())
-    return frozenset()
 
 
 def _isa_allows(allowed: set[str]) -> bool:

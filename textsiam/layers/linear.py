@@ -26,12 +26,12 @@ from __future__ import annotations
 
 import os
 from functools import cache
-from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from textsiam.device import cpu_info
 from textsiam.errors import ConfigError
 
 CHOICES = ("auto", "onednn", "torch")
@@ -51,23 +51,9 @@ def onednn_fp32() -> bool:
         return False
     if choice == "onednn":
         return True
-    vendor, flags = _cpu()
+    vendor, flags = cpu_info()
     capped = os.environ.get("ONEDNN_MAX_CPU_ISA", "").strip().upper() in _BELOW_AVX512
     return vendor == "AuthenticAMD" and "avx512f" in flags and not capped
-
-
-def _cpu() -> tuple[str, frozenset[str]]:
-    """The CPU's vendor id and feature flags from ``/proc/cpuinfo`` (Linux; empty where it cannot be read)."""
-    vendor, flags = "", frozenset()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("vendor_id") and not vendor:
-                vendor = line.split(":", 1)[1].strip()
-            elif line.startswith("flags") and not flags:
-                flags = frozenset(line.split(":", 1)[1].split())
-    except OSError:
-        pass
-    return vendor, flags
 
 
 def tracing() -> bool:
