@@ -22,9 +22,8 @@ def test_int8_replaces_every_linear_and_leaves_the_original_alone(tiny_bert_dir,
     linears = [m for m in q.modules() if type(m) is torch.nn.Linear]
     dynamic = [m for m in q.modules() if isinstance(m, nnqd.Linear)]
     assert all(type(m).__name__ == ("FullRangeDynamicLinear" if has_vnni() else "Linear") for m in dynamic)
-    assert not linears and len(dynamic) == sum(
-        isinstance(m, torch.nn.Linear) for m in model.modules()
-    )  # FastLinear too
+    # every float linear (FastLinear included) became a dynamic int8 one
+    assert not linears and len(dynamic) == sum(isinstance(m, torch.nn.Linear) for m in model.modules())
     assert is_quantized(q) and not is_quantized(model) and quantize(model, None) is model
     assert all(torch.equal(v, model.state_dict()[k]) for k, v in before.items())
     # int8 rounds each weight and activation to 1/255 of its tensor's range (1/127 of a symmetric one): ~0.4% noise

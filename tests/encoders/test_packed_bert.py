@@ -19,11 +19,13 @@ TEXTS = ["the cat", "a dog runs after the cat and eats the food", "the dog eats"
 
 
 def _features(encoder: HfTextEncoder) -> dict[str, torch.Tensor]:
-    """A batch of mixed lengths with a second segment (token type 1) in two rows."""
+    """A batch of mixed lengths; for BERT with a second segment (token type 1) in two rows (MPNet has no token
+    types)."""
     features = encoder.collate(TEXTS)
     assert features["attention_mask"].sum(1).unique().numel() == len(TEXTS)  # all lengths differ: real padding
-    features["token_type_ids"][1, 4:8] = 1
-    features["token_type_ids"][3, 2:5] = 1
+    if "token_type_ids" in features:
+        features["token_type_ids"][1, 4:8] = 1
+        features["token_type_ids"][3, 2:5] = 1
     return features
 
 
@@ -46,7 +48,7 @@ def _run(encoder: HfTextEncoder, features: dict[str, torch.Tensor], packed: bool
 
 
 def _assert_same(encoder: HfTextEncoder, monkeypatch, atol: float, mpnet: bool = False) -> None:
-    features = encoder.collate(TEXTS) if mpnet else _features(encoder)  # MPNet has no token types
+    features = _features(encoder)
     out_hf, grads_hf = _run(encoder, features, False, monkeypatch)
     out_packed, grads_packed = _run(encoder, features, True, monkeypatch)
     torch.testing.assert_close(out_packed, out_hf, rtol=0, atol=BATCHED)  # pooled outputs ~1: helpers/fixtures.py
@@ -93,30 +95,8 @@ def test_packed_all_mpnet_base_v2_matches_the_transformer_in_outputs_and_gradien
     _assert_same(encoder, monkeypatch, atol=1e-6, mpnet=True)
 
 
-def test_packed_mpnet_recomputation_and_inference(tiny_mpnet_dir, monkeypatch):
-    encoder = HfTextEncoder(str(tiny_mpnet_dir)).train()  # dropout on: recomputation must reuse its masks
-    features = encoder.collate(TEXTS)
-    grads = []
-    for on in (False, True):
-        encoder.checkpoint_layers(on)
-        encoder.zero_grad(set_to_none=True)
-        torch.manual_seed(3)
-        encoder(features).sum().backward()
-        grads.append({n: p.grad.clone() for n, p in encoder.named_parameters() if p.grad is not None})
-    for name, grad in grads[0].items():  # the same bound as for BERT's recomputation, below
-        torch.testing.assert_close(grads[1][name], grad, rtol=1e-5, atol=1e-7, msg=name)
-    encoder.eval()
-    calls = []
-    monkeypatch.setattr(hf_module, "packed_forward", lambda *a, **k: calls.append(1) or packed_forward(*a, **k))
-    with torch.inference_mode():
-        packed = encoder(features)
-        monkeypatch.setattr(encoder, "_packable", False)
-        padded = encoder(features)
-    assert calls == [1]
-    torch.testing.assert_close(packed, padded, rtol=0, atol=BATCHED)  # outputs ~1: helpers/fixtures.py
-
-
 def test_packed_recomputation_gives_the_same_gradients_with_dropout_on(tiny_bert_dir):
+    # BERT only: MPNetModel has no checkpointing switch, so checkpoint_layers leaves an MPNet tower as it is
     encoder = HfTextEncoder(str(tiny_bert_dir)).train()  # dropout on: recomputation must reuse its masks
     features = _features(encoder)
     runs, grads = [], []
@@ -157,9 +137,15 @@ def test_training_steps_and_inference_of_a_plain_bert_truncating_tower_are_packe
     assert not frozen._packs
 
 
+@pytest.fixture(params=["bert", "mpnet"])
+def tiny_dir(request) -> Path:
+    """The tiny BERT, then the tiny MPNet: the tests that take it hold for both packed forwards."""
+    return request.getfixturevalue(f"tiny_{request.param}_dir")
+
+
 @pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
-def test_packed_inference_equals_the_transformer(tiny_bert_dir, monkeypatch, dtype):
-    encoder = HfTextEncoder(str(tiny_bert_dir)).eval()
+def test_packed_inference_equals_the_transformer(tiny_dir, monkeypatch, dtype):
+    encoder = HfTextEncoder(str(tiny_dir)).eval()
     encoder.set_inference_dtype(dtype)
     features = _features(encoder)
     calls = []

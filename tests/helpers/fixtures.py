@@ -53,14 +53,21 @@ def write_word_pairs(path: Path, n: int = 40, seed: int = 0) -> Path:
     return path
 
 
+def _write_vocab(folder: Path, specials: list[str]) -> list[str]:
+    """A word-piece vocabulary (the special tokens, WORDS, letters, ``##`` letters, punctuation) in
+    ``folder/vocab.txt``; returns it."""
+    letters = "abcdefghijklmnopqrstuvwxyz"
+    vocab = [*specials, *sorted(set(WORDS)), *letters, *(f"##{c}" for c in letters), ".", ",", "!", "?"]
+    (folder / "vocab.txt").write_text("\n".join(vocab) + "\n")
+    return vocab
+
+
 def make_tiny_bert(folder: Path) -> Path:
     """Save a randomly initialised 2-layer BERT (hidden 32) with a local word-piece vocabulary into ``folder``."""
     import torch
     from transformers import BertConfig, BertModel, BertTokenizerFast
 
-    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *sorted(set(WORDS)), *list("abcdefghijklmnopqrstuvwxyz")]
-    vocab += [f"##{c}" for c in "abcdefghijklmnopqrstuvwxyz"] + [".", ",", "!", "?"]
-    (folder / "vocab.txt").write_text("\n".join(vocab) + "\n")
+    vocab = _write_vocab(folder, ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"])
     # transformers 5 names the argument `vocab`; the old `vocab_file` was ignored and every word became [UNK]
     BertTokenizerFast(vocab=str(folder / "vocab.txt"), do_lower_case=True).save_pretrained(folder)
     torch.manual_seed(0)
@@ -83,9 +90,7 @@ def make_tiny_mpnet(folder: Path, bias_std: float | None = None) -> Path:
     import torch
     from transformers import MPNetConfig, MPNetModel, MPNetTokenizerFast
 
-    vocab = ["<s>", "<pad>", "</s>", "[UNK]", "<mask>", *sorted(set(WORDS)), *list("abcdefghijklmnopqrstuvwxyz")]
-    vocab += [f"##{c}" for c in "abcdefghijklmnopqrstuvwxyz"] + [".", ",", "!", "?"]
-    (folder / "vocab.txt").write_text("\n".join(vocab) + "\n")
+    vocab = _write_vocab(folder, ["<s>", "<pad>", "</s>", "[UNK]", "<mask>"])
     MPNetTokenizerFast(vocab=str(folder / "vocab.txt")).save_pretrained(folder)
     torch.manual_seed(0)
     config = MPNetConfig(
