@@ -26,18 +26,29 @@ from textsiam.train.records import truncate_log
 TRAIN = {"epochs": 5, "log_every": 1, "batch_size": 32, "lr": 0.002, "loss": "contrastive", "warmup_ratio": 0.0}
 LIMIT = 192  # training pairs: 6 steps per epoch
 STEPS = 5 * math.ceil(LIMIT / 32)
-# The signal test sends its signal once epoch 2 is logged: the epochs left must outlast the test's polling on a loaded
-# machine (with 5 epochs, CI on 2 busy cores once saw the run finish before the signal arrived).
-SIGNAL_TRAIN = {**TRAIN, "epochs": 20}
+# The signal test sends its signal once epoch 2 is logged, so the steps left must outlast the test's polling however
+# fast the machine trains (20 epochs of the digits MLP once finished before the signal arrived). The first run goes
+# through this driver, which makes each step take at least 0.25 s: the 18 steps after epoch 2 last 4.5 s or more.
+_SLOW_STEPS = """
+import sys, time
+from textsiam.train import Trainer
+real = Trainer._loss
+def slow(self, *args):
+    time.sleep(0.25)
+    return real(self, *args)
+Trainer._loss = slow
+from textsiam.cli.main import main
+sys.exit(main(sys.argv[1:]))
+"""
 
 
 def _env() -> dict[str, str]:
     return {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
 
 
-def _train_cmd(out: Path, *extra: str, train: dict = TRAIN) -> list[str]:
+def _train_cmd(out: Path, *extra: str) -> list[str]:
     cfg = out.parent / f"{out.name}.yaml"
-    cfg.write_text(yaml.safe_dump({"preset": "digits-mlp-twin", "train": "digits:train", "dev": "digits:dev", **train}))
+    cfg.write_text(yaml.safe_dump({"preset": "digits-mlp-twin", "train": "digits:train", "dev": "digits:dev", **TRAIN}))
     args = ["train", "--config", str(cfg), "--out", str(out), "--limit", str(LIMIT), "--quiet", *extra]
     return [sys.executable, "-m", "textsiam.cli.main", *args]
 
@@ -47,12 +58,12 @@ def _log(out: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
 
 
-def _assert_complete(out: Path, train: dict = TRAIN) -> None:
+def _assert_complete(out: Path) -> None:
     log = _log(out)
     steps = [r["step"] for r in log if r["type"] == "step"]
     evals = [r["epoch"] for r in log if r["type"] == "eval"]
-    assert steps == list(range(1, train["epochs"] * math.ceil(LIMIT / 32) + 1)), steps  # each step once, in order
-    assert evals == list(range(1, train["epochs"] + 1))
+    assert steps == list(range(1, STEPS + 1)), steps  # each step once, in order
+    assert evals == list(range(1, TRAIN["epochs"] + 1))
     assert load_model(out).embedding_dim > 0 and not list(out.glob(".*.tmp")) and not (out / ".checkpoint.old").exists()
 
 
@@ -60,8 +71,9 @@ def _assert_complete(out: Path, train: dict = TRAIN) -> None:
 @pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGINT], ids=["SIGKILL", "SIGINT"])
 def test_signal_mid_training_then_resume_completes_with_each_step_logged_once(tmp_path, sig):
     out = tmp_path / "run"
+    cmd = _train_cmd(out)
     proc = subprocess.Popen(
-        _train_cmd(out, train=SIGNAL_TRAIN), env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+        [sys.executable, "-c", _SLOW_STEPS, *cmd[3:]], env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
     )
     deadline = time.monotonic() + 120
     while not any(r.get("epoch", 0) >= 2 for r in _log(out)):  # the epoch-1 checkpoint exists from here on
@@ -70,10 +82,9 @@ def test_signal_mid_training_then_resume_completes_with_each_step_logged_once(tm
     proc.send_signal(sig)
     code = proc.wait(timeout=60)
     assert code == (-signal.SIGKILL if sig == signal.SIGKILL else 130), "the run ended before the signal"
-    resume = _train_cmd(out, "--resume", train=SIGNAL_TRAIN)
-    resumed = subprocess.run(resume, env=_env(), capture_output=True, text=True, timeout=300)
+    resumed = subprocess.run(_train_cmd(out, "--resume"), env=_env(), capture_output=True, text=True, timeout=300)
     assert resumed.returncode == 0, resumed.stderr[-2000:]
-    _assert_complete(out, SIGNAL_TRAIN)
+    _assert_complete(out)
 
 
 _SWAP_KILL = """
