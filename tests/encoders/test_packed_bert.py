@@ -11,11 +11,12 @@ import pytest
 import torch
 
 import textsiam.encoders.hf as hf_module
+import textsiam.encoders.packed_bert as packed_bert
 from tests.helpers.fixtures import BATCHED, make_tiny_mpnet, needs_minilm, needs_mpnet
 from textsiam.encoders import HfTextEncoder
 from textsiam.encoders.packed_bert import packed_forward
 
-TEXTS = ["the cat", "a dog runs after the cat and eats the food", "the dog eats", "a cat and a dog run"]
+TEXTS = ["the cat", "a dog runs after the cat and eats the food today", "the dog eats", "a cat and a dog run"]
 
 
 def _features(encoder: HfTextEncoder) -> dict[str, torch.Tensor]:
@@ -148,13 +149,18 @@ def test_packed_inference_equals_the_transformer(tiny_dir, monkeypatch, dtype):
     encoder = HfTextEncoder(str(tiny_dir)).eval()
     encoder.set_inference_dtype(dtype)
     features = _features(encoder)
-    calls = []
+    calls, spans = [], []
     monkeypatch.setattr(hf_module, "packed_forward", lambda *a, **k: calls.append(1) or packed_forward(*a, **k))
+    attention = packed_bert._attention
+    monkeypatch.setattr(packed_bert, "_attention", lambda q, *a: spans.append(q.shape[2]) or attention(q, *a))
     with torch.inference_mode():
         packed = encoder(features)
         monkeypatch.setattr(encoder, "_packable", False)
         padded = encoder(features)
     assert calls == [1]
+    # attention ran on the length rounded up to a multiple of 16, the extra keys masked (the batch's length is not one)
+    length = features["input_ids"].shape[1]
+    assert length % packed_bert.ATTENTION_MULTIPLE and set(spans) == {-(-length // 16) * 16}
     # float32: the same row-wise products on fewer rows, outputs ~1: helpers/fixtures.py's BATCHED. bfloat16: 8
     # mantissa bits, a matrix product of fewer rows may block its sums differently: 2**-8 relative on outputs ~1
     atol = BATCHED if dtype == torch.float32 else 2**-8

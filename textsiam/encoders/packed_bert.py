@@ -68,14 +68,17 @@ def packed_forward(
     batch, length = input_ids.shape
     multiple = ROWS_MULTIPLE if rows_multiple is None else rows_multiple
     keep = _rows(attention_mask.reshape(-1).bool(), multiple)  # (n,) flat indices of the rows computed
+    # attention's layout: (batch, span) slots, span = length, or rounded up to ATTENTION_MULTIPLE for inference
+    span = length if torch.is_grad_enabled() else -(-length // ATTENTION_MULTIPLE) * ATTENTION_MULTIPLE
+    slots = keep if span == length else keep // length * span + keep % length  # the rows' slots in that layout
     if _is_mpnet(model):
         x = _embed_mpnet(model.embeddings, input_ids, keep)  # (n, hidden)
-        bias = _relative_bias(model.encoder, length, input_ids.device)  # (1, heads, length, length)
+        bias = _relative_bias(model.encoder, span, input_ids.device)  # (1, heads, span, span)
     else:
         x, bias = _embed(model.embeddings, input_ids, token_type_ids, keep, length), None
-    mask = attention_mask.bool()[:, None, None, :]  # (batch, 1, 1, length): True = attend
+    mask = F.pad(attention_mask.bool(), (0, span - length))[:, None, None, :]  # (batch, 1, 1, span): True = attend
     for layer in model.encoder.layer:
-        args = (layer, x, keep, mask, batch, length, bias)
+        args = (layer, x, slots, mask, batch, span, bias)
         x = checkpoint(_layer, *args, use_reentrant=False) if checkpointing else _layer(*args)
     return _scatter(x, keep, batch * length).view(batch, length, -1)
 
@@ -87,6 +90,12 @@ def _is_mpnet(model: nn.Module) -> bool:
 
 
 ROWS_MULTIPLE = 16  # rows computed per step: a multiple of this (fewer distinct tensor sizes, less fragmentation)
+ATTENTION_MULTIPLE = 16
+"""Inference pads attention's key / query length up to a multiple of this (the extra keys masked, so the real
+tokens' outputs are unchanged). torch's fused CPU attention kernel is 2-3x slower on lengths between multiples of 16
+than on the next multiple (1 thread, batch 32, 12 heads of 64: length 14 2.30 ms, 16 0.75 ms; 46 7.63 ms, 48 5.89
+ms; bfloat16 alike; docs/benchmarks.md). Training keeps the exact length: its written-out attention with dropout
+shows no such steps."""
 
 
 def _rows(real: torch.Tensor, multiple: int) -> torch.Tensor:
@@ -195,21 +204,22 @@ def _scatter(x: torch.Tensor, keep: torch.Tensor, slots: int) -> torch.Tensor:
 def _layer(
     layer: nn.Module,
     x: torch.Tensor,
-    keep: torch.Tensor,
+    slots: torch.Tensor,
     mask: torch.Tensor,
     batch: int,
-    length: int,
+    span: int,
     bias: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """One ``BertLayer`` or ``MPNetLayer`` on packed tokens ``(n, hidden)``: query, key and value on the packed
-    rows, attention in the padded layout (plus MPNet's relative ``bias``), then the attention output (Linear,
-    dropout, residual, LayerNorm) and the intermediate and output modules on the packed rows."""
+    rows, attention in the padded ``(batch, span)`` layout (the rows at ``slots``; keys where ``mask``; plus MPNet's
+    relative ``bias``), then the attention output (Linear, dropout, residual, LayerNorm) and the intermediate and
+    output modules on the packed rows."""
     mpnet = hasattr(layer.attention, "attn")
     attn = layer.attention.attn if mpnet else layer.attention.self
     heads, size = attn.num_attention_heads, attn.attention_head_size
 
     def padded(t: torch.Tensor) -> torch.Tensor:  # (n, hidden) -> (batch, heads, length, head_dim)
-        return _scatter(t, keep, batch * length).view(batch, length, heads, size).transpose(1, 2)
+        return _scatter(t, slots, batch * span).view(batch, span, heads, size).transpose(1, 2)
 
     if mpnet:  # MPNetAttention: attn (q, k, v, o), then its own dropout, residual and LayerNorm
         q, k, v, scale = padded(attn.q(x)), padded(attn.k(x)), padded(attn.v(x)), size**-0.5
@@ -219,7 +229,7 @@ def _layer(
         dense = layer.attention.output.dense
         post = layer.attention.output
     ctx = _attention(q, k, v, mask, scale, _rate(attn.dropout), bias)
-    ctx = ctx.transpose(1, 2).reshape(batch * length, heads * size)[keep]  # (n, hidden)
+    ctx = ctx.transpose(1, 2).reshape(batch * span, heads * size)[slots]  # (n, hidden)
     h = post.LayerNorm(dropout(dense(ctx), _rate(post.dropout)) + x)
     out = layer.output  # BertOutput / MPNetOutput: the same after the intermediate dense + activation
     return out.LayerNorm(dropout(out.dense(layer.intermediate(h)), _rate(out.dropout)) + h)
