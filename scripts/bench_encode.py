@@ -44,6 +44,9 @@ SIDES = (
     "st-onnx",
     "st-onnx-int8",
     "textsiam-mkl",  # textsiam fp32 with torch's own float32 linears (TEXTSIAM_FP32_LINEAR=torch; layers/linear.py)
+    # attention on each batch's exact length, as before encoders/packed_bert.py's ATTENTION_MULTIPLE (16)
+    "textsiam-exact-span",
+    "textsiam-int8-exact-span",
 )
 ONNX = ("st-onnx", "st-onnx-int8")  # need optimum + onnxruntime (the onnx extra); skipped with a message otherwise
 PEAK_GFLOPS = 127.0  # the fp32 matmul peak of the 2 cores (GFLOP/s)
@@ -76,7 +79,11 @@ def worker(side: str, args: argparse.Namespace) -> dict:
             os.environ["TEXTSIAM_FP32_LINEAR"] = "torch"  # read once, at the first linear: before anything runs
         from textsiam.deploy.quantize import load_for_inference
 
-        quantization = "int8" if side == "textsiam-int8" else None
+        if side.endswith("-exact-span"):
+            from textsiam.encoders import packed_bert
+
+            packed_bert.ATTENTION_MULTIPLE = 1
+        quantization = "int8" if side.startswith("textsiam-int8") else None
         model = load_for_inference(args.model, quantization, "bf16" if side == "textsiam-bf16" else "fp32")
 
         def encode(texts):  # normalised like the sentence-transformers pipeline (its last module is Normalize)
