@@ -159,8 +159,8 @@ def test_packed_inference_equals_the_transformer(tiny_dir, monkeypatch, dtype):
         padded = encoder(features)
     assert calls == [1]
     # attention ran on the length rounded up to a multiple of 16, the extra keys masked (the batch's length is not one)
-    length = features["input_ids"].shape[1]
-    assert length % packed_bert.ATTENTION_MULTIPLE and set(spans) == {-(-length // 16) * 16}
+    length, multiple = features["input_ids"].shape[1], packed_bert.ATTENTION_MULTIPLE
+    assert length % multiple and set(spans) == {-(-length // multiple) * multiple}
     # float32: the same row-wise products on fewer rows, outputs ~1: helpers/fixtures.py's BATCHED. bfloat16: 8
     # mantissa bits, a matrix product of fewer rows may block its sums differently: 2**-8 relative on outputs ~1
     atol = BATCHED if dtype == torch.float32 else 2**-8

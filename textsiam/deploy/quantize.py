@@ -28,6 +28,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from textsiam.device import cpu_flags
 from textsiam.errors import ConfigError, DataError
 from textsiam.layers.linear import FastLinear, plain_linears
 from textsiam.models.base import PairModel
@@ -60,12 +61,8 @@ class SmoothedLinear(nn.Module):
 
 @cache
 def has_vnni() -> bool:
-    """True when the CPU has AVX512-VNNI or AVX-VNNI (Linux /proc/cpuinfo; False where that cannot be read)."""
-    try:
-        flags = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return False
-    return "avx512_vnni" in flags or "avx_vnni" in flags
+    """True when the CPU has AVX512-VNNI or AVX-VNNI (:func:`textsiam.device.cpu_flags`; False where unknown)."""
+    return bool({"avx512_vnni", "avx_vnni"} & cpu_flags())
 
 
 def _full_range_linear() -> type[nn.Module]:

@@ -92,7 +92,7 @@ def _is_mpnet(model: nn.Module) -> bool:
 ROWS_MULTIPLE = 16  # rows computed per step: a multiple of this (fewer distinct tensor sizes, less fragmentation)
 ATTENTION_MULTIPLE = 16
 """Inference pads attention's key / query length up to a multiple of this (the extra keys masked, so the real
-tokens' outputs are unchanged). torch's fused CPU attention kernel is 2-3x slower on lengths between multiples of 16
+tokens' outputs are unchanged). torch's fused CPU attention kernel is 1.3-3x slower on lengths between multiples of 16
 than on the next multiple (1 thread, batch 32, 12 heads of 64: length 14 2.30 ms, 16 0.75 ms; 46 7.63 ms, 48 5.89
 ms; bfloat16 alike; docs/benchmarks.md). Training keeps the exact length: its written-out attention with dropout
 shows no such steps."""
