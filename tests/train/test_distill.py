@@ -16,6 +16,7 @@ from textsiam.api.distill import teach
 from textsiam.api.settings import RunSettings
 from textsiam.data.pairs import build_text_pairs
 from textsiam.errors import ConfigError
+from textsiam.losses.distill import EmbeddingDistillation
 from textsiam.models.cross import CrossModel
 from textsiam.models.io import build_model, create_model, load_model
 from textsiam.train import silver
@@ -147,10 +148,45 @@ def test_twin_teacher_trains_a_projection_toward_its_embeddings(tmp_path, tiny_b
     Trainer(student, cfg, gold, out_dir=tmp_path / "run", show_progress=False, teacher=targets).train()
     after = distance()
     # a random projection starts far off; 4 epochs at lr 1e-3 fit the projection and the student: over seeds 0..2 of
-    # teacher, student and projection the squared distance fell to 0.17..0.30 of its start, so half is a wide margin
+    # student (teacher +2, projection +3) the unit-length squared distance fell to 0.30..0.31 of its start (1.6..2.2),
+    # so half is a wide margin
     assert after < 0.5 * before
     saved = load_model(tmp_path / "run")
     assert saved.embedding_dim == 32 and not any("distill" in k for k in saved.state_dict())  # the student's own
+
+
+def test_the_distillation_term_compares_directions_whatever_the_norms():
+    """A teacher with ``normalize: false`` (mpnet-twin: the term started at 28 and swamped the pair loss) teaches
+    the same as its unit-length self: the term is 2 - 2 cos, in [0, 4], unchanged by either side's scale."""
+    torch.manual_seed(0)
+    term = EmbeddingDistillation(8, 8)
+    student, teacher = torch.randn(32, 8), torch.randn(32, 8)
+    cosine = torch.nn.functional.cosine_similarity(student, teacher, dim=1)
+    expected = float((2 - 2 * cosine).mean())
+    for scale_s, scale_t in ((1.0, 1.0), (1.0, 30.0), (0.01, 1.0), (50.0, 0.2)):
+        # float32 rounding of unit vectors of 8 dimensions: ~1e-7 per element; 1e-5 is far above, far below any bug
+        assert float(term(scale_s * student, scale_t * teacher)) == pytest.approx(expected, abs=1e-5)
+    assert float(term(teacher * 40, teacher)) == pytest.approx(0.0, abs=1e-5)  # same direction, another norm
+    assert float(term(-teacher, 3 * teacher)) == pytest.approx(4.0, abs=1e-5)  # the farthest a pair can be
+
+
+def test_a_large_norm_teacher_trains_like_its_unit_length_self(tmp_path, tiny_bert_dir, twin_teacher):
+    """The whole run: targets scaled x100 (norms far beyond mpnet's) give the very steps unit-length ones give."""
+    taught = _teach(tmp_path, tiny_bert_dir, twin_teacher)
+    texts, table = list(taught.targets.index), taught.targets.table
+    finals = []
+    for scale in (1.0, 100.0):
+        student = create_model(tiny_bert_dir, seed=0)
+        targets = TeacherTargets(texts, table * scale, student.embedding_dim, seed=0)
+        cfg = TrainConfig(epochs=2, lr=1e-3, batch_size=8, seed=0, loss="cosent", save_checkpoints=False)
+        Trainer(
+            student, cfg, taught.train_data, out_dir=tmp_path / f"x{scale:g}", show_progress=False, teacher=targets
+        ).train()
+        with torch.no_grad():
+            finals.append(student.encode(texts))
+    # same seeds, same data: only the targets' norm differs, which the term divides out (up to float32 rounding of
+    # the division, ~1e-7 relative per step over 6 steps); an unnormalised term moves the weights by orders more
+    torch.testing.assert_close(finals[0], finals[1], rtol=1e-4, atol=1e-4)
 
 
 def test_cross_teacher_and_twin_only_settings(tmp_path, tiny_bert_dir, twin_teacher, cross_teacher):

@@ -4,21 +4,28 @@ sizes differ (tensors in, scalar out; the trainer's distillation steps look up t
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from textsiam.errors import DataError
 
 
 class EmbeddingDistillation(nn.Module):
-    """Squared error between the student's embedding (projected) and the teacher's target, per text::
+    """Squared error between the student's embedding (projected) and the teacher's target, both scaled to unit
+    length, per text::
 
-        L = mean over the texts of  || P s - t ||^2      (P: a linear map, student_dim -> teacher_dim)
+        L = mean over the texts of  || P s / |P s|  -  t / |t| ||^2  =  2 - 2 cos(P s, t)
+                                                     (P: a linear map, student_dim -> teacher_dim)
 
-    The squared distance is summed over the teacher's dimensions, not averaged: for unit-length targets it lies in
-    [0, 4] whatever the size, on the scale of the pair losses it is added to (an average over 768 dimensions would
-    be ~1/768 of them). ``P`` exists only when the sizes differ (else the embeddings are compared as they are); it
-    is trained with the student but belongs to the loss, not to the student: the saved model's embeddings are the
-    student's own, of the student's size.
+    Both sides are unit length, so the term lies in [0, 4] whatever the size and whatever the models' norms, on the
+    scale of the pair losses it is added to. Before it was (2026-12-02), a teacher that keeps ``normalize: false``
+    (``mpnet-twin``, ``all-mpnet-base-v2``) started the term at 28 against a pair loss near 0.05, and a MiniLM
+    student ended its epoch at 0.37 STS-B test Spearman (0.85 trained without a teacher; docs/benchmarks.md). The
+    pair losses compare directions (cosine) too, so the direction is what is taught. The squared distance is summed
+    over the teacher's dimensions, not averaged (an average over 768 dimensions would be ~1/768 of the pair loss).
+    ``P`` exists only when the sizes differ (else the embeddings are compared as they are); it is trained with the
+    student but belongs to the loss, not to the student: the saved model's embeddings are the student's own, of the
+    student's size.
 
     Reference: the student-toward-teacher embedding MSE of Reimers & Gurevych, "Making Monolingual Sentence
     Embeddings Multilingual using Knowledge Distillation", EMNLP 2020.
@@ -45,4 +52,6 @@ class EmbeddingDistillation(nn.Module):
                 f"got {tuple(student.shape)} and {tuple(teacher.shape)}"
             )
         projected = self.projection(student.float()) if self.projection is not None else student.float()
-        return ((projected - teacher.float()) ** 2).sum(dim=1).mean()
+        # eps far below any real embedding's norm: only an all-zero row (no direction) meets it
+        target = F.normalize(teacher.float(), dim=1, eps=1e-12)
+        return ((F.normalize(projected, dim=1, eps=1e-12) - target) ** 2).sum(dim=1).mean()
