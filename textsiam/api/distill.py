@@ -157,7 +157,12 @@ def _embeddings(run, cfg, student, teacher, gold, texts, key, out_dir, device, r
     table = cached["embeddings"]
     weight = 1.0 if run.distill_weight is None else float(run.distill_weight)
     targets = TeacherTargets(texts, table, student.embedding_dim, weight, seed=cfg.seed)
-    projected = f", through a learned projection {student.embedding_dim} -> {table.shape[1]}"
+    if targets.distill.projection is not None:  # (a resumed run then loads the trained one from its checkpoint)
+        say(f"student: embedding {len(texts)} training texts to start the projection (least squares)")
+        student.to(device)
+        start = student.encode(texts, "left", cfg.eval_batch_size, show_progress=bars).float().cpu()
+        targets.distill.fit_projection(start, table)
+    projected = f", through a learned projection {student.embedding_dim} -> {table.shape[1]}, started by least squares"
     note = f"twin teacher: embeddings of {len(texts)} texts (weight {weight:g}" + (
         projected + ")" if targets.distill.projection is not None else ")"
     )
