@@ -47,6 +47,9 @@ SIDES = (
     # attention on each batch's exact length, as before encoders/packed_bert.py's ATTENTION_MULTIPLE (16)
     "textsiam-exact-span",
     "textsiam-int8-exact-span",
+    # int8 with query, key and value as three products and the attention output's own smoothing multiply, as before
+    # deploy/quantize.py's prepare_int8 fused and folded them
+    "textsiam-int8-separate",
 )
 ONNX = ("st-onnx", "st-onnx-int8")  # need optimum + onnxruntime (the onnx extra); skipped with a message otherwise
 PEAK_GFLOPS = 127.0  # the fp32 matmul peak of the 2 cores (GFLOP/s)
@@ -83,6 +86,14 @@ def worker(side: str, args: argparse.Namespace) -> dict:
             from textsiam.encoders import packed_bert
 
             packed_bert.ATTENTION_MULTIPLE = 1
+        if side == "textsiam-int8-separate":
+            from textsiam.deploy import quantize
+
+            def smooth_only(work, calibration=None):
+                quantize.smooth(work, calibration)
+                return work
+
+            quantize.prepare_int8 = smooth_only
         quantization = "int8" if side.startswith("textsiam-int8") else None
         model = load_for_inference(args.model, quantization, "bf16" if side == "textsiam-bf16" else "fp32")
 

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import copy
 import os
 
 import pytest
@@ -22,8 +23,9 @@ def test_int8_replaces_every_linear_and_leaves_the_original_alone(tiny_bert_dir,
     linears = [m for m in q.modules() if type(m) is torch.nn.Linear]
     dynamic = [m for m in q.modules() if isinstance(m, nnqd.Linear)]
     assert all(type(m).__name__ == ("FullRangeDynamicLinear" if has_vnni() else "Linear") for m in dynamic)
-    # every float linear (FastLinear included) became a dynamic int8 one
-    assert not linears and len(dynamic) == sum(isinstance(m, torch.nn.Linear) for m in model.modules())
+    # every float linear (FastLinear included) became a dynamic int8 one; each layer's query, key and value as one
+    layers = model.left.transformer.config.num_hidden_layers
+    assert not linears and len(dynamic) == sum(isinstance(m, torch.nn.Linear) for m in model.modules()) - 2 * layers
     assert is_quantized(q) and not is_quantized(model) and quantize(model, None) is model
     assert all(torch.equal(v, model.state_dict()[k]) for k, v in before.items())
     # int8 rounds each weight and activation to 1/255 of its tensor's range (1/127 of a symmetric one): ~0.4% noise
@@ -120,3 +122,35 @@ def test_in_place_int8_gives_back_the_mapped_pages_of_the_replaced_weights():
     in_place = quantize(model, "int8", inplace=True)
     assert _private_dirty_kb("model.safetensors") < 4096  # was ~42,000 kB before the pages were given back
     assert torch.equal(in_place.encode(texts), copy_q.encode(texts))
+
+
+@pytest.mark.parametrize("arch", ["bert", "mpnet"])
+def test_the_float_rewrites_before_int8_keep_the_outputs(arch, tiny_bert_dir, tmp_path):
+    """Fused query / key / value, smoothing and the output smoothing folded into the values are float-exact: the
+    packed forward (the fused product) and the transformers forward (the stand-ins) give the float model's output."""
+    from tests.helpers.fixtures import make_tiny_mpnet
+    from textsiam.deploy.quantize import FusedQKV, SmoothedLinear, prepare_int8
+
+    folder = tiny_bert_dir if arch == "bert" else make_tiny_mpnet(tmp_path, bias_std=1.0)
+    model = create_model(str(folder)).eval()
+    torch.manual_seed(0)
+    with torch.no_grad():  # a fresh model's biases are zero: give them values, so a bias left unscaled shows
+        for m in model.modules():
+            if isinstance(m, torch.nn.Linear) and m.bias is not None:
+                m.bias.normal_(0.0, 0.5)
+    expected = model.encode(TEXTS)
+    prepared = prepare_int8(copy.deepcopy(model), TEXTS)
+    layers = prepared.left.transformer.encoder.layer
+    attn = [layer.attention.attn if arch == "mpnet" else layer.attention.self for layer in layers]
+    assert all(isinstance(a.qkv, FusedQKV) and isinstance(a.qkv.linear, SmoothedLinear) for a in attn)
+    out = [a.o if arch == "mpnet" else layer.attention.output.dense for a, layer in zip(attn, layers)]
+    assert all(isinstance(o, torch.nn.Linear) for o in out)  # its 1 / s now lives in the value rows
+    # float32: the stacked product and the moved scales round differently from the separate ones (~1e-7 relative
+    # per operation over 2 layers); 1e-5 is far above that and far below what a wrong row or scale moves (~1e-1)
+    torch.testing.assert_close(prepared.encode(TEXTS), expected, rtol=1e-5, atol=1e-5)
+    features = prepared.left.collate(TEXTS)
+    with torch.no_grad():
+        unpacked = prepared.left.transformer(**features).last_hidden_state  # the stand-ins' path (tracing's)
+        packed = prepared.left.hidden_states(features)
+    mask = features["attention_mask"].bool()
+    torch.testing.assert_close(unpacked[mask], packed[mask], rtol=1e-5, atol=1e-5)

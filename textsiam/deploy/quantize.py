@@ -15,6 +15,14 @@ fbgemm quantizes activations to 7 bits (``reduce_range``) because AVX2's int8 mu
 CPUs with VNNI accumulate straight into 32 bits, so there the full 8 bits are used (MiniLM-L6 on 600 STS-B dev
 sentences, embedding cosine to float: mean 0.9916 / min 0.952 with 7 bits, 0.9979 / 0.992 with 8).
 
+In the unpadded BERT / MPNet towers (:mod:`textsiam.encoders.packed_bert`) two more float-exact rewrites cut the
+per-Linear work around the int8 products (each smoothed Linear multiplies its input by ``1 / s`` and quantizes it):
+query, key and value become one Linear over their stacked weights (:class:`FusedQKV`: one multiply, one activation
+quantization and one int8 product instead of three; the smoothing scale is shared, from the stacked weights), and the
+attention output Linear's ``1 / s`` moves into the value rows (attention is linear in the values, so scaling value
+channel j scales context channel j), which removes that multiply. Per layer: 3 input multiplies instead of 6, 4
+activation quantizations instead of 6.
+
 The result is an inference-only copy: it cannot be trained or saved, and the float model is left untouched.
 """
 
@@ -99,8 +107,8 @@ def quantize_int8(model: PairModel, calibration: Sequence[str] | None = None, *,
     plain_linears(work)  # oneDNN float32 linears (layers/linear.py) back to nn.Linear: quantize_dynamic maps by type
     if not inplace:
         model.train(was_training)
-    smooth(work, calibration)
     floats = _storage_ranges(m.weight for m in work.modules() if type(m) in _LINEARS)
+    prepare_int8(work, calibration)
     mapping = {nn.Linear: _full_range_linear()} if has_vnni() and torch.backends.quantized.engine != "qnnpack" else None
     quantized = quantize_dynamic(
         work, {nn.Linear: per_channel_dynamic_qconfig}, dtype=torch.qint8, mapping=mapping, inplace=True
@@ -113,6 +121,115 @@ def quantize_int8(model: PairModel, calibration: Sequence[str] | None = None, *,
     # ``dead`` excludes every storage the quantized model still holds.
     drop_mapped_pages(floats - _storage_ranges(quantized.state_dict(keep_vars=True).values()))
     return quantized
+
+
+def prepare_int8(model: PairModel, calibration: Sequence[str] | None = None) -> PairModel:
+    """The float rewrites before the int8 conversion, in place: query, key and value fused (:func:`fuse_qkv`),
+    every text-tower Linear smoothed (:func:`smooth`), the attention output's smoothing folded into the values
+    (:func:`fold_output_smoothing`). The float outputs are unchanged (up to float32 rounding)."""
+    fuse_qkv(model)
+    smooth(model, calibration)
+    fold_output_smoothing(model)
+    return model
+
+
+class FusedQKV(nn.Module):
+    """Query, key and value as one Linear ``hidden -> 3 x hidden`` (their weights and biases stacked in that
+    order). The packed forward (:mod:`textsiam.encoders.packed_bert`) calls it once per layer; ``parts`` are the
+    three stand-ins left under the old names for the transformers forward (each runs the whole product and keeps
+    its third: correct, not fast; that forward runs only while tracing)."""
+
+    def __init__(self, query: nn.Linear, key: nn.Linear, value: nn.Linear) -> None:
+        super().__init__()
+        self.width = query.out_features
+        self.linear = nn.Linear(query.in_features, 3 * self.width, bias=True)
+        with torch.no_grad():
+            self.linear.weight.copy_(torch.cat([query.weight, key.weight, value.weight]))
+            self.linear.bias.copy_(torch.cat([_bias(query), _bias(key), _bias(value)]))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.linear(x)
+
+    def value_linear(self) -> nn.Linear:
+        """The stacked float Linear (inside its smoothing, once smoothed); its rows ``2w:3w`` are the values'."""
+        inner = self.linear
+        return inner.linear if isinstance(inner, SmoothedLinear) else inner
+
+    def parts(self) -> list[nn.Module]:
+        return [_QKVPart(self, i) for i in range(3)]
+
+
+class _QKVPart(nn.Module):
+    """One third (query, key or value) of a :class:`FusedQKV`'s output; the fused module is held outside the module
+    tree (a tuple), so it is counted, smoothed and quantized once, under its own name ``qkv``."""
+
+    def __init__(self, fused: FusedQKV, index: int) -> None:
+        super().__init__()
+        self.source, self.index = (fused,), index
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        w = self.source[0].width
+        return self.source[0](x)[..., self.index * w : (self.index + 1) * w]
+
+
+def _bias(linear: nn.Linear) -> torch.Tensor:
+    return linear.bias if linear.bias is not None else linear.weight.new_zeros(linear.out_features)
+
+
+def _attention_blocks(model: nn.Module) -> list[tuple[nn.Module, tuple[str, str, str], nn.Module, str]]:
+    """``(self-attention, its query / key / value names, the output Linear's parent, its name)`` for every layer of
+    every text tower that runs the packed forward (BERT: ``attention.self`` and ``attention.output.dense``; MPNet:
+    ``attention.attn`` with ``q``, ``k``, ``v`` and ``o``)."""
+    from textsiam.encoders.hf import HfTextEncoder
+
+    blocks = []
+    for tower in model.modules():
+        if not (isinstance(tower, HfTextEncoder) and tower._packable):
+            continue
+        for layer in tower.transformer.encoder.layer:
+            if hasattr(layer.attention, "attn"):  # MPNet
+                blocks.append((layer.attention.attn, ("q", "k", "v"), layer.attention.attn, "o"))
+            else:
+                blocks.append((layer.attention.self, ("query", "key", "value"), layer.attention.output, "dense"))
+    return blocks
+
+
+def fuse_qkv(model: nn.Module) -> None:
+    """Replace query, key and value of each packed attention block by one :class:`FusedQKV` (``attn.qkv``)."""
+    for attn, names, _, _ in _attention_blocks(model):
+        linears = [getattr(attn, n) for n in names]
+        if all(type(m) in _LINEARS for m in linears) and not hasattr(attn, "qkv"):
+            attn.qkv = FusedQKV(*linears)
+            for name, part in zip(names, attn.qkv.parts()):
+                setattr(attn, name, part)
+            # the three weights were read into the stacked copy: where they are pages of a memory-mapped
+            # .safetensors file, give those back now, not after the whole model (mpnet: 85 MB more at the peak)
+            dead = _storage_ranges([t for m in linears for t in (m.weight, m.bias)])
+            del linears
+            drop_mapped_pages(dead)
+
+
+def fold_output_smoothing(model: nn.Module) -> None:
+    """Move each attention output Linear's smoothing ``x / s`` into the value rows that make its input: the
+    context is ``softmax(scores) @ values`` per channel, so values divided by ``s`` give a context divided by ``s``.
+    Per-output-channel int8 weight scales make the scaled value rows quantize exactly as well as before."""
+    for attn, names, parent, name in _attention_blocks(model):
+        out = getattr(parent, name)
+        if not isinstance(out, SmoothedLinear):
+            continue
+        fused = getattr(attn, "qkv", None)
+        if fused is not None:
+            value, rows = fused.value_linear(), slice(2 * fused.width, 3 * fused.width)
+        else:
+            value = getattr(attn, names[2])
+            value = value.linear if isinstance(value, SmoothedLinear) else value
+            rows = slice(0, value.out_features)
+        if type(value) not in _LINEARS or value.bias is None:
+            continue
+        with torch.no_grad():
+            value.weight[rows].mul_(out.inv_scale[:, None])
+            value.bias[rows].mul_(out.inv_scale)
+        setattr(parent, name, out.linear)
 
 
 def _storage_ranges(tensors) -> set[tuple[int, int]]:

@@ -221,13 +221,18 @@ def _layer(
     def padded(t: torch.Tensor) -> torch.Tensor:  # (n, hidden) -> (batch, heads, length, head_dim)
         return _scatter(t, slots, batch * span).view(batch, span, heads, size).transpose(1, 2)
 
+    fused = getattr(attn, "qkv", None)  # query, key and value as one product (int8 inference: deploy/quantize.py)
+    if fused is not None:
+        qkv = _scatter(fused(x), slots, batch * span).view(batch, span, 3, heads, size).permute(2, 0, 3, 1, 4)
+        q, k, v = qkv.unbind(0)  # each (batch, heads, span, head_dim)
+    elif mpnet:
+        q, k, v = padded(attn.q(x)), padded(attn.k(x)), padded(attn.v(x))
+    else:
+        q, k, v = padded(attn.query(x)), padded(attn.key(x)), padded(attn.value(x))
     if mpnet:  # MPNetAttention: attn (q, k, v, o), then its own dropout, residual and LayerNorm
-        q, k, v, scale = padded(attn.q(x)), padded(attn.k(x)), padded(attn.v(x)), size**-0.5
-        dense, post = attn.o, layer.attention
+        scale, dense, post = size**-0.5, attn.o, layer.attention
     else:  # BertSelfAttention, then BertSelfOutput: dense, dropout, residual, LayerNorm
-        q, k, v, scale = padded(attn.query(x)), padded(attn.key(x)), padded(attn.value(x)), attn.scaling
-        dense = layer.attention.output.dense
-        post = layer.attention.output
+        scale, dense, post = attn.scaling, layer.attention.output.dense, layer.attention.output
     ctx = _attention(q, k, v, mask, scale, _rate(attn.dropout), bias)
     ctx = ctx.transpose(1, 2).reshape(batch * span, heads * size)[slots]  # (n, hidden)
     h = post.LayerNorm(dropout(dense(ctx), _rate(post.dropout)) + x)
