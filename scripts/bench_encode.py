@@ -9,10 +9,15 @@ peak RSS for N streamed sentences.
 
 sentence-transformers' ONNX backend needs optimum-onnx, which pins transformers < 4.58 while textsiam needs 5:
 ``--st-python`` runs the ONNX rows in a second environment (docs/benchmarks.md creates it); those workers import
-nothing of textsiam (the sentences and the model folder come in a file).
+nothing of textsiam (the sentences and the model folder come in a file). Its OpenVINO backend (optimum-intel, nncf)
+gets a third, ``--st-openvino-python``: its int8 row is sentence-transformers' static int8 quantization
+(``export_static_quantized_openvino_model``), calibrated offline on the sentences textsiam's own int8 calibrates on
+(``textsiam/deploy/calibration_texts.txt``, never the test sentences) instead of its default download of GLUE SST-2.
 
     python scripts/bench_encode.py --repeats 3 --out runs/bench_encode.json --st-python /tmp/stonnx-venv/bin/python
     python scripts/bench_encode.py --model mpnet-twin --st-model all-mpnet-base-v2 --repeats 2
+    python scripts/bench_encode.py --repeats 3 --sides textsiam-int8 sentence-transformers st-openvino \
+        st-openvino-int8 --st-openvino-python /tmp/stov-venv/bin/python
     python scripts/bench_encode.py --repeats 1 --limit 250 --sides textsiam textsiam-bf16 sentence-transformers st-bf16
     python scripts/bench_encode.py --repeats 0 --growth 1000 10000 100000 [--growth-model DIR]
 
@@ -50,8 +55,12 @@ SIDES = (
     # int8 with query, key and value as three products and the attention output's own smoothing multiply, as before
     # deploy/quantize.py's prepare_int8 fused and folded them
     "textsiam-int8-separate",
+    "st-openvino",
+    "st-openvino-int8",
 )
 ONNX = ("st-onnx", "st-onnx-int8")  # need optimum + onnxruntime (the onnx extra); skipped with a message otherwise
+OPENVINO = ("st-openvino", "st-openvino-int8")  # need sentence-transformers[openvino] + datasets: --st-openvino-python
+CALIBRATION = ROOT / "textsiam" / "deploy" / "calibration_texts.txt"
 PEAK_GFLOPS = 127.0  # the issue's fp32 matmul peak of the 2 cores (GFLOP/s)
 
 
@@ -72,7 +81,7 @@ def worker(side: str, args: argparse.Namespace) -> dict:
 
     job = json.loads(Path(args.job).read_text())  # the sentences and the ST folder: no textsiam import needed here
     sentences, args.st_folder = job["sentences"], job["st_folder"]
-    if side in ("sentence-transformers", "st-bf16", *ONNX):
+    if side in ("sentence-transformers", "st-bf16", *ONNX, *OPENVINO):
         st = _sentence_transformer(side, args)
 
         def encode(texts):  # float32 numpy whatever the weights' type (numpy has no bfloat16)
@@ -123,6 +132,8 @@ def _sentence_transformer(side: str, args: argparse.Namespace):
         return SentenceTransformer(folder, device="cpu", model_kwargs={"torch_dtype": torch.bfloat16})
     work = Path(tempfile.mkdtemp(prefix="st-onnx-"))
     shutil.copytree(folder, work / "model")  # the export writes onnx/ into the folder: never the packaged one
+    if side in OPENVINO:
+        return _st_openvino(side, work, args)
     st = SentenceTransformer(str(work / "model"), device="cpu", backend="onnx")
     if side == "st-onnx":
         return st
@@ -131,6 +142,26 @@ def _sentence_transformer(side: str, args: argparse.Namespace):
     export_dynamic_quantized_onnx_model(st, "avx512_vnni", str(work / "model"))
     kwargs = {"file_name": "onnx/model_qint8_avx512_vnni.onnx"}
     return SentenceTransformer(str(work / "model"), device="cpu", backend="onnx", model_kwargs=kwargs)
+
+
+def _st_openvino(side: str, work: Path, args: argparse.Namespace):
+    """sentence-transformers' OpenVINO backend (the model exported to OpenVINO IR on load); int8: its static
+    quantization, calibrated on a local table of textsiam's calibration sentences (the job file carries them)."""
+    from sentence_transformers import SentenceTransformer
+
+    st = SentenceTransformer(str(work / "model"), device="cpu", backend="openvino")
+    if side == "st-openvino":
+        return st
+    from sentence_transformers import export_static_quantized_openvino_model
+
+    os.environ.setdefault("HF_DATASETS_OFFLINE", "1")  # the calibration table is a local folder: never download
+    table = work / "calibration"
+    table.mkdir()
+    texts = json.loads(Path(args.job).read_text())["calibration"]
+    (table / "train.jsonl").write_text("".join(json.dumps({"sentence": t}) + "\n" for t in texts))
+    export_static_quantized_openvino_model(st, None, str(work / "model"), str(table), "default", "train", "sentence")
+    kwargs = {"file_name": "openvino/openvino_model_qint8_quantized.xml"}
+    return SentenceTransformer(str(work / "model"), device="cpu", backend="openvino", model_kwargs=kwargs)
 
 
 def _onnx_missing() -> str | None:
@@ -198,6 +229,7 @@ def compare(args: argparse.Namespace, tmp: str) -> dict:
     for r in range(args.repeats):
         for side in args.sides:
             python = args.st_python if side in ONNX and args.st_python else sys.executable
+            python = args.st_openvino_python if side in OPENVINO else python
             result = _spawn(["--worker", side], args, f"{tmp}/{side}.npy", python)
             runs[side].append(result)
             print(f"run {r + 1} {side:24} {result['sentences_per_s']:8.1f} sent/s  peak {result['peak_rss_mb']:.0f} MB")
@@ -250,6 +282,9 @@ def main() -> None:
     p.add_argument("--growth-model", default="minilm-twin", help="growth runs: model name or folder")
     p.add_argument("--st-python", help="python of an environment with sentence-transformers[onnx]: the ONNX rows")
     p.add_argument(
+        "--st-openvino-python", help="python of an environment with sentence-transformers[openvino] and datasets"
+    )
+    p.add_argument(
         "--peak",
         type=lambda v: {k: float(x) for k, x in (kv.split("=") for kv in v.split(","))},
         default={"fp32": PEAK_GFLOPS, "bf16": PEAK_GFLOPS, "int8": PEAK_GFLOPS},
@@ -274,10 +309,15 @@ def main() -> None:
 
         a, b, _ = stsb_test(args.data, args.limit)
         args.st_folder, args.job = str(resolve_pretrained(args.st_model)), f"{tmp}/job.json"
-        Path(args.job).write_text(json.dumps({"sentences": a + b, "st_folder": args.st_folder}))
+        calibration = CALIBRATION.read_text().splitlines()
+        job = {"sentences": a + b, "st_folder": args.st_folder, "calibration": calibration}
+        Path(args.job).write_text(json.dumps(job))
         if args.repeats:
             if "sentence-transformers" not in args.sides:
                 raise SystemExit("the comparison needs sentence-transformers among --sides")
+            if any(side in OPENVINO for side in args.sides) and not args.st_openvino_python:
+                print(f"skipping {', '.join(s for s in args.sides if s in OPENVINO)}: no --st-openvino-python")
+                args.sides = [side for side in args.sides if side not in OPENVINO]
             if any(side in ONNX for side in args.sides) and not args.st_python and (why := _onnx_missing()):
                 print(f"skipping {', '.join(s for s in args.sides if s in ONNX)}: {why}")
                 args.sides = [side for side in args.sides if side not in ONNX]
