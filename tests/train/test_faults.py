@@ -29,8 +29,11 @@ STEPS = 5 * math.ceil(LIMIT / 32)
 # The signal test sends its signal once epoch 2 is logged, so the steps left must outlast the test's polling however
 # fast the machine trains (20 epochs of the digits MLP once finished before the signal arrived). The first run goes
 # through this driver, which makes each step take at least 0.25 s: the 18 steps after epoch 2 last 4.5 s or more.
+# It also restores Python's SIGINT handler: a test run started as a background job of a non-interactive shell
+# (`cmd &`, nohup) has SIGINT ignored, the child inherits that, and Python then never raises KeyboardInterrupt.
 _SLOW_STEPS = """
-import sys, time
+import signal, sys, time
+signal.signal(signal.SIGINT, signal.default_int_handler)
 from textsiam.train import Trainer
 real = Trainer._loss
 def slow(self, *args):
