@@ -107,3 +107,59 @@ def test_groups_skip_negative_rows_and_need_one_id_per_pair():
     )
     with pytest.raises(ValueError, match="one id per pair"):
         loss(u, v, labels, torch.tensor([0, 1]))
+
+
+def brute_force_hard(u, v, groups, scale, beta):
+    """Per row and direction: -log(P / (P + sum_neg w exp(s))), w = n exp(beta s) / sum_neg exp(beta s)."""
+    n = u.shape[0]
+    cos = [[float(torch.nn.functional.cosine_similarity(u[i], v[j], dim=0)) for j in range(n)] for i in range(n)]
+    total = 0.0
+    for i in range(n):
+        for sims in ([scale * cos[i][j] for j in range(n)], [scale * cos[j][i] for j in range(n)]):
+            own = sum(math.exp(sims[j]) for j in range(n) if groups[j] == groups[i])
+            neg = [sims[j] for j in range(n) if groups[j] != groups[i]]
+            norm = sum(math.exp(beta * s) for s in neg)
+            weighted = sum(len(neg) * math.exp(beta * s) / norm * math.exp(s) for s in neg)
+            total += -math.log(own / (own + weighted))
+    return total / (2 * n)
+
+
+@pytest.mark.parametrize("beta", [0.3, 1.0])
+def test_hard_negative_weights_match_brute_force(beta):
+    torch.manual_seed(3)
+    u, v = torch.randn(6, 4), torch.randn(6, 4)
+    groups = torch.tensor([0, 1, 0, 2, 3, 4])
+    loss = build_loss("infonce", temperature=0.2, hard_negative_beta=beta)
+    # float32 cosines through two logsumexps of 6 at scale 5 (beta 1 doubles it): ~1e-6 relative; 1e-5 leaves room
+    assert loss(u, v, torch.ones(6), groups).item() == pytest.approx(
+        brute_force_hard(u, v, groups, 5.0, beta), rel=1e-5
+    )
+    plain = build_loss("infonce", temperature=0.2, hard_negative_beta=beta)
+    assert plain(u, v, torch.ones(6)).item() == pytest.approx(
+        brute_force_hard(u, v, torch.arange(6), 5.0, beta), rel=1e-5
+    )
+
+
+def test_hard_negatives_push_the_closest_negative_harder():
+    """A negative's gradient is its share of the denominator: exp(s) plainly, w exp(s) = exp((1 + beta) s) / Z
+    with the (gradient-free) weights; so the hard-to-easy gradient ratio is exp(delta) at beta 0 and exp((1 + beta)
+    delta) at beta."""
+    from textsiam.losses.infonce import _grouped_ce
+
+    positive = torch.tensor([[True, False, False]])
+    delta = 3.0  # the hard negative's logit minus the easy one's
+    for beta in (0.0, 0.5, 2.0):
+        logits = torch.tensor([[3.0, 2.0, 2.0 - delta]], requires_grad=True)
+        _grouped_ce(logits, positive, beta).backward()
+        hard, easy = logits.grad[0, 1].item(), logits.grad[0, 2].item()
+        assert hard > 0 and easy > 0  # raising a negative's logit raises the loss
+        # float32 exps of logits below 10: relative error ~1e-6; 1e-4 leaves room
+        assert hard / easy == pytest.approx(math.exp((1 + beta) * delta), rel=1e-4)
+
+
+@pytest.mark.parametrize("value", [-0.5, float("nan"), float("inf"), "1"])
+def test_hard_negative_beta_must_be_a_finite_number_at_least_zero(value):
+    from textsiam.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=r"loss 'infonce': hard_negative_beta must be a finite number >= 0"):
+        build_loss("infonce", hard_negative_beta=value)
