@@ -113,3 +113,22 @@ def test_class_logits_are_the_pretrained_classifier_on_the_pooled_features():
     assert len(names) == 1000 and names[0] == "tench" and names[1] == "goldfish"
     with pytest.raises(ConfigError, match="class_logits=true"):
         EfficientNetLite0Encoder(pretrained=False).class_names()
+
+
+@pytest.mark.parametrize(("rows", "feats"), [(12, 30), (40, 9)])
+def test_ridge_solve_is_the_normal_equations_in_either_form(rows, feats):
+    """Fewer rows than features takes the dual form, more the primal: both give (X^T X + lam I)^-1 X^T Y."""
+    from textsiam.ridge.model import ridge_solve
+
+    g = torch.Generator().manual_seed(rows)
+    x, y = (
+        torch.randn(rows, feats, generator=g, dtype=torch.float64),
+        torch.randn(rows, 5, generator=g, dtype=torch.float64),
+    )
+    lam = 0.7
+    expected = torch.linalg.inv(x.T @ x + lam * torch.eye(feats, dtype=torch.float64)) @ x.T @ y
+    # float64 solves of systems with condition number < 1e3: errors ~1e-13; 1e-9 leaves room
+    torch.testing.assert_close(ridge_solve(x, y, lam), expected, rtol=1e-9, atol=1e-9)
+    # the normal equations hold: X^T (X W - Y) + lam W = 0
+    w = ridge_solve(x, y, lam)
+    torch.testing.assert_close(x.T @ (x @ w - y) + lam * w, torch.zeros_like(w), rtol=0, atol=1e-9)
