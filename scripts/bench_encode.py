@@ -60,7 +60,6 @@ SIDES = (
 )
 ONNX = ("st-onnx", "st-onnx-int8")  # need optimum + onnxruntime (the onnx extra); skipped with a message otherwise
 OPENVINO = ("st-openvino", "st-openvino-int8")  # need sentence-transformers[openvino] + datasets: --st-openvino-python
-CALIBRATION = ROOT / "textsiam" / "deploy" / "calibration_texts.txt"
 PEAK_GFLOPS = 127.0  # the fp32 matmul peak of the 2 cores (GFLOP/s)
 
 
@@ -305,11 +304,12 @@ def main() -> None:
         return
     results: dict = {}
     with tempfile.TemporaryDirectory() as tmp:
+        from textsiam.deploy.quantize import CALIBRATION_FILE
         from textsiam.encoders.pretrained import resolve_pretrained
 
         a, b, _ = stsb_test(args.data, args.limit)
         args.st_folder, args.job = str(resolve_pretrained(args.st_model)), f"{tmp}/job.json"
-        calibration = CALIBRATION.read_text().splitlines()
+        calibration = CALIBRATION_FILE.read_text().splitlines()
         job = {"sentences": a + b, "st_folder": args.st_folder, "calibration": calibration}
         Path(args.job).write_text(json.dumps(job))
         if args.repeats:

@@ -68,15 +68,19 @@ def test_trainer_optimises_the_temperature(tiny_bert_dir):
     assert not np.isclose(trainer.loss_fn.scale, start)  # 3 AdamW steps of ~1e-2 on log(scale): ~3%, isclose is 1e-5
 
 
-def brute_force_grouped(u, v, groups, scale):
-    """Per row and direction: -log of the softmax mass on the pairs of the row's own group."""
+def brute_force_grouped(u, v, groups, scale, beta=0.0):
+    """Per row and direction: -log(P / (P + sum_neg w exp(s))), P the row's own group's mass and
+    w = n exp(beta s) / sum_neg exp(beta s) (all 1 at beta 0: the softmax mass on the own group)."""
     n = u.shape[0]
     cos = [[float(torch.nn.functional.cosine_similarity(u[i], v[j], dim=0)) for j in range(n)] for i in range(n)]
     total = 0.0
     for i in range(n):
         for sims in ([scale * cos[i][j] for j in range(n)], [scale * cos[j][i] for j in range(n)]):
             own = sum(math.exp(sims[j]) for j in range(n) if groups[j] == groups[i])
-            total += -math.log(own / sum(math.exp(x) for x in sims))
+            neg = [sims[j] for j in range(n) if groups[j] != groups[i]]
+            norm = sum(math.exp(beta * s) for s in neg)
+            weighted = sum(len(neg) * math.exp(beta * s) / norm * math.exp(s) for s in neg)
+            total += -math.log(own / (own + weighted))
     return total / (2 * n)
 
 
@@ -109,21 +113,6 @@ def test_groups_skip_negative_rows_and_need_one_id_per_pair():
         loss(u, v, labels, torch.tensor([0, 1]))
 
 
-def brute_force_hard(u, v, groups, scale, beta):
-    """Per row and direction: -log(P / (P + sum_neg w exp(s))), w = n exp(beta s) / sum_neg exp(beta s)."""
-    n = u.shape[0]
-    cos = [[float(torch.nn.functional.cosine_similarity(u[i], v[j], dim=0)) for j in range(n)] for i in range(n)]
-    total = 0.0
-    for i in range(n):
-        for sims in ([scale * cos[i][j] for j in range(n)], [scale * cos[j][i] for j in range(n)]):
-            own = sum(math.exp(sims[j]) for j in range(n) if groups[j] == groups[i])
-            neg = [sims[j] for j in range(n) if groups[j] != groups[i]]
-            norm = sum(math.exp(beta * s) for s in neg)
-            weighted = sum(len(neg) * math.exp(beta * s) / norm * math.exp(s) for s in neg)
-            total += -math.log(own / (own + weighted))
-    return total / (2 * n)
-
-
 @pytest.mark.parametrize("beta", [0.3, 1.0])
 def test_hard_negative_weights_match_brute_force(beta):
     torch.manual_seed(3)
@@ -132,11 +121,10 @@ def test_hard_negative_weights_match_brute_force(beta):
     loss = build_loss("infonce", temperature=0.2, hard_negative_beta=beta)
     # float32 cosines through two logsumexps of 6 at scale 5 (beta 1 doubles it): ~1e-6 relative; 1e-5 leaves room
     assert loss(u, v, torch.ones(6), groups).item() == pytest.approx(
-        brute_force_hard(u, v, groups, 5.0, beta), rel=1e-5
+        brute_force_grouped(u, v, groups, 5.0, beta), rel=1e-5
     )
-    plain = build_loss("infonce", temperature=0.2, hard_negative_beta=beta)
-    assert plain(u, v, torch.ones(6)).item() == pytest.approx(
-        brute_force_hard(u, v, torch.arange(6), 5.0, beta), rel=1e-5
+    assert loss(u, v, torch.ones(6)).item() == pytest.approx(
+        brute_force_grouped(u, v, torch.arange(6), 5.0, beta), rel=1e-5
     )
 
 

@@ -115,5 +115,6 @@ def _grouped_ce(logits: torch.Tensor, positive: torch.Tensor, beta: float = 0.0)
         hard = (beta * logits).masked_fill(positive, -math.inf)
         count = (~positive).sum(dim=1, keepdim=True).clamp(min=1).to(logits.dtype)
         log_w = count.log() + hard - torch.logsumexp(hard, dim=1, keepdim=True)
-    negatives = torch.logsumexp((logits + log_w).masked_fill(positive, -math.inf), dim=1)  # -inf: a row without
+    # a row without negatives gets -inf here, and its term is 0
+    negatives = torch.logsumexp((logits + log_w).masked_fill(positive, -math.inf), dim=1)
     return (torch.logaddexp(own, negatives) - own).mean()
