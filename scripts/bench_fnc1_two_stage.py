@@ -2,12 +2,16 @@
 
 The gate's 4-way argmax says whether a pair is ``unrelated``; a related pair takes the stance model's argmax over
 ``discuss`` / ``agree`` / ``disagree``. Both are saved stance models (a ``pair-classifier`` head with the FNC-1
-classes), e.g. ``minilm-stance`` as the gate and ``stance-tfidf-mlp`` for the stance. Reports the FNC score, the
-related/unrelated accuracy and per-class recall on dev, for the gate alone, the stance model alone and the two.
+classes), e.g. ``minilm-stance`` as the gate and ``stance-tfidf-mlp`` for the stance. A stance model without the
+``unrelated`` class (a cross-encoder trained on the related pairs only) reads only the pairs the gate calls related.
+Reports the FNC score, the related/unrelated accuracy and per-class recall on dev, for the gate alone, a 4-way
+stance model alone and the two.
 
     python scripts/bench_fnc1_two_stage.py --split topic --gate runs/fnc1/topic_cli/model \
         --stance runs/fnc1/topic_models/stance-tfidf-mlp runs/fnc1/topic_models_s1/stance-tfidf-mlp \
         runs/fnc1/topic_models_s2/stance-tfidf-mlp --json runs/fnc1/topic_two_stage.json
+
+``--eval-file FILE`` scores another file in the FNC-1 format instead (a held-out test set, with its bodies file).
 """
 
 from __future__ import annotations
@@ -47,23 +51,39 @@ def main() -> None:
         nargs="+",
         help="saved stance model(s) that pick discuss/agree/disagree (one row each)",
     )
+    p.add_argument(
+        "--eval-file",
+        metavar="FILE",
+        help="score this FNC-1 stances file (its bodies file beside it, e.g. competition_test_stances.csv) instead "
+        "of the --split dev part of the training file",
+    )
     p.add_argument("--json", help="write the rows here")
     args = p.parse_args()
-    dev = split(read_pairs(Path(args.data) / "train_stances.csv"), args.split)["dev"]
+    if args.eval_file:
+        dev = read_pairs(args.eval_file)
+    else:
+        dev = split(read_pairs(Path(args.data) / "train_stances.csv"), args.split)["dev"]
     gold = dev.class_labels
 
-    def outputs(folder: str) -> tuple[list[str], np.ndarray]:
+    def outputs(folder: str, rows: np.ndarray | None = None) -> tuple[list[str], np.ndarray]:
         model = load_model(folder)
-        return list(model.classes), model.pair_outputs(dev.a, dev.b, batch_size=64).numpy()
+        a, b = (dev.a, dev.b) if rows is None else ([dev.a[i] for i in rows], [dev.b[i] for i in rows])
+        return list(model.classes), model.pair_outputs(a, b, batch_size=64).numpy()
 
     classes, gate = outputs(args.gate)
     unrelated = gate.argmax(-1) == classes.index("unrelated")
     rows = {"gate": metrics(gold, [classes[i] for i in gate.argmax(-1)], classes)}
     for folder in args.stance:
-        stance_classes, stance = outputs(folder)
+        if "unrelated" in load_model(folder).classes:  # a 4-way stance model: it scores every dev pair
+            stance_classes, stance = outputs(folder)
+            rows[f"stance {folder}"] = metrics(gold, [stance_classes[i] for i in stance.argmax(-1)], classes)
+        else:  # trained on related pairs only (e.g. a cross-encoder): scored on the pairs the gate calls related
+            related = np.flatnonzero(~unrelated)
+            stance_classes, scored = outputs(folder, related)
+            stance = np.zeros((len(gold), len(stance_classes)), dtype=scored.dtype)
+            stance[related] = scored
         related_cols = [i for i, c in enumerate(stance_classes) if c != "unrelated"]
         picked = [stance_classes[related_cols[j]] for j in stance[:, related_cols].argmax(-1)]
-        rows[f"stance {folder}"] = metrics(gold, [stance_classes[i] for i in stance.argmax(-1)], classes)
         rows[f"two-stage {folder}"] = metrics(
             gold, ["unrelated" if u else s for u, s in zip(unrelated, picked)], classes
         )
