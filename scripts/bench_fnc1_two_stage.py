@@ -65,21 +65,23 @@ def main() -> None:
         dev = split(read_pairs(Path(args.data) / "train_stances.csv"), args.split)["dev"]
     gold = dev.class_labels
 
-    def outputs(folder: str, rows: np.ndarray | None = None) -> tuple[list[str], np.ndarray]:
-        model = load_model(folder)
+    def outputs(model, rows: np.ndarray | None = None) -> np.ndarray:
         a, b = (dev.a, dev.b) if rows is None else ([dev.a[i] for i in rows], [dev.b[i] for i in rows])
-        return list(model.classes), model.pair_outputs(a, b, batch_size=64).numpy()
+        return model.pair_outputs(a, b, batch_size=64).numpy()
 
-    classes, gate = outputs(args.gate)
+    gate_model = load_model(args.gate)
+    classes, gate = list(gate_model.classes), outputs(gate_model)
     unrelated = gate.argmax(-1) == classes.index("unrelated")
     rows = {"gate": metrics(gold, [classes[i] for i in gate.argmax(-1)], classes)}
     for folder in args.stance:
-        if "unrelated" in load_model(folder).classes:  # a 4-way stance model: it scores every dev pair
-            stance_classes, stance = outputs(folder)
+        model = load_model(folder)
+        stance_classes = list(model.classes)
+        if "unrelated" in stance_classes:  # a 4-way stance model: it scores every dev pair
+            stance = outputs(model)
             rows[f"stance {folder}"] = metrics(gold, [stance_classes[i] for i in stance.argmax(-1)], classes)
         else:  # trained on related pairs only (e.g. a cross-encoder): scored on the pairs the gate calls related
             related = np.flatnonzero(~unrelated)
-            stance_classes, scored = outputs(folder, related)
+            scored = outputs(model, related)
             stance = np.zeros((len(gold), len(stance_classes)), dtype=scored.dtype)
             stance[related] = scored
         related_cols = [i for i, c in enumerate(stance_classes) if c != "unrelated"]
