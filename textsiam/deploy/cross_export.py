@@ -136,6 +136,9 @@ def write_logits_graph(hf: nn.Module, tokenizer, folder: Path, int8_of=None) -> 
 
 
 def cross_dropped(model) -> list[str]:
-    """What the folder leaves out: the symmetric averaging of both orders, and lowercasing done by textsiam."""
+    """What the folder leaves out: the symmetric averaging of both orders, the choice of relevant passages, and
+    lowercasing done by textsiam."""
     parts = ["the symmetric (a, b) / (b, a) averaging"] if model.symmetric else []
+    if model.passages == "relevant":
+        parts.append("the choice of the second text's passages relevant to the first (passages='relevant')")
     return parts + (["lowercasing"] if model.encoder.lowercase else [])

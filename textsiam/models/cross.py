@@ -6,6 +6,8 @@ then a linear layer (BERT's pooler + classifier, MPNet's classification head), s
 writes a folder ``AutoModelForSequenceClassification`` (and sentence-transformers' ``CrossEncoder``) loads with the
 same outputs. One output (a logit; the score is its sigmoid) for binary or graded labels, or one logit per class.
 A cross model has no embeddings: ``encode``, search and the embedding routes refuse it (:class:`NoEmbeddingsError`).
+``passages``: what of a second text longer than the tokens left it is read: ``lede`` (its start, the tokenizer's cut)
+or ``relevant`` (its sentences that share the most words with the first text: :mod:`textsiam.models.passages`).
 """
 
 from __future__ import annotations
@@ -21,8 +23,9 @@ from textsiam.encoders import checks
 from textsiam.encoders.hf import HfTextEncoder
 from textsiam.errors import ConfigError
 from textsiam.models.base import PairModel, to_device
+from textsiam.models.passages import relevant_passages
 from textsiam.models.predictions import check_pairs
-from textsiam.params import Bool, Constraint, Interval, ListOf, Optional, Text
+from textsiam.params import Bool, Choice, Constraint, Interval, ListOf, Optional, Text
 from textsiam.registry import PAIR_MODELS
 
 
@@ -68,13 +71,14 @@ class CrossModel(PairModel):
     """Cross-encoder: one transformer reads a and b together; a head on its first token scores the pair."""
 
     tower_keys: ClassVar[tuple[str, ...]] = ("encoder",)
-    config_keys: ClassVar[tuple[str, ...]] = ("classes", "negative", "symmetric", "dropout")
+    config_keys: ClassVar[tuple[str, ...]] = ("classes", "negative", "symmetric", "dropout", "passages")
     training_kind: ClassVar[str] = "pairs"
     params: ClassVar[dict[str, Constraint]] = {  # no similarity or head of the base: the cross head is its own
         "classes": Optional(ListOf(Text(), min_len=2, unique=True)),
         "negative": Optional(Text()),
         "symmetric": Bool(),
         "dropout": Interval(float, 0, 1, closed="left"),
+        "passages": Choice("lede", "relevant"),
     }
 
     def __init__(
@@ -84,17 +88,20 @@ class CrossModel(PairModel):
         negative: str | None = None,
         symmetric: bool = False,
         dropout: float = 0.1,
+        passages: str = "lede",
     ) -> None:
         super().__init__()
         if not isinstance(encoder, HfTextEncoder):
             raise ConfigError(
                 f"a cross model reads pairs with a transformer (hf-transformer), got {type(encoder).__name__}"
             )
-        checked = self.check_params(classes=classes, negative=negative, symmetric=symmetric, dropout=dropout)
+        checked = self.check_params(
+            classes=classes, negative=negative, symmetric=symmetric, dropout=dropout, passages=passages
+        )
         classes, negative, dropout = checked["classes"], checked["negative"], checked["dropout"]
         if negative is not None and negative not in (classes or []):  # ties two keys: checked after the declared
             raise ConfigError(f"cross model: negative {negative!r} must be one of the classes {classes}")
-        self.symmetric = checked["symmetric"]
+        self.symmetric, self.passages = checked["symmetric"], checked["passages"]
         self.dropout_p = float(dropout)
         self.encoder = encoder
         self.head = CrossHead(encoder.pooled_dim, classes, negative, self.dropout_p)
@@ -134,6 +141,8 @@ class CrossModel(PairModel):
         """Token tensors of the pairs read together; ``symmetric``: the rows (a, b) then the rows (b, a)."""
         enc = self.encoder
         enc.check_items(a), enc.check_items(b)
+        if self.passages == "relevant":
+            b = self.relevant_passages(a, b)
         first, second = (list(a) + list(b), list(b) + list(a)) if self.symmetric else (list(a), list(b))
         cased = enc._cased
         return enc.tokenizer(
@@ -144,6 +153,16 @@ class CrossModel(PairModel):
             padding=True,
             return_tensors="pt",
         )
+
+    def relevant_passages(self, a: Sequence[str], b: Sequence[str]) -> list[str]:
+        """Each ``b`` cut to its sentences most relevant to its ``a`` that fit beside ``a`` in ``max_length``."""
+        tok = self.encoder.tokenizer
+
+        def count(texts: Sequence[str]) -> list[int]:
+            return [len(ids) for ids in tok(list(texts), add_special_tokens=False)["input_ids"]]
+
+        room = self.encoder.max_length - tok.num_special_tokens_to_add(pair=True)
+        return [relevant_passages(x, y, max(room - n, 0), count) for x, y, n in zip(a, b, count(a))]
 
     def forward_pairs(self, features: dict[str, torch.Tensor]) -> torch.Tensor:
         """Features from :meth:`collate_pairs` -> ``(n,)`` logits, or ``(n, classes)``; symmetric: both orders'
@@ -198,4 +217,5 @@ class CrossModel(PairModel):
             "negative": self.head.negative,
             "symmetric": self.symmetric,
             "dropout": self.dropout_p,
+            "passages": self.passages,
         }
