@@ -1,11 +1,12 @@
 """FNC-1 two-stage stance on a dev split: one saved model decides related/unrelated, another the related stance.
 
-The gate's 4-way argmax says whether a pair is ``unrelated``; a related pair takes the stance model's argmax over
-``discuss`` / ``agree`` / ``disagree``. Both are saved stance models (a ``pair-classifier`` head with the FNC-1
-classes), e.g. ``minilm-stance`` as the gate and ``stance-tfidf-mlp`` for the stance. A stance model without the
-``unrelated`` class (a cross-encoder trained on the related pairs only) reads only the pairs the gate calls related.
-Reports the FNC score, the related/unrelated accuracy and per-class recall on dev, for the gate alone, a 4-way
-stance model alone and the two.
+The two are joined by the ``two-stage`` pair model (``textsiam/models/two_stage.py``): joint log-probabilities,
+``p(unrelated)`` from the gate and ``(1 - p(unrelated)) q(c)`` for the related classes, ``q`` the stance model's
+softmax; the prediction is the most probable class. The rule of the earlier runs (unrelated where the gate's argmax
+is, else the stance model's argmax) is reported beside it from the same outputs. The gate is a saved stance model
+with the four FNC-1 classes (``minilm-stance``); the stance model has at least ``discuss`` / ``agree`` /
+``disagree`` (a cross-encoder trained on the related pairs, or a 4-way model, which is also reported alone).
+Reports the FNC score, the related/unrelated accuracy and per-class recall on dev.
 
     python scripts/bench_fnc1_two_stage.py --split topic --gate runs/fnc1/topic_cli/model \
         --stance runs/fnc1/topic_models/stance-tfidf-mlp runs/fnc1/topic_models_s1/stance-tfidf-mlp \
@@ -31,6 +32,7 @@ from bench_fnc1 import split  # noqa: E402
 from textsiam.data import read_pairs  # noqa: E402
 from textsiam.eval.classes import class_metrics, fnc_score  # noqa: E402
 from textsiam.models import load_model  # noqa: E402
+from textsiam.models.two_stage import TwoStageModel  # noqa: E402
 
 
 def metrics(gold: list[str], pred: list[str], classes: list[str]) -> dict[str, float]:
@@ -65,29 +67,23 @@ def main() -> None:
         dev = split(read_pairs(Path(args.data) / "train_stances.csv"), args.split)["dev"]
     gold = dev.class_labels
 
-    def outputs(model, rows: np.ndarray | None = None) -> np.ndarray:
-        a, b = (dev.a, dev.b) if rows is None else ([dev.a[i] for i in rows], [dev.b[i] for i in rows])
-        return model.pair_outputs(a, b, batch_size=64).numpy()
-
     gate_model = load_model(args.gate)
-    classes, gate = list(gate_model.classes), outputs(gate_model)
-    unrelated = gate.argmax(-1) == classes.index("unrelated")
+    classes = list(gate_model.classes)
+    gate = gate_model.pair_outputs(dev.a, dev.b, batch_size=64)
+    gate_says_unrelated = (gate.argmax(-1) == classes.index("unrelated")).numpy()
     rows = {"gate": metrics(gold, [classes[i] for i in gate.argmax(-1)], classes)}
     for folder in args.stance:
         model = load_model(folder)
-        stance_classes = list(model.classes)
-        if "unrelated" in stance_classes:  # a 4-way stance model: it scores every dev pair
-            stance = outputs(model)
-            rows[f"stance {folder}"] = metrics(gold, [stance_classes[i] for i in stance.argmax(-1)], classes)
-        else:  # trained on related pairs only (e.g. a cross-encoder): scored on the pairs the gate calls related
-            related = np.flatnonzero(~unrelated)
-            scored = outputs(model, related)
-            stance = np.zeros((len(gold), len(stance_classes)), dtype=scored.dtype)
-            stance[related] = scored
-        related_cols = [i for i, c in enumerate(stance_classes) if c != "unrelated"]
-        picked = [stance_classes[related_cols[j]] for j in stance[:, related_cols].argmax(-1)]
-        rows[f"two-stage {folder}"] = metrics(
-            gold, ["unrelated" if u else s for u, s in zip(unrelated, picked)], classes
+        if "unrelated" in model.classes:  # a 4-way stance model: alone, it scores every dev pair
+            alone = model.pair_outputs(dev.a, dev.b, batch_size=64).argmax(-1)
+            rows[f"stance {folder}"] = metrics(gold, [model.classes[i] for i in alone], classes)
+        joint = TwoStageModel(gate_model, model).joint(gate, dev.a, dev.b, batch_size=64).numpy()
+        rows[f"two-stage {folder}"] = metrics(gold, [classes[i] for i in joint.argmax(-1)], classes)
+        # the rule of the runs before the two-stage model: unrelated where the gate's argmax is, else the stance's
+        related = [i for i, c in enumerate(classes) if c != "unrelated"]
+        picked = [classes[related[j]] for j in joint[:, related].argmax(-1)]
+        rows[f"two-stage, gate argmax {folder}"] = metrics(
+            gold, ["unrelated" if u else c for u, c in zip(gate_says_unrelated, picked)], classes
         )
     for name, row in rows.items():
         print(name, json.dumps({k: round(v, 4) for k, v in row.items()}), flush=True)

@@ -163,6 +163,14 @@ RECIPES: dict[str, dict[str, Any]] = {
             "head": {"name": "mlp-head", "args": {"hidden": 3}},
         },
         "cross": lambda: {"encoder": _tiny_bert_tower()},  # reads both texts together (runner: forward_pairs)
+        "two-stage": lambda: {  # whole models as parts: a gate with a negative class, a stance model for the rest
+            "gate": PAIR_MODELS.build(
+                "twin",
+                encoder=_tiny_bert_tower(),
+                head={"name": "pair-classifier", "args": {"classes": ["no", "maybe", "yes"], "negative": "no"}},
+            ),
+            "stance": PAIR_MODELS.build("cross", encoder=_tiny_bert_tower(), classes=["yes", "maybe"]),
+        },
         "ridge-map": lambda: {  # closed form, without the class prior (an MLP tower has no classes)
             "left": _mlp(6),
             "right": _mlp(6, hidden=5),
@@ -280,7 +288,10 @@ def run_head(registry, name: str, recipe: dict, tmp_path: Path) -> None:
 def run_pair_model(registry, name: str, recipe: Callable[[], dict], tmp_path: Path) -> None:
     torch.manual_seed(0)
     model = registry.build(name, **recipe()).eval()
-    if model.training_kind == "pairs":  # reads both items of a pair together: one logit per pair, no embeddings
+    if type(model).submodel_keys:  # made of trained models (two-stage): scores through them, nothing to train
+        a, b = TEXTS_A, TEXTS_B
+        scores = torch.as_tensor(model.similarity_scores(a, b))
+    elif model.training_kind == "pairs":  # reads both items of a pair together: one logit per pair, no embeddings
         a, b = TEXTS_A, TEXTS_B
         scores = model.forward_pairs(model.collate_pairs(a, b))
     else:

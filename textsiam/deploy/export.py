@@ -30,7 +30,7 @@ from textsiam.errors import ConfigError
 from textsiam.models.base import PairModel
 from textsiam.models.card import write_card
 from textsiam.models.exported import MANIFEST
-from textsiam.registry import ENCODERS, EXPORTERS
+from textsiam.registry import ENCODERS, EXPORTERS, PAIR_MODELS
 from textsiam.version import __version__
 
 from .st_modules import SideLayout, check_pooling, write_router, write_side, write_st_config, write_transformer
@@ -68,6 +68,7 @@ def export_model(
     out = Path(out)
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise ConfigError(f"--out {out} already exists and is not an empty folder; choose a new folder or remove it")
+    refuse_composite(model)
     if model.training_kind == "pairs":  # a cross-encoder: one sequence-classification folder
         return export_cross(model, out, format, options.get("quantize"))
     exporter.check(model)
@@ -77,8 +78,20 @@ def export_model(
     return out
 
 
+def refuse_composite(model: PairModel) -> None:
+    """A ConfigError for a model made of whole models (a two-stage model): no one format holds it."""
+    if type(model).submodel_keys:
+        parts = ", ".join(type(model).submodel_keys)
+        raise ConfigError(
+            f"a {PAIR_MODELS.name_of(model)} model is made of whole models ({parts}) and no export format holds "
+            "both with the rule that joins them; export each part from the folder it was trained in, or serve "
+            "this folder with textsiam serve"
+        )
+
+
 def dropped_parts(model: PairModel, format: str) -> list[str]:
     """What an export in ``format`` leaves out of ``model`` (the hf format keeps only the transformer)."""
+    refuse_composite(model)
     if model.training_kind == "pairs":
         return cross_dropped(model)
     return EXPORTERS.build(format).dropped(model)

@@ -37,11 +37,15 @@ class PairModel(Predictions, nn.Module):
       and the asset folder it is saved in (``("encoder",)`` for a twin, ``("left", "right")`` otherwise);
     - ``config_keys``: the other constructor keywords, saved in ``config.json`` from the attributes of the same
       names (``similarity`` and ``head`` from ``similarity_name`` / ``head_spec``); override ``get_config`` for
-      values kept under other names.
+      values kept under other names;
+    - ``submodel_keys``: keywords that take whole pair models (``models/two_stage.py``).
     """
 
     tower_keys: ClassVar[tuple[str, ...]] = ()
     config_keys: ClassVar[tuple[str, ...]] = ()
+    submodel_keys: ClassVar[tuple[str, ...]] = ()
+    """Keywords that take whole pair models (a two-stage model's gate and stance): each saved as its config under
+    the key, its towers' assets in a folder of that name, its weights in the one ``model.safetensors``."""
     params: ClassVar[dict[str, Constraint]] = {"similarity": Registered(SIMILARITIES), "head": Optional(Spec(HEADS))}
     """What each constructor keyword other than the towers may be (:mod:`textsiam.params`): :meth:`check_params`."""
 

@@ -62,20 +62,36 @@ def build_model(config: dict[str, Any], folder: Path | None = None) -> PairModel
         raise ConfigError(f"config 'pair_model': {PAIR_MODELS.unknown_message(kind)}")
     kind = PAIR_MODELS.canonical(kind)  # an old (renamed) name: warns and goes on with the new one
     cls = PAIR_MODELS.get(kind)
-    towers, own = cls.tower_keys, cls.config_keys  # declared by the class (PairModel.tower_keys / config_keys)
-    unknown = sorted(set(config) - _MODEL_KEYS - set(own) - set(towers))
+    towers, own, parts = cls.tower_keys, cls.config_keys, cls.submodel_keys  # declared by the class (PairModel)
+    unknown = sorted(set(config) - _MODEL_KEYS - set(own) - set(towers) - set(parts))
     if unknown:
-        raise ConfigError(f"unknown {kind} model config key(s) {unknown}; expected {sorted(_MODEL_KEYS | set(own))}")
-    missing = [k for k in towers if k not in config]
+        expected = sorted(_MODEL_KEYS | set(own) | set(parts))
+        raise ConfigError(f"unknown {kind} model config key(s) {unknown}; expected {expected}")
+    missing = [k for k in (*towers, *parts) if k not in config]
     if missing:
-        raise ConfigError(f"a {kind} model config needs {list(towers)}; missing {missing}")
+        raise ConfigError(f"a {kind} model config needs {[*towers, *parts]}; missing {missing}")
     built = {k: build_encoder(config[k], folder / k if folder else None) for k in towers}
+    built |= {k: _build_part(kind, k, config[k], folder / k if folder else None) for k in parts}
     return cls(**built, **{k: config[k] for k in own if config.get(k) is not None})
 
 
+def _build_part(kind: str, key: str, value: Any, folder: Path | None) -> PairModel:
+    """A part model of a composite (``PairModel.submodel_keys``): a saved model folder's path (its weights too), or
+    a config (a saved composite's part, rebuilt from ``folder``'s assets; its weights come with the composite's)."""
+    if isinstance(value, str):
+        try:
+            return load_model(value)
+        except ModelNotFoundError as err:
+            raise ConfigError(f"{kind} model {key!r}: {err}") from None
+    if not isinstance(value, dict):
+        raise ConfigError(f"{kind} model {key!r} must be a saved model folder (a path) or a config, not {value!r}")
+    return build_model(value, folder)
+
+
 def tower_folders() -> set[str]:
-    """The asset folder names of every registered pair model's towers (``encoder``, ``left``, ``right``, ...)."""
-    return {key for name in PAIR_MODELS.names() for key in PAIR_MODELS.get(name).tower_keys}
+    """The asset folder names of every registered pair model's towers and parts (``encoder``, ``left``, ``gate``)."""
+    classes = [PAIR_MODELS.get(name) for name in PAIR_MODELS.names()]
+    return {key for cls in classes for key in (*cls.tower_keys, *cls.submodel_keys)}
 
 
 def is_model_folder(path: str | Path) -> bool:

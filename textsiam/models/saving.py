@@ -40,11 +40,19 @@ def save_model(model: nn.Module, folder: str | Path) -> Path:
     config: dict[str, Any] = {"textsiam_version": VERSION, **model.get_config()}
     # A decision tuned for other weights must not stick to these, not even when a kill interrupts this save.
     (folder / "decision.json").unlink(missing_ok=True)
-    for key in type(model).tower_keys:  # PairModel.tower_keys: config key = tower attribute = asset folder
-        getattr(model, key).save_assets(folder / key)
+    save_assets(model, folder)
     atomic_write(folder / "model.safetensors", lambda tmp: _save_weights(model, tmp))
     write_json(folder / "config.json", config)
     if model.decision is not None:
         model.decision.to_json(folder / "decision.json")
     write_card(folder, model)  # README.md: what the folder holds, from the run's files beside it (models/card.py)
     return folder
+
+
+def save_assets(model: nn.Module, folder: Path) -> None:
+    """Each tower's assets in its folder (``PairModel.tower_keys``: config key = tower attribute = asset folder),
+    and a part model's (``submodel_keys``) in a folder of its key, the same way."""
+    for key in type(model).tower_keys:
+        getattr(model, key).save_assets(folder / key)
+    for key in type(model).submodel_keys:
+        save_assets(getattr(model, key), folder / key)
