@@ -20,6 +20,8 @@ COLUMN_OPTIONS = ("text_a", "text_b", "label", "label_range", "limit")
 """What a generic table format honours: the caller maps its columns and may fix the label scale."""
 FIXED_OPTIONS = ("limit",)
 """What a benchmark format with fixed columns and a fixed label scale honours."""
+ANY_READER_OPTIONS = ("keep_classes",)
+"""What every reader honours: applied by ``read_pairs`` to what the reader gave (pairs with class labels)."""
 
 DEV_SPLITS = ("group", "topic")
 """How a carved dev split is drawn (:func:`textsiam.data.stories.carve_dev`): ``group`` (whole groups, e.g. FNC-1
@@ -40,7 +42,7 @@ class ReadOptions:
     ``text_a`` / ``text_b`` / ``label`` name columns (generic tables); ``limit`` keeps the first rows;
     ``label_range`` declares graded labels on that scale (every label must lie inside it); ``split`` picks the part
     of a dataset folder (e.g. ``train`` / ``test``) for folder formats; ``bodies`` is the file an FNC-1 stances
-    file joins with.
+    file joins with; ``keep_classes`` keeps the pairs of those classes only (any reader whose pairs have classes).
     Image formats (:mod:`textsiam.data.images`) also take ``pairs`` (balanced pairs to draw from labelled images),
     ``seed`` (pair sampling), ``skip_bad_rows`` (drop and count missing or corrupt images) and ``hard_negatives``.
     """
@@ -71,6 +73,12 @@ class ReadOptions:
     bodies: str | None = _option(
         "FNC-1: the *_bodies.csv of a *_stances.csv file (default: the one beside it)"
     )  # FNC-1: the bodies file of a stances file
+    keep_classes: tuple[str, ...] | None = _option(
+        "keep only the pairs of these classes, e.g. discuss agree disagree for a model of the related FNC-1 "
+        "stances (default: all)",
+        nargs="+",
+        metavar="CLASS",
+    )
 
     def __post_init__(self) -> None:
         for name in ("text_a", "text_b", "label", "split", "bodies"):
@@ -85,6 +93,11 @@ class ReadOptions:
         pairs = self.pairs
         if pairs is not None and (isinstance(pairs, bool) or not isinstance(pairs, int) or pairs < 2):
             raise ConfigError(f"pairs must be an integer >= 2 (--pairs), got {shown(pairs)}")
+        if self.keep_classes is not None:
+            kept = self.keep_classes
+            if isinstance(kept, str) or not kept or not all(isinstance(c, str) and c for c in kept):
+                raise ConfigError(f"keep_classes must be a list of class names, e.g. ['agree'], got {shown(kept)}")
+            object.__setattr__(self, "keep_classes", tuple(kept))
         for name in ("skip_bad_rows", "hard_negatives"):
             if getattr(self, name) not in (None, True, False):
                 raise ConfigError(f"{name} must be true or false, got {shown(getattr(self, name))}")

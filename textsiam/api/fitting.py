@@ -118,6 +118,7 @@ def fit(
     skip_bad_rows: bool | None = None,
     hard_negatives: bool | None = None,
     bodies: str | Path | None = None,
+    keep_classes: list[str] | None = None,
     # TrainConfig (textsiam.train.config)
     loss: str | None = None,
     loss_args: dict[str, Any] | None = None,

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from textsiam.data import read_pairs
 from textsiam.data.pairs import PairData
+from textsiam.errors import ConfigError
 from textsiam.registry import DATASETS
 
 
@@ -24,6 +25,7 @@ def load_data(
     pairs: int | None = None,
     skip_bad_rows: bool | None = None,
     hard_negatives: bool | None = None,
+    keep_classes: list[str] | tuple[str, ...] | None = None,
 ) -> PairData:
     """A file path (any supported format), or an embedded dataset as ``NAME:SPLIT`` (e.g. ``digits:train``).
 
@@ -33,6 +35,8 @@ def load_data(
     name, _, part = str(spec).partition(":")
     if name in DATASETS and not Path(str(spec)).exists():
         data = DATASETS.get(name)(split=part or "train", seed=seed)
+        if keep_classes is not None:
+            raise ConfigError(f"keep_classes applies to pair files with class labels, not the embedded {name!r}")
         return data.select(range(min(limit, len(data)))) if limit else data
     return read_pairs(
         spec,
@@ -48,4 +52,5 @@ def load_data(
         pairs=pairs,
         skip_bad_rows=skip_bad_rows,
         hard_negatives=hard_negatives,
+        keep_classes=keep_classes,
     )

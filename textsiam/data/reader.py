@@ -15,7 +15,8 @@ The contract:
 - ``patterns``: shell patterns matched against the lower-cased file or folder name, used by :func:`detect_format`;
   the most specific match wins (``sts-*.csv`` beats ``*.csv``); two formats matching equally well is an error.
 - ``options``: the ReadOptions fields the reader honours; :func:`read_pairs` refuses any other option that is set
-  with a ConfigError, before the file is read. A folder format takes ``split``.
+  with a ConfigError, before the file is read. A folder format takes ``split``. ``keep_classes`` is no reader's:
+  :func:`read_pairs` applies it to what the reader returned.
 - The first line of the docstring is what ``textsiam list readers`` shows.
 
 The format lists in messages and help come from READERS (:func:`file_formats`), so nothing else needs an edit.
@@ -26,10 +27,13 @@ from __future__ import annotations
 
 import fnmatch
 import os
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
-from textsiam.data.options import ReadOptions
+import numpy as np
+
+from textsiam.data.options import ANY_READER_OPTIONS, ReadOptions
 from textsiam.data.pairs import PairData
 from textsiam.errors import ConfigError, DataError, shown
 from textsiam.registry import DATASETS, READERS
@@ -50,6 +54,7 @@ def read_pairs(
     skip_bad_rows: bool | None = None,
     hard_negatives: bool | None = None,
     bodies: str | os.PathLike | None = None,
+    keep_classes: Sequence[str] | None = None,
 ) -> PairData:
     """Read a pair file (or dataset folder) into a :class:`PairData`.
 
@@ -59,6 +64,7 @@ def read_pairs(
     ``limit`` keeps the first rows only. ``label_range`` declares graded labels on that scale; without it, labels
     are binary 0/1 or (with fractions) graded on the observed range (:mod:`textsiam.data.labels`). ``split`` picks
     the part of a dataset folder. ``bodies`` is the FNC-1 bodies file of a stances file (default: beside it).
+    ``keep_classes`` keeps only the pairs of those classes (e.g. the related FNC-1 stances), in their order.
     """
     options = ReadOptions(
         text_a=text_a,
@@ -71,6 +77,7 @@ def read_pairs(
         pairs=pairs,
         skip_bad_rows=skip_bad_rows or None,
         hard_negatives=hard_negatives or None,
+        keep_classes=keep_classes,  # checked and made a tuple by ReadOptions
     )
     p = Path(path)
     if not p.exists():
@@ -81,7 +88,7 @@ def read_pairs(
     if fmt not in READERS:
         raise ConfigError(_unknown_format_message(fmt))
     honoured = READERS.meta(fmt).get("options", ())
-    refused = [name for name in options.given() if name not in honoured]
+    refused = [name for name in options.given() if name not in (*honoured, *ANY_READER_OPTIONS)]
     if refused:
         raise ConfigError(
             f"format {fmt!r} does not take {refused} (it takes {list(honoured) or 'no options'}); drop them, or "
@@ -89,7 +96,27 @@ def read_pairs(
         )
     if seed is not None and "seed" in honoured:  # pair sampling seed: only for readers that draw pairs
         options = replace(options, seed=seed)
-    return READERS.get(fmt)(p, options)
+    data = READERS.get(fmt)(p, options)
+    return data if options.keep_classes is None else _keep_classes(data, options.keep_classes, p)
+
+
+def _keep_classes(data: PairData, keep: tuple[str, ...], path: Path) -> PairData:
+    """The pairs of ``data`` whose class is one of ``keep``; a DataError for pairs without classes or a class that
+    none of them has (a misspelt name would otherwise keep nothing, or less than meant)."""
+    if "class" not in data.dataset.column_names:
+        raise DataError(
+            "keep_classes needs pairs with class labels (FNC-1 stances, or a class column); these have none",
+            path=str(path),
+        )
+    labels = np.asarray(data.class_labels)
+    present = sorted(set(labels.tolist()))
+    absent = [c for c in keep if c not in present]
+    if absent:
+        raise DataError(
+            f"keep_classes {list(keep)}: no pair has class {absent}; the classes here are {present}",
+            path=str(path),
+        )
+    return data.select(np.flatnonzero(np.isin(labels, keep)))
 
 
 def file_formats() -> list[str]:
