@@ -55,13 +55,23 @@ RECIPES: dict[str, dict[str, Callable[[Any], dict[str, Any]]]] = {
         "pseudo": lambda bert: {"left": _mlp(), "right": _mlp(5)},
         "ridge-map": lambda bert: {"left": _mlp(), "right": _mlp(5), "prior_weight": 0, "class_match_weight": 0},
         "cross": lambda bert: {"encoder": ENCODERS.build("hf-transformer", model_name_or_path=str(bert))},
+        "two-stage": lambda bert: {  # whole models as parts (submodel_keys): a gate with a negative class, a stance
+            "gate": PAIR_MODELS.build(
+                "twin",
+                encoder=_mlp(),
+                head={"name": "pair-classifier", "args": {"classes": ["no", "yes"], "negative": "no"}},
+            ),
+            "stance": PAIR_MODELS.build(
+                "twin", encoder=_mlp(), head={"name": "pair-classifier", "args": {"classes": ["yes", "no"]}}
+            ),
+        },
     },
 }
 UNDECLARED = {
     "encoders": {"image"},  # the image preprocessing config: checked field by field by encoders/preprocess.py
     "heads": set(),
     "losses": set(),
-    "pair_models": set(),  # besides each model's tower_keys
+    "pair_models": set(),  # besides each model's tower_keys and submodel_keys
     "similarities": set(),
     "poolers": set(),
 }
@@ -124,7 +134,7 @@ def test_every_constructor_keyword_is_declared(kind, name):
     named = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)  # not nn.Module's *args
     parameters = inspect.signature(cls.__init__).parameters.items()
     keywords = {k for k, p in parameters if p.kind in named and k != "self" and not k.startswith("_")}
-    keywords -= set(getattr(cls, "tower_keys", ())) | UNDECLARED[kind]
+    keywords -= set(getattr(cls, "tower_keys", ())) | set(getattr(cls, "submodel_keys", ())) | UNDECLARED[kind]
     assert keywords == set(cls.params), f"{kind} {name!r}: declare {sorted(keywords - set(cls.params))} in params"
 
 

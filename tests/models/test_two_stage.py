@@ -92,8 +92,24 @@ def test_saved_as_one_folder_and_built_from_two(tiny_bert_dir, tmp_path):
 def test_has_no_embeddings(tiny_bert_dir):
     model = TwoStageModel(_gate(tiny_bert_dir), _stance(tiny_bert_dir))
     assert model.embedding_dim is None
-    with pytest.raises(NoEmbeddingsError, match="a two-stage model has no embeddings"):
+    with pytest.raises(NoEmbeddingsError, match="a two-stage model has no embeddings of its own.*a twin model"):
         model.encode(A)
+
+
+def test_the_service_scores_with_it_and_refuses_embeddings_and_rerank_clearly(tiny_bert_dir):
+    from fastapi.testclient import TestClient
+
+    from textsiam.serve.app import create_app
+
+    model = TwoStageModel(_spread_gate(_gate(tiny_bert_dir)), _stance(tiny_bert_dir))
+    with TestClient(create_app(model, name="two")) as client:
+        r = client.post("/v1/similarity", json={"pairs": [{"a": a, "b": b} for a, b in zip(A[:5], B[:5])]})
+        assert r.status_code == 200
+        np.testing.assert_allclose(r.json()["scores"], model.similarity_scores(A[:5], B[:5]), atol=1e-5)
+        r = client.post("/v1/embed", json={"texts": ["a"]})
+        assert r.status_code == 400 and "two-stage model has no embeddings" in r.json()["error"]["message"]
+        r = client.post("/v1/rerank", json={"query": "a", "documents": ["b"]})
+        assert r.status_code == 400 and "it has classes ['unrelated'" in r.json()["error"]["message"]
 
 
 def test_parts_that_do_not_fit_are_config_errors(tiny_bert_dir, tmp_path):

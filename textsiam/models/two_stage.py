@@ -27,10 +27,16 @@ from torch import nn
 
 from textsiam.errors import ConfigError
 from textsiam.models.base import PairModel
-from textsiam.models.cross import NO_EMBEDDINGS, NoEmbeddingsError
+from textsiam.models.cross import NoEmbeddingsError
 from textsiam.models.predictions import check_pairs
 from textsiam.params import Constraint
 from textsiam.registry import PAIR_MODELS
+
+NO_EMBEDDINGS_TWO_STAGE = (
+    "a two-stage model has no embeddings of its own: it gives class log-probabilities per pair (its gate's, then its "
+    "stance model's). Use it to score, predict or evaluate pairs; to encode or search texts use a twin model, e.g. "
+    "the gate's own folder"
+)
 
 
 class JointHead(nn.Module):
@@ -94,7 +100,7 @@ class TwoStageModel(PairModel):
         return None
 
     def encode(self, *args: Any, **kwargs: Any):
-        raise NoEmbeddingsError(NO_EMBEDDINGS.replace("a cross-encoder", "a two-stage model"))
+        raise NoEmbeddingsError(NO_EMBEDDINGS_TWO_STAGE)
 
     embed = compare = score = project = encode
 

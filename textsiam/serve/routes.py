@@ -44,9 +44,13 @@ def _side(body: s.EmbedRequest | s.EmbeddingsRequest) -> str:
 
 
 def _needs_embeddings(service: Service) -> None:
-    if service.model.embedding_dim is None:  # a cross-encoder
-        from textsiam.models.cross import NO_EMBEDDINGS
+    if service.model.embedding_dim is None:  # a cross-encoder, a two-stage model: its encode says why it has none
+        from textsiam.models.cross import NO_EMBEDDINGS, NoEmbeddingsError
 
+        try:
+            service.model.encode([])
+        except NoEmbeddingsError as err:
+            raise ApiError(400, str(err)) from None
         raise ApiError(400, NO_EMBEDDINGS)
 
 
@@ -184,6 +188,12 @@ async def rerank(body: s.RerankRequest, request: Request) -> JSONResponse:
     service = _service(request)
     if service.model.training_kind != "pairs":
         raise ApiError(400, "this model cannot rerank: /v1/rerank needs a cross model (serve one, e.g. minilm-cross)")
+    if service.model.classes:  # a stance model, a two-stage model: one score per class, not one relevance
+        raise ApiError(
+            400,
+            f"this model cannot rerank: it has classes {service.model.classes}; /v1/rerank needs a cross model with "
+            "one score per pair (e.g. minilm-cross)",
+        )
     check_text(body.query, "query", service.limits)
     docs = _documents(body, service)
     _items(request, len(docs))
