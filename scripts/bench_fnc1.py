@@ -234,8 +234,8 @@ def main() -> None:
     p.add_argument(
         "--write-splits",
         metavar="DIR",
-        help="write train_all (trainall_*.csv), its related pairs only (related_*.csv: for a stance stage that "
-        "never sees unrelated pairs) and dev (dev_*.csv) as FNC-1 files into DIR for the CLI, then exit",
+        help="write train_all (trainall_*.csv) and dev (dev_*.csv) as FNC-1 files into DIR for the CLI, then exit "
+        "(a stance model of the related pairs reads trainall with --keep-classes discuss agree disagree)",
     )
     args = p.parse_args()
     data = read_pairs(Path(args.data) / "train_stances.csv", limit=args.limit)
@@ -245,9 +245,7 @@ def main() -> None:
         from textsiam.atomic import make_folder
 
         folder = make_folder(Path(args.write_splits))
-        train_all = parts["train_all"]
-        related = train_all.select(np.flatnonzero(np.asarray(train_all.class_labels) != "unrelated"))
-        for prefix, part in (("trainall", train_all), ("related", related), ("dev", parts["dev"])):
+        for prefix, part in (("trainall", parts["train_all"]), ("dev", parts["dev"])):
             print(write_fnc_split(part, folder, prefix))
         return
     rows = []
