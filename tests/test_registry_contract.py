@@ -193,6 +193,7 @@ RECIPES: dict[str, dict[str, Any]] = {
         "minilm-stance": {"a": TEXTS_A, "b": TEXTS_B, "marks": [needs_minilm]},
         "minilm-cross": {"a": TEXTS_A, "b": TEXTS_B, "marks": [needs_minilm]},
         "mpnet-cross": {"a": TEXTS_A, "b": TEXTS_B, "marks": [needs_mpnet]},
+        "minilm-cross-stance": {"a": TEXTS_A, "b": TEXTS_B, "marks": [needs_minilm]},  # 3 classes, no negative
         "mpnet-twin": {"a": TEXTS_A, "b": TEXTS_B, "marks": [needs_mpnet]},
         "stance-tfidf-mlp": {"a": TEXTS_A, "b": TEXTS_B},
     },
@@ -316,13 +317,13 @@ def run_preset(registry, name: str, recipe: dict, tmp_path: Path) -> None:
     TrainConfig.from_dict(preset.get("train", {}), source=f"preset {name}")  # its training defaults are valid
     model = create_model(name, seed=0).eval()
     model.fit_vocabulary(recipe["a"], recipe["b"])  # towers with a vocabulary (lstm, tfidf) build it first
-    scores = model.similarity_scores(recipe["a"], recipe["b"])
-    assert scores.shape == (len(recipe["a"]),) and np.isfinite(scores).all()
+    scores = model.pair_outputs(recipe["a"], recipe["b"]).numpy()  # scores, or logits of a model with classes
+    assert scores.shape[0] == len(recipe["a"]) and np.isfinite(scores).all()
     _assert_within(preset["model"], _json(model.get_config()), where=f"preset {name}")
     rebuilt = build_model(_json(model.get_config())).eval()
     rebuilt.fit_vocabulary(recipe["a"], recipe["b"])
     rebuilt.load_state_dict(model.state_dict())
-    np.testing.assert_allclose(rebuilt.similarity_scores(recipe["a"], recipe["b"]), scores, atol=BATCHED)
+    np.testing.assert_allclose(rebuilt.pair_outputs(recipe["a"], recipe["b"]).numpy(), scores, atol=BATCHED)
 
 
 def _image_table(tmp_path: Path, sep: str) -> Path:
