@@ -111,7 +111,7 @@ class Trainer:
             self.train_data = train_data = train_data.negatives_as_pairs()  # (anchor, negative): dissimilar pairs
         # None: no gradient steps (a closed-form fit); a twin teacher's targets bring their own (train/distill.py)
         self.steps_class = step_class(model) if teacher is None else teacher.steps_class(model)
-        if self.steps_class is not None and any(p.requires_grad for p in model.parameters()):  # else no loss runs
+        if self.steps_class is not None and not type(model).submodel_keys:  # a two-stage model trains nothing
             self.steps_class.check(model, self.loss_fn, config.loss)
         self.group_by_length = resolve_grouping(config.group_by_length, self.loss_fn, config.loss)
         self.metric = pick_metric(config.eval_metric, dev_data, model) if dev_data is not None else None
