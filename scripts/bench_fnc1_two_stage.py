@@ -71,6 +71,7 @@ def main() -> None:
     classes = list(gate_model.classes)
     gate = gate_model.pair_outputs(dev.a, dev.b, batch_size=64)
     gate_says_unrelated = (gate.argmax(-1) == classes.index("unrelated")).numpy()
+    related = [i for i, c in enumerate(classes) if c != "unrelated"]
     rows = {"gate": metrics(gold, [classes[i] for i in gate.argmax(-1)], classes)}
     for folder in args.stance:
         model = load_model(folder)
@@ -80,7 +81,6 @@ def main() -> None:
         joint = TwoStageModel(gate_model, model).joint(gate, dev.a, dev.b, batch_size=64).numpy()
         rows[f"two-stage {folder}"] = metrics(gold, [classes[i] for i in joint.argmax(-1)], classes)
         # the rule of the runs before the two-stage model: unrelated where the gate's argmax is, else the stance's
-        related = [i for i, c in enumerate(classes) if c != "unrelated"]
         picked = [classes[related[j]] for j in joint[:, related].argmax(-1)]
         rows[f"two-stage, gate argmax {folder}"] = metrics(
             gold, ["unrelated" if u else c for u, c in zip(gate_says_unrelated, picked)], classes

@@ -32,6 +32,13 @@ HEAD_PARAMS = {
 """Width of each mapping in multiples of ``dim``; ``cosine`` is one column (:func:`features_width`)."""
 
 
+def negative_log_odds(logits: torch.Tensor, k: int) -> torch.Tensor:
+    """``(batch, classes)`` logits (or log-probabilities) -> ``(batch,)`` log-odds of "not class ``k``" (the no-match
+    class): ``logsumexp`` of the other columns minus column ``k``; higher = more of a match."""
+    others = torch.cat([logits[:, :k], logits[:, k + 1 :]], dim=-1)
+    return torch.logsumexp(others, dim=-1) - logits[:, k]
+
+
 def features_width(dim: int, features: list[str]) -> int:
     """Columns of :func:`pair_features` for ``dim``-wide embeddings."""
     return sum(dim * _WIDTH[f] if f in _WIDTH else 1 for f in features)
@@ -114,9 +121,7 @@ class PairClassifierHead(nn.Module):
                 f"this pair-classifier has classes {self.classes} but no 'negative' class, so it has no binary "
                 "score; set head args negative=<the no-match class>, or use predict_classes()"
             )
-        k = self.classes.index(self.negative)
-        others = torch.cat([logits[:, :k], logits[:, k + 1 :]], dim=-1)
-        return torch.logsumexp(others, dim=-1) - logits[:, k]
+        return negative_log_odds(logits, self.classes.index(self.negative))
 
     def get_config(self) -> dict:
         return {

@@ -22,6 +22,7 @@ from tqdm.auto import tqdm
 from textsiam.encoders import checks
 from textsiam.encoders.hf import HfTextEncoder
 from textsiam.errors import ConfigError
+from textsiam.layers.heads import negative_log_odds
 from textsiam.models.base import PairModel, to_device
 from textsiam.models.passages import relevant_passages
 from textsiam.models.predictions import check_pairs
@@ -61,9 +62,7 @@ class CrossHead(nn.Module):
                 f"this cross model has classes {self.classes} but no 'negative' class, so it has no binary score; "
                 "build it with negative=<the no-match class>, or use predict_classes()"
             )
-        k = self.classes.index(self.negative)
-        others = torch.cat([logits[:, :k], logits[:, k + 1 :]], dim=-1)
-        return torch.logsumexp(others, dim=-1) - logits[:, k]
+        return negative_log_odds(logits, self.classes.index(self.negative))
 
 
 @PAIR_MODELS.register("cross")

@@ -26,6 +26,7 @@ import torch
 from torch import nn
 
 from textsiam.errors import ConfigError
+from textsiam.layers.heads import negative_log_odds
 from textsiam.models.base import PairModel
 from textsiam.models.cross import NoEmbeddingsError
 from textsiam.models.predictions import check_pairs
@@ -48,9 +49,7 @@ class JointHead(nn.Module):
 
     def binary_score(self, log_probs: torch.Tensor) -> torch.Tensor:
         """``(n, classes)`` log-probabilities -> ``(n,)`` log-odds of a related pair, ``log(1 - p) - log p``."""
-        k = self.classes.index(self.negative)
-        others = torch.cat([log_probs[:, :k], log_probs[:, k + 1 :]], dim=-1)
-        return torch.logsumexp(others, dim=-1) - log_probs[:, k]
+        return negative_log_odds(log_probs, self.classes.index(self.negative))
 
 
 @PAIR_MODELS.register("two-stage")
