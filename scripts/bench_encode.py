@@ -55,6 +55,9 @@ SIDES = (
     # int8 with query, key and value as three products and the attention output's own smoothing multiply, as before
     # deploy/quantize.py's prepare_int8 fused and folded them
     "textsiam-int8-separate",
+    # int8 with one activation scale per product call (torch's dynamic quantized Linear), as before deploy/quantize.py's
+    # per-token path; on a CPU whose int8 products are not exact this is what textsiam-int8 runs anyway
+    "textsiam-int8-per-batch",
     "st-openvino",
     "st-openvino-int8",
 )
@@ -102,6 +105,10 @@ def worker(side: str, args: argparse.Namespace) -> dict:
                 return work
 
             quantize.prepare_int8 = smooth_only
+        if side == "textsiam-int8-per-batch":
+            from textsiam.deploy import quantize
+
+            quantize.per_token_int8_exact = lambda: False
         quantization = "int8" if side.startswith("textsiam-int8") else None
         model = load_for_inference(args.model, quantization, "bf16" if side == "textsiam-bf16" else "fp32")
 

@@ -135,11 +135,11 @@ def test_int8_onnx_logits_stay_close_to_float_and_rank_the_pairs_alike(tiny_bert
 
 @pytest.mark.parametrize("seed", [7, 8, 9])
 def test_textsiams_own_int8_scores_a_cross_model_like_float(tiny_bert_dir, seed):
-    from textsiam.deploy.quantize import SmoothedLinear, is_quantized, quantize
+    from textsiam.deploy.quantize import is_quantized, is_smoothed, quantize
 
     model = _cross(tiny_bert_dir, seed=seed)
     q = quantize(model, "int8")  # calibrated on pairs: a cross model has no encode
-    assert is_quantized(q) and any(isinstance(m, SmoothedLinear) for m in q.modules())
+    assert is_quantized(q) and any(is_smoothed(m) for m in q.modules())
     assert not any(isinstance(m, torch.nn.Linear) for m in q.modules())  # every Linear runs in int8, head included
     a, b = _word_pairs(50, seed)
     with torch.inference_mode():

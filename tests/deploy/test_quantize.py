@@ -9,7 +9,14 @@ import torch.ao.nn.quantized.dynamic as nnqd
 import torch.nn.functional as F
 
 from tests.helpers.fixtures import needs_minilm
-from textsiam.deploy.quantize import has_vnni, is_quantized, quantize
+from textsiam.deploy.quantize import (
+    TokenInt8Linear,
+    has_vnni,
+    is_quantized,
+    per_token_int8_exact,
+    quantize,
+    quantize_int8,
+)
 from textsiam.errors import ConfigError
 from textsiam.models import create_model
 
@@ -21,8 +28,12 @@ def test_int8_replaces_every_linear_and_leaves_the_original_alone(tiny_bert_dir,
     before = {k: v.clone() for k, v in model.state_dict().items()}
     q = quantize(model, "int8")
     linears = [m for m in q.modules() if type(m) is torch.nn.Linear]
-    dynamic = [m for m in q.modules() if isinstance(m, nnqd.Linear)]
-    assert all(type(m).__name__ == ("FullRangeDynamicLinear" if has_vnni() else "Linear") for m in dynamic)
+    if per_token_int8_exact():  # this CPU sums int8 products exactly: one activation scale per token
+        dynamic = [m for m in q.modules() if isinstance(m, TokenInt8Linear)]
+        assert not any(isinstance(m, nnqd.Linear) for m in q.modules())
+    else:
+        dynamic = [m for m in q.modules() if isinstance(m, nnqd.Linear)]
+        assert all(type(m).__name__ == ("FullRangeDynamicLinear" if has_vnni() else "Linear") for m in dynamic)
     # every float linear (FastLinear included) became a dynamic int8 one; each layer's query, key and value as one
     layers = model.left.transformer.config.num_hidden_layers
     assert not linears and len(dynamic) == sum(isinstance(m, torch.nn.Linear) for m in model.modules()) - 2 * layers
@@ -51,7 +62,7 @@ def test_int8_minilm_embeddings_stay_close_to_float():
 def test_a_vector_tower_is_quantized_without_text_calibration():
     import numpy as np
 
-    from textsiam.deploy.quantize import SmoothedLinear
+    from textsiam.deploy.quantize import is_smoothed
     from textsiam.encoders import MlpEncoder
     from textsiam.models import TwinModel
 
@@ -59,7 +70,7 @@ def test_a_vector_tower_is_quantized_without_text_calibration():
     model = TwinModel(MlpEncoder(in_features=8, hidden=16, n_layers=2, dropout=0.0))
     items = [np.random.default_rng(i).random(8).astype(np.float32) for i in range(6)]
     q = quantize(model, "int8")
-    assert not any(isinstance(m, SmoothedLinear) for m in q.modules())
+    assert not any(is_smoothed(m) for m in q.modules())
     assert bool((F.cosine_similarity(q.encode(items), model.encode(items)) > 0.99).all())  # int8 noise, as above
 
 
@@ -154,3 +165,65 @@ def test_the_float_rewrites_before_int8_keep_the_outputs(arch, tiny_bert_dir, tm
         packed = prepared.left.hidden_states(features)
     mask = features["attention_mask"].bool()
     torch.testing.assert_close(unpacked[mask], packed[mask], rtol=1e-5, atol=1e-5)
+
+
+def _int8_products_exact_on(tokens: int, width: int, outputs: int) -> bool:
+    from textsiam.deploy.quantize import _onednn_int8_product
+
+    gen = torch.Generator().manual_seed(tokens)
+    a = torch.randint(-127, 128, (tokens, width), generator=gen, dtype=torch.int8)
+    w = torch.randint(-127, 128, (outputs, width), generator=gen, dtype=torch.int8)
+    got = _onednn_int8_product(w)(a, torch.ones(outputs))  # sums below 2^24: exact in float32 when the sums are
+    return torch.equal(got.double(), (a.long() @ w.long().T).double())
+
+
+def test_the_exactness_probe_agrees_with_a_brute_force_check_of_the_int8_products():
+    """The probe that picks the per-token path must say what the CPU's int8 products do on the shapes a text tower
+    multiplies: exact with VNNI / AMX; with oneDNN limited to AVX2 (the suite's second run) its saturating 16-bit
+    pair sums make full-range products wrong, and the probe must then say so too."""
+    expected = all(_int8_products_exact_on(*shape) for shape in [(200, 384, 1152), (37, 768, 3072), (1, 384, 384)])
+    assert per_token_int8_exact() == expected
+
+
+@pytest.mark.skipif(not per_token_int8_exact(), reason="this CPU's int8 products are not exact: int8 runs per batch")
+def test_per_token_int8_linear_is_the_rounded_product_and_does_not_depend_on_the_batch():
+    torch.manual_seed(0)
+    linear = torch.nn.Linear(48, 20)
+    inv_scale = torch.rand(48) + 0.5
+    q = TokenInt8Linear(linear, inv_scale)
+    x = torch.randn(5, 48)
+    # the definition, in float64: each token quantized on its own max |x / s|, weights per output channel
+    xs = x.double() * inv_scale.double()
+    step = xs.abs().amax(1, keepdim=True) / 127
+    w = linear.weight.detach().double()
+    wstep = w.abs().amax(1) / 127
+    expected = (torch.round(xs / step) * step) @ (torch.round(w / wstep[:, None]) * wstep[:, None]).T
+    expected += linear.bias.detach().double()
+    # float32 dequantisation of exact int32 sums: a few float32 ulps of outputs of size ~1
+    torch.testing.assert_close(q(x).double(), expected, rtol=1e-5, atol=1e-5)
+    # a token's output is the same whatever shares its batch, even a token 1000x larger (per-batch scales: its
+    # step would be 1000x coarser for every other token); bit for bit, as each row is computed on its own
+    outlier = torch.cat([x, 1000 * torch.randn(1, 48)])
+    assert torch.equal(q(outlier)[:5], q(x)) and torch.equal(q(x[2:3]), q(x)[2:3])
+    assert q(x[:0]).shape == (0, 20) and q(x.reshape(5, 1, 48)).shape == (5, 1, 20)
+    assert torch.equal(q(torch.zeros(2, 48)), linear.bias.detach().expand(2, 20))  # an all-zero token: no NaN
+
+
+def test_int8_takes_the_per_batch_path_where_the_products_are_not_exact(tiny_bert_dir, monkeypatch):
+    from textsiam.deploy import quantize as module
+
+    monkeypatch.setattr(module, "per_token_int8_exact", lambda: False)
+    q = quantize(create_model(str(tiny_bert_dir)), "int8")
+    assert not any(isinstance(m, TokenInt8Linear) for m in q.modules())
+    assert any(isinstance(m, nnqd.Linear) for m in q.modules())
+
+
+@pytest.mark.skipif(not per_token_int8_exact(), reason="this CPU's int8 products are not exact: int8 runs per batch")
+def test_per_token_int8_embeddings_do_not_depend_on_the_batch(tiny_bert_dir):
+    """A text's int8 embedding alone and in a batch with others: the same up to float32 rounding of the float parts
+    (attention, layer norms: 1e-6); per-batch int8 moves it by the others' activation range (~1e-2 here)."""
+    model = create_model(str(tiny_bert_dir)).eval()
+    texts = TEXTS + ["!!! ??? ... ### $$$ %%% &&& @@@ *** ((( )))"]
+    per_token = quantize_int8(model, TEXTS, per_token=True)
+    alone = torch.cat([per_token.encode([t]) for t in texts])
+    torch.testing.assert_close(per_token.encode(texts), alone, rtol=1e-5, atol=1e-5)

@@ -1,8 +1,17 @@
 """int8 dynamic quantization for CPU inference (``--quantize int8``).
 
 Every ``nn.Linear`` (attention projections, feed-forward layers, projection heads) gets int8 weights, one scale per
-output channel; activations are quantized per batch at run time and the matrix products run in int8 (fbgemm /
-oneDNN kernels, VNNI where the CPU has it). Embeddings, layer norms and softmax stay float32.
+output channel; activations are quantized at run time and the matrix products run in int8. Embeddings, layer norms
+and softmax stay float32. Two paths for the activations:
+
+- **per token** (:class:`TokenInt8Linear`, where the CPU sums int8 products exactly: VNNI or AMX,
+  :func:`per_token_int8_exact`): each token gets its own scale, so a text's embedding does not depend on the texts
+  that share its batch (or, in ``serve``, on other clients' texts), and ``torch._int_mm`` reaches oneDNN's AMX / VNNI
+  kernels;
+- **per batch** (torch's dynamic quantized Linear, fbgemm): one scale per product call, over every token of the
+  batch; the path of CPUs without VNNI, where the per-token products would saturate. One sentence with a large
+  activation coarsens the others' steps: on mpnet the STS-B Spearman moved by up to 0.004 between batch sizes and
+  orders (docs/benchmarks.md, "int8 quality depends on the batch").
 
 Transformer activations have a few input channels far larger than the rest, and one activation scale per tensor
 then leaves the other channels a handful of int8 levels (MiniLM-L6: embedding cosine to float 0.94-0.97). Text towers
@@ -29,7 +38,7 @@ The result is an inference-only copy: it cannot be trained or saved, and the flo
 from __future__ import annotations
 
 import copy
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import cache
 from pathlib import Path
 
@@ -86,6 +95,115 @@ def _full_range_linear() -> type[nn.Module]:
     return FullRangeDynamicLinear
 
 
+_ONE = torch.ones(())
+_ZERO = torch.zeros((), dtype=torch.int32)
+
+
+def _onednn_int8_product(weight_int8: torch.Tensor) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
+    """``f(q, w_scale) = (q @ weight_int8.T) * w_scale`` in float32, for int8 ``q`` (tokens, in) and ``weight_int8``
+    (out, in): oneDNN's int8 matmul on weights packed once (AMX tiles or VNNI where the CPU has them), the per-channel
+    weight scale applied in the kernel as it writes its float32 output."""
+    packed = torch.ops.onednn.qlinear_prepack(weight_int8.contiguous(), None)
+    zeros = torch.zeros(weight_int8.shape[0], dtype=torch.long)
+
+    def product(q: torch.Tensor, w_scale: torch.Tensor) -> torch.Tensor:
+        return torch.ops.onednn.qlinear_pointwise.tensor(
+            q, _ONE, _ZERO, packed, w_scale, zeros, None, 1.0, 0, torch.float32, "none", [], ""
+        )
+
+    return product
+
+
+class TokenInt8Linear(nn.Module):
+    """A Linear in int8 with **one activation scale per token** (row of the input): the step of a token's int8
+    levels is set by its own largest value, not by the batch's, so a token's output does not depend on which other
+    texts share its batch (:func:`quantize_int8`). Weights: int8, one scale per output channel, packed once for
+    oneDNN's int8 matmul (:func:`_onednn_int8_product`; exact 32-bit sums where :func:`per_token_int8_exact`).
+    ``inv_scale`` (a :class:`SmoothedLinear`'s ``1 / s``) is applied to the input first. Per call: the input's
+    per-token max, its rounding to int8, the product (weight scales applied in the kernel), then one pass that
+    multiplies each row by its token's scale and adds the bias. An inference module: no gradients, not saved."""
+
+    def __init__(self, linear: nn.Linear, inv_scale: torch.Tensor | None = None) -> None:
+        super().__init__()
+        w = linear.weight.detach().float()
+        scale = w.abs().amax(1).clamp(min=1e-12) / 127
+        self.in_features, self.out_features = linear.in_features, linear.out_features
+        self._product = _onednn_int8_product(torch.round(w / scale[:, None]).to(torch.int8))
+        self.register_buffer("weight_scale", scale / 127)  # the activation scale's /127 folded in
+        bias = torch.zeros(self.out_features) if linear.bias is None else linear.bias.detach().float().clone()
+        self.register_buffer("bias", bias)
+        self.register_buffer("inv_scale", None if inv_scale is None else inv_scale.detach().float().clone())
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        shape = x.shape
+        rows = x.reshape(-1, self.in_features).float()
+        if self.inv_scale is not None:
+            rows = rows * self.inv_scale
+        if rows.shape[0] == 0:
+            return x.new_zeros(*shape[:-1], self.out_features)
+        # max |x| per token without an |x| copy; the clamp keeps an all-zero token at zero, not NaN
+        amax = torch.maximum(rows.amax(1, keepdim=True), rows.amin(1, keepdim=True).neg_()).clamp_(min=1e-12)
+        q = rows.mul(127.0 / amax).round_().to(torch.int8)  # |q| <= 127: the largest value maps to 127 exactly
+        out = torch.addcmul(self.bias, self._product(q, self.weight_scale), amax)
+        return out.reshape(*shape[:-1], self.out_features).to(x.dtype)
+
+    def extra_repr(self) -> str:
+        return f"in_features={self.in_features}, out_features={self.out_features}, per-token int8"
+
+
+def is_smoothed(module: nn.Module) -> bool:
+    """Whether ``module`` is a smoothed Linear: a float :class:`SmoothedLinear` or a per-token int8 one that took over
+    its ``1 / s``."""
+    return isinstance(module, SmoothedLinear) or (isinstance(module, TokenInt8Linear) and module.inv_scale is not None)
+
+
+@cache
+def per_token_int8_exact() -> bool:
+    """Whether oneDNN's int8 matmul (:func:`_onednn_int8_product`) sums int8 products exactly here. It does where the
+    CPU multiplies int8 into 32-bit sums (VNNI, AMX). Without them (AVX2 alone, or oneDNN limited to it with
+    ``ONEDNN_MAX_CPU_ISA=AVX2``) its int8 multiply-add saturates 16-bit pair sums: two products of 127 x 127 already
+    overflow them. The probe is that case plus a random full-range product (oneDNN picks its kernel by shape); where
+    it fails, or the op is missing (a torch build without oneDNN), int8 takes the per-batch path of
+    :func:`quantize_int8`."""
+    saturating = torch.full((4, 64), 127, dtype=torch.int8)
+    saturating[1] = -127
+    weights = torch.full((8, 64), 127, dtype=torch.int8)
+    weights[1::2] = -127
+    gen = torch.Generator().manual_seed(0)
+    rand_a = torch.randint(-127, 128, (64, 256), generator=gen, dtype=torch.int8)
+    rand_w = torch.randint(-127, 128, (96, 256), generator=gen, dtype=torch.int8)
+    try:
+        for a, w in ((saturating, weights), (rand_a, rand_w)):
+            # sums up to 256 x 127^2 ~ 4.1e6 < 2^24: exact in the float32 output
+            got = _onednn_int8_product(w)(a, torch.ones(w.shape[0]))
+            if not torch.equal(got.double(), (a.long() @ w.long().T).double()):
+                return False
+    except (RuntimeError, NotImplementedError, AttributeError):  # no oneDNN int8 matmul in this torch build
+        return False
+    return True
+
+
+def _to_token_int8(model: nn.Module) -> int:
+    """Replace every float Linear (bare or inside a :class:`SmoothedLinear`) by a :class:`TokenInt8Linear`, in
+    place; returns how many. Only ``(parent, name)`` pairs are held while converting, so each float Linear is freed
+    as soon as its int8 one replaces it (holding them all raised mpnet's peak by 340 MB)."""
+    places = [
+        (parent, name)
+        for parent in model.modules()
+        for name, child in parent.named_children()
+        if type(child) in _LINEARS or (isinstance(child, SmoothedLinear) and type(child.linear) in _LINEARS)
+    ]
+    for parent, name in places:
+        child = getattr(parent, name)
+        if isinstance(child, SmoothedLinear):
+            int8 = TokenInt8Linear(child.linear, child.inv_scale)
+        else:
+            int8 = TokenInt8Linear(child)
+        del child
+        setattr(parent, name, int8)
+    return len(places)
+
+
 def quantize(
     model: PairModel, mode: str | None, calibration: Sequence[str] | None = None, *, inplace: bool = False
 ) -> PairModel:
@@ -97,11 +215,23 @@ def quantize(
     return quantize_int8(model, calibration, inplace=inplace)
 
 
-def quantize_int8(model: PairModel, calibration: Sequence[str] | None = None, *, inplace: bool = False) -> PairModel:
+def quantize_int8(
+    model: PairModel,
+    calibration: Sequence[str] | None = None,
+    *,
+    inplace: bool = False,
+    per_token: bool | None = None,
+) -> PairModel:
     """A CPU copy of ``model`` whose Linear layers run in int8 (smoothed dynamic quantization); ``inplace``
-    converts ``model`` itself instead (no second copy of the weights in memory)."""
+    converts ``model`` itself instead (no second copy of the weights in memory).
+
+    ``per_token`` (None: where :func:`per_token_int8_exact`) gives each token its own activation scale
+    (:class:`TokenInt8Linear`), so the embeddings do not depend on the batch; False takes the per-batch path
+    (torch's dynamic quantized Linear: one activation scale per call, over every token of the batch)."""
     from torch.ao.quantization import per_channel_dynamic_qconfig, quantize_dynamic
 
+    if per_token is None:
+        per_token = per_token_int8_exact()
     was_training = model.training
     work = (model if inplace else copy.deepcopy(model)).cpu().eval()  # int8 kernels exist for CPU only
     plain_linears(work)  # oneDNN float32 linears (layers/linear.py) back to nn.Linear: quantize_dynamic maps by type
@@ -109,10 +239,16 @@ def quantize_int8(model: PairModel, calibration: Sequence[str] | None = None, *,
         model.train(was_training)
     floats = _storage_ranges(m.weight for m in work.modules() if type(m) in _LINEARS)
     prepare_int8(work, calibration)
-    mapping = {nn.Linear: _full_range_linear()} if has_vnni() and torch.backends.quantized.engine != "qnnpack" else None
-    quantized = quantize_dynamic(
-        work, {nn.Linear: per_channel_dynamic_qconfig}, dtype=torch.qint8, mapping=mapping, inplace=True
-    )
+    if per_token:
+        _to_token_int8(work)
+        quantized = work
+    else:
+        mapping = (
+            {nn.Linear: _full_range_linear()} if has_vnni() and torch.backends.quantized.engine != "qnnpack" else None
+        )
+        quantized = quantize_dynamic(
+            work, {nn.Linear: per_channel_dynamic_qconfig}, dtype=torch.qint8, mapping=mapping, inplace=True
+        )
     quantized.quantized = "int8"
     release_freed_memory()  # the float weights and calibration activations freed above (~50 MB of heap)
     # the pages of float Linear weights that quantizing replaced, where they lie in a memory-mapped .safetensors
