@@ -6,11 +6,11 @@ and softmax stay float32. Two paths for the activations:
 
 - **per token** (:class:`TokenInt8Linear`, where the CPU sums int8 products exactly: VNNI or AMX,
   :func:`per_token_int8_exact`): each token gets its own scale, so a text's embedding does not depend on the texts
-  that share its batch (or, in ``serve``, on other clients' texts), and ``torch._int_mm`` reaches oneDNN's AMX / VNNI
-  kernels;
+  that share its batch (or, in ``serve``, on other clients' texts), and the products run in oneDNN's int8 matmul
+  (AMX tiles or VNNI);
 - **per batch** (torch's dynamic quantized Linear, fbgemm): one scale per product call, over every token of the
   batch; the path of CPUs without VNNI, where the per-token products would saturate. One sentence with a large
-  activation coarsens the others' steps: on mpnet the STS-B Spearman moved by up to 0.004 between batch sizes and
+  activation coarsens the others' steps: on mpnet the STS-B Spearman moved by up to 0.008 between batch sizes and
   orders (docs/benchmarks.md, "int8 quality depends on the batch").
 
 Transformer activations have a few input channels far larger than the rest, and one activation scale per tensor
@@ -183,9 +183,9 @@ def per_token_int8_exact() -> bool:
     return True
 
 
-def _to_token_int8(model: nn.Module) -> int:
+def _to_token_int8(model: nn.Module) -> None:
     """Replace every float Linear (bare or inside a :class:`SmoothedLinear`) by a :class:`TokenInt8Linear`, in
-    place; returns how many. Only ``(parent, name)`` pairs are held while converting, so each float Linear is freed
+    place. Only ``(parent, name)`` pairs are held while converting, so each float Linear is freed
     as soon as its int8 one replaces it (holding them all raised mpnet's peak by 340 MB)."""
     places = [
         (parent, name)
@@ -201,7 +201,6 @@ def _to_token_int8(model: nn.Module) -> int:
             int8 = TokenInt8Linear(child)
         del child
         setattr(parent, name, int8)
-    return len(places)
 
 
 def quantize(
