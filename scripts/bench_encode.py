@@ -58,6 +58,9 @@ SIDES = (
     # int8 with one activation scale per product call (torch's dynamic quantized Linear), as before deploy/quantize.py's
     # per-token path; on a CPU whose int8 products are not exact this is what textsiam-int8 runs anyway
     "textsiam-int8-per-batch",
+    # int8 with its layers compiled (--compile, deploy/compiled.py); the compile happens in the warm-up, whose time
+    # (load + warm-up) every side reports as warmup_s
+    "textsiam-int8-compiled",
     "st-openvino",
     "st-openvino-int8",
 )
@@ -81,6 +84,7 @@ def worker(side: str, args: argparse.Namespace) -> dict:
     """One timed run in this process: load, warm up on 64 sentences, encode all; embeddings saved to args.save."""
     import torch
 
+    begin = time.perf_counter()
     job = json.loads(Path(args.job).read_text())  # the sentences and the ST folder: no textsiam import needed here
     sentences, args.st_folder = job["sentences"], job["st_folder"]
     if side in ("sentence-transformers", "st-bf16", *ONNX, *OPENVINO):
@@ -110,17 +114,20 @@ def worker(side: str, args: argparse.Namespace) -> dict:
 
             quantize.per_token_int8_exact = lambda: False
         quantization = "int8" if side.startswith("textsiam-int8") else None
-        model = load_for_inference(args.model, quantization, "bf16" if side == "textsiam-bf16" else "fp32")
+        dtype = "bf16" if side == "textsiam-bf16" else "fp32"
+        model = load_for_inference(args.model, quantization, dtype, compile=side == "textsiam-int8-compiled")
 
         def encode(texts):  # normalised like the sentence-transformers pipeline (its last module is Normalize)
             return torch.nn.functional.normalize(model.encode(texts, batch_size=args.batch_size), dim=-1).numpy()
 
     encode(sentences[:64])
     start = time.perf_counter()
+    warmup = start - begin
     emb = encode(sentences)
     seconds = time.perf_counter() - start
     np.save(args.save, emb.astype(np.float32))
-    return {"side": side, "seconds": seconds, "sentences_per_s": len(sentences) / seconds, "peak_rss_mb": _peak_mb()}
+    speed = len(sentences) / seconds
+    return {"side": side, "seconds": seconds, "sentences_per_s": speed, "peak_rss_mb": _peak_mb(), "warmup_s": warmup}
 
 
 def _sentence_transformer(side: str, args: argparse.Namespace):
@@ -238,7 +245,10 @@ def compare(args: argparse.Namespace, tmp: str) -> dict:
             python = args.st_openvino_python if side in OPENVINO else python
             result = _spawn(["--worker", side], args, f"{tmp}/{side}.npy", python)
             runs[side].append(result)
-            print(f"run {r + 1} {side:24} {result['sentences_per_s']:8.1f} sent/s  peak {result['peak_rss_mb']:.0f} MB")
+            print(
+                f"run {r + 1} {side:24} {result['sentences_per_s']:8.1f} sent/s  peak {result['peak_rss_mb']:.0f} MB"
+                f"  load + warm-up {result['warmup_s']:.1f} s"
+            )
     _, _, gold = stsb_test(args.data, args.limit)
     tokens, mflop = _tokens(args), _mflop_per_token(args)
     summary = {"sentences": 2 * len(gold), "tokens": tokens, "batch_size": args.batch_size, "runs": runs}
@@ -254,6 +264,7 @@ def compare(args: argparse.Namespace, tmp: str) -> dict:
                 x["sentences_per_s"] / y["sentences_per_s"] for x, y in zip(runs[side], runs["sentence-transformers"])
             ],  # fmt: skip
             "peak_rss_mb": max(x["peak_rss_mb"] for x in runs[side]),
+            "warmup_s": [x["warmup_s"] for x in runs[side]],
             "gflops": speed * tokens / summary["sentences"] * mflop / 1000,
             "test_spearman": _spearman(emb[side], gold),
             "max_abs_diff_to_st": float(np.abs(emb[side] - emb["sentence-transformers"]).max()),

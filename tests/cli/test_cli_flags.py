@@ -42,7 +42,7 @@ def test_search_passes_every_flag(monkeypatch):
     argv = ["search", "--model", "m", "--queries", "q.txt", "--corpus", "c.txt", "--index", "idx", "--top-k", "3"]
     argv += ["--output", "o.jsonl", "--column", "text", "--id-column", "id", "--index-type", "faiss", "--ann", "ivf"]
     argv += ["--rerank", "cross-dir", "--rerank-top", "5"]
-    assert main([*argv, "--batch-size", "7", "--quiet", "--quantize", "int8", "--dtype", "auto"]) == 0
+    assert main([*argv, "--batch-size", "7", "--quiet", "--quantize", "int8", "--compile", "--dtype", "auto"]) == 0
     assert spy.calls == [
         {
             "model_name": "m",
@@ -60,6 +60,7 @@ def test_search_passes_every_flag(monkeypatch):
             "batch_size": 7,
             "quantize": "int8",
             "dtype": "auto",
+            "compile": True,
             "show_progress": False,
         }
     ]
@@ -72,16 +73,15 @@ def test_encode_passes_every_flag(monkeypatch, capsys):
     monkeypatch.setattr(api, "encode", spy)
     argv = ["encode", "--model", "m", "--input", "in.csv", "--output", "out.npy", "--side", "right"]
     argv += ["--dim", "4"]
-    assert (
-        main([*argv, "--column", "t", "--format", "csv", "--batch-size", "9", "--quantize", "int8", "--dtype", "auto"])
-        == 0
-    )
+    argv += ["--column", "t", "--format", "csv", "--batch-size", "9", "--quantize", "int8", "--dtype", "auto"]
+    assert main([*argv, "--compile"]) == 0
     assert "wrote 5 x 4 embeddings to out.npy" in capsys.readouterr().err
     assert spy.calls == [
         {
             "model": "m",
             "quantize": "int8",
             "dtype": "auto",
+            "compile": True,
             "input": "in.csv",
             "output": "out.npy",
             "side": "right",
@@ -148,9 +148,12 @@ def test_evaluate_and_score_pass_every_flag(monkeypatch, command, target, result
 
     spy = Spy(getattr(api, target), result)
     monkeypatch.setattr(api, target, spy)
-    assert main([command, "--model", "m", *extra, "--quantize", "int8", "--dtype", "auto", *DATA_FLAGS]) == 0
+    assert (
+        main([command, "--model", "m", *extra, "--quantize", "int8", "--compile", "--dtype", "auto", *DATA_FLAGS]) == 0
+    )
     call = _model_command_flags(spy.calls[0])
-    assert call == {"model": "m", "batch_size": 3, "device": "cpu", "quantize": "int8", "dtype": "auto", **expected}
+    flags = {"batch_size": 3, "device": "cpu", "quantize": "int8", "dtype": "auto", "compile": True}
+    assert call == {"model": "m", **flags, **expected}
 
 
 def test_score_of_one_pair_passes_the_pair_and_the_run_flags(monkeypatch, capsys):
@@ -160,7 +163,7 @@ def test_score_of_one_pair_passes_the_pair_and_the_run_flags(monkeypatch, capsys
     monkeypatch.setattr(api, "score_texts", spy)
     assert main(["score", "--model", "m", "--a", "x", "--b", "y", "--batch-size", "2", "--dtype", "bf16"]) == 0
     expected = {"model": "m", "a": ["x"], "b": ["y"], "batch_size": 2, "device": None, "quantize": None}
-    assert spy.calls == [{**expected, "dtype": "bf16"}]
+    assert spy.calls == [{**expected, "dtype": "bf16", "compile": False}]
     assert "score: 0.25" in capsys.readouterr().out
 
 
@@ -180,7 +183,9 @@ def test_score_of_an_image_passes_the_run_and_precision_flags(monkeypatch, capsy
             "texts_file": "t.txt",
             "batch_size": 2,
             "device": "cpu",
+            "quantize": None,
             "dtype": "bf16",
+            "compile": False,
         }
     ]
     assert "0.500000" in capsys.readouterr().out

@@ -17,13 +17,18 @@ from textsiam.names import check_name
 
 
 def built_model(
-    model: PairModel | str | Path, device: torch.device | None, quantize: str | None = None, dtype: str = "fp32"
+    model: PairModel | str | Path,
+    device: torch.device | None,
+    quantize: str | None = None,
+    dtype: str = "fp32",
+    compile: bool = False,
 ) -> PairModel:
     """``model`` built (or passed through), moved to ``device`` (from :func:`device_of`) when given, then
     int8-quantized or with its towers in ``dtype`` (fp32, bf16, fp16, auto: :mod:`textsiam.deploy.precision`; after
-    the move, so ``auto`` asks the device the model runs on). A model object that needs converting is copied."""
+    the move, so ``auto`` asks the device the model runs on); ``compile``: the int8 layers compiled. A model object
+    that needs converting is copied."""
     from textsiam.deploy.precision import check_dtype
-    from textsiam.deploy.quantize import for_inference
+    from textsiam.deploy.quantize import check_compile, for_inference
     from textsiam.models.io import create_model
 
     if quantize is not None and device is not None and device.type != "cpu":
@@ -31,9 +36,10 @@ def built_model(
     given = isinstance(model, PairModel)
     # refusals (unknown dtype, int8 with bf16, fp16 where the device lacks it) before a model loads
     check_dtype(dtype, quantize, device or (model.device if given else "cpu"))
+    check_compile(compile, quantize)
     built = model if given else create_model(model)
     built = built.to(device) if device is not None else built
-    return for_inference(built, quantize, dtype, inplace=not given)
+    return for_inference(built, quantize, dtype, inplace=not given, compile=compile)
 
 
 def pair_data(data: PairData | str | Path, read: dict[str, Any]) -> PairData:

@@ -28,12 +28,14 @@ def evaluate(
     report: str | Path | None = None,
     quantize: str | None = None,
     dtype: str = "fp32",
+    compile: bool = False,
     **read: Any,
 ) -> tuple[dict[str, Any], np.ndarray]:
     """Metrics of ``model`` on labelled ``data`` and the scores. Binary data also gets the at-threshold metrics
     (accuracy, F1, precision, recall) when the model carries a tuned decision, and the Brier score and expected
     calibration error when that decision is calibrated. ``report`` writes report.html and its plots there.
-    ``quantize="int8"`` or ``dtype`` ("bf16", "fp16", "auto") runs the model in reduced precision."""
+    ``quantize="int8"`` or ``dtype`` ("bf16", "fp16", "auto") runs the model in reduced precision (``compile``: the
+    int8 layers compiled, :mod:`textsiam.deploy.compiled`)."""
     from textsiam.eval.calibration import brier_score, expected_calibration_error
     from textsiam.eval.classes import class_report, predicted_classes
     from textsiam.train.evaluation import evaluate_scores
@@ -45,7 +47,7 @@ def evaluate(
     data = pair_data(data, read)
     # a model object has no folder (and no training curve): the report names its class
     name = type(model).__name__ if isinstance(model, PairModel) else str(model)
-    model = built_model(model, target, quantize, dtype)
+    model = built_model(model, target, quantize, dtype, compile)
     outputs = model.pair_outputs(data.a, data.b, batch_size=batch_size, show_progress=show_progress)
     scores = (model.head.binary_score(outputs) if model.classes else outputs).numpy()
     decision = model.decision if data.label_kind == "binary" else None
@@ -143,10 +145,13 @@ def rank_images_texts(
     texts_file: str | Path | None = None,
     batch_size: int = 64,
     device: str | None = None,
+    quantize: str | None = None,
     dtype: str = "fp32",
+    compile: bool = False,
 ) -> Ranked:
     """One image (left tower) against texts, or one text (right tower) against images; the images are ``images``
-    plus the image files of ``image_dir``, the texts ``texts`` plus the lines of ``texts_file``."""
+    plus the image files of ``image_dir``, the texts ``texts`` plus the lines of ``texts_file``. ``quantize``,
+    ``dtype``, ``compile``: as for :func:`evaluate`."""
     from textsiam.api.scoring import decision_columns
     from textsiam.data.texts import read_lines
     from textsiam.imaging import image_files
@@ -159,7 +164,7 @@ def rank_images_texts(
     if not images or not texts or (len(images) > 1 and len(texts) > 1):
         raise ConfigError("give one --image and one or more texts (--text, --texts-file), or one --text and images")
     on = device_of(device)
-    built = built_model(model, on, dtype=dtype)
+    built = built_model(model, on, quantize, dtype, compile)
     built.check_modality("left", "image", image_flag)  # images go to the left tower, texts to the right one
     built.check_modality("right", "text", text_flag)
     by_image = len(images) == 1

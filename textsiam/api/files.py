@@ -36,19 +36,20 @@ def encode(
     format: str | None = None,
     quantize: str | None = None,
     dtype: str = "fp32",
+    compile: bool = False,
     dim: int | None = None,
     show_progress: bool = False,
 ) -> Encoded:
     """Embed every text of ``input`` (one per line, or ``column`` of a csv/tsv/jsonl/parquet file) with the
     ``side`` tower of ``model`` (an object, or a name / folder loaded in eval mode; int8 with ``quantize``, or in
-    ``dtype`` "bf16" / "fp16" / "auto": :mod:`textsiam.deploy.precision`) into
+    ``dtype`` "bf16" / "fp16" / "auto": :mod:`textsiam.deploy.precision`; ``compile``: int8 layers compiled) into
     ``output`` (``.npy`` or ``.parquet``), streamed; under torchrun each rank encodes its share. ``dim`` keeps the
     first ``dim`` coordinates of each embedding, renormalised (a Matryoshka-trained model; default: all)."""
     from textsiam.api.common import built_model
     from textsiam.distributed import context
     from textsiam.index import encode_file
 
-    built = built_model(model.eval() if isinstance(model, PairModel) else model, None, quantize, dtype).eval()
+    built = built_model(model.eval() if isinstance(model, PairModel) else model, None, quantize, dtype, compile).eval()
     rows = encode_file(
         built, input, output, side=side, batch_size=batch_size, column=column, format=format,
         show_progress=show_progress, dim=dim,

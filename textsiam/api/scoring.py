@@ -32,6 +32,7 @@ def score_file(
     device: str | None = None,
     quantize: str | None = None,
     dtype: str = "fp32",
+    compile: bool = False,
     **read: Any,
 ) -> int:
     """Score every pair of a file and write a TSV (to ``out``, or standard output when None) with the input's
@@ -44,7 +45,7 @@ def score_file(
     _check_not_the_input(out, pairs)
     target = device_of(device)
     data = pair_data(pairs, read)
-    model = built_model(model, target, quantize, dtype)
+    model = built_model(model, target, quantize, dtype, compile)
     a, b = data.a, data.b  # each property access rebuilds the column: read once
     scores = score_pairs(model, a, b, batch_size=batch_size, show_progress=show_progress)
     header, rows = _input_columns(pairs, data, a, b, read)
@@ -88,11 +89,12 @@ def score_texts(
     device: str | None = None,
     quantize: str | None = None,
     dtype: str = "fp32",
+    compile: bool = False,
 ) -> dict[str, list[str]]:
     """The columns ``score_file`` writes (score, match, probability) for the pairs ``zip(a, b)``; a model with a
     multi-class head adds ``class``."""
     check_batch_size(batch_size)
-    built = built_model(model, device_of(device), quantize, dtype)
+    built = built_model(model, device_of(device), quantize, dtype, compile)
     if not built.classes:
         return decision_columns(built.decision, score_pairs(built, a, b, batch_size=batch_size))
     logits = built.pair_outputs(a, b, batch_size=batch_size)

@@ -119,14 +119,20 @@ the two equal)."""
 
 
 def add_precision_flags(p: argparse.ArgumentParser, *, quantize: bool = True) -> None:
-    """``--dtype`` and ``--verbose`` (which prints what ``--dtype`` chose and why), and ``--quantize`` (when
-    ``quantize``): the flags of every command that runs a model for inference."""
+    """``--dtype`` and ``--verbose`` (which prints what ``--dtype`` chose and why), and ``--quantize`` and
+    ``--compile`` (when ``quantize``): the flags of every command that runs a model for inference."""
     if quantize:
         p.add_argument(
             "--quantize",
             choices=["int8"],
             default=None,
             help="CPU inference with int8 Linear layers (dynamic quantization): faster, slightly different scores",
+        )
+        p.add_argument(
+            "--compile",
+            action="store_true",
+            help="with --quantize int8: compile the int8 layers (torch.compile; needs a C++ compiler): faster on "
+            "long jobs, after a compile of ~15 s (a few s once cached); falls back with a warning where it cannot",
         )
     p.add_argument(
         "--dtype",

@@ -144,7 +144,9 @@ class TokenInt8Linear(nn.Module):
         # max |x| per token without an |x| copy; the clamp keeps an all-zero token at zero, not NaN
         amax = torch.maximum(rows.amax(1, keepdim=True), rows.amin(1, keepdim=True).neg_()).clamp_(min=1e-12)
         q = rows.mul(127.0 / amax).round_().to(torch.int8)  # |q| <= 127: the largest value maps to 127 exactly
-        out = torch.addcmul(self.bias, self._product(q, self.weight_scale), amax)
+        # traced by torch.compile (deploy/compiled.py): the product as an opaque op that finds this layer's weights
+        product = torch.ops.textsiam.token_int8_mm if torch.compiler.is_compiling() else self._product
+        out = torch.addcmul(self.bias, product(q, self.weight_scale), amax)
         return out.reshape(*shape[:-1], self.out_features).to(x.dtype)
 
     def extra_repr(self) -> str:
@@ -431,24 +433,47 @@ def is_quantized(model: nn.Module) -> bool:
     return getattr(model, "quantized", None) is not None
 
 
-def load_for_inference(name_or_dir: str, quantization: str | None = None, dtype: str = "fp32") -> PairModel:
-    """``create_model(name_or_dir)``, in eval mode, quantized when asked (``"int8"``) or with its towers in
-    ``dtype`` (``"bf16"``, ``"fp16"``, ``"auto"``: :mod:`textsiam.deploy.precision`)."""
+def load_for_inference(
+    name_or_dir: str, quantization: str | None = None, dtype: str = "fp32", *, compile: bool = False
+) -> PairModel:
+    """``create_model(name_or_dir)``, in eval mode, quantized when asked (``"int8"``, ``compile``: its layers
+    compiled) or with its towers in ``dtype`` (``"bf16"``, ``"fp16"``, ``"auto"``: :mod:`textsiam.deploy.precision`)."""
     from textsiam.deploy.precision import check_dtype
     from textsiam.models.io import create_model
 
     check_dtype(dtype, quantization, "cpu")  # before the model loads (on the CPU)
-    return for_inference(create_model(name_or_dir).eval(), quantization, dtype, inplace=True)
+    check_compile(compile, quantization)
+    return for_inference(create_model(name_or_dir).eval(), quantization, dtype, inplace=True, compile=compile)
+
+
+def check_compile(compile: bool, quantization: str | None) -> None:
+    """``compile`` applies to int8 only: a ConfigError otherwise (before a model loads)."""
+    if compile and quantization != "int8":
+        raise ConfigError(
+            "--compile compiles the int8 layers: add --quantize int8, or drop --compile "
+            "(float models run uncompiled; --dtype bf16 is their fast path)"
+        )
 
 
 def for_inference(
-    model: PairModel, quantization: str | None = None, dtype: str = "fp32", *, inplace: bool = False
+    model: PairModel,
+    quantization: str | None = None,
+    dtype: str = "fp32",
+    *,
+    inplace: bool = False,
+    compile: bool = False,
 ) -> PairModel:
     """``model`` int8-quantized (``quantization``) or with its towers in ``dtype``: the one conversion the commands
-    make (``textsiam.api.common.built_model``, :func:`load_for_inference`). Not ``inplace``: ``model`` stays as it
-    was and what changes is a copy."""
+    make (``textsiam.api.common.built_model``, :func:`load_for_inference`). ``compile`` runs the int8 layers
+    compiled (:mod:`textsiam.deploy.compiled`; where that cannot run, uncompiled, with a warning that says why).
+    Not ``inplace``: ``model`` stays as it was and what changes is a copy."""
     from textsiam.deploy.precision import check_dtype, with_dtype
 
     check_dtype(dtype, quantization)  # before quantizing: int8 with an explicit bf16 / fp16 is refused
+    check_compile(compile, quantization)
     work = quantize(model, quantization, inplace=inplace)
+    if compile:
+        from textsiam.deploy.compiled import compile_int8
+
+        compile_int8(work)
     return with_dtype(work, dtype, inplace=inplace or work is not model)[0]

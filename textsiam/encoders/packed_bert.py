@@ -77,9 +77,10 @@ def packed_forward(
     else:
         x, bias = _embed(model.embeddings, input_ids, token_type_ids, keep, length), None
     mask = F.pad(attention_mask.bool(), (0, span - length))[:, None, None, :]  # (batch, 1, 1, span): True = attend
+    step = getattr(model, LAYER_STEP, None) or _layer  # a compiled _layer (deploy/compiled.py), else this one
     for layer in model.encoder.layer:
         args = (layer, x, slots, mask, batch, span, bias)
-        x = checkpoint(_layer, *args, use_reentrant=False) if checkpointing else _layer(*args)
+        x = checkpoint(_layer, *args, use_reentrant=False) if checkpointing else step(*args)
     return _scatter(x, keep, batch * length).view(batch, length, -1)
 
 
@@ -89,6 +90,9 @@ def _is_mpnet(model: nn.Module) -> bool:
     return isinstance(model, MPNetModel)
 
 
+LAYER_STEP = "textsiam_layer_step"
+"""Attribute of a packed model that, when set, runs each layer instead of :func:`_layer` (same arguments, same
+result): :func:`textsiam.deploy.compiled.compile_int8` sets it to a compiled :func:`_layer`."""
 ROWS_MULTIPLE = 16  # rows computed per step: a multiple of this (fewer distinct tensor sizes, less fragmentation)
 ATTENTION_MULTIPLE = 16
 """Inference pads attention's key / query length up to a multiple of this (the extra keys masked, so the real

@@ -33,6 +33,7 @@ def search_files(
     batch_size: int = 64,
     quantize: str | None = None,
     dtype: str = "fp32",
+    compile: bool = False,
     show_progress: bool = False,
     rerank: str | None = None,
     rerank_top: int = 20,
@@ -41,13 +42,14 @@ def search_files(
 
     ``rerank``: a cross model that reorders each query's ``rerank_top`` best hits (then the ``top_k`` best are
     written, each with the cross model's ``score`` and the retriever's ``retrieval_score``); needs ``corpus``.
-    ``quantize`` / ``dtype``: the retriever's precision (:func:`~textsiam.deploy.quantize.load_for_inference`)."""
+    ``quantize`` / ``dtype`` / ``compile``: the retriever's precision
+    (:func:`~textsiam.deploy.quantize.load_for_inference`)."""
     if corpus is None and index_dir is None:
         raise ConfigError("say what to search: --corpus FILE (encoded now), or --index DIR (a saved index)")
     if top_k < 1:
         raise ConfigError(f"--top-k must be >= 1, got {top_k}")
     reranker = _reranker(rerank, rerank_top, corpus, column, id_column)
-    model = load_for_inference(model_name, quantize, dtype)
+    model = load_for_inference(model_name, quantize, dtype, compile=compile)
     if corpus is not None:
         index = build_index(
             model, corpus, index_dir, model_name=model_name, batch_size=batch_size, column=column,
