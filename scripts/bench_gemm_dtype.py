@@ -20,11 +20,12 @@ import time
 
 import torch
 
-TYPES = ("fp32", "fp32-onednn", "bf16", "fp16", "int8", "qlinear-x86", "qlinear-fbgemm", "qlinear-onednn")
+TYPES = ("fp32", "fp32-onednn", "bf16", "fp16", "int8", "qlinear-x86", "qlinear-fbgemm", "qlinear-onednn", "int8-token")
 """fp32: ``torch.matmul`` (MKL); fp32-onednn: the same product through oneDNN (``mkldnn._linear_pointwise``, textsiam's
 float32 linear on AMD CPUs: textsiam/layers/linear.py); int8: ``torch._int_mm``; qlinear-ENGINE: a dynamic int8
 Linear (textsiam's int8 path) packed under that quantized engine (x86 is torch's default; fbgemm and onednn are the
-kernels it may dispatch to)."""
+kernels it may dispatch to); int8-token: the product of textsiam's per-token int8 (``TokenInt8Linear``: int8
+activations times weights packed once for oneDNN's int8 matmul, the weight scales applied as it writes float32)."""
 
 
 def _operands(kind: str, n: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -60,8 +61,18 @@ def _qlinear(engine: str, n: int):
     return torch.randn(n, n, generator=g), layer
 
 
+def _token_int8(n: int):
+    from textsiam.deploy.quantize import _onednn_int8_product
+
+    a, w = _operands("int8", n)
+    product, scale = _onednn_int8_product(w), torch.full((n,), 1e-4)
+    return a, lambda x, _: product(x, scale)
+
+
 def _seconds(kind: str, n: int, inner: int) -> float:
-    if kind.startswith("qlinear-"):
+    if kind == "int8-token":
+        (a, mm), b = _token_int8(n), None
+    elif kind.startswith("qlinear-"):
         a, layer = _qlinear(kind.removeprefix("qlinear-"), n)
         b, mm = None, lambda x, _: layer(x)  # noqa: E731
     else:
@@ -77,7 +88,10 @@ def _seconds(kind: str, n: int, inner: int) -> float:
 def _available(kind: str) -> str | None:
     """None when ``kind`` runs here, else why not."""
     try:
-        if kind.startswith("qlinear-"):
+        if kind == "int8-token":
+            a, mm = _token_int8(64)
+            mm(a, None)
+        elif kind.startswith("qlinear-"):
             a, layer = _qlinear(kind.removeprefix("qlinear-"), 64)
             layer(a)
         else:

@@ -9,7 +9,13 @@ import torch
 
 from tests.helpers.fixtures import make_tiny_mpnet
 from textsiam.deploy.compiled import CompiledLayer, compile_int8, cxx_compiler
-from textsiam.deploy.quantize import for_inference, load_for_inference, per_token_int8_exact, quantize_int8
+from textsiam.deploy.quantize import (
+    for_inference,
+    load_for_inference,
+    per_token_int8_exact,
+    quantize,
+    quantize_int8,
+)
 from textsiam.encoders.packed_bert import LAYER_STEP
 from textsiam.errors import ConfigError
 from textsiam.models import create_model
@@ -99,5 +105,7 @@ def test_compile_is_refused_without_int8(tiny_bert_dir, capsys):
         for_inference(create_model(str(tiny_bert_dir)), None, compile=True)
     with pytest.raises(ConfigError, match="add --quantize int8"):
         load_for_inference(str(tiny_bert_dir), None, "bf16", compile=True)
+    with pytest.raises(ConfigError, match="add --quantize int8"):
+        quantize(create_model(str(tiny_bert_dir)), None, compile=True)
     assert main(["score", "--model", str(tiny_bert_dir), "--a", "x", "--b", "y", "--compile"]) == 2
     assert "add --quantize int8" in capsys.readouterr().err

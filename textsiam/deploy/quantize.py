@@ -206,14 +206,27 @@ def _to_token_int8(model: nn.Module) -> None:
 
 
 def quantize(
-    model: PairModel, mode: str | None, calibration: Sequence[str] | None = None, *, inplace: bool = False
+    model: PairModel,
+    mode: str | None,
+    calibration: Sequence[str] | None = None,
+    *,
+    inplace: bool = False,
+    compile: bool = False,
 ) -> PairModel:
-    """``model`` itself for ``mode=None``, else a quantized inference copy (see :func:`quantize_int8`)."""
+    """``model`` itself for ``mode=None``, else a quantized inference copy (see :func:`quantize_int8`); ``compile``
+    runs its int8 layers compiled (:func:`textsiam.deploy.compiled.compile_int8`; where that cannot run, uncompiled,
+    with a warning that says why)."""
+    check_compile(compile, mode)
     if mode is None:
         return model
     if mode not in QUANTIZATIONS:
         raise ConfigError(f"unknown quantization {mode!r}; choose one of {', '.join(QUANTIZATIONS)} (or leave it off)")
-    return quantize_int8(model, calibration, inplace=inplace)
+    quantized = quantize_int8(model, calibration, inplace=inplace)
+    if compile:
+        from textsiam.deploy.compiled import compile_int8
+
+        compile_int8(quantized)
+    return quantized
 
 
 def quantize_int8(
@@ -470,10 +483,5 @@ def for_inference(
     from textsiam.deploy.precision import check_dtype, with_dtype
 
     check_dtype(dtype, quantization)  # before quantizing: int8 with an explicit bf16 / fp16 is refused
-    check_compile(compile, quantization)
-    work = quantize(model, quantization, inplace=inplace)
-    if compile:
-        from textsiam.deploy.compiled import compile_int8
-
-        compile_int8(work)
+    work = quantize(model, quantization, inplace=inplace, compile=compile)
     return with_dtype(work, dtype, inplace=inplace or work is not model)[0]
