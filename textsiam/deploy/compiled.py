@@ -79,7 +79,8 @@ class CompiledLayer:
             try:
                 return self._compiled(*args)
             except Exception as err:  # inductor's errors have no common base; any of them means: run eager
-                self.failed = f"{type(err).__name__}: {str(err).strip().splitlines()[0] if str(err).strip() else ''}"
+                first_line = (str(err).strip().splitlines() or [""])[0]
+                self.failed = f"{type(err).__name__}: {first_line}"
                 log.warning("--compile: compiling the int8 layers failed (%s); running them uncompiled", self.failed)
         return _layer(*args)
 
