@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from tests.helpers.fixtures import make_tiny_mpnet
-from textsiam.deploy.compiled import CompiledLayer, compile_int8, cxx_compiler
+from textsiam.deploy.compiled import CompiledLayers, compile_int8, cxx_compiler
 from textsiam.deploy.quantize import (
     for_inference,
     load_for_inference,
@@ -16,7 +16,7 @@ from textsiam.deploy.quantize import (
     quantize,
     quantize_int8,
 )
-from textsiam.encoders.packed_bert import LAYER_STEP
+from textsiam.encoders.packed_bert import LAYERS_STEP
 from textsiam.errors import ConfigError
 from textsiam.models import create_model
 
@@ -28,7 +28,7 @@ needs_compiled_int8 = pytest.mark.skipif(
 
 
 def _steps(model) -> list:
-    return [getattr(m.transformer, LAYER_STEP, None) for m in model.modules() if hasattr(m, "_packable")]
+    return [getattr(m.transformer, LAYERS_STEP, None) for m in model.modules() if hasattr(m, "_packable")]
 
 
 def _cosines(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
@@ -46,7 +46,7 @@ def test_compiled_int8_is_the_eager_int8_and_does_not_depend_on_the_batch(arch, 
     compiled = quantize_int8(model, TEXTS)
     assert compile_int8(compiled) is None
     step = _steps(compiled)[0]
-    assert isinstance(step, CompiledLayer)
+    assert isinstance(step, CompiledLayers)
     texts = TEXTS + ["!!! ??? ... ### $$$ %%% &&& @@@ *** ((( )))"]
     got = compiled.encode(texts)
     assert step.failed is None  # it ran compiled, not the fallback
@@ -59,8 +59,51 @@ def test_compiled_int8_is_the_eager_int8_and_does_not_depend_on_the_batch(arch, 
     alone = torch.cat([compiled.encode([t]) for t in texts])
     assert torch.equal(alone, got)
     assert torch.equal(compiled.encode(texts[::-1]), got.flip(0))
-    # one graph for every layer, and for every batch shape but the one-row specialisation (batch 1)
+    # one graph for the whole stack, and for every batch shape but the one-row specialisation (batch 1)
     assert torch._dynamo.utils.counters["stats"]["unique_graphs"] <= 2
+
+
+def _other_bert(tiny_bert_dir, folder):
+    """The tiny BERT's tokenizer with another structure (4 heads, 3 layers, other weights)."""
+    import shutil
+
+    from transformers import BertConfig, BertModel
+
+    shutil.copytree(tiny_bert_dir, folder)
+    config = BertConfig.from_pretrained(folder)
+    config.num_attention_heads, config.num_hidden_layers = 4, 3
+    torch.manual_seed(1)
+    BertModel(config).save_pretrained(folder)
+    return folder
+
+
+@needs_compiled_int8
+def test_each_tower_runs_its_own_graphs(tiny_bert_dir, tmp_path):
+    # the compiled stack keeps no guards on a tower's modules, so a graph traced for one tower (2 heads, 2 layers)
+    # must never run another's (4 heads, 3 layers): each tower's graphs hang off its own code object
+    models = [create_model(str(tiny_bert_dir)).eval(), create_model(str(_other_bert(tiny_bert_dir, tmp_path / "b")))]
+    eager = [quantize_int8(m.eval(), TEXTS) for m in models]
+    compiled = [quantize_int8(m, TEXTS) for m in models]
+    for model in compiled:
+        assert compile_int8(model) is None
+    for _ in range(2):  # alternate: a, b, a, b
+        for fast, slow in zip(compiled, eager, strict=True):
+            assert _cosines(fast.encode(TEXTS), slow.encode(TEXTS)).min() > 0.999
+    assert all(step.failed is None for model in compiled for step in _steps(model))
+
+
+@needs_compiled_int8
+def test_a_tower_in_training_mode_runs_the_eager_stack(tiny_bert_dir, monkeypatch):
+    from textsiam.deploy import compiled as module
+
+    model = quantize_int8(create_model(str(tiny_bert_dir)).eval(), TEXTS)
+    compile_int8(model)
+    step = _steps(model)[0]
+    monkeypatch.setattr(step, "_compiled", lambda *_args: "compiled")
+    monkeypatch.setattr(module, "run_layers", lambda *_args: "eager")
+    layers = torch.nn.ModuleList([torch.nn.Linear(1, 1)])
+    assert step(layers.eval(), "x") == "compiled"
+    assert step(layers.train(), "x") == "eager"  # dropout is not in the graphs, and no guard would notice
 
 
 @needs_compiled_int8

@@ -77,10 +77,13 @@ def packed_forward(
     else:
         x, bias = _embed(model.embeddings, input_ids, token_type_ids, keep, length), None
     mask = F.pad(attention_mask.bool(), (0, span - length))[:, None, None, :]  # (batch, 1, 1, span): True = attend
-    step = getattr(model, LAYER_STEP, None) or _layer  # a compiled _layer (deploy/compiled.py), else this one
-    for layer in model.encoder.layer:
-        args = (layer, x, slots, mask, batch, span, bias)
-        x = checkpoint(_layer, *args, use_reentrant=False) if checkpointing else step(*args)
+    layers = getattr(model, LAYERS_STEP, None)  # compiled layers (deploy/compiled.py)
+    if layers is not None and not checkpointing:
+        x = layers(model.encoder.layer, x, slots, mask, batch, span, bias)
+    else:
+        for layer in model.encoder.layer:
+            args = (layer, x, slots, mask, batch, span, bias)
+            x = checkpoint(_layer, *args, use_reentrant=False) if checkpointing else _layer(*args)
     return _scatter(x, keep, batch * length).view(batch, length, -1)
 
 
@@ -90,9 +93,9 @@ def _is_mpnet(model: nn.Module) -> bool:
     return isinstance(model, MPNetModel)
 
 
-LAYER_STEP = "textsiam_layer_step"
-"""Attribute of a packed model that, when set, runs each layer instead of :func:`_layer` (same arguments, same
-result): :func:`textsiam.deploy.compiled.compile_int8` sets it to a compiled :func:`_layer`."""
+LAYERS_STEP = "textsiam_layers_step"
+"""Attribute of a packed model that, when set, runs all its layers instead of :func:`run_layers` (same arguments,
+same result): :func:`textsiam.deploy.compiled.compile_int8` sets it to a compiled :func:`run_layers`."""
 ROWS_MULTIPLE = 16  # rows computed per step: a multiple of this (fewer distinct tensor sizes, less fragmentation)
 ATTENTION_MULTIPLE = 16
 """Inference pads attention's key / query length up to a multiple of this (the extra keys masked, so the real
@@ -203,6 +206,21 @@ class _RowsLookup(torch.autograd.Function):
 def _scatter(x: torch.Tensor, keep: torch.Tensor, slots: int) -> torch.Tensor:
     """Packed rows ``(n, width)`` into ``(slots, width)`` zeros at ``keep``."""
     return x.new_zeros(slots, x.shape[1]).index_copy(0, keep, x)
+
+
+def run_layers(
+    layers: nn.ModuleList,
+    x: torch.Tensor,
+    slots: torch.Tensor,
+    mask: torch.Tensor,
+    batch: int,
+    span: int,
+    bias: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """:func:`_layer` for each of ``layers`` in turn: the encoder's whole stack on packed tokens ``(n, hidden)``."""
+    for layer in layers:
+        x = _layer(layer, x, slots, mask, batch, span, bias)
+    return x
 
 
 def _layer(
