@@ -19,7 +19,7 @@ level. One graph for the stack rather than one per layer, and no guards on the t
 overhead of dynamo (MiniLM, batch 32: about 8 % of an encode; docs/benchmarks.md).
 
 Costs: a C++ compiler (inductor builds its kernels with ``g++``/``clang++``, or ``$CXX``), and compile time on the
-first batches of a process (about 15 s on 2 cores the first time on a machine, a few seconds once inductor's
+first batches of a process (15-25 s on 2 cores the first time on a machine, 7-12 s once inductor's
 on-disk cache holds the kernels). So it is an option for long jobs, not the default. Where it cannot run (no
 compiler, the per-batch int8 path of CPUs without VNNI/AMX, or a compile that fails) the model runs the eager int8
 forward and a warning says why.
