@@ -78,8 +78,8 @@ def cxx_compiler() -> str | None:
 
 
 def _own_code(fn, tag: str):
-    """A copy of ``fn`` with a code object of its own: dynamo keeps its compiled graphs per code object, so each
-    tower's graphs are reached only by that tower (what lets :class:`CompiledLayers` drop the guards on its modules)."""
+    """A copy of ``fn`` with a code object of its own: dynamo keeps its compiled graphs per code object, so one
+    tower's graphs are never tried for another tower, whatever guards :class:`CompiledLayers` leaves out."""
     code = fn.__code__.replace(co_name=f"{fn.__name__}_{tag}")
     return types.FunctionType(code, fn.__globals__, code.co_name, fn.__defaults__, fn.__closure__)
 
