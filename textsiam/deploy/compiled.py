@@ -97,7 +97,7 @@ class CompiledLayers:
     for the whole stack and every batch shape. On the first compile or run that raises, a warning names the error and
     every later call runs the eager stack; so does a tower switched to training mode (its guards are dropped)."""
 
-    def __init__(self, tag: str = "0") -> None:
+    def __init__(self, tag: str) -> None:
         self._compiled = torch.compile(
             _own_code(run_layers, tag), dynamic=True, options={"guard_filter_fn": _without_module_guards}
         )

@@ -77,13 +77,12 @@ def packed_forward(
     else:
         x, bias = _embed(model.embeddings, input_ids, token_type_ids, keep, length), None
     mask = F.pad(attention_mask.bool(), (0, span - length))[:, None, None, :]  # (batch, 1, 1, span): True = attend
-    layers = getattr(model, LAYERS_STEP, None)  # compiled layers (deploy/compiled.py)
-    if layers is not None and not checkpointing:
-        x = layers(model.encoder.layer, x, slots, mask, batch, span, bias)
-    else:
+    if checkpointing:
         for layer in model.encoder.layer:
-            args = (layer, x, slots, mask, batch, span, bias)
-            x = checkpoint(_layer, *args, use_reentrant=False) if checkpointing else _layer(*args)
+            x = checkpoint(_layer, layer, x, slots, mask, batch, span, bias, use_reentrant=False)
+    else:
+        run = getattr(model, LAYERS_STEP, None) or run_layers  # compiled layers (deploy/compiled.py), else eager
+        x = run(model.encoder.layer, x, slots, mask, batch, span, bias)
     return _scatter(x, keep, batch * length).view(batch, length, -1)
 
 
