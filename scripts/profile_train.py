@@ -3,6 +3,7 @@ split into its stages, timed with ``time.perf_counter`` over ``--steps`` steps, 
 steps for the top operators by self CPU time.
 
     python scripts/profile_train.py --steps 40 --profile-steps 8
+    python scripts/profile_train.py --model mpnet-twin --amp --steps 30 --profile-steps 6   # bf16 autocast
 
 Stages: ``batch`` (the pairs' pre-tokenized ids gathered and padded, one tensor per side),
 ``forward`` (both sides through the shared encoder + loss), ``backward``, ``optimizer`` (the gradient norm, then
@@ -24,6 +25,7 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
+import torch
 from torch.profiler import ProfilerActivity, profile
 
 from textsiam.data import read_pairs
@@ -58,8 +60,9 @@ def run_steps(trainer: Trainer, epoch: tuple, batches: list[list[int]], stages: 
         labels = labels_all[idx]
         embedder._checkpoint(fa, fb)  # as SideEmbedder.rows: recompute layers for steps above checkpoint_tokens
         stages and stages.mark("batch")
-        u, v = embedder.net(fa, fb)
-        loss = trainer.loss_fn(u, v, labels)
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=cfg.amp):  # as EmbeddingSteps.embed
+            u, v = embedder.net(fa, fb)
+        loss = trainer.loss_fn(u.float(), v.float(), labels)
         stages and stages.mark("forward")
         run.optimizer.zero_grad(set_to_none=True)
         stages and stages.mark("zero_grad")
@@ -113,11 +116,13 @@ def main() -> None:
     p.add_argument("--steps", type=int, default=40)
     p.add_argument("--profile-steps", type=int, default=8)
     p.add_argument("--rows", type=int, default=20)
+    p.add_argument("--model", default="minilm-twin", help="a preset's model, e.g. mpnet-twin")
+    p.add_argument("--amp", action="store_true", help="bfloat16 autocast around the forward, as --amp trains")
     p.add_argument("--compare-padded", type=int, default=0, metavar="N", help="packed vs padded forward, N steps")
     args = p.parse_args()
     train = read_pairs(Path(args.data) / "sts-train.csv")
-    model = create_model("minilm-twin")
-    cfg = TrainConfig(loss="cosine", batch_size=16, lr=2e-5, save_checkpoints=False)
+    model = create_model(args.model)
+    cfg = TrainConfig(loss="cosine", batch_size=16, lr=2e-5, save_checkpoints=False, amp=args.amp)
     trainer = Trainer(model, cfg, train, show_progress=False)
     t0 = time.perf_counter()
     run, _, _ = trainer._start_run(resume=False)

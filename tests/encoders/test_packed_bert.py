@@ -186,19 +186,27 @@ def test_a_non_bert_transformer_takes_its_own_forward(tiny_bert_dir, tmp_path, m
     assert encoder(encoder.collate(TEXTS)).requires_grad
 
 
-def test_cheap_dropout_keeps_each_value_with_probability_one_minus_p():
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
+def test_cheap_dropout_keeps_each_value_with_probability_one_minus_p(dtype, monkeypatch):
     from textsiam.encoders.packed_bert import dropout
 
-    x = torch.ones(200_000, requires_grad=True)
+    def refused(*args, **kwargs):
+        raise AssertionError("F.dropout called: the cheap masks were not taken")
+
+    monkeypatch.setattr(torch.nn.functional, "dropout", refused)  # bfloat16 (--amp) takes the cheap masks too
+    x = torch.ones(200_000, dtype=dtype, requires_grad=True)
     assert dropout(x, 0.0) is x
     torch.manual_seed(0)
     y = dropout(x, 0.1)
+    assert y.dtype == dtype
     kept = y != 0
-    # Bernoulli(0.9): the kept share lies within 5 standard deviations (0.00067) of 0.9
+    # Bernoulli(0.9): the kept share lies within 5 standard deviations (0.00067) of 0.9; the draw is float32 for
+    # bfloat16 too, so p is not rounded to bfloat16 (0.1 there is 0.10009765625, 1.5 deviations off)
     assert abs(kept.float().mean().item() - 0.9) < 5 * (0.9 * 0.1 / x.numel()) ** 0.5
-    torch.testing.assert_close(y[kept], torch.full_like(y[kept], 1 / 0.9))  # inverted: 1 * (1/0.9), one rounding
+    # inverted: 1 * (1/0.9) in x's type, one rounding (float32 or bfloat16 defaults)
+    torch.testing.assert_close(y[kept], torch.full_like(y[kept], 1 / 0.9))
     y.sum().backward()
-    torch.testing.assert_close(x.grad, y.detach())  # gradient: the same mask and scale (float32 defaults: 1 rounding)
+    torch.testing.assert_close(x.grad, y.detach())  # gradient: the same mask and scale
     torch.manual_seed(0)
     assert torch.equal(dropout(x, 0.1), y)  # the masks come from torch's RNG (recomputation restores it)
 
@@ -215,6 +223,28 @@ def test_written_out_attention_is_the_fused_kernel_with_the_padding_mask(monkeyp
     # softmax over 5 keys and a weighted sum of 4-dim values ~1: a few float32 ulps; the fused kernel and the written
     # out one may block differently per instruction set; ~8 ulps of 1 is 1e-6
     torch.testing.assert_close(out, expected, rtol=0, atol=1e-6)
+
+
+def test_written_out_attention_under_bf16_autocast_is_float32_attention_to_bfloat16_rounding(monkeypatch):
+    """--amp on a CPU: bfloat16 queries, keys and values take the written-out attention (cheap dropout masks), not
+    the fused kernel's math path, and give float32 attention to bfloat16's precision."""
+    import textsiam.encoders.packed_bert as packed_bert
+
+    torch.manual_seed(0)
+    q, k, v = (torch.randn(3, 2, 5, 4) for _ in range(3))
+    bias = torch.randn(1, 2, 5, 5)
+    mask = torch.tensor([[1, 1, 1, 1, 1], [1, 1, 1, 0, 0], [1, 0, 0, 0, 0]]).bool()[:, None, None, :]
+    expected = torch.nn.functional.scaled_dot_product_attention(
+        q, k, v, attn_mask=bias.masked_fill(~mask, float("-inf")), scale=0.5
+    )
+    calls = []
+    monkeypatch.setattr(packed_bert, "dropout", lambda x, p: calls.append(p) or x)  # the path kept, dropout off
+    monkeypatch.setattr(torch.nn.functional, "scaled_dot_product_attention", None)  # the fused kernel not called
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        out = packed_bert._attention(*(t.bfloat16() for t in (q, k, v)), mask, 0.5, 0.1, bias)
+    assert calls == [0.1] and out.dtype == torch.bfloat16
+    # values ~1 through ~5 bfloat16 roundings (inputs, scores, probabilities, output; 2^-8 relative each): 0.05
+    torch.testing.assert_close(out.float(), expected, rtol=0, atol=5e-2)
 
 
 def test_embedding_rows_gradient_is_autograds_over_resets_and_accumulation():

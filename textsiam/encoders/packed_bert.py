@@ -289,22 +289,24 @@ def _attention(
 
 
 def _cheap_masks(x: torch.Tensor) -> bool:
-    return x.device.type == "cpu" and x.dtype == torch.float32
+    """CPU, in float32 or bfloat16 (``--amp``): there the masks below cost less than ``F.dropout``'s."""
+    return x.device.type == "cpu" and x.dtype in (torch.float32, torch.bfloat16)
 
 
 def dropout(x: torch.Tensor, p: float) -> torch.Tensor:
     """Inverted dropout (keep each value with probability ``1 - p``, scale kept values by ``1 / (1 - p)``).
 
-    On a CPU in float32 the keep mask comes from one uniform draw per value (``rand >= p``: the same Bernoulli law
-    as ``F.dropout``, whose ``bernoulli_`` costs about twice as much there: 6% of a MiniLM training step at 2
-    threads; docs/benchmarks.md) and is kept for the backward as booleans (a quarter of ``F.dropout``'s float
-    mask); elsewhere ``F.dropout``. Recomputation (``torch.utils.checkpoint``) restores the RNG state, so a
-    recomputed layer draws the same masks."""
+    On a CPU in float32 or bfloat16 the keep mask comes from one float32 uniform draw per value (``rand >= p``: the
+    same Bernoulli law as ``F.dropout``, whose ``bernoulli_`` costs about twice as much there: 6% of a MiniLM
+    training step at 2 threads, 9% of an mpnet step under bfloat16 autocast; docs/benchmarks.md) and is kept for the
+    backward as booleans (a quarter of ``F.dropout``'s float mask); elsewhere ``F.dropout``. The draw is float32
+    whatever ``x``'s type, so ``p`` is not rounded to bfloat16's 8 bits. Recomputation (``torch.utils.checkpoint``)
+    restores the RNG state, so a recomputed layer draws the same masks."""
     if p == 0.0:
         return x
     if not _cheap_masks(x):
         return F.dropout(x, p, training=True)
-    return _Dropout.apply(x, torch.rand_like(x) >= p, 1.0 / (1.0 - p))
+    return _Dropout.apply(x, torch.rand(x.shape, device=x.device) >= p, 1.0 / (1.0 - p))
 
 
 class _Dropout(torch.autograd.Function):
