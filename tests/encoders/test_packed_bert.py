@@ -211,6 +211,20 @@ def test_cheap_dropout_keeps_each_value_with_probability_one_minus_p(dtype, monk
     assert torch.equal(dropout(x, 0.1), y)  # the masks come from torch's RNG (recomputation restores it)
 
 
+@pytest.mark.parametrize("p", [0.1, 0.5])
+def test_keep_masks_keep_with_probability_one_minus_p_in_each_of_a_draws_four_lanes(p):
+    from textsiam.encoders.packed_bert import keep_mask
+
+    torch.manual_seed(0)
+    mask = keep_mask(torch.Size([1000, 400]), p, torch.device("cpu"))
+    assert mask.shape == (1000, 400) and mask.dtype == torch.bool
+    # each 64-bit draw gives four masks: each lane (position mod 4) must keep with 1 - p on its own (a lane from a
+    # draw's top bits that were never random would keep all or nothing); 5 standard deviations of 100,000 values
+    lanes = mask.reshape(-1, 4).float().mean(0)
+    assert (lanes - (1 - p)).abs().max() < 5 * (p * (1 - p) / 100_000) ** 0.5
+    assert keep_mask(torch.Size([5]), p, torch.device("cpu")).shape == (5,)  # not a multiple of four
+
+
 def test_written_out_attention_is_the_fused_kernel_with_the_padding_mask(monkeypatch):
     import textsiam.encoders.packed_bert as packed_bert
 
