@@ -9,7 +9,8 @@ same state dict, float32 accumulation (results differ from MKL's in summation or
 
 It is used where it is measured faster: ``auto`` (the default) means oneDNN on AMD CPUs with AVX-512 (and oneDNN not
 capped below it by ``ONEDNN_MAX_CPU_ISA``), the torch default elsewhere: with oneDNN held to AVX2 the two ran alike
-here (MiniLM encode 455 against 482 sentences/s), and on Intel CPUs MKL has its fast paths (not measured here).
+here (MiniLM encode 455 against 482 sentences/s), and on Intel CPUs MKL has its fast paths (an Intel Xeon with
+AMX: a MiniLM fine-tune at 88 pairs/s with MKL's, 66 with oneDNN's; docs/benchmarks.md).
 ``TEXTSIAM_FP32_LINEAR=onednn`` or ``torch`` forces one.
 
 oneDNN keeps every primitive it built (one per matrix shape, with its own scratch memory) in a cache of 1,024 by
