@@ -168,13 +168,71 @@ def test_the_float_rewrites_before_int8_keep_the_outputs(arch, tiny_bert_dir, tm
 
 
 def _int8_products_exact_on(tokens: int, width: int, outputs: int) -> bool:
-    from textsiam.deploy.quantize import _onednn_int8_product
+    from textsiam.deploy.quantize import _onednn_int8_product, to_source
 
     gen = torch.Generator().manual_seed(tokens)
     a = torch.randint(-127, 128, (tokens, width), generator=gen, dtype=torch.int8)
     w = torch.randint(-127, 128, (outputs, width), generator=gen, dtype=torch.int8)
-    got = _onednn_int8_product(w)(a, torch.ones(outputs))  # sums below 2^24: exact in float32 when the sums are
+    got = _onednn_int8_product(w)(to_source(a.float()), torch.ones(outputs))  # sums below 2^24: exact in float32
     return torch.equal(got.double(), (a.long() @ w.long().T).double())
+
+
+@pytest.mark.skipif(not per_token_int8_exact(), reason="this CPU's int8 products are not exact: int8 runs per batch")
+@pytest.mark.parametrize("unsigned", [False, True])
+def test_signed_and_unsigned_activations_give_the_same_exact_sums(unsigned):
+    """Both encodings of the levels (int8, or uint8 + 128 with zero point 128) are the same product: whichever a CPU
+    takes (int8_source_unsigned), the embeddings are the same. Small shapes: the encoding a CPU does not take may run
+    on oneDNN's reference kernel (seconds for a layer's product)."""
+    from textsiam.deploy.quantize import _onednn_int8_product, to_source
+
+    gen = torch.Generator().manual_seed(3)
+    a = torch.randint(-127, 128, (24, 96), generator=gen, dtype=torch.int8)
+    a[0], a[1] = 127, -127  # the extremes: uint8 255 and 1
+    w = torch.randint(-127, 128, (40, 96), generator=gen, dtype=torch.int8)
+    got = _onednn_int8_product(w, unsigned)(to_source(a.float(), unsigned), torch.ones(40))
+    assert got.dtype == torch.float32
+    assert torch.equal(got.double(), (a.long() @ w.long().T).double())
+
+
+@pytest.mark.parametrize(
+    ("flags", "cap", "unsigned"),
+    [
+        ({"avx512_vnni", "amx_int8", "amx_tile"}, "", False),  # AMX: signed x signed bytes natively
+        ({"avx512_vnni", "amx_int8", "amx_tile"}, "AVX512_CORE_AMX", False),
+        ({"avx512_vnni", "amx_int8", "amx_tile"}, "AVX512_CORE_VNNI", True),  # oneDNN capped below AMX
+        ({"avx512_vnni", "amx_int8", "amx_tile"}, "avx2", True),
+        ({"avx512_vnni", "avx512_bf16"}, "", True),  # AVX512-VNNI (AMD Zen 4, Ice Lake): unsigned x signed only
+        ({"avx2", "avx_vnni"}, "", True),
+    ],
+)
+def test_activations_are_unsigned_unless_onednn_may_use_amx(monkeypatch, flags, cap, unsigned):
+    from textsiam.deploy import quantize as q
+
+    monkeypatch.setattr(q, "cpu_flags", lambda: frozenset(flags))
+    monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", cap)
+    assert q.int8_source_unsigned.__wrapped__() is unsigned
+
+
+@pytest.mark.skipif(not per_token_int8_exact(), reason="this CPU's int8 products are not exact: int8 runs per batch")
+def test_the_int8_products_do_not_run_on_onednns_reference_kernel(tmp_path):
+    """The encoding this CPU takes reaches one of oneDNN's optimised int8 kernels (brgemm on AMX or VNNI), not its
+    reference one (``ref_int8``, about 4,000x slower on a 460 x 768 x 768 product: docs/benchmarks.md). Read from
+    oneDNN's own log of the kernels it ran, in a fresh process (the log level is read at start-up)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import torch\n"
+        "from textsiam.deploy.quantize import _onednn_int8_product, to_source\n"
+        "w = torch.randint(-127, 128, (768, 384), dtype=torch.int8)\n"
+        "a = to_source(torch.randint(-127, 128, (64, 384)).float())\n"
+        "_onednn_int8_product(w)(a, torch.ones(768))\n"
+    )
+    env = {**os.environ, "ONEDNN_VERBOSE": "1"}
+    log = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout
+    runs = [line for line in log.splitlines() if ",exec,cpu,matmul," in line]
+    assert runs, f"oneDNN logged no matmul: {log[-2000:]}"
+    assert not any(",ref" in line for line in runs), runs
 
 
 def test_the_exactness_probe_agrees_with_a_brute_force_check_of_the_int8_products():

@@ -38,6 +38,7 @@ The result is an inference-only copy: it cannot be trained or saved, and the flo
 from __future__ import annotations
 
 import copy
+import os
 from collections.abc import Callable, Sequence
 from functools import cache
 from pathlib import Path
@@ -97,21 +98,55 @@ def _full_range_linear() -> type[nn.Module]:
 
 _ONE = torch.ones(())
 _ZERO = torch.zeros((), dtype=torch.int32)
+_ZERO_POINT = 128
+"""Zero point of the unsigned activations (:func:`int8_source_unsigned`): level ``q`` is sent as ``q + 128``."""
 
 
-def _onednn_int8_product(weight_int8: torch.Tensor) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
-    """``f(q, w_scale) = (q @ weight_int8.T) * w_scale`` in float32, for int8 ``q`` (tokens, in) and ``weight_int8``
-    (out, in): oneDNN's int8 matmul on weights packed once (AMX tiles or VNNI where the CPU has them), the per-channel
-    weight scale applied in the kernel as it writes its float32 output."""
+@cache
+def int8_source_unsigned() -> bool:
+    """Whether oneDNN's int8 products (:func:`_onednn_int8_product`) take their activations as uint8, each int8 level
+    plus 128 with zero point 128 (the same exact sums), rather than as int8.
+
+    AMX multiplies signed by signed bytes; AVX512-VNNI and AVX-VNNI multiply unsigned by signed only, and there
+    oneDNN runs signed activations on its reference kernel: on an AMD EPYC with AVX512-VNNI and no AMX, a 460 x 768 x
+    768 product took 3.2 s with int8 activations and 0.8 ms with uint8 ones (brgemm on avx512_core_vnni), against
+    3.7 ms for float32 (docs/benchmarks.md, "int8 on a CPU without AMX"). So: int8 where the CPU has AMX and
+    ``ONEDNN_MAX_CPU_ISA`` does not cap oneDNN below it (measured there, and native), uint8 elsewhere."""
+    cap = os.environ.get("ONEDNN_MAX_CPU_ISA", "").upper()
+    amx = "amx_int8" in cpu_flags() and (cap in ("", "ALL", "DEFAULT") or "AMX" in cap)
+    return not amx
+
+
+def _onednn_int8_product(
+    weight_int8: torch.Tensor, unsigned: bool | None = None
+) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
+    """``f(q, w_scale) = (levels @ weight_int8.T) * w_scale`` in float32, for weights ``weight_int8`` (out, in) and
+    activations ``q`` (tokens, in): the int8 levels themselves, or where ``unsigned`` (default
+    :func:`int8_source_unsigned`) the levels + 128 as uint8 (:func:`to_source`). oneDNN's int8 matmul on weights
+    packed once (AMX tiles or VNNI where the CPU has them), the per-channel weight scale applied in the kernel as it
+    writes its float32 output."""
     packed = torch.ops.onednn.qlinear_prepack(weight_int8.contiguous(), None)
     zeros = torch.zeros(weight_int8.shape[0], dtype=torch.long)
+    zero_point = torch.full((), _ZERO_POINT, dtype=torch.int32) if _unsigned(unsigned) else _ZERO
 
     def product(q: torch.Tensor, w_scale: torch.Tensor) -> torch.Tensor:
         return torch.ops.onednn.qlinear_pointwise.tensor(
-            q, _ONE, _ZERO, packed, w_scale, zeros, None, 1.0, 0, torch.float32, "none", [], ""
+            q, _ONE, zero_point, packed, w_scale, zeros, None, 1.0, 0, torch.float32, "none", [], ""
         )
 
     return product
+
+
+def _unsigned(unsigned: bool | None) -> bool:
+    return int8_source_unsigned() if unsigned is None else unsigned
+
+
+def to_source(levels: torch.Tensor, unsigned: bool | None = None) -> torch.Tensor:
+    """Rounded activation levels (float, in [-127, 127]) as :func:`_onednn_int8_product` takes them: int8, or
+    ``levels + 128`` as uint8 where ``unsigned`` (default :func:`int8_source_unsigned`). May write into ``levels``."""
+    if _unsigned(unsigned):
+        return levels.add_(_ZERO_POINT).to(torch.uint8)
+    return levels.to(torch.int8)
 
 
 class TokenInt8Linear(nn.Module):
@@ -128,7 +163,8 @@ class TokenInt8Linear(nn.Module):
         w = linear.weight.detach().float()
         scale = w.abs().amax(1).clamp(min=1e-12) / 127
         self.in_features, self.out_features = linear.in_features, linear.out_features
-        self._product = _onednn_int8_product(torch.round(w / scale[:, None]).to(torch.int8))
+        self._unsigned = int8_source_unsigned()
+        self._product = _onednn_int8_product(torch.round(w / scale[:, None]).to(torch.int8), self._unsigned)
         self.register_buffer("weight_scale", scale / 127)  # the activation scale's /127 folded in
         bias = torch.zeros(self.out_features) if linear.bias is None else linear.bias.detach().float().clone()
         self.register_buffer("bias", bias)
@@ -143,7 +179,8 @@ class TokenInt8Linear(nn.Module):
             return x.new_zeros(*shape[:-1], self.out_features)
         # max |x| per token without an |x| copy; the clamp keeps an all-zero token at zero, not NaN
         amax = torch.maximum(rows.amax(1, keepdim=True), rows.amin(1, keepdim=True).neg_()).clamp_(min=1e-12)
-        q = rows.mul(127.0 / amax).round_().to(torch.int8)  # |q| <= 127: the largest value maps to 127 exactly
+        # |level| <= 127: the largest value maps to 127 exactly; int8, or uint8 + 128 (int8_source_unsigned)
+        q = to_source(rows.mul(127.0 / amax).round_(), self._unsigned)
         # traced by torch.compile (deploy/compiled.py): the product as an opaque op that finds this layer's weights
         product = torch.ops.textsiam.token_int8_mm if torch.compiler.is_compiling() else self._product
         out = torch.addcmul(self.bias, product(q, self.weight_scale), amax)
@@ -177,7 +214,7 @@ def per_token_int8_exact() -> bool:
     try:
         for a, w in ((saturating, weights), (rand_a, rand_w)):
             # sums up to 256 x 127^2 ~ 4.1e6 < 2^24: exact in the float32 output
-            got = _onednn_int8_product(w)(a, torch.ones(w.shape[0]))
+            got = _onednn_int8_product(w)(to_source(a.float()), torch.ones(w.shape[0]))
             if not torch.equal(got.double(), (a.long() @ w.long().T).double()):
                 return False
     except (RuntimeError, NotImplementedError, AttributeError):  # no oneDNN int8 matmul in this torch build
