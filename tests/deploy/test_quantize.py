@@ -214,7 +214,7 @@ def test_activations_are_unsigned_unless_onednn_may_use_amx(monkeypatch, flags, 
 
 
 @pytest.mark.skipif(not per_token_int8_exact(), reason="this CPU's int8 products are not exact: int8 runs per batch")
-def test_the_int8_products_do_not_run_on_onednns_reference_kernel(tmp_path):
+def test_the_int8_products_do_not_run_on_onednns_reference_kernel():
     """The encoding this CPU takes reaches one of oneDNN's optimised int8 kernels (brgemm on AMX or VNNI), not its
     reference one (``ref_int8``, about 4,000x slower on a 460 x 768 x 768 product: docs/benchmarks.md). Read from
     oneDNN's own log of the kernels it ran, in a fresh process (the log level is read at start-up)."""

@@ -100,6 +100,7 @@ _ONE = torch.ones(())
 _ZERO = torch.zeros((), dtype=torch.int32)
 _ZERO_POINT = 128
 """Zero point of the unsigned activations (:func:`int8_source_unsigned`): level ``q`` is sent as ``q + 128``."""
+_SHIFTED = torch.full((), _ZERO_POINT, dtype=torch.int32)
 
 
 @cache
@@ -127,7 +128,7 @@ def _onednn_int8_product(
     writes its float32 output."""
     packed = torch.ops.onednn.qlinear_prepack(weight_int8.contiguous(), None)
     zeros = torch.zeros(weight_int8.shape[0], dtype=torch.long)
-    zero_point = torch.full((), _ZERO_POINT, dtype=torch.int32) if _unsigned(unsigned) else _ZERO
+    zero_point = _SHIFTED if _unsigned(unsigned) else _ZERO
 
     def product(q: torch.Tensor, w_scale: torch.Tensor) -> torch.Tensor:
         return torch.ops.onednn.qlinear_pointwise.tensor(
