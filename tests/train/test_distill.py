@@ -83,6 +83,39 @@ def test_silver_labels_are_the_teachers_scores_on_the_gold_scale(tmp_path, tiny_
     assert taught.targets is None and taught.record["rows"] == 30
 
 
+def test_a_twin_teacher_labels_silver_pairs_through_a_line_fitted_on_the_gold_pairs(
+    tmp_path, tiny_bert_dir, twin_teacher
+):
+    gold = _graded_pairs()
+    taught = _teach(tmp_path, tiny_bert_dir, twin_teacher, silver_sampling="random", silver_pairs=30)
+    data = taught.train_data
+    assert len(data) == len(gold) + 30 and taught.targets is None  # silver pairs, no embedding targets
+    np.testing.assert_array_equal(data.labels[: len(gold)], gold.labels)  # gold pairs keep their labels
+    teacher = load_model(twin_teacher)
+    a, b = data.a[len(gold) :], data.b[len(gold) :]
+    slope, intercept = np.polyfit(teacher.similarity_scores(gold.a, gold.b), np.asarray(gold.labels, float), 1)
+    expected = np.clip(intercept + slope * teacher.similarity_scores(a, b), 0, 5)
+    # float32 label column; the teacher ran in other batches (BATCHED per cosine, times the line's slope)
+    np.testing.assert_allclose(data.labels[len(gold) :], expected, atol=abs(slope) * BATCHED + 1e-5)
+    assert "twin teacher" in taught.record["note"] and taught.record["rows"] == 30
+
+
+def test_fitted_labels_follow_the_gold_line_and_stay_in_range():
+    gold = build_text_pairs(
+        ["a", "b", "c"],
+        ["d", "e", "f"],
+        [2.0, 3.5, 5.0],
+        source="g.tsv",
+        sha256="0" * 64,
+        label_kind="graded",
+        label_range=(0, 5),
+    )  # labels = 2 + 3 x score exactly, for scores 0, 0.5, 1
+    labels = silver.fitted_labels(np.array([0.25, -1.0, 1.5]), np.array([0.0, 0.5, 1.0]), gold)
+    np.testing.assert_allclose(labels, [2.75, 0.0, 5.0], atol=1e-9)  # -1 -> -1 and 1.5 -> 6.5, clipped to 0..5
+    with pytest.raises(ConfigError, match="same score"):
+        silver.fitted_labels(np.array([0.3]), np.array([0.7, 0.7, 0.7]), gold)
+
+
 def test_neighbours_sampling_pairs_each_text_with_its_nearest_first():
     # texts 0/1 and 2/3 are near each other, 4 nearest to 2; (0, 1) is gold, so it is never drawn again
     emb = torch.tensor([[1.0, 0.0], [0.99, 0.1], [0.0, 1.0], [0.1, 0.99], [-1.0, -0.5]])
@@ -197,8 +230,8 @@ def test_a_large_norm_teacher_trains_like_its_unit_length_self(tmp_path, tiny_be
 
 
 def test_cross_teacher_and_twin_only_settings(tmp_path, tiny_bert_dir, twin_teacher, cross_teacher):
-    with pytest.raises(ConfigError, match="silver_pairs apply to a cross teacher"):
-        _teach(tmp_path, tiny_bert_dir, twin_teacher, silver_pairs=4)
+    with pytest.raises(ConfigError, match=r"is a twin: it either labels silver pairs \(silver_pairs\).*not both"):
+        _teach(tmp_path, tiny_bert_dir, twin_teacher, silver_pairs=4, distill_weight=1.0)
     with pytest.raises(ConfigError, match="distill_weight apply to a twin teacher"):
         _teach(tmp_path, tiny_bert_dir, cross_teacher, distill_weight=2.0)
     with pytest.raises(ConfigError, match="pass teacher MODEL"):

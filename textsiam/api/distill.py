@@ -8,7 +8,8 @@ student follows from the teacher's kind.
 - A twin (pair model ``twin``, one shared tower, no head: ``mpnet-twin``, ``all-mpnet-base-v2``, a trained twin
   folder) embeds every training text; the student trains with the run's pair loss on the gold pairs plus
   ``distill_weight`` x the squared distance of its (projected) embeddings to the teacher's
-  (:mod:`textsiam.train.distill`).
+  (:mod:`textsiam.train.distill`). Given ``silver_sampling`` or ``silver_pairs``, a twin labels silver pairs
+  instead, its scores mapped onto the gold labels by a line fitted on the gold pairs (:func:`silver.fitted_labels`).
 
 Any other teacher is a ConfigError naming it and what is accepted. The teacher runs once per run; its outputs are
 cached in the run folder (:mod:`textsiam.train.teacher_cache`) and a resumed run reuses them. ``train_data.json``
@@ -38,7 +39,8 @@ CROSS, TWIN = "cross", "twin"
 ACCEPTED = (
     "a teacher is a cross-encoder (pair model 'cross' with one score, e.g. a trained minilm-cross or mpnet-cross "
     "run folder), whose scores label silver pairs, or a twin (pair model 'twin' without a head, e.g. mpnet-twin, "
-    "all-mpnet-base-v2 or a trained twin folder), whose embeddings the student learns"
+    "all-mpnet-base-v2 or a trained twin folder), whose embeddings the student learns (or whose scores label silver "
+    "pairs, given silver_sampling or silver_pairs)"
 )
 
 
@@ -108,14 +110,17 @@ def teach(
         "texts_sha256": teacher_cache.texts_sha256(texts),
     }
     _check_texts(teacher, texts, run.teacher)
-    other = ("silver_sampling", "silver_pairs") if kind == TWIN else ("distill_weight",)
-    given = [k for k in other if getattr(run, k) is not None]
-    if given:
+    silver_given = [k for k in ("silver_sampling", "silver_pairs") if getattr(run, k) is not None]
+    if kind == CROSS and run.distill_weight is not None:
         raise ConfigError(
-            f"{', '.join(given)} apply to a {CROSS if kind == TWIN else TWIN} teacher; teacher {run.teacher!r} is a "
-            f"{kind}: " + ("silver pairs come from cross-encoders" if kind == TWIN else "it gives no embeddings")
+            f"distill_weight apply to a twin teacher; teacher {run.teacher!r} is a cross: it gives no embeddings"
         )
-    if kind == TWIN:
+    if kind == TWIN and silver_given and run.distill_weight is not None:
+        raise ConfigError(
+            f"teacher {run.teacher!r} is a twin: it either labels silver pairs ({', '.join(silver_given)}) or gives "
+            "target embeddings (distill_weight), not both in one run"
+        )
+    if kind == TWIN and not silver_given:
         return _embeddings(run, cfg, student, teacher, gold, texts, key, out_dir, device, resume, bars, say, main)
     silver.check_gold(gold)
     count = len(gold) if run.silver_pairs is None else int(run.silver_pairs)
@@ -128,13 +133,25 @@ def teach(
         a, b = [texts[i] for i in pairs[:, 0].tolist()], [texts[j] for j in pairs[:, 1].tolist()]
         scores = teacher.pair_outputs(a, b, cfg.eval_batch_size, show_progress=bars).float().cpu()
         cached = {"pairs": torch.as_tensor(pairs, dtype=torch.long), "scores": scores}
+        if kind == TWIN:  # its scores are cosines: the gold pairs' scores fit the line onto the labels
+            say(f"teacher {run.teacher}: scoring the {len(gold)} gold pairs to map its scores onto their labels")
+            gold_scores = teacher.pair_outputs(list(gold.a), list(gold.b), cfg.eval_batch_size, show_progress=bars)
+            cached["gold_scores"] = gold_scores.float().cpu()
         if main:
             teacher_cache.write(out_dir, key, cached, {"silver_pairs": len(pairs)})
     else:
         say(f"teacher {run.teacher}: {len(cached['pairs'])} silver pairs from {out_dir / teacher_cache.TENSORS}")
     pairs, scores = cached["pairs"].numpy(), cached["scores"].numpy()
-    data = silver.with_silver(gold, texts, pairs, silver.silver_labels(scores, gold))
-    note = f"cross-encoder teacher: {len(pairs)} silver pairs ({key['sampling']}) added to the gold pairs"
+    if kind == TWIN:
+        labels = silver.fitted_labels(scores, cached["gold_scores"].numpy(), gold)
+        note = (
+            f"twin teacher: {len(pairs)} silver pairs ({key['sampling']}) added to the gold pairs, labelled by its "
+            "score through a line fitted on the gold pairs"
+        )
+    else:
+        labels = silver.silver_labels(scores, gold)
+        note = f"cross-encoder teacher: {len(pairs)} silver pairs ({key['sampling']}) added to the gold pairs"
+    data = silver.with_silver(gold, texts, pairs, labels)
     return Teaching(data, None, _record(key, len(pairs), note))
 
 

@@ -156,7 +156,7 @@ def fit(
     (the CLI prints them); ``callbacks`` (and the trackers of ``report_to``: "tensorboard", "mlflow") see the run
     (``textsiam.train.callbacks``); their ``on_train_end`` gets the summary with the tuned ``decision``.
     ``early_stopping=N`` stops after N epochs without a better dev metric (the best epoch is the one saved).
-    ``teacher=MODEL`` distils from a cross-encoder (silver pairs) or a twin (target embeddings):
+    ``teacher=MODEL`` distils from a cross-encoder (silver pairs) or a twin (target embeddings, or silver pairs):
     :mod:`textsiam.api.distill`.
 
     An ``out`` folder that already holds a run is refused unless ``overwrite`` (which first deletes that run's own

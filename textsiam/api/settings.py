@@ -68,17 +68,17 @@ class RunSettings:
     teacher: str | None = _setting(
         "distil from this model (a saved folder, preset or transformer name): a cross-encoder labels silver pairs "
         "drawn from the training texts, which the student trains on beside the gold pairs; a twin gives target "
-        "embeddings the student learns beside its loss (default: none)",
+        "embeddings the student learns beside its loss, or, given --silver-sampling or --silver-pairs, labels silver "
+        "pairs too (default: none)",
         metavar="MODEL",
     )
     silver_sampling: str | None = _setting(
-        "with a cross-encoder --teacher: how silver pairs are drawn from the training texts: neighbours (each "
+        "with --teacher: how silver pairs are drawn from the training texts: neighbours (each "
         "text's nearest neighbours under the student's embeddings) or random (default: neighbours)",
         choices=SILVER_SAMPLINGS,
     )
     silver_pairs: int | None = _setting(
-        "with a cross-encoder --teacher: how many silver pairs (never a gold pair) (default: as many as the gold "
-        "pairs)",
+        "with --teacher: how many silver pairs (never a gold pair) (default: as many as the gold pairs)",
         metavar="N",
     )
     distill_weight: float | None = _setting(

@@ -37,7 +37,7 @@ def _coerce(name: str, value: Any, kind: type) -> Any:
 
 
 SILVER_SAMPLINGS = ("neighbours", "random")
-"""How a cross-encoder teacher's silver pairs are drawn (``train/silver.py``; the first is the default); here, with
+"""How a teacher's silver pairs are drawn (``train/silver.py``; the first is the default); here, with
 no torch, for the CLI's flags."""
 MAX_SEED = 2**32 - 1
 """The largest seed: numpy's global seed (``seed_everything``) takes 0 .. 2**32 - 1."""

@@ -1,5 +1,5 @@
-"""Silver pairs: extra pairs drawn from the training texts, labelled by a cross-encoder teacher, trained on beside
-the gold pairs.
+"""Silver pairs: extra pairs drawn from the training texts, labelled by a teacher (a cross-encoder or a twin), trained
+on beside the gold pairs.
 
 The texts are the distinct texts of both sides of the training pairs, in the order they first appear. Two ways to
 draw pairs of them (``sampling``):
@@ -13,10 +13,14 @@ draw pairs of them (``sampling``):
 Either way a pair is unordered and drawn once, a text is never paired with itself, and a gold pair (in either
 order) is never drawn again: the gold pairs keep their gold labels.
 
-Labels (:func:`silver_labels`): the teacher's score ``p`` in [0, 1] (the sigmoid of its logit) is put on the gold
-labels' scale by their range, ``lo + p * (hi - lo)``: graded gold on 0..5 (STS) gets ``5 p``, binary gold on 0..1
-gets ``p`` itself, the teacher's probability as a soft label. The teacher was trained on labels scaled the same way
-(``(label - lo) / (hi - lo)``), so its score means the same on either scale.
+Labels of a cross-encoder teacher (:func:`silver_labels`): its score ``p`` in [0, 1] (the sigmoid of its logit) is
+put on the gold labels' scale by their range, ``lo + p * (hi - lo)``: graded gold on 0..5 (STS) gets ``5 p``, binary
+gold on 0..1 gets ``p`` itself, the teacher's probability as a soft label. The teacher was trained on labels scaled
+the same way (``(label - lo) / (hi - lo)``), so its score means the same on either scale.
+
+Labels of a twin teacher (:func:`fitted_labels`): its score is a cosine, which no training put on the labels' scale
+(a CoSENT twin only orders pairs), so the teacher also scores the gold pairs and a least-squares line from its score
+to the gold label, clipped to the labels' range, maps each silver pair's score to a label.
 """
 
 from __future__ import annotations
@@ -123,6 +127,24 @@ def silver_labels(scores: np.ndarray, gold: PairData) -> np.ndarray:
         raise ConfigError("the teacher's scores must lie in [0, 1] (a cross model's sigmoid); got values outside")
     lo, hi = gold.label_range
     return lo + p * (hi - lo)
+
+
+def fitted_labels(scores: np.ndarray, gold_scores: np.ndarray, gold: PairData) -> np.ndarray:
+    """A twin teacher's scores (cosines, not probabilities) on the gold labels' scale: the least-squares line
+    ``label = c + m * score`` fitted on the gold pairs (the teacher's score of each gold pair against its label),
+    clipped to the gold labels' range (see the module doc)."""
+    x = np.asarray(gold_scores, dtype=np.float64)
+    y = np.asarray(gold.labels, dtype=np.float64)
+    if not (np.isfinite(x).all() and np.isfinite(np.asarray(scores, dtype=np.float64)).all()):
+        raise ConfigError("the twin teacher gave a score that is not finite (nan or inf); check the teacher's weights")
+    if len(x) < 2 or np.ptp(x) == 0:
+        raise ConfigError(
+            f"{gold.source}: the twin teacher gives every gold pair the same score, so no line maps its scores onto "
+            "the gold labels; use a trained teacher"
+        )
+    slope, intercept = np.polyfit(x, y, 1)
+    lo, hi = gold.label_range
+    return np.clip(intercept + slope * np.asarray(scores, dtype=np.float64), lo, hi)
 
 
 def check_gold(gold: PairData) -> None:
