@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 
 from textsiam.api.settings import RunSettings
@@ -130,13 +131,12 @@ def teach(
         pairs = _sample(key["sampling"], count, student, gold, texts, cfg, device, bars)
         say(f"teacher {run.teacher}: scoring {len(pairs)} silver pairs ({key['sampling']})")
         teacher.to(device)
-        a, b = [texts[i] for i in pairs[:, 0].tolist()], [texts[j] for j in pairs[:, 1].tolist()]
-        scores = teacher.pair_outputs(a, b, cfg.eval_batch_size, show_progress=bars).float().cpu()
-        cached = {"pairs": torch.as_tensor(pairs, dtype=torch.long), "scores": scores}
-        if kind == TWIN:  # its scores are cosines: the gold pairs' scores fit the line onto the labels
-            say(f"teacher {run.teacher}: scoring the {len(gold)} gold pairs to map its scores onto their labels")
-            gold_scores = teacher.pair_outputs(list(gold.a), list(gold.b), cfg.eval_batch_size, show_progress=bars)
-            cached["gold_scores"] = gold_scores.float().cpu()
+        cached = {"pairs": torch.as_tensor(pairs, dtype=torch.long)}
+        if kind == TWIN:
+            cached |= _twin_scores(teacher, texts, pairs, gold, cfg.eval_batch_size, bars)
+        else:
+            a, b = [texts[i] for i in pairs[:, 0].tolist()], [texts[j] for j in pairs[:, 1].tolist()]
+            cached["scores"] = teacher.pair_outputs(a, b, cfg.eval_batch_size, show_progress=bars).float().cpu()
         if main:
             teacher_cache.write(out_dir, key, cached, {"silver_pairs": len(pairs)})
     else:
@@ -153,6 +153,19 @@ def teach(
         note = f"cross-encoder teacher: {len(pairs)} silver pairs ({key['sampling']}) added to the gold pairs"
     data = silver.with_silver(gold, texts, pairs, labels)
     return Teaching(data, None, _record(key, len(pairs), note))
+
+
+def _twin_scores(teacher, texts, pairs, gold, batch_size, bars) -> dict[str, torch.Tensor]:
+    """A twin teacher's ``scores`` of the silver pairs and ``gold_scores`` of the gold pairs (the line onto the
+    labels is fitted on those): every training text embedded once, both sets of pairs compared from that table."""
+    table = teacher.encode(texts, "left", batch_size, show_progress=bars)  # (texts, dim): one shared tower
+    index = {t: i for i, t in enumerate(texts)}
+    gold_a = np.fromiter((index[t] for t in gold.a), dtype=np.int64, count=len(gold))
+    gold_b = np.fromiter((index[t] for t in gold.b), dtype=np.int64, count=len(gold))
+    return {
+        "scores": teacher.compare_rows(table, pairs[:, 0], table, pairs[:, 1], batch_size),
+        "gold_scores": teacher.compare_rows(table, gold_a, table, gold_b, batch_size),
+    }
 
 
 def _embeddings(run, cfg, student, teacher, gold, texts, key, out_dir, device, resume, bars, say, main) -> Teaching:

@@ -237,12 +237,20 @@ class PairModel(Predictions, nn.Module):
         a, b = check_pairs(a, b)
         u, ia, _ = self._encode_unique(a, "left", batch_size, show_progress)
         v, ib, _ = self._encode_unique(b, "right", batch_size, show_progress)
+        return self.compare_rows(u, ia, v, ib, batch_size)
+
+    @torch.inference_mode()
+    def compare_rows(
+        self, u: torch.Tensor, ia: np.ndarray, v: torch.Tensor, ib: np.ndarray, batch_size: int = 64
+    ) -> torch.Tensor:
+        """:meth:`pair_outputs` of pairs already embedded: pair ``k`` is row ``ia[k]`` of ``u`` against row
+        ``ib[k]`` of ``v`` (e.g. pairs drawn from one table of texts embedded once); CPU float outputs."""
         was_training = self.training
         self.eval()
         step = max(1, 4 * batch_size)
         out = [
             self.compare(u[ia[s : s + step]].to(self.device), v[ib[s : s + step]].to(self.device)).float().cpu()
-            for s in range(0, len(a), step)  # pairs in slices: (pairs, dim) of wide tf-idf vectors stays small
+            for s in range(0, len(ia), step)  # pairs in slices: (pairs, dim) of wide tf-idf vectors stays small
         ]
         self.train(was_training)
         return torch.cat(out) if out else torch.empty(0)
