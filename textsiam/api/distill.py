@@ -24,7 +24,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 
 from textsiam.api.settings import RunSettings
@@ -159,12 +158,10 @@ def _twin_scores(teacher, texts, pairs, gold, batch_size, bars) -> dict[str, tor
     """A twin teacher's ``scores`` of the silver pairs and ``gold_scores`` of the gold pairs (the line onto the
     labels is fitted on those): every training text embedded once, both sets of pairs compared from that table."""
     table = teacher.encode(texts, "left", batch_size, show_progress=bars)  # (texts, dim): one shared tower
-    index = {t: i for i, t in enumerate(texts)}
-    gold_a = np.fromiter((index[t] for t in gold.a), dtype=np.int64, count=len(gold))
-    gold_b = np.fromiter((index[t] for t in gold.b), dtype=np.int64, count=len(gold))
+    rows = silver.gold_rows(gold, texts)
     return {
         "scores": teacher.compare_rows(table, pairs[:, 0], table, pairs[:, 1], batch_size),
-        "gold_scores": teacher.compare_rows(table, gold_a, table, gold_b, batch_size),
+        "gold_scores": teacher.compare_rows(table, rows[:, 0], table, rows[:, 1], batch_size),
     }
 
 

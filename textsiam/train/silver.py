@@ -42,10 +42,15 @@ def training_texts(data: PairData) -> list[str]:
     return list(dict.fromkeys([*data.a, *data.b]))
 
 
+def gold_rows(data: PairData, texts: list[str]) -> np.ndarray:
+    """``(pairs, 2)`` text indices of the gold pairs, in their order and sides (``texts``: :func:`training_texts`)."""
+    index = {t: i for i, t in enumerate(texts)}
+    return np.asarray([(index[a], index[b]) for a, b in zip(data.a, data.b)], dtype=np.int64).reshape(-1, 2)
+
+
 def gold_keys(data: PairData, texts: list[str]) -> set[tuple[int, int]]:
     """The gold pairs as unordered pairs of text indices ``(low, high)``."""
-    index = {t: i for i, t in enumerate(texts)}
-    return {_key(index[a], index[b]) for a, b in zip(data.a, data.b)}
+    return {_key(i, j) for i, j in gold_rows(data, texts).tolist()}
 
 
 def _key(i: int, j: int) -> tuple[int, int]:
