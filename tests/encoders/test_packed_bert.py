@@ -239,6 +239,43 @@ def test_written_out_attention_is_the_fused_kernel_with_the_padding_mask(monkeyp
     torch.testing.assert_close(out, expected, rtol=0, atol=1e-6)
 
 
+def test_written_out_attention_takes_a_float_mask_holding_the_bias(monkeypatch):
+    """Inference builds MPNet's bias and the keys' mask into one float mask once for all layers; with dropout on
+    (a tower in training mode under no_grad) the written-out attention adds it, as the fused kernel does."""
+    import textsiam.encoders.packed_bert as packed_bert
+
+    torch.manual_seed(0)
+    q, k, v = (torch.randn(3, 2, 5, 4) for _ in range(3))
+    bias = torch.randn(1, 2, 5, 5)
+    mask = torch.tensor([[1, 1, 1, 1, 1], [1, 1, 1, 0, 0], [1, 0, 0, 0, 0]]).bool()[:, None, None, :]
+    monkeypatch.setattr(packed_bert, "dropout", lambda x, p: x)  # the probabilities' dropout off, the path kept
+    as_one = packed_bert._attention(q, k, v, bias.masked_fill(~mask, float("-inf")), 0.5, 0.1)
+    separate = packed_bert._attention(q, k, v, mask, 0.5, 0.1, bias)
+    torch.testing.assert_close(as_one, separate, rtol=0, atol=0)  # the same sums in the same order
+
+
+def test_mpnet_inference_gives_its_layers_one_float_mask(tiny_mpnet_dir, monkeypatch):
+    from transformers import AutoModel
+
+    import textsiam.encoders.packed_bert as packed_bert
+
+    model = AutoModel.from_pretrained(tiny_mpnet_dir).eval()
+    seen, run_layers = [], packed_bert.run_layers
+
+    def spy(layers, x, slots, mask, batch, span, bias=None):
+        seen.append((mask.dtype, tuple(mask.shape), bias))
+        return run_layers(layers, x, slots, mask, batch, span, bias)
+
+    monkeypatch.setattr(packed_bert, "run_layers", spy)
+    ids = torch.tensor([[0, 5, 6, 7, 2], [0, 8, 2, 1, 1]])  # MPNet's padding id is 1
+    with torch.no_grad():
+        packed_bert.packed_forward(model, ids, ids.ne(1).long())
+    heads, span = model.config.num_attention_heads, packed_bert.ATTENTION_MULTIPLE
+    assert seen == [(torch.float32, (2, heads, span, span), None)]
+    packed_bert.packed_forward(model, ids, ids.ne(1).long())  # with gradients: the mask stays booleans, the bias apart
+    assert seen[1][0] == torch.bool and seen[1][2] is not None
+
+
 def test_written_out_attention_under_bf16_autocast_is_float32_attention_to_bfloat16_rounding(monkeypatch):
     """--amp on a CPU: bfloat16 queries, keys and values take the written-out attention (cheap dropout masks), not
     the fused kernel's math path, and give float32 attention to bfloat16's precision."""
