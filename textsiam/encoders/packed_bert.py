@@ -79,7 +79,8 @@ def packed_forward(
     mask = F.pad(attention_mask.bool(), (0, span - length))[:, None, None, :]  # (batch, 1, 1, span): True = attend
     if bias is not None and not torch.is_grad_enabled():
         # inference: the keys' mask and MPNet's bias as one additive mask (batch, heads, span, span), made once for
-        # all layers instead of once in each (mpnet int8, batch 64: 5 % of an encode; docs/benchmarks.md)
+        # all layers instead of once in each (compiled mpnet int8, batch 64: 2-3 % of the kernel time; "Encode on a
+        # third host" in docs/benchmarks.md)
         mask, bias = bias.masked_fill(~mask, float("-inf")), None
     if checkpointing:
         for layer in model.encoder.layer:
