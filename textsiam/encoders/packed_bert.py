@@ -81,7 +81,7 @@ def packed_forward(
         # inference: the keys' mask and MPNet's bias as one additive mask (batch, heads, span, span), made once for
         # all layers instead of once in each (compiled mpnet int8, batch 64: 2-3 % of the kernel time; "Encode on a
         # third host" in docs/benchmarks.md)
-        mask, bias = bias.masked_fill(~mask, float("-inf")), None
+        mask, bias = _additive_mask(mask, bias), None
     if checkpointing:
         for layer in model.encoder.layer:
             x = checkpoint(_layer, layer, x, slots, mask, batch, span, bias, use_reentrant=False)
@@ -286,13 +286,19 @@ def _attention(
     With dropout on a CPU, ``scaled_dot_product_attention`` takes its plain math path anyway; written out here, the
     probabilities' dropout is :func:`dropout` (the same law, cheaper masks). Otherwise the fused kernel."""
     if p == 0.0 or not _cheap_masks(q):
-        attn_mask = mask if bias is None else bias.masked_fill(~mask, float("-inf"))
+        attn_mask = mask if bias is None else _additive_mask(mask, bias)
         return F.scaled_dot_product_attention(q, k, v, attn_mask=attn_mask, dropout_p=p, scale=scale)
     scores = torch.matmul(q, k.transpose(-1, -2)).mul_(scale)
     if bias is not None:
         scores = scores.add_(bias)
     scores = scores.masked_fill_(~mask, float("-inf")) if mask.dtype == torch.bool else scores.add_(mask)
     return torch.matmul(dropout(scores.softmax(-1), p), v)
+
+
+def _additive_mask(mask: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
+    """The boolean keys' ``mask`` (True = attend) and an additive ``bias`` as one float mask: ``bias`` where
+    attended, -inf elsewhere, broadcast to both shapes."""
+    return bias.masked_fill(~mask, float("-inf"))
 
 
 def _cheap_masks(x: torch.Tensor) -> bool:
