@@ -100,6 +100,29 @@ def test_a_twin_teacher_labels_silver_pairs_through_a_line_fitted_on_the_gold_pa
     assert "twin teacher" in taught.record["note"] and taught.record["rows"] == 30
 
 
+def test_a_cross_student_draws_neighbours_with_its_twin_teachers_embeddings(tmp_path, tiny_bert_dir, twin_teacher):
+    gold = _graded_pairs()
+    student = build_model({"pair_model": "cross", "encoder": _bert(tiny_bert_dir)})
+    settings = RunSettings(teacher=str(twin_teacher), silver_sampling="neighbours", silver_pairs=20)
+    kwargs = {"device": torch.device("cpu"), "resume": False, "bars": False, "say": lambda _: None}
+    taught = teach(settings, TrainConfig(seed=3), student, gold, tmp_path, **kwargs)
+    texts = silver.training_texts(gold)
+    table = load_model(twin_teacher).encode(texts, "left")
+    expected = silver.sample_pairs("neighbours", len(texts), 20, silver.gold_keys(gold, texts), 3, table)
+    data = taught.train_data
+    # the teacher's nearest pairs, not the (untrained) student's: a cross-encoder has no embeddings to rank by
+    assert list(zip(data.a[len(gold) :], data.b[len(gold) :])) == [(texts[i], texts[j]) for i, j in expected.tolist()]
+    assert "twin teacher" in taught.record["note"]
+
+
+def test_a_cross_student_with_a_cross_teacher_cannot_draw_neighbours(tmp_path, tiny_bert_dir, cross_teacher):
+    student = build_model({"pair_model": "cross", "encoder": _bert(tiny_bert_dir)})
+    settings = RunSettings(teacher=str(cross_teacher), silver_sampling="neighbours", silver_pairs=5)
+    kwargs = {"device": torch.device("cpu"), "resume": False, "bars": False, "say": lambda _: None}
+    with pytest.raises(ConfigError, match=r"student \(CrossModel\) has none and teacher .* is a cross-encoder"):
+        teach(settings, TrainConfig(seed=3), student, _graded_pairs(), tmp_path, **kwargs)
+
+
 def test_fitted_labels_follow_the_gold_line_and_stay_in_range():
     gold = build_text_pairs(
         ["a", "b", "c"],

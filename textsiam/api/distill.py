@@ -9,7 +9,9 @@ student follows from the teacher's kind.
   folder) embeds every training text; the student trains with the run's pair loss on the gold pairs plus
   ``distill_weight`` x the squared distance of its (projected) embeddings to the teacher's
   (:mod:`textsiam.train.distill`). Given ``silver_sampling`` or ``silver_pairs``, a twin labels silver pairs
-  instead, its scores mapped onto the gold labels by a line fitted on the gold pairs (:func:`silver.fitted_labels`).
+  instead, its scores mapped onto the gold labels by a line fitted on the gold pairs (:func:`silver.fitted_labels`);
+  such silver pairs also teach a cross-encoder student, whose ``neighbours`` are then found with the teacher's
+  embeddings (a cross-encoder has none of its own).
 
 Any other teacher is a ConfigError naming it and what is accepted. The teacher runs once per run; its outputs are
 cached in the run folder (:mod:`textsiam.train.teacher_cache`) and a resumed run reuses them. ``train_data.json``
@@ -127,12 +129,16 @@ def teach(
     key |= {"sampling": run.silver_sampling or silver.SAMPLINGS[0], "silver_pairs": count, "seed": cfg.seed}
     cached = teacher_cache.read(out_dir, key, resume)
     if cached is None:
-        pairs = _sample(key["sampling"], count, student, gold, texts, cfg, device, bars)
+        table = None  # a twin teacher embeds every training text once: its scores (and a cross student's neighbours)
+        if kind == TWIN:
+            teacher.to(device)
+            table = teacher.encode(texts, "left", cfg.eval_batch_size, show_progress=bars)
+        pairs = _sample(key["sampling"], count, student, gold, texts, cfg, device, bars, table, run.teacher)
         say(f"teacher {run.teacher}: scoring {len(pairs)} silver pairs ({key['sampling']})")
         teacher.to(device)
         cached = {"pairs": torch.as_tensor(pairs, dtype=torch.long)}
         if kind == TWIN:
-            cached |= _twin_scores(teacher, texts, pairs, gold, cfg.eval_batch_size, bars)
+            cached |= _twin_scores(teacher, table, texts, pairs, gold, cfg.eval_batch_size)
         else:
             a, b = [texts[i] for i in pairs[:, 0].tolist()], [texts[j] for j in pairs[:, 1].tolist()]
             cached["scores"] = teacher.pair_outputs(a, b, cfg.eval_batch_size, show_progress=bars).float().cpu()
@@ -154,10 +160,9 @@ def teach(
     return Teaching(data, None, _record(key, len(pairs), note))
 
 
-def _twin_scores(teacher, texts, pairs, gold, batch_size, bars) -> dict[str, torch.Tensor]:
+def _twin_scores(teacher, table, texts, pairs, gold, batch_size) -> dict[str, torch.Tensor]:
     """A twin teacher's ``scores`` of the silver pairs and ``gold_scores`` of the gold pairs (the line onto the
-    labels is fitted on those): every training text embedded once, both sets of pairs compared from that table."""
-    table = teacher.encode(texts, "left", batch_size, show_progress=bars)  # (texts, dim): one shared tower
+    labels is fitted on those), both compared from ``table``: every training text embedded once by its one tower."""
     rows = silver.gold_rows(gold, texts)
     return {
         "scores": teacher.compare_rows(table, pairs[:, 0], table, pairs[:, 1], batch_size),
@@ -196,17 +201,21 @@ def _embeddings(run, cfg, student, teacher, gold, texts, key, out_dir, device, r
     return Teaching(gold, targets, _record(key, len(texts), note))
 
 
-def _sample(sampling, count, student, gold, texts, cfg, device, bars):
-    """Silver pairs as text indices; ``neighbours`` embeds the texts with the student as it starts training."""
+def _sample(sampling, count, student, gold, texts, cfg, device, bars, teacher_table, teacher_name):
+    """Silver pairs as text indices. ``neighbours`` embeds the texts with the student as it starts training; a
+    student without embeddings (a cross-encoder) takes a twin teacher's (``teacher_table``) instead."""
     embeddings = None
-    if sampling == "neighbours":
-        if student.training_kind != "embeddings":
-            raise ConfigError(
-                "silver_sampling 'neighbours' finds each text's neighbours with the student's embeddings; this "
-                f"student ({type(student).__name__}) has none: use silver_sampling 'random'"
-            )
+    if sampling == "neighbours" and student.training_kind == "embeddings":
         student.to(device)
         embeddings = student.encode(texts, "left", cfg.eval_batch_size, show_progress=bars)
+    elif sampling == "neighbours":
+        if teacher_table is None:
+            raise ConfigError(
+                "silver_sampling 'neighbours' finds each text's neighbours with the student's embeddings, or a twin "
+                f"teacher's when the student has none; this student ({type(student).__name__}) has none and teacher "
+                f"{teacher_name!r} is a cross-encoder: use silver_sampling 'random', or a twin teacher"
+            )
+        embeddings = teacher_table
     return silver.sample_pairs(sampling, len(texts), count, silver.gold_keys(gold, texts), cfg.seed, embeddings)
 
 

@@ -74,7 +74,8 @@ class RunSettings:
     )
     silver_sampling: str | None = _setting(
         "with --teacher: how silver pairs are drawn from the training texts: neighbours (each "
-        "text's nearest neighbours under the student's embeddings) or random (default: neighbours)",
+        "text's nearest neighbours under the student's embeddings, or a twin teacher's for a student without "
+        "any, such as a cross-encoder) or random (default: neighbours)",
         choices=SILVER_SAMPLINGS,
     )
     silver_pairs: int | None = _setting(

@@ -8,7 +8,8 @@ draw pairs of them (``sampling``):
   looks like;
 - ``neighbours``: each text with its nearest neighbours under the student's embeddings before training (cosine),
   nearest first: text 1's nearest, text 2's nearest, ..., then every text's second nearest, and so on. These are the
-  similar and confusable pairs random sampling almost never draws, where a teacher's labels teach the most.
+  similar and confusable pairs random sampling almost never draws, where a teacher's labels teach the most. A
+  student without embeddings (a cross-encoder) takes a twin teacher's embeddings instead.
 
 Either way a pair is unordered and drawn once, a text is never paired with itself, and a gold pair (in either
 order) is never drawn again: the gold pairs keep their gold labels.
