@@ -58,8 +58,9 @@ def _graded_pairs(n: int = 24, seed: int = 0):
     return build_text_pairs(a, b, labels, source="gold.tsv", sha256="0" * 64, label_kind="graded", label_range=(0, 5))
 
 
-def _teach(tmp_path, tiny_bert_dir, teacher, *, resume=False, **run):
-    student = create_model(tiny_bert_dir, seed=0)
+def _teach(tmp_path, tiny_bert_dir, teacher, *, resume=False, student=None, **run):
+    """``teach`` the graded pairs to ``student`` (default: a tiny BERT twin) with ``teacher``, seed 3."""
+    student = create_model(tiny_bert_dir, seed=0) if student is None else student
     settings = RunSettings(teacher=str(teacher), **run)
     kwargs = {"device": torch.device("cpu"), "resume": resume, "bars": False, "say": lambda _: None}
     return teach(settings, TrainConfig(seed=3), student, _graded_pairs(), tmp_path, **kwargs)
@@ -103,9 +104,8 @@ def test_a_twin_teacher_labels_silver_pairs_through_a_line_fitted_on_the_gold_pa
 def test_a_cross_student_draws_neighbours_with_its_twin_teachers_embeddings(tmp_path, tiny_bert_dir, twin_teacher):
     gold = _graded_pairs()
     student = build_model({"pair_model": "cross", "encoder": _bert(tiny_bert_dir)})
-    settings = RunSettings(teacher=str(twin_teacher), silver_sampling="neighbours", silver_pairs=20)
-    kwargs = {"device": torch.device("cpu"), "resume": False, "bars": False, "say": lambda _: None}
-    taught = teach(settings, TrainConfig(seed=3), student, gold, tmp_path, **kwargs)
+    run = {"silver_sampling": "neighbours", "silver_pairs": 20}
+    taught = _teach(tmp_path, tiny_bert_dir, twin_teacher, student=student, **run)
     texts = silver.training_texts(gold)
     table = load_model(twin_teacher).encode(texts, "left")
     expected = silver.sample_pairs("neighbours", len(texts), 20, silver.gold_keys(gold, texts), 3, table)
@@ -117,10 +117,8 @@ def test_a_cross_student_draws_neighbours_with_its_twin_teachers_embeddings(tmp_
 
 def test_a_cross_student_with_a_cross_teacher_cannot_draw_neighbours(tmp_path, tiny_bert_dir, cross_teacher):
     student = build_model({"pair_model": "cross", "encoder": _bert(tiny_bert_dir)})
-    settings = RunSettings(teacher=str(cross_teacher), silver_sampling="neighbours", silver_pairs=5)
-    kwargs = {"device": torch.device("cpu"), "resume": False, "bars": False, "say": lambda _: None}
     with pytest.raises(ConfigError, match=r"student \(CrossModel\) has none and teacher .* is a cross-encoder"):
-        teach(settings, TrainConfig(seed=3), student, _graded_pairs(), tmp_path, **kwargs)
+        _teach(tmp_path, tiny_bert_dir, cross_teacher, student=student, silver_sampling="neighbours", silver_pairs=5)
 
 
 def test_fitted_labels_follow_the_gold_line_and_stay_in_range():

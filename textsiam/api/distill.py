@@ -129,13 +129,12 @@ def teach(
     key |= {"sampling": run.silver_sampling or silver.SAMPLINGS[0], "silver_pairs": count, "seed": cfg.seed}
     cached = teacher_cache.read(out_dir, key, resume)
     if cached is None:
+        teacher.to(device)
         table = None  # a twin teacher embeds every training text once: its scores (and a cross student's neighbours)
         if kind == TWIN:
-            teacher.to(device)
             table = teacher.encode(texts, "left", cfg.eval_batch_size, show_progress=bars)
         pairs = _sample(key["sampling"], count, student, gold, texts, cfg, device, bars, table, run.teacher)
         say(f"teacher {run.teacher}: scoring {len(pairs)} silver pairs ({key['sampling']})")
-        teacher.to(device)
         cached = {"pairs": torch.as_tensor(pairs, dtype=torch.long)}
         if kind == TWIN:
             cached |= _twin_scores(teacher, table, texts, pairs, gold, cfg.eval_batch_size)
