@@ -11,6 +11,7 @@ import shlex
 import subprocess
 import sys
 import threading
+import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -73,9 +74,41 @@ def test_401_without_the_key_200_with_it(server):
     assert status == 200 and json.loads(body)["pair_model"] == "twin" and len(headers["x-request-id"]) == 32
 
 
+def _metrics(url: str) -> dict:
+    return {f.name: f for f in text_string_to_metric_families(_get(f"{url}/metrics", KEY)[1].decode())}
+
+
+def _refused(url: str, route: str) -> float:
+    labels = {"method": "POST", "route": route, "status": "429"}
+    return sum(s.value for s in _metrics(url)["textsiam_requests"].samples if s.labels == labels)
+
+
+HOLD_PAIRS = 256  # a full request (max_items) of long pairs: tens to hundreds of ms of the tiny model's time per batch
+HOLD_LIMIT_S = 60.0
+
+
+def _hold_the_worker(url: str, stop: threading.Event) -> None:
+    """Keep the one inference thread busy and the one-request queue full until ``stop``: /v1/similarity requests
+    of HOLD_PAIRS long pairs, sent again as soon as each is answered (or refused). Two of these keep a request
+    running and one queued almost all the time, on any host, however fast it runs the tiny model: the callers of the
+    test below then meet a full queue by construction, not by the luck of a burst landing in a batch's run (a burst
+    that lands in the batcher's gathering window joins the batch; on a fast host that was every burst)."""
+    text = " ".join(TEXTS) * 20
+    body = json.dumps({"pairs": [{"a": text, "b": text[::-1]}] * HOLD_PAIRS}).encode()
+    headers = {"content-type": "application/json", "authorization": f"Bearer {KEY}"}
+    while not stop.is_set():
+        request = urllib.request.Request(f"{url}/v1/similarity", data=body, headers=headers)
+        try:
+            with urllib.request.urlopen(request, timeout=60) as answer:
+                answer.read()
+        except urllib.error.HTTPError as err:  # a 429 of a full queue: the other holder's request is queued
+            err.read()
+
+
 def test_openai_client_retries_through_429s_of_a_full_queue(server, twin):
-    """CALLERS clients at once on a queue of one request: some are answered 429 + Retry-After: 1, and the client's
-    own retry logic (max_retries) brings every one of them to its embeddings."""
+    """CALLERS clients at once on a queue of one request that two holders keep full: the callers are answered 429 +
+    Retry-After: 1, and once one has been refused the holders stop and the client's own retry logic (max_retries)
+    brings every caller to its embeddings."""
     url = server["url"]
     results, failures = {}, []
 
@@ -86,19 +119,27 @@ def test_openai_client_retries_through_429s_of_a_full_queue(server, twin):
         except Exception as err:  # reported below with the others
             failures.append(repr(err))
 
-    for _ in range(3):  # up to 3 bursts, until one of them met a full queue (almost always the first)
-        threads = [threading.Thread(target=call, args=(i,)) for i in range(CALLERS)]
+    stop = threading.Event()
+    holders = [threading.Thread(target=_hold_the_worker, args=(url, stop)) for _ in range(2)]
+    threads = [threading.Thread(target=call, args=(i,)) for i in range(CALLERS)]
+    try:
+        for t in holders:
+            t.start()
+        deadline = time.monotonic() + HOLD_LIMIT_S
+        while not _metrics(url)["textsiam_queue_depth"].samples[0].value and time.monotonic() < deadline:
+            time.sleep(0.005)  # a request queued: one is running (the batcher leaves the queue empty while idle)
         for t in threads:
             t.start()
-        for t in threads:
+        while not (refused := _refused(url, "/v1/embeddings")) and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        stop.set()  # the callers retry after 1 s into a queue the holders no longer fill
+        for t in holders + threads:
             t.join(120)
-        families = {f.name: f for f in text_string_to_metric_families(_get(f"{url}/metrics", KEY)[1].decode())}
-        labels = {"method": "POST", "route": "/v1/embeddings", "status": "429"}
-        refused = sum(s.value for s in families["textsiam_requests"].samples if s.labels == labels)
-        if refused:
-            break
+    assert refused > 0, f"no caller met the full queue in {HOLD_LIMIT_S} s: the retries were not exercised"
+    families = _metrics(url)
     assert not failures, failures[:3]
-    assert refused > 0, "no burst met a full queue: the retries were not exercised"
+    assert len(results) == CALLERS
     expected = twin.encode(TEXTS, "left").numpy()
     for i, answer in results.items():
         vectors = np.array([d.embedding for d in answer.data])
@@ -124,6 +165,8 @@ def test_the_log_is_one_json_object_per_line_with_the_access_fields_and_never_th
     assert mine[0]["items"] == 1 and mine[0]["method"] == "POST" and mine[0]["latency_ms"] > 0
     assert any(line["status"] == 401 for line in access) and any(line["status"] == 429 for line in access)
     assert any(line["logger"].startswith("uvicorn") for line in lines)  # uvicorn's own lines in the same format
+    warned = [line for line in lines if line["logger"] == "py.warnings"]  # the holders' long texts were cut
+    assert warned and "long_text='truncate'" in warned[0]["message"]
     assert KEY not in log
 
 

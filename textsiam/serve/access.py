@@ -91,7 +91,10 @@ class JsonFormatter(logging.Formatter):
 
 def log_config(log_format: str, level: str = "info") -> dict[str, Any]:
     """The ``logging.config.dictConfig`` of ``textsiam serve``, handed to uvicorn: the service's and uvicorn's own
-    lines in one format on stderr; uvicorn's access log is off (the service writes its own line per request)."""
+    lines in one format on stderr; uvicorn's access log is off (the service writes its own line per request). Python
+    warnings (a text cut at the model's max_length, a deprecation) go to the ``py.warnings`` logger in the same format
+    once :func:`logging.captureWarnings` is on (``textsiam serve`` turns it on), so that a JSON log stays one JSON
+    object per line."""
     plain = {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}
     handler = {"class": "logging.StreamHandler", "formatter": log_format, "stream": "ext://sys.stderr"}
     logger = {"handlers": ["stderr"], "level": level.upper(), "propagate": False}
@@ -100,5 +103,10 @@ def log_config(log_format: str, level: str = "info") -> dict[str, Any]:
         "disable_existing_loggers": False,
         "formatters": {"plain": plain, "json": {"()": f"{__name__}.JsonFormatter"}},
         "handlers": {"stderr": handler},
-        "loggers": {"textsiam.serve": logger, "uvicorn": logger, "uvicorn.error": {"level": level.upper()}},
+        "loggers": {
+            "textsiam.serve": logger,
+            "uvicorn": logger,
+            "uvicorn.error": {"level": level.upper()},
+            "py.warnings": logger,
+        },
     }

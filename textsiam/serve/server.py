@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import socket
 from pathlib import Path
 
@@ -78,6 +79,7 @@ def serve(
 
     if threads is not None:
         torch.set_num_threads(threads)
+    logging.captureWarnings(True)  # warnings as log lines in --log-format (log_config's py.warnings logger)
     on = device_of(device)
     check_dtype(dtype, None, on or "cpu")  # before the index loads: fp16 where the device lacks it is refused
     search_index = load_index(index, mmap=False) if index else None  # held in memory; checked before the model loads
