@@ -61,7 +61,7 @@ def _graded_pairs(n: int = 24, seed: int = 0):
 def _teach(tmp_path, tiny_bert_dir, teacher, *, resume=False, student=None, **run):
     """``teach`` the graded pairs to ``student`` (default: a tiny BERT twin) with ``teacher``, seed 3."""
     student = create_model(tiny_bert_dir, seed=0) if student is None else student
-    settings = RunSettings(teacher=str(teacher), **run)
+    settings = RunSettings(teacher=[str(t) for t in teacher] if isinstance(teacher, list) else str(teacher), **run)
     kwargs = {"device": torch.device("cpu"), "resume": resume, "bars": False, "say": lambda _: None}
     return teach(settings, TrainConfig(seed=3), student, _graded_pairs(), tmp_path, **kwargs)
 
@@ -99,6 +99,39 @@ def test_a_twin_teacher_labels_silver_pairs_through_a_line_fitted_on_the_gold_pa
     # float32 label column; the teacher ran in other batches (BATCHED per cosine, times the line's slope)
     np.testing.assert_allclose(data.labels[len(gold) :], expected, atol=abs(slope) * BATCHED + 1e-5)
     assert "twin teacher" in taught.record["note"] and taught.record["rows"] == 30
+
+
+def test_several_teachers_label_each_silver_pair_with_the_mean_of_their_labels(
+    tmp_path, tiny_bert_dir, cross_teacher, twin_teacher
+):
+    gold, run = _graded_pairs(), {"silver_sampling": "random", "silver_pairs": 30}
+    cross, twin = (_teach(tmp_path / t.name, tiny_bert_dir, t, **run) for t in (cross_teacher, twin_teacher))
+    both = _teach(tmp_path / "both", tiny_bert_dir, [cross_teacher, twin_teacher], **run)
+    data = both.train_data
+    assert data.a == cross.train_data.a == twin.train_data.a and data.b == cross.train_data.b  # the same pairs
+    np.testing.assert_array_equal(data.labels[: len(gold)], gold.labels)  # gold pairs keep their labels
+    alone = [np.asarray(t.train_data.labels[len(gold) :], np.float64) for t in (cross, twin)]
+    assert np.abs(alone[0] - alone[1]).max() > 0.1  # two teachers that disagree: the mean is neither
+    # each teacher ran the same calls as alone (same pairs, same batches): the labels differ only by the float32
+    # label column's rounding of values on 0..5 (5 x 2^-24 per value, twice)
+    np.testing.assert_allclose(data.labels[len(gold) :], (alone[0] + alone[1]) / 2, atol=1e-6)
+    assert both.record["file"] == f"{cross_teacher} + {twin_teacher}" and both.record["rows"] == 30
+    assert "2 teachers (cross, twin)" in both.record["note"] and " + " in both.record["sha256"]
+    cache = load_file(tmp_path / "both" / "teacher_cache.safetensors")
+    assert set(cache) == {"pairs", "scores.0", "scores.1", "gold_scores.1"}
+    key = json.loads((tmp_path / "both" / "teacher.json").read_text())["key"]
+    assert key["teacher"] == [str(cross_teacher), str(twin_teacher)] and key["kind"] == ["cross", "twin"]
+
+
+def test_several_teachers_are_refused_with_embedding_targets_or_a_name_twice(
+    tmp_path, tiny_bert_dir, cross_teacher, twin_teacher
+):
+    with pytest.raises(ConfigError, match="several teachers .* label silver pairs together; distill_weight"):
+        _teach(tmp_path, tiny_bert_dir, [twin_teacher, cross_teacher], distill_weight=1.0)
+    with pytest.raises(ConfigError, match="is named twice"):
+        _teach(tmp_path, tiny_bert_dir, [cross_teacher, twin_teacher, cross_teacher], silver_pairs=3)
+    with pytest.raises(ConfigError, match="empty list"):
+        _teach(tmp_path, tiny_bert_dir, [], silver_pairs=3)
 
 
 def test_a_cross_student_draws_neighbours_with_its_twin_teachers_embeddings(tmp_path, tiny_bert_dir, twin_teacher):
@@ -301,3 +334,32 @@ def test_a_run_trained_without_a_teacher_does_not_resume_with_one(tmp_path, tiny
     textsiam.fit(pairs, out, model=tiny_bert_dir, epochs=1, keep_checkpoint=True, show_progress=False)
     with pytest.raises(ConfigError, match="trained without a teacher"):
         textsiam.fit(pairs, out, model=tiny_bert_dir, epochs=1, teacher=cross_teacher, resume=True)
+
+
+def test_cli_and_api_take_several_teachers_and_a_resumed_run_reads_their_cache(
+    tmp_path, tiny_bert_dir, cross_teacher, twin_teacher
+):
+    from tests.helpers.fixtures import write_word_pairs
+    from textsiam.cli.main import main
+
+    pairs = write_word_pairs(tmp_path / "pairs.tsv", n=20)
+    common = {"silver_sampling": "random", "silver_pairs": 9, "seed": 4, "epochs": 1}
+    api = {"model": tiny_bert_dir, "teacher": [cross_teacher, twin_teacher], "keep_checkpoint": True}
+    textsiam.fit(pairs, tmp_path / "api", show_progress=False, **api, **common)  # Paths in a list
+    flags = [f"--{k.replace('_', '-')}={v}" for k, v in common.items()]
+    argv = ["train", "--model", tiny_bert_dir, "--teacher", cross_teacher, twin_teacher, "--train", pairs]
+    assert main([str(x) for x in [*argv, "--out", tmp_path / "cli", *flags, "--keep-checkpoint", "--quiet"]]) == 0
+    first, cli = (load_file(tmp_path / d / "teacher_cache.safetensors") for d in ("api", "cli"))
+    assert first.keys() == cli.keys() and all(torch.equal(first[k], cli[k]) for k in first)  # same process, batches
+    config = (tmp_path / "api" / "train_config.yaml").read_text()
+    assert f"teacher:\n- {cross_teacher}\n- {twin_teacher}\n" in config  # strings, not Python objects
+    calls = []
+    monkey = pytest.MonkeyPatch()
+    monkey.setattr(CrossModel, "pair_outputs", lambda *a, **k: calls.append(1))
+    try:
+        textsiam.fit(pairs, tmp_path / "api", resume=True, show_progress=False, **api, **common)
+    finally:
+        monkey.undo()
+    assert calls == []  # resumed: both teachers' labels from the cache
+    with pytest.raises(ConfigError, match="other teacher settings"):
+        textsiam.fit(pairs, tmp_path / "api", resume=True, **{**api, "teacher": [cross_teacher]}, **common)

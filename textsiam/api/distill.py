@@ -12,6 +12,9 @@ student follows from the teacher's kind.
   instead, its scores mapped onto the gold labels by a line fitted on the gold pairs (:func:`silver.fitted_labels`);
   such silver pairs also teach a cross-encoder student, whose ``neighbours`` are then found with the teacher's
   embeddings (a cross-encoder has none of its own).
+- Several teachers (``teacher=[A, B]``, ``--teacher A B``) each label the same silver pairs, each on the gold
+  labels' scale as it would alone, and a silver pair's label is their mean. Embedding targets come from one twin
+  teacher only, so several teachers always label silver pairs.
 
 Any other teacher is a ConfigError naming it and what is accepted. The teacher runs once per run; its outputs are
 cached in the run folder (:mod:`textsiam.train.teacher_cache`) and a resumed run reuses them. ``train_data.json``
@@ -26,6 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 
 from textsiam.api.settings import RunSettings
@@ -86,6 +90,19 @@ def load_teacher(name: str) -> tuple[PairModel, str]:
     return model, kind
 
 
+def teacher_names(teacher: str | Path | list[str | Path] | tuple | None) -> list[str]:
+    """``teacher`` as a list of names: one model, or several whose silver labels are averaged."""
+    if teacher is None:
+        return []
+    names = [str(teacher)] if isinstance(teacher, str | Path) else [str(t) for t in teacher]
+    if not names:
+        raise ConfigError("teacher is an empty list: name one model, or several whose silver labels are averaged")
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        raise ConfigError(f"teacher {twice[0]!r} is named twice; name each teacher once")
+    return names
+
+
 def teach(
     run: RunSettings,
     cfg: TrainConfig,
@@ -99,64 +116,102 @@ def teach(
     say: Callable[[str], None],
     main: bool = True,
 ) -> Teaching:
-    """Run (or read from the cache) the teacher of ``run.teacher`` for this run's training pairs; under torchrun
-    every rank runs it (the same pairs, the same scores) and the main rank (``main``) writes the cache."""
-    teacher, kind = load_teacher(run.teacher)
+    """Run (or read from the cache) the teachers of ``run.teacher`` for this run's training pairs; under torchrun
+    every rank runs them (the same pairs, the same scores) and the main rank (``main``) writes the cache.
+
+    Several teachers each label the same silver pairs (a twin among them as with ``silver_pairs``), each on the
+    gold labels' scale as it would alone, and a pair's label is their mean: an ensemble teacher. On STS-B dev the
+    mean of ``mpnet-cross`` and ``mpnet-twin`` ranks pairs better than either (docs/benchmarks.md)."""
+    names = teacher_names(run.teacher)
+    several = len(names) > 1
+    if several and run.distill_weight is not None:
+        raise ConfigError(
+            f"several teachers ({', '.join(names)}) label silver pairs together; distill_weight weighs one twin "
+            "teacher's target embeddings: name that one teacher alone"
+        )
+    loaded = [load_teacher(name) for name in names]
     if not (len(gold) and isinstance(gold.a[0], str)):
-        raise ConfigError(f"teacher {run.teacher!r}: distillation takes text pairs; {gold.source} holds other items")
+        raise ConfigError(f"teacher {names[0]!r}: distillation takes text pairs; {gold.source} holds other items")
     texts = silver.training_texts(gold)
-    key: dict[str, Any] = {
-        "teacher": str(run.teacher),
-        "teacher_sha256": teacher_cache.weights_sha256(teacher),
-        "kind": kind,
+    for (teacher, _), name in zip(loaded, names):
+        _check_texts(teacher, texts, name)
+    kinds, shas = [kind for _, kind in loaded], [teacher_cache.weights_sha256(teacher) for teacher, _ in loaded]
+    key: dict[str, Any] = {  # one teacher: the same key (and cache) as before several could be named
+        "teacher": names if several else names[0],
+        "teacher_sha256": shas if several else shas[0],
+        "kind": kinds if several else kinds[0],
         "texts_sha256": teacher_cache.texts_sha256(texts),
     }
-    _check_texts(teacher, texts, run.teacher)
     silver_given = [k for k in ("silver_sampling", "silver_pairs") if getattr(run, k) is not None]
-    if kind == CROSS and run.distill_weight is not None:
+    if CROSS in kinds and run.distill_weight is not None:
         raise ConfigError(
-            f"distill_weight apply to a twin teacher; teacher {run.teacher!r} is a cross: it gives no embeddings"
+            f"distill_weight apply to a twin teacher; teacher {names[kinds.index(CROSS)]!r} is a cross: it gives no "
+            "embeddings"
         )
-    if kind == TWIN and silver_given and run.distill_weight is not None:
+    if kinds[0] == TWIN and not several and silver_given and run.distill_weight is not None:
         raise ConfigError(
-            f"teacher {run.teacher!r} is a twin: it either labels silver pairs ({', '.join(silver_given)}) or gives "
+            f"teacher {names[0]!r} is a twin: it either labels silver pairs ({', '.join(silver_given)}) or gives "
             "target embeddings (distill_weight), not both in one run"
         )
-    if kind == TWIN and not silver_given:
-        return _embeddings(run, cfg, student, teacher, gold, texts, key, out_dir, device, resume, bars, say, main)
+    if kinds[0] == TWIN and not several and not silver_given:
+        return _embeddings(run, cfg, student, loaded[0][0], gold, texts, key, out_dir, device, resume, bars, say, main)
     silver.check_gold(gold)
     count = len(gold) if run.silver_pairs is None else int(run.silver_pairs)
     key |= {"sampling": run.silver_sampling or silver.SAMPLINGS[0], "silver_pairs": count, "seed": cfg.seed}
+    label = " + ".join(names)
     cached = teacher_cache.read(out_dir, key, resume)
     if cached is None:
-        teacher.to(device)
-        table = None  # a twin teacher embeds every training text once: its scores (and a cross student's neighbours)
-        if kind == TWIN:
-            table = teacher.encode(texts, "left", cfg.eval_batch_size, show_progress=bars)
-        pairs = _sample(key["sampling"], count, student, gold, texts, cfg, device, bars, table, run.teacher)
-        say(f"teacher {run.teacher}: scoring {len(pairs)} silver pairs ({key['sampling']})")
+        tables = {}  # a twin teacher embeds every training text once: its scores (and a cross student's neighbours)
+        for i, (teacher, kind) in enumerate(loaded):
+            if kind == TWIN:
+                teacher.to(device)
+                tables[i] = teacher.encode(texts, "left", cfg.eval_batch_size, show_progress=bars)
+        table = next(iter(tables.values()), None)
+        pairs = _sample(key["sampling"], count, student, gold, texts, cfg, device, bars, table, label)
         cached = {"pairs": torch.as_tensor(pairs, dtype=torch.long)}
-        if kind == TWIN:
-            cached |= _twin_scores(teacher, table, texts, pairs, gold, cfg.eval_batch_size)
-        else:
-            a, b = [texts[i] for i in pairs[:, 0].tolist()], [texts[j] for j in pairs[:, 1].tolist()]
-            cached["scores"] = teacher.pair_outputs(a, b, cfg.eval_batch_size, show_progress=bars).float().cpu()
+        for i, ((teacher, kind), name) in enumerate(zip(loaded, names)):
+            say(f"teacher {name}: scoring {len(pairs)} silver pairs ({key['sampling']})")
+            if kind == TWIN:
+                scores = _twin_scores(teacher, tables[i], texts, pairs, gold, cfg.eval_batch_size)
+            else:
+                teacher.to(device)
+                a, b = ([texts[x] for x in pairs[:, side].tolist()] for side in (0, 1))
+                scores = {"scores": teacher.pair_outputs(a, b, cfg.eval_batch_size, show_progress=bars).float().cpu()}
+            cached |= {_named(k, i, several): v for k, v in scores.items()}
         if main:
             teacher_cache.write(out_dir, key, cached, {"silver_pairs": len(pairs)})
     else:
-        say(f"teacher {run.teacher}: {len(cached['pairs'])} silver pairs from {out_dir / teacher_cache.TENSORS}")
-    pairs, scores = cached["pairs"].numpy(), cached["scores"].numpy()
-    if kind == TWIN:
-        labels = silver.fitted_labels(scores, cached["gold_scores"].numpy(), gold)
+        say(f"teacher {label}: {len(cached['pairs'])} silver pairs from {out_dir / teacher_cache.TENSORS}")
+    pairs = cached["pairs"].numpy()
+    labels = np.mean([_labels(cached, i, several, kind, gold) for i, kind in enumerate(kinds)], axis=0)
+    if several:
+        note = (
+            f"{len(names)} teachers ({', '.join(kinds)}): {len(pairs)} silver pairs ({key['sampling']}) added to the "
+            "gold pairs, each labelled by the mean of the teachers' labels"
+        )
+    elif kinds[0] == TWIN:
         note = (
             f"twin teacher: {len(pairs)} silver pairs ({key['sampling']}) added to the gold pairs, labelled by its "
             "score through a line fitted on the gold pairs"
         )
     else:
-        labels = silver.silver_labels(scores, gold)
         note = f"cross-encoder teacher: {len(pairs)} silver pairs ({key['sampling']}) added to the gold pairs"
     data = silver.with_silver(gold, texts, pairs, labels)
     return Teaching(data, None, _record(key, len(pairs), note))
+
+
+def _named(tensor: str, teacher: int, several: bool) -> str:
+    """The cache's name of one teacher's tensor: ``scores``, or ``scores.1`` for the second of several."""
+    return f"{tensor}.{teacher}" if several else tensor
+
+
+def _labels(cached: dict[str, torch.Tensor], i: int, several: bool, kind: str, gold: PairData) -> np.ndarray:
+    """Teacher ``i``'s silver labels on the gold labels' scale (:func:`silver.silver_labels` of a cross-encoder's
+    probabilities, :func:`silver.fitted_labels` of a twin's cosines)."""
+    scores = cached[_named("scores", i, several)].numpy()
+    if kind == TWIN:
+        return silver.fitted_labels(scores, cached[_named("gold_scores", i, several)].numpy(), gold)
+    return silver.silver_labels(scores, gold)
 
 
 def _twin_scores(teacher, table, texts, pairs, gold, batch_size) -> dict[str, torch.Tensor]:
@@ -227,4 +282,6 @@ def _check_texts(teacher: PairModel, texts: list[str], name: str) -> None:
 
 def _record(key: dict[str, Any], rows: int, note: str) -> dict[str, Any]:
     """The ``teacher`` row of ``train_data.json`` (and so of the model card's data table)."""
-    return {"file": key["teacher"], "rows": rows, "sha256": key["teacher_sha256"], "note": note}
+    several = isinstance(key["teacher"], list)
+    name, sha = (" + ".join(key[k]) if several else key[k] for k in ("teacher", "teacher_sha256"))
+    return {"file": name, "rows": rows, "sha256": sha, "note": note}

@@ -102,7 +102,7 @@ def fit(
     threshold_strategy: str | None = None,
     calibrate: str | None = None,
     report_to: list[str] | str | None = None,
-    teacher: str | Path | None = None,
+    teacher: str | Path | list[str | Path] | None = None,
     silver_sampling: str | None = None,
     silver_pairs: int | None = None,
     distill_weight: float | None = None,
@@ -156,8 +156,8 @@ def fit(
     (the CLI prints them); ``callbacks`` (and the trackers of ``report_to``: "tensorboard", "mlflow") see the run
     (``textsiam.train.callbacks``); their ``on_train_end`` gets the summary with the tuned ``decision``.
     ``early_stopping=N`` stops after N epochs without a better dev metric (the best epoch is the one saved).
-    ``teacher=MODEL`` distils from a cross-encoder (silver pairs) or a twin (target embeddings, or silver pairs):
-    :mod:`textsiam.api.distill`.
+    ``teacher=MODEL`` distils from a cross-encoder (silver pairs) or a twin (target embeddings, or silver pairs);
+    ``teacher=[MODEL, ...]`` from several, whose silver labels are averaged: :mod:`textsiam.api.distill`.
 
     An ``out`` folder that already holds a run is refused unless ``overwrite`` (which first deletes that run's own
     files, and refuses a folder holding anything else: :mod:`textsiam.train.run_folder`) or ``resume`` (which

@@ -65,11 +65,13 @@ class RunSettings:
         "held-out headline with a kept body are dropped) (default: group)",
         choices=DEV_SPLITS,
     )
-    teacher: str | None = _setting(
+    teacher: list[str] | str | None = _setting(
         "distil from this model (a saved folder, preset or transformer name): a cross-encoder labels silver pairs "
         "drawn from the training texts, which the student trains on beside the gold pairs; a twin gives target "
         "embeddings the student learns beside its loss, or, given --silver-sampling or --silver-pairs, labels silver "
-        "pairs too (default: none)",
+        "pairs too. Several models: each labels the same silver pairs and a pair's label is the mean of theirs "
+        "(default: none)",
+        nargs="+",
         metavar="MODEL",
     )
     silver_sampling: str | None = _setting(
@@ -146,6 +148,15 @@ class Resolved:
         return {**listed, **self.config.to_dict()}
 
 
+def _plain(value: Any) -> Any:
+    """A path as a string, and a list of paths as a list of strings (``train_config.yaml`` records them)."""
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, list | tuple) and any(isinstance(v, Path) for v in value):
+        return [str(v) if isinstance(v, Path) else v for v in value]
+    return value
+
+
 def resolve_settings(given: dict[str, Any], config: str | Path | None = None) -> Resolved:
     """Merge the preset's defaults, the YAML ``config`` file and the ``given`` values (None = not given)."""
     from textsiam.models.io import preset_config
@@ -153,7 +164,7 @@ def resolve_settings(given: dict[str, Any], config: str | Path | None = None) ->
 
     valid = setting_names()
     file_values = read_config_file(config, valid) if config is not None else {}
-    values = {**file_values, **{k: str(v) if isinstance(v, Path) else v for k, v in given.items() if v is not None}}
+    values = {**file_values, **{k: _plain(v) for k, v in given.items() if v is not None}}
     run = RunSettings(**{f.name: values.get(f.name) for f in dataclasses.fields(RunSettings)})
     if not run.preset and not run.model:
         raise ConfigError("say which model to train: preset NAME (textsiam list presets) or model DIR (--model)")

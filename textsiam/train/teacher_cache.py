@@ -3,7 +3,8 @@
 ``OUT/teacher.json`` says what they are (the teacher's name and the sha256 of its weights, its kind, the sha256 of
 the training texts, and for silver pairs the sampling, count and seed); ``OUT/teacher_cache.safetensors`` holds
 them: ``pairs (m, 2)`` text indices and ``scores (m,)`` of a cross-encoder teacher, or ``embeddings (texts, dim)``
-of a twin teacher. A run that finds both with the same description reuses the tensors (a resumed run never calls
+of a twin teacher (several teachers: ``scores.0``, ``scores.1``, ... one per teacher, and a twin's
+``gold_scores.N``). A run that finds both with the same description reuses the tensors (a resumed run never calls
 its teacher again); a resumed run that finds another description is refused, since its checkpoint was trained on
 other targets. Both files are written atomically. The tensors go with the checkpoint at the end of a run (unless
 ``keep_checkpoint``); ``teacher.json`` stays, so the run folder records what the student was distilled from.
