@@ -143,12 +143,12 @@ def teach(
         "texts_sha256": teacher_cache.texts_sha256(texts),
     }
     silver_given = [k for k in ("silver_sampling", "silver_pairs") if getattr(run, k) is not None]
-    if CROSS in kinds and run.distill_weight is not None:
+    # from here on a distill_weight comes with one teacher (several with one were refused above)
+    if kinds[0] == CROSS and run.distill_weight is not None:
         raise ConfigError(
-            f"distill_weight apply to a twin teacher; teacher {names[kinds.index(CROSS)]!r} is a cross: it gives no "
-            "embeddings"
+            f"distill_weight apply to a twin teacher; teacher {names[0]!r} is a cross: it gives no embeddings"
         )
-    if kinds[0] == TWIN and not several and silver_given and run.distill_weight is not None:
+    if kinds[0] == TWIN and silver_given and run.distill_weight is not None:
         raise ConfigError(
             f"teacher {names[0]!r} is a twin: it either labels silver pairs ({', '.join(silver_given)}) or gives "
             "target embeddings (distill_weight), not both in one run"
