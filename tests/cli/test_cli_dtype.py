@@ -87,6 +87,15 @@ def test_auto_follows_the_cpu_and_says_why(capsys, tiny_bert_dir, texts_file, tm
     assert "dtype" not in err  # without --verbose the choice is not printed
 
 
+def test_an_emulated_bf16_is_a_warning_line_without_verbose(capsys, tiny_bert_dir, texts_file, tmp_path, monkeypatch):
+    monkeypatch.delenv("ONEDNN_MAX_CPU_ISA", raising=False)
+    monkeypatch.setattr(precision, "cpu_flags", lambda: frozenset({"avx2"}))
+    half, err = _encode_cli(capsys, tiny_bert_dir, texts_file, tmp_path / "e.npy", "--dtype", "bf16")
+    warned = [line for line in err.splitlines() if line.startswith("textsiam encode: warning: --dtype bf16:")]
+    assert len(warned) == 1 and "this CPU has none of avx512_bf16 / amx_bf16" in warned[0], err
+    assert warned[0].endswith("use --dtype auto or fp32") and half.shape[0] == len(TEXTS)  # still encoded
+
+
 @pytest.fixture
 def no_model_load(monkeypatch):
     """Fail the test if a model would load: the refusals below come first."""

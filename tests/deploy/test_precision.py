@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 import torch
@@ -117,3 +119,27 @@ def test_with_dtype_says_what_it_chose_and_why(tiny_bert_dir, monkeypatch):
     assert with_dtype(half, "fp32") == (half, "dtype fp32 -> bf16: the model runs in bf16 already")
     with pytest.raises(ConfigError, match="choose one of --quantize int8 and --dtype bf16"):
         with_dtype(q, "bf16")
+
+
+def test_an_emulated_bf16_asked_for_by_name_warns_and_a_native_one_does_not(tiny_bert_dir, monkeypatch):
+    # emulated bf16 encoded MiniLM 4.2x slower than fp32 (docs/benchmarks.md): --verbose alone would hide that
+    monkeypatch.delenv("ONEDNN_MAX_CPU_ISA", raising=False)
+    model = create_model(str(tiny_bert_dir)).eval()
+    monkeypatch.setattr(precision, "cpu_flags", lambda: frozenset({"avx2"}))
+    with pytest.warns(
+        UserWarning,
+        match=r"--dtype bf16: this CPU has none of avx512_bf16 / amx_bf16 .*emulated.*"
+        r"use --dtype auto or fp32",
+    ):
+        half, _ = with_dtype(model, "bf16")
+    assert dtype_of(half) == "bf16"  # asked for by name: it still runs
+    monkeypatch.setattr(precision, "cpu_flags", lambda: frozenset({"avx512_bf16"}))
+    monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", "AVX2")
+    with pytest.warns(UserWarning, match="ONEDNN_MAX_CPU_ISA=AVX2 caps it"):
+        with_dtype(model, "bf16")
+    monkeypatch.delenv("ONEDNN_MAX_CPU_ISA")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert dtype_of(with_dtype(model, "bf16")[0]) == "bf16"
+        monkeypatch.setattr(precision, "cpu_flags", lambda: frozenset({"avx2"}))
+        assert dtype_of(with_dtype(model, "auto")[0]) == "fp32"  # auto never picks the emulated one: no warning

@@ -12,7 +12,9 @@ similarities are not converted. Towers without such layers (tf-idf, GloVe, LSTM,
 - CPU: the ``avx512_bf16`` or ``amx_bf16`` flag in ``/proc/cpuinfo``, and ``ONEDNN_MAX_CPU_ISA`` (oneDNN, which runs
   torch's bf16 matrix products) not capped below ``AVX512_CORE_BF16``; ``torch.backends.cpu.get_cpu_capability()``
   says only AVX2 / AVX512, not whether bf16 is native, so it is not the test. Without native bf16, oneDNN emulates it
-  (converting to fp32 per block), which is slower than fp32: ``--dtype bf16`` still runs there when asked.
+  (converting to fp32 per block), which is slower than fp32: ``--dtype bf16`` still runs there when asked, with a
+  warning (MiniLM encoded 4.2x slower than in fp32 on an AMD EPYC held to ``ONEDNN_MAX_CPU_ISA=AVX2``;
+  docs/benchmarks.md, "Encode on a fourth host").
 - CUDA: ``torch.cuda.is_bf16_supported()``.
 
 fp16 on the CPU needs ``avx512_fp16`` or ``amx_fp16`` (Sapphire Rapids and later); elsewhere it is refused with the
@@ -26,6 +28,7 @@ from __future__ import annotations
 import copy
 import logging
 import os
+import warnings
 
 import torch
 
@@ -126,6 +129,8 @@ def with_dtype(model: PairModel, name: str, *, inplace: bool = False) -> tuple[P
         return model, _said(f"dtype {name} -> {current}: {why}")
     chosen, why = resolve_dtype(name, model.device)
     converted = to_dtype(model, chosen, inplace=inplace)
+    if dtype_of(converted) != "fp32" and not native(chosen, model.device)[0]:
+        warnings.warn(f"--dtype {chosen}: {why} (MiniLM: 4x slower, measured); use --dtype auto or fp32", stacklevel=2)
     ran = dtype_of(converted)
     note = "" if ran == chosen else f"; this model's towers have no layers to convert, they run in {ran}"
     head = f"dtype auto -> {chosen}" if name == "auto" else f"dtype {chosen}"
