@@ -261,11 +261,19 @@ def test_dev_with_dev_fraction_is_a_one_line_error(capsys, tmp_path, pairs_file,
     assert code == 2 and "dev pairs given twice" in _one_line_error(err)  # before: --dev-fraction ignored
 
 
-def test_amp_on_cpu_trains_without_a_warning(capsys, tmp_path):
+def test_amp_on_cpu_warns_only_where_bf16_is_emulated(capsys, tmp_path, monkeypatch):
+    from textsiam.deploy import precision
+
+    monkeypatch.delenv("ONEDNN_MAX_CPU_ISA", raising=False)
+    monkeypatch.setattr(precision, "cpu_flags", lambda: frozenset({"avx2", "avx512_bf16"}))  # native bf16
     argv = ["train", "--preset", "digits-mlp-twin", "--train", "digits:train", "--limit", "100", "--epochs", "1"]
     code, _, err = _run(capsys, *argv, "--out", tmp_path / "m", "--amp", "--device", "cpu", "--quiet")
     assert code == 0 and "warning" not in err  # before: "--amp ... on cpu it does nothing" (CPU autocast since)
     assert "amp: true" in (tmp_path / "m" / "train_config.yaml").read_text()
+    monkeypatch.setattr(precision, "cpu_flags", lambda: frozenset({"avx2"}))  # emulated: slower than float32
+    code, _, err = _run(capsys, *argv, "--out", tmp_path / "e", "--amp", "--device", "cpu", "--quiet")
+    assert code == 0 and "textsiam train: warning: --amp (bfloat16 autocast): this CPU has none of avx512_bf16" in err
+    assert "trains slower than float32; drop --amp" in err
 
 
 def test_dev_equal_to_train_warns_and_does_not_call_its_accuracy_held_out(capsys, tmp_path, pairs_file, tiny_bert_dir):

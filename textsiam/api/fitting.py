@@ -84,6 +84,15 @@ def check_run(s: Resolved) -> tuple[torch.device, torch.nn.Module]:
             "in float32",
             stacklevel=3,
         )
+    elif s.config.amp and device.type == "cpu":
+        from textsiam.deploy.precision import native
+
+        bf16, why = native("bf16", device)
+        if not bf16:  # oneDNN emulates bf16 there: slower than float32 (docs/precision.md)
+            warnings.warn(
+                f"--amp (bfloat16 autocast): {why}, so bf16 is emulated and trains slower than float32; drop --amp",
+                stacklevel=3,
+            )
     check_folder(run.out)
     return device, build_loss(s.config.loss, **s.config.loss_args)
 
