@@ -16,7 +16,7 @@ from tests.helpers.fixtures import BATCHED, WORDS
 from textsiam.api.distill import teach
 from textsiam.api.settings import RunSettings
 from textsiam.data.pairs import build_text_pairs
-from textsiam.errors import ConfigError, DataError
+from textsiam.errors import ConfigError
 from textsiam.losses.distill import EmbeddingDistillation
 from textsiam.models.cross import CrossModel
 from textsiam.models.io import build_model, create_model, load_model
@@ -146,37 +146,6 @@ def test_a_cross_student_draws_neighbours_with_its_twin_teachers_embeddings(tmp_
     # the teacher's nearest pairs, not the (untrained) student's: a cross-encoder has no embeddings to rank by
     assert list(zip(data.a[len(gold) :], data.b[len(gold) :])) == [(texts[i], texts[j]) for i, j in expected.tolist()]
     assert "twin teacher" in taught.record["note"]
-
-
-def test_silver_texts_add_texts_the_silver_pairs_draw_on(tmp_path, tiny_bert_dir, cross_teacher, twin_teacher):
-    gold = _graded_pairs()
-    rng = np.random.default_rng(5)
-    more = [" ".join(rng.choice(WORDS, 4, replace=False)) for _ in range(16)]
-    extra = tmp_path / "more.txt"
-    extra.write_text("\n".join([*more, gold.a[0]]) + "\n")  # a training text again: it is not added twice
-    texts = silver.training_texts(gold)
-    pool = silver.training_texts(gold, more)
-    assert pool[: len(texts)] == texts and pool[len(texts) :] == [t for t in more if t not in texts]
-    taught = _teach(tmp_path / "run", tiny_bert_dir, cross_teacher, silver_sampling="random", silver_pairs=60,
-                    silver_texts=str(extra))  # fmt: skip
-    expected = silver.sample_pairs("random", len(pool), 60, silver.gold_keys(gold, pool), 3)
-    data = taught.train_data
-    drawn = list(zip(data.a[len(gold) :], data.b[len(gold) :]))
-    assert drawn == [(pool[i], pool[j]) for i, j in expected.tolist()]  # the same draw over the larger pool
-    assert any(a in more or b in more for a, b in drawn)  # ... which does reach the added texts
-    np.testing.assert_array_equal(data.labels[: len(gold)], gold.labels)  # gold pairs keep their labels
-    assert f"{len(texts)} training texts and {len(pool) - len(texts)} more from {extra}" in taught.record["note"]
-    # a twin teacher given silver_texts labels silver pairs (it needs no --silver-pairs to say so)
-    twin = _teach(tmp_path / "twin", tiny_bert_dir, twin_teacher, silver_sampling=None, silver_texts=str(extra))
-    assert twin.targets is None and len(twin.train_data) == 2 * len(gold)  # default count: as many as the gold
-    empty = tmp_path / "empty.txt"
-    empty.write_text("")
-    with pytest.raises(DataError, match="empty.txt.*holds no texts"):
-        _teach(tmp_path / "e", tiny_bert_dir, cross_teacher, silver_texts=str(empty))
-    with pytest.raises(DataError, match="missing.txt.*file not found"):
-        _teach(tmp_path / "m", tiny_bert_dir, cross_teacher, silver_texts=str(tmp_path / "missing.txt"))
-    with pytest.raises(ConfigError, match="silver_texts say how to distil from a teacher"):
-        textsiam.fit(tmp_path / "gone.tsv", tmp_path / "o", model=tiny_bert_dir, silver_texts=str(extra))
 
 
 def test_a_cross_student_with_a_cross_teacher_cannot_draw_neighbours(tmp_path, tiny_bert_dir, cross_teacher):

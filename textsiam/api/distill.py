@@ -12,8 +12,6 @@ student follows from the teacher's kind.
   instead, its scores mapped onto the gold labels by a line fitted on the gold pairs (:func:`silver.fitted_labels`);
   such silver pairs also teach a cross-encoder student, whose ``neighbours`` are then found with the teacher's
   embeddings (a cross-encoder has none of its own).
-- ``silver_texts`` (a file of unlabelled texts) adds texts the silver pairs may draw on beside the training texts:
-  pairs of two added texts, or of an added text and a training text (:func:`silver.training_texts`).
 - Several teachers (``teacher=[A, B]``, ``--teacher A B``) each label the same silver pairs, each on the gold
   labels' scale as it would alone, and a silver pair's label is their mean. Embedding targets come from one twin
   teacher only, so several teachers always label silver pairs.
@@ -36,7 +34,6 @@ import torch
 
 from textsiam.api.settings import RunSettings
 from textsiam.data import PairData
-from textsiam.data.texts import read_texts
 from textsiam.errors import ConfigError, DataError
 from textsiam.models.base import PairModel
 from textsiam.registry import PAIR_MODELS
@@ -135,8 +132,7 @@ def teach(
     loaded = [load_teacher(name) for name in names]
     if not (len(gold) and isinstance(gold.a[0], str)):
         raise ConfigError(f"teacher {names[0]!r}: distillation takes text pairs; {gold.source} holds other items")
-    more = _more_texts(run.silver_texts)
-    texts = silver.training_texts(gold, more)
+    texts = silver.training_texts(gold)
     for (teacher, _), name in zip(loaded, names):
         _check_texts(teacher, texts, name)
     kinds, shas = [kind for _, kind in loaded], [teacher_cache.weights_sha256(teacher) for teacher, _ in loaded]
@@ -146,7 +142,7 @@ def teach(
         "kind": kinds if several else kinds[0],
         "texts_sha256": teacher_cache.texts_sha256(texts),
     }
-    silver_given = [k for k in ("silver_sampling", "silver_pairs", "silver_texts") if getattr(run, k) is not None]
+    silver_given = [k for k in ("silver_sampling", "silver_pairs") if getattr(run, k) is not None]
     # from here on a distill_weight comes with one teacher (several with one were refused above)
     if kinds[0] == CROSS and run.distill_weight is not None:
         raise ConfigError(
@@ -200,22 +196,8 @@ def teach(
         )
     else:
         note = f"cross-encoder teacher: {len(pairs)} silver pairs ({key['sampling']}) added to the gold pairs"
-    if run.silver_texts:
-        added = len(texts) - len(silver.training_texts(gold))
-        note += f"; drawn from the {len(texts) - added} training texts and {added} more from {run.silver_texts}"
     data = silver.with_silver(gold, texts, pairs, labels)
     return Teaching(data, None, _record(key, len(pairs), note))
-
-
-def _more_texts(path: str | None) -> list[str]:
-    """The texts of ``silver_texts`` (:func:`textsiam.data.texts.read_texts`: one per line, or a tabular file's text
-    column); an empty file is refused, since it would say nothing the run does not already do."""
-    if not path:
-        return []
-    texts, _ = read_texts(path)
-    if not texts:
-        raise DataError("silver_texts: the file holds no texts; give a file of texts, one per line", path=str(path))
-    return texts
 
 
 def _named(tensor: str, teacher: int, several: bool) -> str:

@@ -114,7 +114,6 @@ def fit(
     teacher: str | Path | list[str | Path] | None = None,
     silver_sampling: str | None = None,
     silver_pairs: int | None = None,
-    silver_texts: str | Path | None = None,
     distill_weight: float | None = None,
     # format and ReadOptions (textsiam.read_options)
     format: str | None = None,

@@ -43,7 +43,7 @@ RUN_PARAMS = {
 }
 """What the run settings with a range may be (:mod:`textsiam.params`); names (presets, strategies, calibrators,
 trackers) are checked against their registries, files when they are read."""
-DISTILL_KEYS = ("silver_sampling", "silver_pairs", "silver_texts", "distill_weight")
+DISTILL_KEYS = ("silver_sampling", "silver_pairs", "distill_weight")
 """Run settings that mean something only with a teacher."""
 
 
@@ -83,12 +83,6 @@ class RunSettings:
     silver_pairs: int | None = _setting(
         "with --teacher: how many silver pairs (never a gold pair) (default: as many as the gold pairs)",
         metavar="N",
-    )
-    silver_texts: str | None = _setting(
-        "with --teacher: a file of more texts the silver pairs may draw on beside the training texts, e.g. "
-        "unlabelled texts of the task's domain (one per line, or the text column of a csv/tsv/jsonl/parquet "
-        "file); a twin teacher then labels silver pairs (default: the training texts only)",
-        metavar="FILE",
     )
     distill_weight: float | None = _setting(
         "with a twin --teacher: weight of the embedding distillation term against the pair loss (default: 1)",

@@ -1,9 +1,8 @@
 """Silver pairs: extra pairs drawn from the training texts, labelled by a teacher (a cross-encoder or a twin), trained
 on beside the gold pairs.
 
-The texts are the distinct texts of both sides of the training pairs, in the order they first appear, followed by
-any more texts the run was given (``silver_texts``: unlabelled texts of the task's domain) that are not among them.
-Two ways to draw pairs of them (``sampling``):
+The texts are the distinct texts of both sides of the training pairs, in the order they first appear. Two ways to
+draw pairs of them (``sampling``):
 
 - ``random``: uniform pairs of two different texts. Most are unrelated, so they teach the student what dissimilar
   looks like;
@@ -39,10 +38,9 @@ from textsiam.train.config import SILVER_SAMPLINGS as SAMPLINGS
 CHUNK = 1024  # rows of the similarity matrix computed at once: (CHUNK, texts) floats
 
 
-def training_texts(data: PairData, more: list[str] | tuple[str, ...] = ()) -> list[str]:
-    """The distinct texts of both sides, in the order they first appear, then those of ``more`` not among them (so a
-    training text's index is the same with or without ``more``)."""
-    return list(dict.fromkeys([*data.a, *data.b, *more]))
+def training_texts(data: PairData) -> list[str]:
+    """The distinct texts of both sides, in the order they first appear."""
+    return list(dict.fromkeys([*data.a, *data.b]))
 
 
 def gold_rows(data: PairData, texts: list[str]) -> np.ndarray:
