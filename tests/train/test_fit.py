@@ -181,22 +181,27 @@ def test_dev_and_dev_fraction_together_are_refused_before_reading_data(tmp_path)
     assert not (tmp_path / "o").exists()
 
 
-def test_amp_on_cpu_trains_the_transformer_under_bf16_autocast(tiny_bert_dir, recwarn):
+@pytest.mark.parametrize("kind", ["twin", "cross"])
+def test_amp_on_cpu_trains_the_transformer_under_bf16_autocast(tiny_bert_dir, recwarn, kind):
     import numpy as np
     import torch
     from datasets import Dataset
 
     from textsiam.data import PairData
-    from textsiam.models import create_model
+    from textsiam.models import build_model, create_model
     from textsiam.train import TrainConfig, Trainer
 
-    twin = create_model(str(tiny_bert_dir))
+    if kind == "twin":
+        twin, loss = create_model(str(tiny_bert_dir)), "cosine"
+    else:  # a cross-encoder's steps (train/pair_step.py) autocast too: before, on CUDA only
+        encoder = {"name": "hf-transformer", "args": {"model_name_or_path": str(tiny_bert_dir)}}
+        twin, loss = build_model({"pair_model": "cross", "encoder": encoder}), "bce"
     a, b = ["a man plays the guitar", "a dog runs"] * 8, ["a man plays a guitar", "the cat eats"] * 8
     pairs = PairData(Dataset.from_dict({"a": a, "b": b, "label": [1.0, 0.0] * 8}))
     seen: set[torch.dtype] = set()
     linear = next(m for m in twin.modules() if isinstance(m, torch.nn.Linear))  # the first attention projection
     hook = linear.register_forward_hook(lambda _m, _i, out: seen.add(out.dtype) if torch.is_grad_enabled() else None)
-    cfg = TrainConfig(loss="cosine", epochs=1, batch_size=8, device="cpu", amp=True, save_checkpoints=False)
+    cfg = TrainConfig(loss=loss, epochs=1, batch_size=8, device="cpu", amp=True, save_checkpoints=False)
     Trainer(twin, cfg, pairs, show_progress=False).train()
     hook.remove()
     assert seen == {torch.bfloat16}  # every training step's matrix products ran in bf16
