@@ -46,6 +46,13 @@ def autocasts(device: torch.device) -> bool:
     return device.type in ("cuda", "cpu")
 
 
+def amp_autocast(device: torch.device, amp: bool) -> torch.autocast:
+    """The context a training step's forward runs in: bfloat16 autocast on ``device`` when ``amp`` (``--amp``) and
+    :func:`autocasts` says it applies there, a disabled one otherwise. Every step kind (embeddings, pairs) enters
+    this one, so ``--amp`` means the same for each."""
+    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp and autocasts(device))
+
+
 @cache
 def cpu_info() -> tuple[str, frozenset[str]]:
     """The CPU's vendor id (``AuthenticAMD``, ``GenuineIntel``) and feature flags from ``/proc/cpuinfo`` (Linux);

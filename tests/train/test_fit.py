@@ -192,21 +192,21 @@ def test_amp_on_cpu_trains_the_transformer_under_bf16_autocast(tiny_bert_dir, re
     from textsiam.train import TrainConfig, Trainer
 
     if kind == "twin":
-        twin, loss = create_model(str(tiny_bert_dir)), "cosine"
+        model, loss = create_model(str(tiny_bert_dir)), "cosine"
     else:  # a cross-encoder's steps (train/pair_step.py) autocast too: before, on CUDA only
         encoder = {"name": "hf-transformer", "args": {"model_name_or_path": str(tiny_bert_dir)}}
-        twin, loss = build_model({"pair_model": "cross", "encoder": encoder}), "bce"
+        model, loss = build_model({"pair_model": "cross", "encoder": encoder}), "bce"
     a, b = ["a man plays the guitar", "a dog runs"] * 8, ["a man plays a guitar", "the cat eats"] * 8
     pairs = PairData(Dataset.from_dict({"a": a, "b": b, "label": [1.0, 0.0] * 8}))
     seen: set[torch.dtype] = set()
-    linear = next(m for m in twin.modules() if isinstance(m, torch.nn.Linear))  # the first attention projection
+    linear = next(m for m in model.modules() if isinstance(m, torch.nn.Linear))  # the first attention projection
     hook = linear.register_forward_hook(lambda _m, _i, out: seen.add(out.dtype) if torch.is_grad_enabled() else None)
     cfg = TrainConfig(loss=loss, epochs=1, batch_size=8, device="cpu", amp=True, save_checkpoints=False)
-    Trainer(twin, cfg, pairs, show_progress=False).train()
+    Trainer(model, cfg, pairs, show_progress=False).train()
     hook.remove()
     assert seen == {torch.bfloat16}  # every training step's matrix products ran in bf16
-    assert {p.dtype for p in twin.parameters()} == {torch.float32}  # autocast: the weights stay float32
-    assert np.isfinite(twin.similarity_scores(a, b)).all()
+    assert {p.dtype for p in model.parameters()} == {torch.float32}  # autocast: the weights stay float32
+    assert np.isfinite(model.similarity_scores(a, b)).all()
     assert not [w for w in recwarn if "--amp" in str(w.message)]
 
 

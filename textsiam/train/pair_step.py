@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from textsiam.data import PairData
-from textsiam.device import autocasts
+from textsiam.device import amp_autocast
 from textsiam.encoders.base import Prepared
 from textsiam.errors import ConfigError
 from textsiam.models.base import PairModel, to_device
@@ -65,8 +65,7 @@ class PairSteps:
         feats = to_device(self.model.collate_pairs(left.take(rows), right.take(rows)), self.device)
         limit = self.config.checkpoint_tokens
         self.tower.checkpoint_layers(limit is not None and self.tower.step_slots(feats) > limit)
-        amp = self.config.amp and autocasts(self.device)  # CUDA and CPU, as the embedding kind's steps
-        with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=amp):
+        with amp_autocast(self.device, self.config.amp):
             logits = self.net(feats)  # (piece,) or (piece, classes)
         return self.loss_fn(logits.float(), labels)
 

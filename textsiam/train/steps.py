@@ -27,7 +27,7 @@ import numpy as np
 import torch
 
 from textsiam.data import PairData
-from textsiam.device import autocasts
+from textsiam.device import amp_autocast
 from textsiam.distributed import context
 from textsiam.encoders.base import Prepared
 from textsiam.errors import ConfigError
@@ -131,8 +131,7 @@ class EmbeddingSteps:
 
     def embed(self, rows: Sequence[int]) -> tuple[torch.Tensor, ...]:
         """``(u, v)`` of the pairs at ``rows`` ``(rows, dim)``, plus their extra negatives ``(rows, k, dim)``."""
-        amp = self.config.amp and autocasts(self.device)
-        with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=amp):
+        with amp_autocast(self.device, self.config.amp):
             u, v = self.embedder.rows(self.sides[0], self.sides[1], rows)  # static towers come from a cache
             if len(self.sides) == 2:
                 return u, v
