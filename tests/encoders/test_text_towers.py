@@ -14,7 +14,7 @@ from tests.helpers.fixtures import BATCHED, RELOADED
 from textsiam.encoders import HfTextEncoder, LstmEncoder, TfidfEncoder
 from textsiam.encoders.vocab import PAD, UNK, Vocabulary, tokenize
 from textsiam.errors import ConfigError
-from textsiam.models import PseudoSiameseModel, TwinModel, load_model, save_model
+from textsiam.models import PseudoSiameseModel, TwinModel, load_model
 
 TEXTS = ["the cat eats the food", "the dog runs", "a cat and a dog", "the the the cat"]
 
@@ -145,27 +145,3 @@ def test_hf_chunked_twin_merges_both_sides(tiny_bert_dir):
 def test_bad_long_text_option_is_a_config_error(tiny_bert_dir):
     with pytest.raises(ConfigError, match="long_text must be one of"):
         HfTextEncoder(str(tiny_bert_dir), long_text="split")
-
-
-def test_hf_dropout_option_sets_every_rate_and_is_saved(tiny_bert_dir, tmp_path):
-    features_of = HfTextEncoder(str(tiny_bert_dir)).collate(TEXTS)
-
-    def two_training_passes(encoder):
-        encoder.train()
-        with torch.enable_grad():  # a training step's forward (the unpadded one for BERT)
-            return encoder(features_of), encoder(features_of)
-
-    first, second = two_training_passes(HfTextEncoder(str(tiny_bert_dir)))  # the checkpoint's 0.1
-    assert not torch.equal(first, second)  # dropout draws new masks each pass
-    encoder = HfTextEncoder(str(tiny_bert_dir), dropout=0.0)
-    assert encoder.transformer.config.hidden_dropout_prob == encoder.transformer.config.attention_probs_dropout_prob == 0
-    first, second = two_training_passes(encoder)
-    torch.testing.assert_close(first, second, atol=0, rtol=0)  # no mask at all: the same float ops twice
-    model = TwinModel(encoder)
-    save_model(model, tmp_path / "m")
-    assert json.loads((tmp_path / "m" / "config.json").read_text())["encoder"]["args"]["dropout"] == 0.0
-    rebuilt = load_model(tmp_path / "m").encoder
-    assert rebuilt.transformer.config.hidden_dropout_prob == 0
-    assert all(m.p == 0 for m in rebuilt.transformer.modules() if isinstance(m, torch.nn.Dropout))
-    with pytest.raises(ConfigError, match="dropout"):
-        HfTextEncoder(str(tiny_bert_dir), dropout=1.0)

@@ -29,23 +29,11 @@ from textsiam.encoders.pretrained import check_transformer_folder, resolve_pretr
 from textsiam.encoders.st_folder import StLayout, read_st_folder
 from textsiam.layers.linear import fast_linears, tracing
 from textsiam.layers.pooling import Pooler  # importing layers registers the poolers
-from textsiam.params import POSITIVE_INT, PROBABILITY, Bool, Fields, Interval, ListOf, Optional, Registered, Text
+from textsiam.params import POSITIVE_INT, Bool, Fields, Interval, ListOf, Optional, Registered, Text
 from textsiam.registry import ENCODERS, POOLERS
 
 _PLAIN = StLayout(transformer_dir=Path())  # the defaults for a plain transformers folder
 _PACKED_INPUTS = {"input_ids", "attention_mask", "token_type_ids"}
-# the config fields that hold a transformer's dropout rates (BERT, MPNet, RoBERTa...; DistilBERT; BART-like)
-_DROPOUT_FIELDS = ("hidden_dropout_prob", "attention_probs_dropout_prob", "dropout", "attention_dropout")
-
-
-def _with_dropout(config: Any, rate: float | None) -> Any:
-    """``config`` with every dropout rate it has set to ``rate`` (None: unchanged). Set before the model is built,
-    so a rate an attention module copies at construction is the new one too."""
-    if rate is not None:
-        for field in _DROPOUT_FIELDS:
-            if isinstance(getattr(config, field, None), (int, float)):
-                setattr(config, field, rate)
-    return config
 
 
 @ENCODERS.register("hf-transformer")
@@ -61,7 +49,6 @@ class HfTextEncoder(Encoder):
         "dense": Optional(ListOf(Fields(DENSE_PARAMS), min_len=0)),
         "lowercase": Optional(Bool()),
         "trainable_layers": Optional(Interval(int, 0)),  # and at most the transformer's layers (freezing.py)
-        "dropout": Optional(PROBABILITY),  # None: the checkpoint's own rates
         **LONG_TEXT_PARAMS,
     }
 
@@ -74,7 +61,6 @@ class HfTextEncoder(Encoder):
         dense: list[dict[str, Any]] | None = None,
         lowercase: bool | None = None,
         trainable_layers: int | None = None,
-        dropout: float | None = None,
         long_text: str = "truncate",
         chunk_overlap: int = 64,
         chunk_pooling: str = "mean",
@@ -90,7 +76,6 @@ class HfTextEncoder(Encoder):
             dense=dense,
             lowercase=lowercase,
             trainable_layers=trainable_layers,
-            dropout=dropout,
             long_text=long_text,
             chunk_overlap=chunk_overlap,
             chunk_pooling=chunk_pooling,
@@ -107,16 +92,10 @@ class HfTextEncoder(Encoder):
                 folder = layout.transformer_dir
                 check_transformer_folder(folder)
             # safetensors only: a folder's pickled pytorch_model.bin is never loaded
-            config = _with_dropout(AutoConfig.from_pretrained(folder), dropout)
-            self.transformer = AutoModel.from_pretrained(folder, config=config, use_safetensors=True)
+            self.transformer = AutoModel.from_pretrained(folder, use_safetensors=True)
         else:  # rebuilt from a saved textsiam model: architecture only, the weights come from model.safetensors
             folder = _folder
-            self.transformer = AutoModel.from_config(_with_dropout(AutoConfig.from_pretrained(folder), dropout))
-        self.dropout = dropout
-        if dropout is not None:  # modules that hard-code a rate, or read it outside the config
-            for module in self.transformer.modules():
-                if isinstance(module, torch.nn.Dropout):
-                    module.p = dropout
+            self.transformer = AutoModel.from_config(AutoConfig.from_pretrained(folder))
         fast_linears(self.transformer)  # float32 products on oneDNN where MKL is slow (AMD CPUs: layers/linear.py)
         self.tokenizer = AutoTokenizer.from_pretrained(folder)
         self._resolve(layout, pooling, normalize, max_length, lowercase)
@@ -305,7 +284,6 @@ class HfTextEncoder(Encoder):
             "dense": [layer.spec for layer in self.dense],
             "lowercase": self.lowercase,
             **({"trainable_layers": self.trainable_layers} if self.trainable_layers is not None else {}),
-            **({"dropout": self.dropout} if self.dropout is not None else {}),
             **self.long_text.get_config(),
         }
 
