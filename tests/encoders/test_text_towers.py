@@ -10,8 +10,9 @@ import pytest
 import torch
 from sklearn.feature_extraction.text import TfidfVectorizer
 
-from tests.helpers.fixtures import BATCHED, RELOADED
+from tests.helpers.fixtures import BATCHED, RELOADED, make_tiny_bert, make_tiny_mpnet
 from textsiam.encoders import HfTextEncoder, LstmEncoder, TfidfEncoder
+from textsiam.encoders.long_text import DirectTokens
 from textsiam.encoders.vocab import PAD, UNK, Vocabulary, tokenize
 from textsiam.errors import ConfigError
 from textsiam.models import PseudoSiameseModel, TwinModel, load_model
@@ -101,6 +102,48 @@ def test_hf_truncate_warns_once_with_the_count(tiny_bert_dir):
         warnings.simplefilter("error")
         encoder.collate([long])  # no second warning
     assert encoder.long_text.inputs_cut == 3
+
+
+ODD_TEXTS = ["", "   ", "Ünïcödé café naïve", "中文 and text", "tab\there\nnewline", "x" * 300, "a man plays"]
+
+
+@pytest.mark.parametrize("make", [make_tiny_bert, make_tiny_mpnet], ids=["bert", "mpnet"])
+def test_hf_truncate_tokenizes_through_the_rust_backend_as_the_transformers_call_does(make, tmp_path, monkeypatch):
+    (tmp_path / "m").mkdir()
+    encoder = HfTextEncoder(str(make(tmp_path / "m")), max_length=8)
+    texts, tokenize = [*ODD_TEXTS, "a man plays the guitar in the park with a dog"], encoder.long_text.tokenize
+    expected, cut = encoder.long_text._through_transformers(encoder.tokenizer, texts)
+    assert 0 < cut < len(texts)  # some cut at 8 tokens (the tiny vocabulary splits unknown words into pieces)
+    with pytest.warns(UserWarning, match=f"{cut} of {len(texts)} inputs"):
+        got = tokenize(encoder.tokenizer, texts)
+    assert got.keys() == expected.keys() and encoder.long_text.inputs_cut == cut
+    for key in got:  # the same ids, token types (BERT; MPNet has none) and mask, padded right to the longest
+        assert torch.equal(got[key], expected[key]), key
+    called = []
+    monkeypatch.setattr(type(encoder.tokenizer), "__call__", lambda *a, **k: called.append(1))
+    again = tokenize(encoder.tokenizer, texts[::-1])  # checked once: later batches go to the backend alone
+    width = again["input_ids"].shape[1]
+    assert not called and torch.equal(again["input_ids"], expected["input_ids"].flip(0)[:, :width])
+
+
+@pytest.mark.filterwarnings("ignore:long_text=.truncate.")
+def test_hf_truncate_keeps_the_transformers_call_where_the_backend_differs(tiny_bert_dir, monkeypatch):
+    encoder = HfTextEncoder(str(tiny_bert_dir), max_length=8)
+    expected, _ = encoder.long_text._through_transformers(encoder.tokenizer, ODD_TEXTS)
+    real = DirectTokens.__call__
+
+    def off_by_one(self, texts):  # a backend whose ids are not the transformers call's
+        out, cut = real(self, texts)
+        return {**out, "input_ids": out["input_ids"] + 1}, cut
+
+    monkeypatch.setattr(DirectTokens, "__call__", off_by_one)
+    called = []
+    spy = type(encoder.tokenizer).__call__
+    monkeypatch.setattr(type(encoder.tokenizer), "__call__", lambda *a, **k: called.append(1) or spy(*a, **k))
+    for _ in range(2):  # refused on the first batch, for good
+        got = encoder.long_text.tokenize(encoder.tokenizer, ODD_TEXTS)
+        assert all(torch.equal(got[k], expected[k]) for k in expected) and got.keys() == expected.keys()
+    assert len(called) == 3  # the check's call, then one per batch
 
 
 def test_hf_encode_batches_truncate_warn_and_pad_right_like_collate(tiny_bert_dir):

@@ -3,6 +3,11 @@
 ``truncate`` keeps the first ``max_length`` tokens and warns once, saying how many inputs of the batch were cut.
 ``chunk`` splits each input into overlapping windows of ``max_length`` tokens (``chunk_overlap`` tokens shared by
 neighbours, at most ``max_chunks`` windows), embeds every window and pools the windows of an input by mean or max.
+
+``truncate`` tokenizes through the fast tokenizer's Rust backend directly (:class:`DirectTokens`) once a first
+batch has shown that it gives the transformers call's tensors: half the time of ``tokenizer(...,
+return_tensors="pt")`` on the 2,758 STS-B test sentences (docs/benchmarks.md, "Tokenizing through the Rust
+backend"), the rest of that call being Python lists turned into tensors.
 """
 
 from __future__ import annotations
@@ -10,6 +15,7 @@ from __future__ import annotations
 import warnings
 from typing import Any
 
+import numpy as np
 import torch
 
 from textsiam.errors import ConfigError
@@ -38,6 +44,7 @@ class LongText:
         self.max_length = max_length
         self.inputs_cut = 0  # running count of inputs truncated (truncate mode)
         self._warned = False
+        self._direct: dict[int, tuple[Any, DirectTokens | None]] = {}  # tokenizer's id: it, its path or None
 
     def get_config(self) -> dict[str, Any]:
         return {
@@ -50,6 +57,29 @@ class LongText:
     def tokenize(self, tokenizer, texts: list[str]) -> dict[str, torch.Tensor]:
         if not tokenizer.is_fast:
             raise ConfigError("long_text needs a fast (Rust) tokenizer to split inputs into windows")
+        direct = self._direct_path(tokenizer, texts) if self.mode == "truncate" and texts else None
+        out, cut = direct(texts) if direct is not None else self._through_transformers(tokenizer, texts)
+        self._note_cut(cut, len(texts))
+        return out
+
+    def _direct_path(self, tokenizer, texts: list[str]) -> DirectTokens | None:
+        """The tokenizer's :class:`DirectTokens`, made and checked against the transformers call on this first
+        batch (its first texts and one longer than ``max_length``); None for good where they differ."""
+        known = self._direct.get(id(tokenizer))
+        if known is None or known[0] is not tokenizer:
+            direct = DirectTokens.of(tokenizer, self.max_length)
+            if direct is not None:
+                probe = list(texts[:8]) + [" ".join(["word"] * (2 * self.max_length))]
+                expected, _ = self._through_transformers(tokenizer, probe)
+                got, _ = direct(probe)
+                same = got.keys() == expected.keys() and all(torch.equal(got[k], expected[k]) for k in got)
+                direct = direct if same else None
+            known = self._direct[id(tokenizer)] = (tokenizer, direct)
+        return known[1]
+
+    def _through_transformers(self, tokenizer, texts: list[str]) -> tuple[dict[str, torch.Tensor], int]:
+        """``(features, cut)`` from the transformers call: truncated inputs (``truncate``) or windows
+        (``chunk``, with :data:`CHUNK_OWNER`); how many inputs were cut (0 in ``chunk`` mode)."""
         enc = tokenizer(
             texts,
             truncation=True,
@@ -63,9 +93,9 @@ class LongText:
         owner = enc.pop("overflow_to_sample_mapping")  # (windows,), ascending
         first = torch.ones_like(owner, dtype=torch.bool)
         first[1:] = owner[1:] != owner[:-1]
+        cut = 0
         if self.mode == "truncate":
-            self._note_cut(int(owner[~first].unique().numel()), len(texts))
-            keep = first
+            cut, keep = int(owner[~first].unique().numel()), first
         else:
             rank = torch.arange(len(owner)) - torch.cummax(torch.where(first, torch.arange(len(owner)), 0), 0).values
             keep = rank < self.max_chunks if self.max_chunks else torch.ones_like(first)
@@ -74,7 +104,10 @@ class LongText:
         out = {k: v[:, :width] for k, v in out.items()}
         if self.mode == "chunk":
             out[CHUNK_OWNER] = owner[keep]
-        return out
+        return out, cut
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {**self.__dict__, "_direct": {}}  # keyed by the tokenizer's id: made again where it is used
 
     def _note_cut(self, cut: int, n: int) -> None:
         if cut <= 0:
@@ -100,3 +133,48 @@ class LongText:
         total = pooled.new_zeros((n, pooled.shape[1])).scatter_add(0, index, pooled)
         counts = torch.bincount(owner.to(pooled.device), minlength=n).clamp(min=1).unsqueeze(-1)
         return total / counts.to(pooled.dtype)
+
+
+class DirectTokens:
+    """``truncate``-mode tokenization straight through a fast tokenizer's Rust backend: ``encode_batch`` on a copy of
+    the backend (the tokenizer's own is left as the transformers calls set it), each row right-padded in numpy.
+
+    Gives what ``tokenizer(texts, truncation=True, max_length=..., padding=True, return_tensors="pt")`` gives (the
+    tokenizer's ``model_input_names``, its padding values and truncation side) for tokenizers whose transformers
+    call adds nothing in Python; :meth:`LongText.tokenize` checks that on its first batch before using it."""
+
+    def __init__(self, backend, keys: list[str], pad: dict[str, int], max_length: int) -> None:
+        self.backend, self.keys, self.pad, self.max_length = backend, keys, pad, max_length
+
+    @classmethod
+    def of(cls, tokenizer, max_length: int) -> DirectTokens | None:
+        from tokenizers import Tokenizer
+
+        try:
+            backend = Tokenizer.from_str(tokenizer.backend_tokenizer.to_str())
+        except Exception:  # a backend that does not round-trip through its JSON: the transformers call only
+            return None
+        backend.no_padding()
+        side = getattr(tokenizer, "truncation_side", "right")
+        backend.enable_truncation(max_length, stride=0, strategy="longest_first", direction=side)
+        names = list(tokenizer.model_input_names)
+        keys = [k for k in ("input_ids", "token_type_ids", "attention_mask") if k in names]
+        pad = {"input_ids": tokenizer.pad_token_id or 0, "token_type_ids": tokenizer.pad_token_type_id or 0}
+        return cls(backend, keys, {**pad, "attention_mask": 0}, max_length)
+
+    def __call__(self, texts: list[str]) -> tuple[dict[str, torch.Tensor], int]:
+        """``(features, cut)``: ``(n, longest)`` int64 tensors, right-padded; how many texts were truncated."""
+        encodings = self.backend.encode_batch(list(texts), add_special_tokens=True)
+        lengths = np.fromiter((len(e.ids) for e in encodings), dtype=np.int64, count=len(encodings))
+        filled = np.arange(int(lengths.max())) < lengths[:, None]  # (n, longest): True at a real token
+        fields = {"input_ids": "ids", "token_type_ids": "type_ids", "attention_mask": "attention_mask"}
+        out = {}
+        for key in self.keys:
+            values = np.full(filled.shape, self.pad[key], dtype=np.int64)
+            attr = fields[key]
+            values[filled] = np.fromiter(
+                (v for e in encodings for v in getattr(e, attr)), dtype=np.int64, count=int(lengths.sum())
+            )
+            out[key] = torch.from_numpy(values)
+        cut = sum(1 for i in np.flatnonzero(lengths == self.max_length) if encodings[i].overflowing)
+        return out, cut
