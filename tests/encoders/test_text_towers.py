@@ -126,14 +126,30 @@ def test_hf_truncate_tokenizes_through_the_rust_backend_as_the_transformers_call
     assert not called and torch.equal(again["input_ids"], expected["input_ids"].flip(0)[:, :width])
 
 
+@pytest.mark.parametrize("make", [make_tiny_bert, make_tiny_mpnet], ids=["bert", "mpnet"])
+def test_hf_pairs_tokenize_through_the_rust_backend_as_the_transformers_call_does(make, tmp_path, monkeypatch):
+    (tmp_path / "m").mkdir()
+    encoder = HfTextEncoder(str(make(tmp_path / "m")), max_length=8)
+    first = [*ODD_TEXTS, "a man plays the guitar in the park"]
+    second = ["a dog", *reversed(ODD_TEXTS)]  # pairs past 8 tokens, cut longest-first
+    expected = encoder.long_text._pairs_through_transformers(encoder.tokenizer, first, second, 8)
+    got = encoder.long_text.tokenize_pairs(encoder.tokenizer, first, second, 8)
+    assert got.keys() == expected.keys() and expected["input_ids"].shape[1] == 8
+    for key in got:  # a cross-encoder's [CLS] a [SEP] b [SEP]: the same ids, segments and mask
+        assert torch.equal(got[key], expected[key]), key
+    monkeypatch.setattr(type(encoder.tokenizer), "__call__", lambda *a, **k: None)
+    again = encoder.long_text.tokenize_pairs(encoder.tokenizer, first, second, 8)  # no transformers call now
+    assert torch.equal(again["input_ids"], expected["input_ids"])
+
+
 @pytest.mark.filterwarnings("ignore:long_text=.truncate.")
 def test_hf_truncate_keeps_the_transformers_call_where_the_backend_differs(tiny_bert_dir, monkeypatch):
     encoder = HfTextEncoder(str(tiny_bert_dir), max_length=8)
     expected, _ = encoder.long_text._through_transformers(encoder.tokenizer, ODD_TEXTS)
     real = DirectTokens.__call__
 
-    def off_by_one(self, texts):  # a backend whose ids are not the transformers call's
-        out, cut = real(self, texts)
+    def off_by_one(self, texts, second=None):  # a backend whose ids are not the transformers call's
+        out, cut = real(self, texts, second)
         return {**out, "input_ids": out["input_ids"] + 1}, cut
 
     monkeypatch.setattr(DirectTokens, "__call__", off_by_one)

@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from torch import Tensor
 
 from textsiam.errors import ConfigError
 from textsiam.params import POSITIVE_INT, Choice, Interval, Optional
@@ -44,7 +45,7 @@ class LongText:
         self.max_length = max_length
         self.inputs_cut = 0  # running count of inputs truncated (truncate mode)
         self._warned = False
-        self._direct: dict[int, tuple[Any, DirectTokens | None]] = {}  # tokenizer's id: it, its path or None
+        self._direct: dict[tuple, tuple[Any, DirectTokens | None]] = {}  # (tokenizer's id, ...): it, path or None
 
     def get_config(self) -> dict[str, Any]:
         return {
@@ -62,19 +63,39 @@ class LongText:
         self._note_cut(cut, len(texts))
         return out
 
-    def _direct_path(self, tokenizer, texts: list[str]) -> DirectTokens | None:
-        """The tokenizer's :class:`DirectTokens`, made and checked against the transformers call on this first
-        batch (its first texts and one longer than ``max_length``); None for good where they differ."""
-        known = self._direct.get(id(tokenizer))
+    def tokenize_pairs(self, tokenizer, first: list[str], second: list[str], max_length: int) -> dict[str, Tensor]:
+        """Pairs read together (a cross-encoder): ``[CLS] first [SEP] second [SEP]``, each pair cut longest-first to
+        ``max_length`` tokens, padded to the longest; through the backend once the first batch has shown it gives
+        the transformers call's tensors, as :meth:`tokenize` does."""
+        direct = self._direct_path(tokenizer, first, second, max_length) if first else None
+        if direct is not None:
+            return direct(first, second)[0]
+        return self._pairs_through_transformers(tokenizer, first, second, max_length)
+
+    def _pairs_through_transformers(self, tokenizer, first, second, max_length: int) -> dict[str, torch.Tensor]:
+        cut = "longest_first"
+        return dict(tokenizer(first, second, truncation=cut, max_length=max_length, padding=True, return_tensors="pt"))
+
+    def _direct_path(self, tokenizer, texts: list[str], second: list[str] | None = None, max_length: int | None = None):
+        """The tokenizer's :class:`DirectTokens` (single texts, or pairs with ``second``), made and checked against
+        the transformers call on this first batch (its first 8 texts or pairs and one longer than ``max_length``);
+        None for good where any tensor differs."""
+        max_length = max_length or self.max_length
+        key = (id(tokenizer), second is not None, max_length)
+        known = self._direct.get(key)
         if known is None or known[0] is not tokenizer:
-            direct = DirectTokens.of(tokenizer, self.max_length)
+            direct = DirectTokens.of(tokenizer, max_length)
             if direct is not None:
-                probe = list(texts[:8]) + [" ".join(["word"] * (2 * self.max_length))]
-                expected, _ = self._through_transformers(tokenizer, probe)
-                got, _ = direct(probe)
+                long = " ".join(["word"] * (2 * max_length))
+                probe, pair = [*texts[:8], long], None if second is None else [*second[:8], long]
+                if second is None:
+                    expected, _ = self._through_transformers(tokenizer, probe)
+                else:
+                    expected = self._pairs_through_transformers(tokenizer, probe, pair, max_length)
+                got, _ = direct(probe, pair)
                 same = got.keys() == expected.keys() and all(torch.equal(got[k], expected[k]) for k in got)
                 direct = direct if same else None
-            known = self._direct[id(tokenizer)] = (tokenizer, direct)
+            known = self._direct[key] = (tokenizer, direct)
         return known[1]
 
     def _through_transformers(self, tokenizer, texts: list[str]) -> tuple[dict[str, torch.Tensor], int]:
@@ -140,8 +161,9 @@ class DirectTokens:
     the backend (the tokenizer's own is left as the transformers calls set it), each row right-padded in numpy.
 
     Gives what ``tokenizer(texts, truncation=True, max_length=..., padding=True, return_tensors="pt")`` gives (the
-    tokenizer's ``model_input_names``, its padding values and truncation side) for tokenizers whose transformers
-    call adds nothing in Python; :meth:`LongText.tokenize` checks that on its first batch before using it."""
+    tokenizer's ``model_input_names``, its padding values and truncation side; pairs: ``tokenizer(texts, second,
+    truncation="longest_first", ...)``) for tokenizers whose transformers call adds nothing in Python;
+    :meth:`LongText.tokenize` and :meth:`LongText.tokenize_pairs` check that on a first batch before using it."""
 
     def __init__(self, backend, keys: list[str], pad: dict[str, int], max_length: int) -> None:
         self.backend, self.keys, self.pad, self.max_length = backend, keys, pad, max_length
@@ -162,9 +184,11 @@ class DirectTokens:
         pad = {"input_ids": tokenizer.pad_token_id or 0, "token_type_ids": tokenizer.pad_token_type_id or 0}
         return cls(backend, keys, {**pad, "attention_mask": 0}, max_length)
 
-    def __call__(self, texts: list[str]) -> tuple[dict[str, torch.Tensor], int]:
-        """``(features, cut)``: ``(n, longest)`` int64 tensors, right-padded; how many texts were truncated."""
-        encodings = self.backend.encode_batch(list(texts), add_special_tokens=True)
+    def __call__(self, texts: list[str], second: list[str] | None = None) -> tuple[dict[str, torch.Tensor], int]:
+        """``(features, cut)``: ``(n, longest)`` int64 tensors, right-padded; how many texts (or pairs, with
+        ``second``: each text's partner) were truncated."""
+        inputs = list(texts) if second is None else list(zip(texts, second))
+        encodings = self.backend.encode_batch(inputs, add_special_tokens=True)
         lengths = np.fromiter((len(e.ids) for e in encodings), dtype=np.int64, count=len(encodings))
         filled = np.arange(int(lengths.max())) < lengths[:, None]  # (n, longest): True at a real token
         fields = {"input_ids": "ids", "token_type_ids": "type_ids", "attention_mask": "attention_mask"}

@@ -143,15 +143,7 @@ class CrossModel(PairModel):
         if self.passages == "relevant":
             b = self.relevant_passages(a, b)
         first, second = (list(a) + list(b), list(b) + list(a)) if self.symmetric else (list(a), list(b))
-        cased = enc._cased
-        return enc.tokenizer(
-            cased(first),
-            cased(second),
-            truncation="longest_first",
-            max_length=enc.max_length,
-            padding=True,
-            return_tensors="pt",
-        )
+        return enc.long_text.tokenize_pairs(enc.tokenizer, enc._cased(first), enc._cased(second), enc.max_length)
 
     def relevant_passages(self, a: Sequence[str], b: Sequence[str]) -> list[str]:
         """Each ``b`` cut to its sentences most relevant to its ``a`` that fit beside ``a`` in ``max_length``."""
