@@ -162,6 +162,13 @@ def test_hf_truncate_keeps_the_transformers_call_where_the_backend_differs(tiny_
     assert len(called) == 3  # the check's call, then one per batch
 
 
+def test_hf_tokenizer_without_a_padding_token_keeps_the_transformers_call(tiny_bert_dir):
+    tokenizer = HfTextEncoder(str(tiny_bert_dir), max_length=8).tokenizer
+    assert DirectTokens.of(tokenizer, 8) is not None
+    tokenizer.pad_token = None  # transformers refuses to pad then: the direct path must not pad with some id instead
+    assert DirectTokens.of(tokenizer, 8) is None
+
+
 def test_hf_encode_batches_truncate_warn_and_pad_right_like_collate(tiny_bert_dir):
     encoder = HfTextEncoder(str(tiny_bert_dir), max_length=8)
     encoder.tokenizer.padding_side = "left"  # encode cuts each batch's columns off the right: padding must be there

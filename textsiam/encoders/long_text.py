@@ -172,6 +172,8 @@ class DirectTokens:
     def of(cls, tokenizer, max_length: int) -> DirectTokens | None:
         from tokenizers import Tokenizer
 
+        if tokenizer.pad_token_id is None:  # no padding token: the transformers call's own errors and behaviour
+            return None
         try:
             backend = Tokenizer.from_str(tokenizer.backend_tokenizer.to_str())
         except Exception:  # a backend that does not round-trip through its JSON: the transformers call only
@@ -181,7 +183,7 @@ class DirectTokens:
         backend.enable_truncation(max_length, stride=0, strategy="longest_first", direction=side)
         names = list(tokenizer.model_input_names)
         keys = [k for k in ("input_ids", "token_type_ids", "attention_mask") if k in names]
-        pad = {"input_ids": tokenizer.pad_token_id or 0, "token_type_ids": tokenizer.pad_token_type_id or 0}
+        pad = {"input_ids": tokenizer.pad_token_id, "token_type_ids": tokenizer.pad_token_type_id or 0}
         return cls(backend, keys, {**pad, "attention_mask": 0}, max_length)
 
     def __call__(self, texts: list[str], second: list[str] | None = None) -> tuple[dict[str, torch.Tensor], int]:
