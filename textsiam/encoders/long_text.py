@@ -73,8 +73,8 @@ class LongText:
         return self._pairs_through_transformers(tokenizer, first, second, max_length)
 
     def _pairs_through_transformers(self, tokenizer, first, second, max_length: int) -> dict[str, torch.Tensor]:
-        cut = "longest_first"
-        return dict(tokenizer(first, second, truncation=cut, max_length=max_length, padding=True, return_tensors="pt"))
+        kwargs = {"truncation": "longest_first", "max_length": max_length, "padding": True, "return_tensors": "pt"}
+        return dict(tokenizer(first, second, **kwargs))
 
     def _direct_path(self, tokenizer, texts: list[str], second: list[str] | None = None, max_length: int | None = None):
         """The tokenizer's :class:`DirectTokens` (single texts, or pairs with ``second``), made and checked against
@@ -165,6 +165,9 @@ class DirectTokens:
     truncation="longest_first", ...)``) for tokenizers whose transformers call adds nothing in Python;
     :meth:`LongText.tokenize` and :meth:`LongText.tokenize_pairs` check that on a first batch before using it."""
 
+    FIELDS = {"input_ids": "ids", "token_type_ids": "type_ids", "attention_mask": "attention_mask"}
+    """Each feature's attribute of a ``tokenizers.Encoding``."""
+
     def __init__(self, backend, keys: list[str], pad: dict[str, int], max_length: int) -> None:
         self.backend, self.keys, self.pad, self.max_length = backend, keys, pad, max_length
 
@@ -182,7 +185,7 @@ class DirectTokens:
         side = getattr(tokenizer, "truncation_side", "right")
         backend.enable_truncation(max_length, stride=0, strategy="longest_first", direction=side)
         names = list(tokenizer.model_input_names)
-        keys = [k for k in ("input_ids", "token_type_ids", "attention_mask") if k in names]
+        keys = [k for k in cls.FIELDS if k in names]
         pad = {"input_ids": tokenizer.pad_token_id, "token_type_ids": tokenizer.pad_token_type_id or 0}
         return cls(backend, keys, {**pad, "attention_mask": 0}, max_length)
 
@@ -193,11 +196,10 @@ class DirectTokens:
         encodings = self.backend.encode_batch(inputs, add_special_tokens=True)
         lengths = np.fromiter((len(e.ids) for e in encodings), dtype=np.int64, count=len(encodings))
         filled = np.arange(int(lengths.max())) < lengths[:, None]  # (n, longest): True at a real token
-        fields = {"input_ids": "ids", "token_type_ids": "type_ids", "attention_mask": "attention_mask"}
         out = {}
         for key in self.keys:
             values = np.full(filled.shape, self.pad[key], dtype=np.int64)
-            attr = fields[key]
+            attr = self.FIELDS[key]
             values[filled] = np.fromiter(
                 (v for e in encodings for v in getattr(e, attr)), dtype=np.int64, count=int(lengths.sum())
             )
