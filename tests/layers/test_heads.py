@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import warnings
+
 import torch
 
-from textsiam.layers.heads import PairClassifierHead, features_width, pair_features
+from textsiam.layers.heads import MlpHead, PairClassifierHead, features_width, pair_features
 
 
 def test_cosine_feature_is_one_column_of_cos_u_v():
@@ -32,3 +34,13 @@ def test_pair_classifier_reads_the_cosine_column():
     u = torch.tensor([[1.0, 0, 0, 0], [1.0, 0, 0, 0]])
     v = torch.tensor([[2.0, 0, 0, 0], [0, 1.0, 0, 0]])
     assert head(u, v)[:, 1].tolist() == [1.0, 0.0]
+
+
+def test_mlp_head_without_hidden_layer_is_one_linear_layer_built_without_warnings():
+    # hidden 0 once built the hidden layers too (an empty Linear(width, 0)): torch warned on every model load
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        head = MlpHead(4, features=["abs-diff", "product", "cosine"], hidden=0)
+    assert [type(m) for m in head.net] == [torch.nn.Linear]
+    assert (head.net[0].in_features, head.net[0].out_features) == (9, 1)
+    assert head(torch.randn(3, 4), torch.randn(3, 4)).shape == (3,)

@@ -62,9 +62,12 @@ class MlpHead(nn.Module):
         features = list(features or ["abs-diff", "product"])
         self.dim, self.features, self.hidden, self.dropout = dim, features, hidden, dropout
         width = features_width(dim, features)
-        layers: list[nn.Module] = [nn.Linear(width, hidden), nn.ReLU(), nn.Dropout(dropout), nn.Linear(hidden, 1)]
-        if hidden == 0:
-            layers = [nn.Linear(width, 1)]
+        # hidden 0: one linear layer (the hidden layers are not built at all: an empty Linear warns on every load)
+        layers: list[nn.Module] = (
+            [nn.Linear(width, hidden), nn.ReLU(), nn.Dropout(dropout), nn.Linear(hidden, 1)]
+            if hidden
+            else [nn.Linear(width, 1)]
+        )
         self.net = nn.Sequential(*layers)
 
     def forward(self, u: torch.Tensor, v: torch.Tensor) -> torch.Tensor:  # (batch, dim) x2 -> (batch,)
