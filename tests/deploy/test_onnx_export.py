@@ -92,8 +92,31 @@ def test_cli_onnx_int8_writes_the_quantized_file_and_refuses_quantize_elsewhere(
     # a random tiny BERT has no activation outliers; int8 weights and activations keep each embedding's direction
     # to within a few int8 steps (1/127 ~ 0.008 relative) per layer: cosine well above 0.95, unlike a broken graph
     assert float(cosine.min()) > 0.95, cosine
+    # torch's exporter talks about itself on every export (shared axis names, a deprecated pytree check): none of it
+    # reaches the user as a "textsiam export: warning:" line
+    assert "warning:" not in capsys.readouterr().err
     assert main(["export", "--model", str(tmp_path / "m"), "--quantize", "int8", "--out", str(tmp_path / "s")]) == 2
     assert "--quantize int8 applies to --format onnx" in capsys.readouterr().err
+
+
+def test_quiet_exporter_drops_torchs_own_messages_only():
+    import logging
+    import warnings
+
+    from textsiam.deploy.onnx_export import _EXPORTER_LOGGER, quiet_exporter
+
+    logger = logging.getLogger(_EXPORTER_LOGGER)
+    before = logger.level
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        with quiet_exporter():
+            warnings.warn("# The axis name: batch will not be used, since it shares the same shape constraints "
+                          "with another axis: batch.", UserWarning, stacklevel=1)  # fmt: skip
+            warnings.warn("`isinstance(treespec, LeafSpec)` is deprecated, use ...", FutureWarning, stacklevel=1)
+            warnings.warn("aten::foo has no ONNX symbolic: exported as a custom op", UserWarning, stacklevel=1)
+            assert not logger.isEnabledFor(logging.WARNING)  # "torchvision is not installed. Skipping ..." lines
+    assert [str(w.message) for w in seen] == ["aten::foo has no ONNX symbolic: exported as a custom op"]
+    assert logger.level == before
 
 
 @pytest.mark.slow

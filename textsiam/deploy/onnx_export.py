@@ -17,8 +17,11 @@ moves activation outliers into the weights' scales. ``onnx`` and ``onnxruntime``
 
 from __future__ import annotations
 
+import contextlib
 import copy
-from collections.abc import Callable
+import logging
+import warnings
+from collections.abc import Callable, Iterator
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -92,12 +95,38 @@ def export_graph(parts: TransformerParts, projection: nn.Module | None, path: Pa
     return names
 
 
+# What torch's exporter says on every export that is about torch itself, not about the user's model: the inputs share
+# their batch and sequence axes on purpose (one Dim each), torch's own pytree code uses a deprecated check, and it
+# lists the torchvision operators it skips (torchvision is not needed, and does not import beside this torch).
+_EXPORTER_NOISE = (
+    r"# The axis name: \w+ will not be used, since it shares the same shape constraints with another axis",
+    r"`isinstance\(treespec, LeafSpec\)` is deprecated",
+)
+_EXPORTER_LOGGER = "torch.onnx._internal.exporter._registration"
+
+
+@contextlib.contextmanager
+def quiet_exporter() -> Iterator[None]:
+    """Silence the exporter's messages in :data:`_EXPORTER_NOISE` and its torchvision lines, and nothing else: a
+    warning about the model (an unsupported operator, a shape it could not keep dynamic) still reaches the user."""
+    logger = logging.getLogger(_EXPORTER_LOGGER)
+    level = logger.level
+    with warnings.catch_warnings():
+        for message in _EXPORTER_NOISE:
+            warnings.filterwarnings("ignore", message=message)
+        logger.setLevel(logging.ERROR)
+        try:
+            yield
+        finally:
+            logger.setLevel(level)
+
+
 def write_onnx(graph: nn.Module, args: tuple, names: list[str], outputs, path: Path, opset: int = OPSET) -> None:
     """Trace ``graph`` (eval mode) on ``args`` with torch's dynamo exporter into ``path``: the inputs ``names``
     (int64, batch and sequence axes dynamic), the outputs ``outputs``, the weights inside the one file."""
     batch, seq = torch.export.Dim("batch"), torch.export.Dim("sequence")
     path.parent.mkdir(parents=True, exist_ok=True)
-    with torch.no_grad():
+    with torch.no_grad(), quiet_exporter():
         program = torch.onnx.export(
             graph.eval(),
             args,
