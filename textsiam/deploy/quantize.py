@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import copy
 import os
+import warnings
 from collections.abc import Callable, Sequence
 from functools import cache
 from pathlib import Path
@@ -267,6 +268,9 @@ def quantize(
     return quantized
 
 
+_QUANTIZED_TENSOR_DEPRECATION = r"torch\.quantize_per_tensor, torch\.quantize_per_channel and other quantized tensor"
+
+
 def quantize_int8(
     model: PairModel,
     calibration: Sequence[str] | None = None,
@@ -298,9 +302,14 @@ def quantize_int8(
         mapping = (
             {nn.Linear: _full_range_linear()} if has_vnni() and torch.backends.quantized.engine != "qnnpack" else None
         )
-        quantized = quantize_dynamic(
-            work, {nn.Linear: per_channel_dynamic_qconfig}, dtype=torch.qint8, mapping=mapping, inplace=True
-        )
+        # torch 2.13 deprecates its quantized tensors (qint8 weights) and says so at every conversion: a note to
+        # torch's users, not to textsiam's (the pinned torch has them; a torch without them fails the tests of this
+        # path, tests/deploy/test_quantize.py, before any user sees it)
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=_QUANTIZED_TENSOR_DEPRECATION)
+            quantized = quantize_dynamic(
+                work, {nn.Linear: per_channel_dynamic_qconfig}, dtype=torch.qint8, mapping=mapping, inplace=True
+            )
     quantized.quantized = "int8"
     release_freed_memory()  # the float weights and calibration activations freed above (~50 MB of heap)
     # the pages of float Linear weights that quantizing replaced, where they lie in a memory-mapped .safetensors
