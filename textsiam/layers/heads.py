@@ -49,6 +49,14 @@ def pair_features(u: torch.Tensor, v: torch.Tensor, features: list[str]) -> torc
     return torch.cat([FEATURES[name](u, v) for name in features], dim=-1)
 
 
+def mlp_layers(width: int, hidden: int, dropout: float, out: int) -> list[nn.Module]:
+    """A head's layers: ``width`` -> ``hidden`` (ReLU, dropout) -> ``out``; ``hidden`` 0: one Linear, and the hidden
+    layers are not built at all (an empty ``Linear(width, 0)`` makes torch warn on every load of the model)."""
+    if not hidden:
+        return [nn.Linear(width, out)]
+    return [nn.Linear(width, hidden), nn.ReLU(), nn.Dropout(dropout), nn.Linear(hidden, out)]
+
+
 @HEADS.register("mlp-head")
 class MlpHead(nn.Module):
     """Learned head: feature mappings (|u-v|, (u-v)^2, u*v, [u;v]) -> MLP -> one logit, higher = more similar."""
@@ -62,13 +70,7 @@ class MlpHead(nn.Module):
         features = list(features or ["abs-diff", "product"])
         self.dim, self.features, self.hidden, self.dropout = dim, features, hidden, dropout
         width = features_width(dim, features)
-        # hidden 0: one linear layer (the hidden layers are not built at all: an empty Linear warns on every load)
-        layers: list[nn.Module] = (
-            [nn.Linear(width, hidden), nn.ReLU(), nn.Dropout(dropout), nn.Linear(hidden, 1)]
-            if hidden
-            else [nn.Linear(width, 1)]
-        )
-        self.net = nn.Sequential(*layers)
+        self.net = nn.Sequential(*mlp_layers(width, hidden, dropout, 1))
 
     def forward(self, u: torch.Tensor, v: torch.Tensor) -> torch.Tensor:  # (batch, dim) x2 -> (batch,)
         return self.net(pair_features(u, v, self.features)).squeeze(-1)
@@ -108,11 +110,8 @@ class PairClassifierHead(nn.Module):
         self.features, self.hidden, self.dropout = features, hidden, dropout
         width = features_width(dim, features)
         n = len(self.classes)
-        self.net = (
-            nn.Sequential(nn.Linear(width, hidden), nn.ReLU(), nn.Dropout(dropout), nn.Linear(hidden, n))
-            if hidden
-            else nn.Linear(width, n)
-        )
+        layers = mlp_layers(width, hidden, dropout, n)
+        self.net = nn.Sequential(*layers) if hidden else layers[0]  # a lone Linear: saved as net.weight, net.bias
 
     def forward(self, u: torch.Tensor, v: torch.Tensor) -> torch.Tensor:  # (batch, dim) x2 -> (batch, classes)
         return self.net(pair_features(u, v, self.features))
